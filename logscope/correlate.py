@@ -1,0 +1,270 @@
+"""Correlate stage: events -> `transactions` and the TLS failures tied to the transactions they broke.
+
+A proxied request is one traffic_server transaction: Receive Request -> Sending Request (one per
+attempt) -> Receive Response -> Sending Response, numbered by Txn-id inside one process. Txn-ids
+restart with the process, so the key is (node, pid, txn_id).
+
+ATS's certificate warnings carry no Txn-id. A failure is tied to the transaction on the same node and
+traffic_server pid whose upstream address or route host is the failing server, whose first Sending
+Request came at or before the failure, and which had not finished before it. A failure that ties to
+nothing is kept, unlinked. On a plain ATS (diags.log + error.log) the `CONNECT: attempt fail` line of
+error.log gives the port and URL of a failure at the same second and address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
+TXN_KEY = ["node", "pid", "txn_id"]
+# A warning is written while the connection is attempted; allow for clock granularity at the ends.
+LINK_SLACK = pd.Timedelta(seconds=1)
+CONNECT_LINE_SLACK = pd.Timedelta(seconds=2)
+
+TRANSACTION_COLUMNS = (
+    "node",
+    "pid",
+    "txn_id",
+    "start",
+    "end",
+    "method",
+    "url",
+    "tracking_id",
+    "route_domain",
+    "route_scheme",
+    "route_host",
+    "route_port",
+    "route_segment",
+    "route_error",
+    "upstream_ip",
+    "upstream_port",
+    "upstream_path",
+    "attempts",
+    "first_attempt",
+    "upstream_status",
+    "status",
+    "reason",
+    "source",
+    "line",
+)
+
+
+@dataclass
+class Correlation:
+    transactions: pd.DataFrame
+    tls_failures: pd.DataFrame
+
+
+def correlate(events: pd.DataFrame) -> Correlation:
+    transactions = build_transactions(events)
+    failures = link_failures(events, transactions)
+    return Correlation(transactions, failures)
+
+
+def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status."""
+    steps = events[events["txn_id"].notna()]
+    if steps.empty:
+        return _empty_transactions()
+    steps = steps.assign(node=steps["node"].astype(str))
+    grouped = steps.groupby(TXN_KEY, observed=True, sort=False)
+    frame = grouped.agg(start=("ts", "min"), end=("ts", "max")).reset_index()
+
+    def step(kind: str, columns: dict[str, str], how: str = "first") -> pd.DataFrame:
+        rows = steps[steps["kind"] == kind]
+        picked = rows.groupby(TXN_KEY, observed=True, sort=False)
+        picked = picked.head(1) if how == "first" else picked.tail(1)
+        return picked[TXN_KEY + list(columns)].rename(columns=columns)
+
+    request = step(
+        "receive_request",
+        {
+            "method": "method",
+            "url": "url",
+            "tracking_id": "tracking_id",
+            "route_domain": "route_domain",
+            "route_scheme": "route_scheme",
+            "route_host": "route_host",
+            "route_port": "route_port",
+            "route_segment": "route_segment",
+            "route_error": "route_error",
+            "source": "source",
+            "line": "line",
+        },
+    )
+    upstream = step(
+        "sending_request",
+        {"dst_ip": "upstream_ip", "dst_port": "upstream_port", "url": "upstream_path"},
+        how="last",
+    )
+    attempts = (
+        steps[steps["kind"] == "sending_request"]
+        .groupby(TXN_KEY, observed=True, sort=False)
+        .agg(attempts=("ts", "size"), first_attempt=("ts", "min"))
+        .reset_index()
+    )
+    upstream_response = step("receive_response", {"status": "upstream_status"}, how="last")
+    response = step("sending_response", {"status": "status", "reason": "reason"}, how="last")
+    for part in (request, upstream, attempts, upstream_response, response):
+        frame = frame.merge(part, on=TXN_KEY, how="left")
+    frame["attempts"] = frame["attempts"].fillna(0).astype("Int64")
+    frame["node"] = frame["node"].astype("category")
+    for column in ("route_host", "upstream_ip", "reason", "method", "source"):
+        frame[column] = frame[column].astype("string").astype("category")
+    frame = frame.sort_values("start", kind="stable").reset_index(drop=True)
+    return frame[list(TRANSACTION_COLUMNS)]
+
+
+def _empty_transactions() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype="object") for column in TRANSACTION_COLUMNS})
+    for column in ("start", "end", "first_attempt"):
+        frame[column] = pd.Series(dtype="datetime64[ns, UTC]")
+    for column in ("pid", "txn_id", "route_port", "upstream_port", "attempts", "line"):
+        frame[column] = pd.Series(dtype="Int64")
+    for column in ("upstream_status", "status"):
+        frame[column] = pd.Series(dtype="Int64")
+    return frame
+
+
+FAILURE_COLUMNS = (
+    "ts",
+    "node",
+    "pid",
+    "kind",
+    "level",
+    "thread",
+    "sni",
+    "name_check",
+    "action",
+    "verify_error",
+    "depth",
+    "server_name",
+    "server_ip",
+    "ssl_error_code",
+    "ssl_reason",
+    "source",
+    "line",
+    "raw",
+)
+LINK_COLUMNS = (
+    "txn_id",
+    "txn_url",
+    "txn_status",
+    "txn_reason",
+    "txn_start",
+    "txn_end",
+    "upstream_ip",
+    "upstream_port",
+    "route_host",
+    "route_port",
+    "route_domain",
+    "route_segment",
+    "connect_url",
+)
+
+
+def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFrame:
+    """The TLS failure events, each tied to the transaction it broke where one can be found.
+
+    Adds `linked` (bool), the transaction's key and outcome, and `port`: the upstream port, else the
+    route port, else the port of a matching error.log CONNECT line.
+    """
+    failures = events[events["kind"].isin(TLS_FAILURE_KINDS)][list(FAILURE_COLUMNS)].copy()
+    failures = failures.reset_index(drop=True)
+    failures["node"] = failures["node"].astype(str)
+    failures["address"] = (
+        failures["server_ip"].astype("string").fillna(failures["server_name"].astype("string"))
+    )
+    failures["name"] = failures["server_name"].astype("string").fillna(failures["sni"].astype("string"))
+    for column in LINK_COLUMNS:
+        failures[column] = pd.NA
+    if not failures.empty and not transactions.empty:
+        _link_to_transactions(failures, transactions)
+    connects = events[events["kind"] == "connect_attempt_failed"]
+    if not failures.empty and not connects.empty:
+        _link_to_connect_lines(failures, connects)
+    failures["linked"] = failures["txn_id"].notna()
+    failures["port"] = (
+        pd.to_numeric(failures["upstream_port"], errors="coerce")
+        .fillna(pd.to_numeric(failures["route_port"], errors="coerce"))
+        .astype("Int64")
+    )
+    for column in ("txn_id", "txn_status", "upstream_port", "route_port"):
+        failures[column] = pd.to_numeric(failures[column], errors="coerce").astype("Int64")
+    return failures.drop(columns=["address", "name"])
+
+
+def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (transaction, address it could be known by): upstream IP and route host."""
+    base = transactions.assign(node=transactions["node"].astype(str))
+    base = base[base["pid"].notna()]
+    by_ip = base.assign(key=base["upstream_ip"].astype("string"))
+    by_host = base.assign(key=base["route_host"].astype("string"))
+    keys = pd.concat([by_ip, by_host], ignore_index=True)
+    keys = keys[keys["key"].notna()].drop_duplicates([*TXN_KEY, "key"])
+    keys["since"] = keys["first_attempt"].fillna(keys["start"])
+    return keys
+
+
+def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) -> None:
+    keys = _server_keys(transactions)
+    if keys.empty:
+        return
+    candidates = keys.rename(
+        columns={"txn_id": "c_txn_id", "url": "c_url", "status": "c_status", "reason": "c_reason"}
+    )
+    for key_column in ("address", "name"):
+        todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
+        todo = todo[todo["pid"].notna() & todo["ts"].notna()]
+        if todo.empty:
+            continue
+        left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
+        left = left.assign(row=left.index, pid=left["pid"].astype("int64")).sort_values("ts")
+        right = candidates.assign(pid=candidates["pid"].astype("int64")).sort_values("since")
+        right = right[right["since"].notna()]
+        matched = pd.merge_asof(
+            left,
+            right,
+            left_on="ts",
+            right_on="since",
+            by=["node", "pid", "key"],
+            direction="backward",
+            tolerance=None,
+        )
+        matched = matched[matched["c_txn_id"].notna() & (matched["ts"] <= matched["end"] + LINK_SLACK)]
+        for _, match in matched.iterrows():
+            row = match["row"]
+            failures.loc[row, "txn_id"] = match["c_txn_id"]
+            failures.loc[row, "txn_url"] = match["c_url"]
+            failures.loc[row, "txn_status"] = match["c_status"]
+            failures.loc[row, "txn_reason"] = match["c_reason"]
+            failures.loc[row, "txn_start"] = match["start"]
+            failures.loc[row, "txn_end"] = match["end"]
+            for column in ("upstream_ip", "upstream_port", "route_host", "route_port"):
+                failures.loc[row, column] = match[column]
+            failures.loc[row, "route_domain"] = match["route_domain"]
+            failures.loc[row, "route_segment"] = match["route_segment"]
+
+
+def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:
+    """Plain ATS: take port and URL from the error.log line for the same address and second."""
+    lines = connects[["ts", "dst_ip", "dst_port", "url"]].dropna(subset=["ts", "dst_ip"])
+    lines = lines.assign(key=lines["dst_ip"].astype(str)).sort_values("ts")
+    todo = failures[failures["txn_id"].isna() & failures["server_ip"].notna() & failures["ts"].notna()]
+    if todo.empty or lines.empty:
+        return
+    left = todo[["ts", "server_ip"]].assign(key=todo["server_ip"].astype(str), row=todo.index)
+    matched = pd.merge_asof(
+        left.sort_values("ts"),
+        lines.drop(columns=["dst_ip"]),
+        on="ts",
+        by="key",
+        direction="nearest",
+        tolerance=CONNECT_LINE_SLACK,
+    )
+    for _, match in matched[matched["dst_port"].notna()].iterrows():
+        failures.loc[match["row"], "upstream_ip"] = match["key"]
+        failures.loc[match["row"], "upstream_port"] = match["dst_port"]
+        failures.loc[match["row"], "connect_url"] = match["url"]

@@ -1,0 +1,397 @@
+"""One line (one event) to one record: the Lark grammars and the fast path they define.
+
+The grammars in ``grammars/*.lark`` are the single source of truth for what a line means. Two
+regular expressions give a fast path for the two shapes that make up most of a snapshot (the syslog
+envelope and Expressway's key="value" body); every line they decline goes to the full grammar, and
+``tests/test_fast_path.py`` proves on samples and random input that both paths give the same record.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, UnexpectedInput
+
+from logscope.resources import grammar_path
+from logscope.route import route_from_url
+
+Record = dict[str, Any]
+
+# Envelope formats, named in each record as `ts_format` so the parse stage converts times per format.
+SYSLOG, DIAGS, ERRORLOG = "rfc3339", "diags", "errorlog"
+
+# Expressway `Detail=`/`Event=` values that name a transaction step or an access decision.
+DETAIL_KINDS = {
+    "Receive Request": "receive_request",
+    "Sending Request": "sending_request",
+    "Receive Response": "receive_response",
+    "Sending Response": "sending_response",
+}
+EVENT_KINDS = {
+    "Request Allowed": "request_allowed",
+    "Sending HTTP error response": "http_error",
+}
+# Expressway keys that have a column of their own; every other key lands in `extra`.
+KEY_COLUMNS = {
+    "Module": "module",
+    "Level": "level",
+    "Detail": "detail",
+    "Event": "event",
+    "Txn-id": "txn_id",
+    "TrackingID": "tracking_id",
+    "Src-ip": "src_ip",
+    "Src-port": "src_port",
+    "Dst-ip": "dst_ip",
+    "Dst-port": "dst_port",
+    "Username": "username",
+    "Reason": "reason",
+    "Status": "status",
+    "Method": "method",
+    "Request": "url",
+}
+
+# --- the grammars ------------------------------------------------------------------------------
+
+
+def _lark(name: str, **options: Any) -> Lark:
+    path = grammar_path(name)
+    return Lark(
+        path.read_text(encoding="utf-8"),
+        parser="lalr",
+        import_paths=[str(path.parent)],
+        source_path=str(path),
+        **options,
+    )
+
+
+class _Envelope(Transformer):
+    def syslog_line(self, items: list) -> Record:
+        ts, host, process, *rest = items
+        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}
+        record["process"] = str(process)
+        for item in rest:
+            if isinstance(item, int):
+                record["pid"] = item
+            else:
+                record["body"] = item
+        return record
+
+    def diags_line(self, items: list) -> Record:
+        ts, body = items
+        return {"ts_raw": str(ts), "ts_format": DIAGS, "process": "traffic_server", "body": body}
+
+    def errorlog_line(self, items: list) -> Record:
+        ts, body = items
+        return {"ts_raw": str(ts), "ts_format": ERRORLOG, "process": "traffic_server", "body": body}
+
+    def pid(self, items: list) -> int:
+        return int(items[0])
+
+    def body(self, items: list) -> str:
+        return str(items[0])
+
+    def start(self, items: list) -> Record:
+        return items[0]
+
+
+class _KeyValues(Transformer):
+    def pair(self, items: list) -> tuple[str, str]:
+        return str(items[0]), str(items[1])[1:-1]
+
+    def httpmsg(self, items: list) -> tuple[str, str]:
+        return "HTTPMSG", str(items[0])[len("HTTPMSG:") :]
+
+    def start(self, items: list) -> list[tuple[str, str]]:
+        return items
+
+
+class _AtsDiag(Transformer):
+    def start(self, items: list) -> Record:
+        record: Record = {}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif isinstance(item, Token) and item.type == "LEVEL":
+                record["level"] = str(item)
+        return record
+
+    generic = start
+
+    def origin(self, items: list) -> Record:
+        token = items[0]
+        return {"thread": str(token)} if token.type == "THREAD" else {"program": str(token)}
+
+    def message(self, items: list) -> Record:
+        return items[0]
+
+    def text(self, items: list) -> Record:
+        return {"kind": "other", "message": str(items[0]).strip()}
+
+    def action(self, items: list) -> Record:
+        return {"action": str(items[0])}
+
+    def server(self, items: list) -> Record:
+        fields: Record = {}
+        for token in items:
+            key = "server_name" if token.type == "SERVER_NAME" else "server_ip"
+            fields[key] = str(token)
+        return fields
+
+    def verify_failed(self, items: list) -> Record:
+        record: Record = {"kind": "tls_verify_failed", "sni": ""}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif item.type == "PAREN_TEXT":
+                record["sni"] = str(item)
+            elif item.type == "ERROR_TEXT":
+                record["verify_error"] = str(item)
+            elif item.type == "SIGNED_INT":
+                record["depth"] = int(item)
+        return record
+
+    def name_not_in_cert(self, items: list) -> Record:
+        record: Record = {"kind": "sni_not_in_cert", "sni": ""}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif item.type == "NAME_CHECK":
+                record["name_check"] = str(item).strip()
+            elif item.type == "PAREN_TEXT":
+                record["sni"] = str(item)
+        return record
+
+    def ssl_connect_failed(self, items: list) -> Record:
+        name, error = (str(item) for item in items)
+        return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
+
+
+class _ErrorLog(Transformer):
+    def start(self, items: list) -> Record:
+        return items[0]
+
+    def text(self, items: list) -> Record:
+        return {"kind": "other", "message": str(items[0]).strip()}
+
+    def connect_fail(self, items: list) -> Record:
+        record: Record = {"kind": "connect_attempt_failed"}
+        for item in items:
+            if isinstance(item, tuple):
+                record[item[0]] = item[1]
+            elif item.type == "WORDCHARS":
+                record["reason"] = str(item)
+            elif item.type == "ADDR":
+                record["dst_ip"] = str(item)
+            elif item.type == "INT":
+                record["dst_port"] = int(item)
+        return _connect_fields(record)
+
+    def item(self, items: list) -> tuple[str, str]:
+        return str(items[0]), items[1]
+
+    def value(self, items: list) -> str:
+        text = str(items[0])
+        return text[1:-1] if text.startswith("'") else text
+
+
+def _connect_fields(record: Record) -> Record:
+    """Map error.log's `key=value` items onto event columns; keep the rest as `extra`."""
+    extra = {}
+    for key in [k for k in record if k not in _RECORD_KEYS]:
+        extra[key] = record.pop(key)
+    if "url" in extra:
+        record["url"] = extra.pop("url")
+    if "connection_result" in extra:
+        record["message"] = extra["connection_result"]
+    if extra:
+        record["extra"] = extra
+    return record
+
+
+_RECORD_KEYS = {"kind", "reason", "dst_ip", "dst_port"}
+
+
+@cache
+def grammars() -> dict[str, Lark]:
+    """The compiled grammars, built once per process (LALR with inline transformers: fast)."""
+    return {
+        "envelope": _lark("envelope.lark", transformer=_Envelope()),
+        "kv": _lark("expressway_kv.lark", transformer=_KeyValues()),
+        "ats": _lark("ats_diag.lark", transformer=_AtsDiag(), start=["start", "generic"]),
+        "errorlog": _lark("ats_errorlog.lark", transformer=_ErrorLog()),
+    }
+
+
+# --- pure helpers shared by both paths ---------------------------------------------------------
+
+_OPENSSL_ERROR = re.compile(r"error:([0-9A-Fa-f]+):(.*)")
+
+
+def split_openssl_error(text: str) -> Record:
+    """`error:1416F086:SSL routines:fn:certificate verify failed` -> code and reason.
+
+    OpenSSL 1.1.1 writes library:function:reason, 3.x leaves the function empty (`SSL routines::`);
+    the reason is the last colon-separated part in both.
+    """
+    text = text.strip()
+    match = _OPENSSL_ERROR.match(text)
+    if not match:
+        return {"ssl_reason": text}
+    return {"ssl_error_code": match.group(1).upper(), "ssl_reason": match.group(2).rsplit(":", 1)[-1]}
+
+
+_REQUEST_LINE = re.compile(r"([A-Z]+) (\S+)(?: (HTTP/[\d.]+))?")
+_STATUS_LINE = re.compile(r"HTTP/[\d.]+ (\d{3})(?: (.*))?")
+
+
+def http_start_line(text: str) -> Record:
+    """Fields from an HTTP request or status line (`Msg=` or the first `|` line of `HTTPMSG:`)."""
+    text = text.strip().lstrip("|").strip()
+    if match := _STATUS_LINE.fullmatch(text):
+        return {"status": int(match.group(1)), "reason": (match.group(2) or "").strip()}
+    if match := _REQUEST_LINE.fullmatch(text):
+        return {"method": match.group(1), "url": match.group(2)}
+    return {}
+
+
+def kv_record(pairs: list[tuple[str, str]]) -> Record:
+    """Turn Expressway key/value pairs into a record (shared by the fast path and the grammar)."""
+    record: Record = {}
+    extra: dict[str, str] = {}
+    for key, value in pairs:
+        column = KEY_COLUMNS.get(key)
+        if column:
+            record[column] = value
+        elif key == "Msg":
+            record["message"] = value
+            record.update(http_start_line(value))
+        elif key == "HTTPMSG":
+            first_line = value.strip().split("\n", 1)[0]
+            record["message"] = value.strip()
+            record.update(http_start_line(first_line))
+        else:
+            extra[key] = value
+    if extra:
+        record["extra"] = extra
+    record["kind"] = DETAIL_KINDS.get(record.get("detail", ""), "") or EVENT_KINDS.get(
+        record.get("event", ""), "other"
+    )
+    for column in ("txn_id", "src_port", "dst_port", "status"):
+        if column in record:
+            record[column] = _int_or_none(record[column])
+    if route := route_from_url(record.get("url")) if record["kind"] == "receive_request" else None:
+        record.update(
+            route_segment=route.segment,
+            route_domain=route.domain,
+            route_scheme=route.scheme,
+            route_host=route.host,
+            route_port=route.port,
+            route_error=route.error,
+        )
+    return record
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+# --- body dispatch -----------------------------------------------------------------------------
+
+_KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*="')
+_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] +|[A-Za-z_][\w.-]* +)?[A-Z]+:")
+
+
+def body_family(body: str, ts_format: str) -> str:
+    """Which grammar claims a body: 'kv', 'ats', 'errorlog' or 'text' (kept raw)."""
+    if ts_format == ERRORLOG:
+        return "errorlog"
+    if _KV_START.match(body):
+        return "kv"
+    if _ATS_START.match(body):
+        return "ats"
+    return "text"
+
+
+def parse_body_with_grammar(body: str, family: str) -> tuple[Record, bool]:
+    """Parse a body with its family grammar. Returns (record, parsed_fully)."""
+    if family == "text":
+        return {"kind": "other", "message": body.strip()}, True
+    parser = grammars()[family]
+    try:
+        if family == "kv":
+            return kv_record(parser.parse(body)), True
+        if family == "ats":
+            return parser.parse(body, start="start"), True
+        return parser.parse(body), True
+    except UnexpectedInput:
+        pass
+    if family == "ats":
+        try:
+            return parser.parse(body, start="generic"), False
+        except UnexpectedInput:
+            pass
+    return {"kind": "other", "message": body.strip()}, False
+
+
+def parse_line(text: str) -> Record:
+    """The reference parse of one event (envelope and body) with the Lark grammars only."""
+    try:
+        record = grammars()["envelope"].parse(text)
+    except UnexpectedInput:
+        return {"kind": "unparsed"}
+    body = record.pop("body", "")
+    fields, complete = parse_body_with_grammar(body, body_family(body, record["ts_format"]))
+    record.update(fields)
+    if not complete:
+        record["partial"] = True
+    return record
+
+
+# --- the fast path -----------------------------------------------------------------------------
+
+_FAST_SYSLOG = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) +([^\s\[\]]+) +"
+    r"([^\s\[\]:]+)(?:\[(\d+)\])?:(.*)",
+    re.S,
+)
+_FAST_PAIR = re.compile(r'[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)="([^"]*)":?')
+
+
+def fast_pairs(body: str) -> list[tuple[str, str]] | None:
+    """Key/value pairs of a body made only of `key="value"` pairs, else None (grammar decides)."""
+    pairs = []
+    position, end = 0, len(body.rstrip(" \t"))
+    match_at = _FAST_PAIR.match
+    while position < end:
+        match = match_at(body, position)
+        if match is None:
+            return None
+        pairs.append(match.groups())
+        position = match.end()
+    return pairs or None
+
+
+def fast_parse_line(text: str) -> Record | None:
+    """Parse a syslog line whose body is plain key/value pairs; None for anything else."""
+    match = _FAST_SYSLOG.fullmatch(text)
+    if match is None:
+        return None
+    ts, host, process, pid, body = match.groups()
+    pairs = fast_pairs(body)
+    if pairs is None:
+        return None
+    record = {"ts_raw": ts, "ts_format": SYSLOG, "node": host, "process": process}
+    if pid is not None:
+        record["pid"] = int(pid)
+    record.update(kv_record(pairs))
+    return record
+
+
+def parse_event(text: str) -> Record:
+    """Parse one event: the fast path when it applies, the full grammar otherwise."""
+    return fast_parse_line(text) or parse_line(text)

@@ -1,0 +1,373 @@
+"""Parse stage: log members -> one row per event in the `events` DataFrame.
+
+A snapshot is read in large binary chunks, never as one string. Lines that no signature can use are
+counted, not parsed: in an Expressway snapshot only `traffic_server` lines matter, so a byte search
+for the process name pre-selects them (``tests/test_fast_path.py`` checks the pre-selection against
+the envelope grammar). Selected events go through :func:`logscope.lines.parse_event`. DEBUG events
+whose `HTTPMSG:` body continues on `|`- or space-led lines are folded into one event first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import BinaryIO, Protocol
+
+import pandas as pd
+
+from logscope.lines import DIAGS, ERRORLOG, SYSLOG, parse_event
+
+KINDS = (
+    "receive_request",
+    "sending_request",
+    "receive_response",
+    "sending_response",
+    "request_allowed",
+    "http_error",
+    "tls_verify_failed",
+    "sni_not_in_cert",
+    "ssl_connect_failed",
+    "connect_attempt_failed",
+    "other",
+    "unparsed",
+)
+
+# Column -> dtype. Repeated strings are categoricals, integers nullable; `extra` holds unknown keys.
+EVENT_DTYPES: dict[str, str] = {
+    "node": "category",
+    "host": "category",
+    "process": "category",
+    "pid": "Int64",
+    "thread": "category",
+    "level": "category",
+    "module": "category",
+    "detail": "category",
+    "event": "category",
+    "txn_id": "Int64",
+    "tracking_id": "string",
+    "src_ip": "category",
+    "src_port": "Int64",
+    "dst_ip": "category",
+    "dst_port": "Int64",
+    "method": "category",
+    "url": "string",
+    "status": "Int64",
+    "reason": "category",
+    "username": "category",
+    "route_segment": "category",
+    "route_domain": "category",
+    "route_scheme": "category",
+    "route_host": "category",
+    "route_port": "Int64",
+    "route_error": "string",
+    "sni": "category",
+    "name_check": "category",
+    "action": "category",
+    "verify_error": "category",
+    "server_name": "category",
+    "server_ip": "category",
+    "depth": "Int64",
+    "ssl_error_code": "category",
+    "ssl_reason": "category",
+    "message": "string",
+    "extra": "object",
+    "partial": "boolean",
+    "source": "category",
+    "line": "Int64",
+    "raw": "string",
+}
+EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
+
+CHUNK_BYTES = 8 * 1024 * 1024
+MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
+MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
+_CONTINUATION_START = (b"|", b" ", b"\t")
+
+
+class LogMember(Protocol):
+    """What the parse stage needs of a bundle member (see :class:`logscope.bundle.Member`)."""
+
+    source: str
+    host: str | None
+
+    def display(self) -> str: ...
+
+    def open(self) -> BinaryIO: ...
+
+
+@dataclass
+class ParseStats:
+    lines: int = 0
+    bytes: int = 0
+    events: int = 0
+    selected: int = 0
+    unparsed: int = 0
+    partial: int = 0
+    truncated: int = 0
+    oversize_lines: int = 0
+    invalid_utf8: int = 0
+    seconds: float = 0.0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ParseResult:
+    events: pd.DataFrame
+    stats: ParseStats
+
+
+# --- reading events out of a binary stream ------------------------------------------------------
+
+
+def _needle_for(source: str, all_events: bool) -> bytes | None:
+    """The byte string that pre-selects lines; None selects every line.
+
+    Expressway snapshots: only `traffic_server` lines feed a signature. An ATS diags.log / error.log
+    is traffic-server output throughout.
+    """
+    if all_events or source != "log":
+        return None
+    return b" traffic_server"
+
+
+def iter_events(
+    stream: BinaryIO, stats: ParseStats, *, needle: bytes | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, event bytes) for each selected event, continuation lines folded in.
+
+    A line is selected when it contains `needle` (all lines when None) and does not itself start
+    like a continuation. Lines after a selected event that start with `|`, space or tab are folded
+    into it, so a DEBUG `HTTPMSG:` body stays with its event.
+    """
+    carry = b""
+    line_base = 1  # line number of the first line in `carry + chunk`
+    pending: tuple[int, bytes] | None = None
+    skipping_long_line = False
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        stats.bytes += len(chunk)
+        if not chunk:
+            break
+        if skipping_long_line:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk = chunk[newline + 1 :]
+            line_base += 1
+            skipping_long_line = False
+        buffer = carry + chunk
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            if len(buffer) > MAX_LINE_BYTES:
+                stats.oversize_lines += 1
+                carry, skipping_long_line = b"", True
+            else:
+                carry = buffer
+            continue
+        carry = buffer[end + 1 :]
+        block = buffer[: end + 1]
+        pending = yield from _events_in_block(block, line_base, needle, pending)
+        line_base += block.count(b"\n")
+    if carry:
+        pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
+        line_base += 1
+    stats.lines += line_base - 1
+    if pending:
+        yield pending
+
+
+def _events_in_block(
+    block: bytes, line_base: int, needle: bytes | None, pending: tuple[int, bytes] | None
+) -> Iterator[tuple[int, bytes]]:
+    """Events inside `block` (whole lines). Returns the event that may continue in the next block."""
+    if pending is not None:
+        folded, position = _fold_continuations(block, 0)
+        if folded:
+            pending = (pending[0], pending[1] + b"\n" + folded)
+        if position < len(block):
+            yield pending
+            pending = None
+        else:
+            return pending
+    else:
+        position = 0
+    line_no, counted_to = line_base, 0
+    size = len(block)
+    while position < size:
+        if needle is None:
+            start = position
+        else:
+            hit = block.find(needle, position)
+            if hit < 0:
+                break
+            start = block.rfind(b"\n", 0, hit) + 1
+            if start < position:
+                start = position
+        end = block.index(b"\n", start)
+        line_no += block.count(b"\n", counted_to, start)
+        counted_to = start
+        if block.startswith(_CONTINUATION_START, start):
+            position = end + 1
+            continue
+        folded, after = _fold_continuations(block, end + 1)
+        text = block[start:end] + (b"\n" + folded if folded else b"")
+        if after >= size:
+            return (line_no, text)
+        yield (line_no, text)
+        position = after
+    return None
+
+
+def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
+    """Continuation lines starting at `position`: (their bytes joined by newlines, position after)."""
+    start = position
+    size = len(block)
+    while position < size and block.startswith(_CONTINUATION_START, position):
+        position = block.index(b"\n", position) + 1
+    if position == start:
+        return b"", position
+    return block[start : position - 1], position
+
+
+# --- records -> frame ------------------------------------------------------------------------------
+
+
+def _decode(raw: bytes, stats: ParseStats) -> str:
+    if len(raw) > MAX_EVENT_BYTES:
+        stats.truncated += 1
+        raw = raw[:MAX_EVENT_BYTES]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        stats.invalid_utf8 += 1
+        text = raw.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd")
+
+
+def parse_stream(
+    stream: BinaryIO,
+    source_name: str,
+    stats: ParseStats,
+    *,
+    source_kind: str = "log",
+    default_node: str | None = None,
+    all_events: bool = False,
+) -> list[dict]:
+    """Parse the selected events of one log stream into records (dicts)."""
+    records = []
+    needle = _needle_for(source_kind, all_events)
+    for line_no, raw in iter_events(stream, stats, needle=needle):
+        text = _decode(raw, stats)
+        record = parse_event(text)
+        if record["kind"] == "unparsed":
+            stats.unparsed += 1
+        if record.pop("partial", False):
+            stats.partial += 1
+            record["partial"] = True
+        record["host"] = record.get("node")
+        if default_node:
+            record["node"] = default_node
+        record["source"] = source_name
+        record["line"] = line_no
+        record["raw"] = text
+        records.append(record)
+    stats.selected += len(records)
+    stats.by_source[source_name] = len(records)
+    return records
+
+
+def parse_members(
+    members: Iterable[LogMember], *, all_events: bool = False, year: int | None = None
+) -> ParseResult:
+    """Parse every log member into one `events` frame, sorted by time across nodes."""
+    stats = ParseStats()
+    started = datetime.now(UTC)
+    records: list[dict] = []
+    for member in members:
+        with member.open() as stream:
+            records += parse_stream(
+                stream,
+                member.display(),
+                stats,
+                source_kind=member.source,
+                default_node=_node_of(member),
+                all_events=all_events,
+            )
+    events = build_events_frame(records, year=year)
+    stats.events = len(events)
+    stats.seconds = (datetime.now(UTC) - started).total_seconds()
+    return ParseResult(events, stats)
+
+
+def _node_of(member: LogMember) -> str | None:
+    """The node every event of a member belongs to.
+
+    Each cluster peer keeps its own log, so a snapshot named for its host speaks for that node even
+    where a line's envelope spells the host differently (the column `host` keeps what was written).
+    A log with no host in its name takes each line's envelope host; ATS's own logs have none.
+    """
+    if member.host:
+        return member.host
+    return None if member.source == "log" else "ats"
+
+
+def build_events_frame(records: list[dict], *, year: int | None = None) -> pd.DataFrame:
+    """Records -> the typed `events` frame (UTC times, offsets kept, categoricals, nullable ints)."""
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    for column in (*EVENT_DTYPES, "ts_raw", "ts_format", "kind"):
+        if column not in frame:
+            frame[column] = None
+    frame["ts"], frame["ts_offset"] = _timestamps(frame["ts_raw"], frame["ts_format"], year)
+    frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
+    for column, dtype in EVENT_DTYPES.items():
+        frame[column] = _typed(frame[column], dtype)
+    frame = frame[list(EVENT_COLUMNS)]
+    return frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last").reset_index(
+        drop=True
+    )
+
+
+def _typed(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "Int64":
+        return pd.to_numeric(series, errors="coerce").astype("Int64")
+    if dtype == "boolean":
+        return series.astype("boolean")
+    if dtype == "object":
+        return series.astype(object)
+    if dtype == "category":
+        return series.astype("string").astype("category")
+    return series.astype(dtype)
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+_FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
+
+
+def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[pd.Series, pd.Series]:
+    """Convert each envelope's time to UTC and keep the offset it was written with.
+
+    ATS's diags.log has no year and no zone: it is read as UTC in `year` (default: this year), and
+    its offset is reported as "unknown".
+    """
+    ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    offset = pd.Series("unknown", index=raw.index, dtype="object")
+    syslog = formats == SYSLOG
+    if syslog.any():
+        text = raw[syslog].astype(str)
+        ts[syslog] = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        offset[syslog] = text.str.extract(_OFFSET, expand=False).fillna("unknown")
+    diags = formats == DIAGS
+    if diags.any():
+        prefix = f"{year or datetime.now(UTC).year} "
+        normalised = prefix + raw[diags].astype(str).str.replace(r"\s+", " ", regex=True)
+        ts[diags] = pd.to_datetime(normalised, format=_FORMATS[DIAGS], utc=True, errors="coerce")
+    errorlog = formats == ERRORLOG
+    if errorlog.any():
+        parsed = pd.to_datetime(raw[errorlog], format=_FORMATS[ERRORLOG], utc=True, errors="coerce")
+        ts[errorlog] = parsed
+    return ts, offset.astype("category")

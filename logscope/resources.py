@@ -1,0 +1,29 @@
+"""Where the data folders live: inside the wheel, or beside the package in a source checkout."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """Return the folder `name` (``grammars`` or ``signatures``).
+
+    A wheel maps the repository's top-level folders into the package (see pyproject); an editable
+    install or a plain checkout finds them one level up.
+    """
+    for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"logscope data folder {name!r} is missing from this installation")
+
+
+def grammar_path(name: str) -> Path:
+    return data_dir("grammars") / name
+
+
+def templates_dir() -> Path:
+    return _PACKAGE_DIR / "templates"
