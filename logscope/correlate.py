@@ -160,6 +160,7 @@ LINK_COLUMNS = (
     "route_host",
     "route_port",
     "route_domain",
+    "route_scheme",
     "route_segment",
     "connect_url",
 )
@@ -186,6 +187,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     if not failures.empty and not connects.empty:
         _link_to_connect_lines(failures, connects)
     failures["linked"] = failures["txn_id"].notna()
+    failures["paired"] = _paired(failures)
     failures["port"] = (
         pd.to_numeric(failures["upstream_port"], errors="coerce")
         .fillna(pd.to_numeric(failures["route_port"], errors="coerce"))
@@ -194,6 +196,44 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     for column in ("txn_id", "txn_status", "upstream_port", "route_port"):
         failures[column] = pd.to_numeric(failures[column], errors="coerce").astype("Int64")
     return failures.drop(columns=["address", "name"])
+
+
+def _paired(failures: pd.DataFrame) -> pd.Series:
+    """Whether a certificate warning has its `SSL connection failed` error beside it, and vice versa.
+
+    Beside means the same node and pid, within a second, with the error naming the warning's
+    server (by name, address or SNI). An error with no warning beside it means something else: the
+    peer refused us, or the verification detail was not logged.
+    """
+    paired = pd.Series(False, index=failures.index)
+    if failures.empty:
+        return paired
+    rows = failures[failures["ts"].notna()].assign(
+        row=lambda f: f.index, pid_key=lambda f: f["pid"].astype("Int64").fillna(-1).astype("int64")
+    )
+    errors = rows[rows["kind"] == "ssl_connect_failed"]
+    warnings = rows[rows["kind"] != "ssl_connect_failed"]
+    if errors.empty or warnings.empty:
+        return paired
+    right = errors[["ts", "node", "pid_key", "row"]].assign(key=errors["server_name"].astype("string"))
+    right = right.dropna(subset=["key"]).sort_values("ts")
+    for column in ("server_name", "server_ip", "sni"):
+        left = warnings[["ts", "node", "pid_key", "row"]].assign(key=warnings[column].astype("string"))
+        left = left.dropna(subset=["key"]).sort_values("ts")
+        if left.empty or right.empty:
+            continue
+        matched = pd.merge_asof(
+            left,
+            right,
+            on="ts",
+            by=["node", "pid_key", "key"],
+            direction="nearest",
+            tolerance=LINK_SLACK,
+            suffixes=("", "_error"),
+        ).dropna(subset=["row_error"])
+        paired[matched["row"].to_numpy()] = True
+        paired[matched["row_error"].astype("int64").to_numpy()] = True
+    return paired
 
 
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -244,8 +284,8 @@ def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) ->
             failures.loc[row, "txn_end"] = match["end"]
             for column in ("upstream_ip", "upstream_port", "route_host", "route_port"):
                 failures.loc[row, column] = match[column]
-            failures.loc[row, "route_domain"] = match["route_domain"]
-            failures.loc[row, "route_segment"] = match["route_segment"]
+            for column in ("route_domain", "route_scheme", "route_segment"):
+                failures.loc[row, column] = match[column]
 
 
 def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:

@@ -1,0 +1,131 @@
+"""Named detectors: the few signatures whose match needs code rather than filters.
+
+A detector receives the signature's context and the rows its declarative `where` already selected,
+and returns the rows that make the finding, with an optional status and facts for the texts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from logscope.signatures import Context
+
+RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
+VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
+
+
+@dataclass
+class DetectorResult:
+    rows: pd.DataFrame
+    status: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+Detector = Callable[["Context", pd.DataFrame], DetectorResult]
+
+
+def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult:
+    """A server that answers on one port and fails certificate checks on another.
+
+    After the X14.2 cipher preference change the Expressway-C may ask for the ECDSA certificate
+    (e.g. Tomcat-ECDSA, often still self-signed) on one service while another still sends RSA. The
+    evidence: successful transactions to an upstream address on port A, verification failures tied
+    to transactions to the same address on port B.
+    """
+    transactions = context.transactions
+    failures = failures[failures["kind"].isin(VERIFY_KINDS) & failures["port"].notna()]
+    if failures.empty or transactions.empty:
+        return DetectorResult(failures.iloc[0:0])
+    answered = transactions[transactions["upstream_status"].notna() & (transactions["status"] < 500)]
+    ok_ports = answered.groupby(answered["upstream_ip"].astype(str))["upstream_port"].agg(
+        lambda ports: sorted({int(p) for p in ports.dropna()})
+    )
+    address = failures["upstream_ip"].astype("string").fillna(failures["server_ip"].astype("string"))
+    split = pd.Series(
+        [
+            bool(set(ok_ports.get(str(ip), [])) - {int(port)}) if pd.notna(ip) else False
+            for ip, port in zip(address, failures["port"], strict=True)
+        ],
+        index=failures.index,
+    )
+    rows = failures[split]
+    facts = {
+        "ok_ports": {ip: ports for ip, ports in ok_ports.items() if ip in set(address[split].astype(str))},
+        "failing_ports": sorted({int(p) for p in rows["port"]}),
+        "rsa_preferred_nodes": _rsa_preferred_nodes(context),
+    }
+    return DetectorResult(rows, status="potential" if not rows.empty else None, facts=facts)
+
+
+def _rsa_preferred_nodes(context: Context) -> list[str]:
+    """Nodes whose cipher lists start with the RSA-preferring prefix (xconf, when the bundle has it)."""
+    nodes = []
+    for node in context.nodes:
+        ciphers = [value for key, value in node.config.items() if key.startswith("Ciphers")]
+        if ciphers and all(value.startswith(RSA_PREFERENCE_PREFIX) for value in ciphers):
+            nodes.append(node.host)
+    return nodes
+
+
+def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorResult:
+    """Routes whose host is an IP address or a bare host name instead of an FQDN.
+
+    The host in the route is what the client was told to use (CUCM System > Server), the address the
+    Expressway-C connects to and checks the certificate against.
+    """
+    rows = transactions[transactions["route_host"].notna()]
+    rows = rows[rows["route_host"].astype(str).map(lambda host: not is_fqdn(host))]
+    if rows.empty:
+        return DetectorResult(rows)
+    failures = context.tls_failures
+    linked = failures[failures["txn_id"].notna()] if not failures.empty else failures
+    keys = set(zip(linked.get("node", []), linked.get("pid", []), linked.get("txn_id", []), strict=False))
+    broken = [
+        (str(node), pid, txn) in keys or status == 502
+        for node, pid, txn, status in zip(
+            rows["node"].astype(str), rows["pid"], rows["txn_id"], rows["status"].fillna(0), strict=True
+        )
+    ]
+    status = "issue" if any(broken) else "potential"
+    hosts = sorted({str(h) for h in rows["route_host"]})
+    return DetectorResult(rows, status=status, facts={"hosts": hosts, "failed": sum(broken)})
+
+
+def is_fqdn(host: str) -> bool:
+    host = host.strip().rstrip(".")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return False
+    except ValueError:
+        pass
+    labels = host.split(".")
+    return len(labels) >= 2 and all(labels) and not labels[-1].isdigit()
+
+
+def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorResult:
+    """Transactions that ended in 502 with no TLS failure tied to them."""
+    rows = transactions[transactions["status"] == 502]
+    failures = context.tls_failures
+    if not failures.empty and not rows.empty:
+        linked = failures[failures["txn_id"].notna()]
+        keys = set(zip(linked["node"].astype(str), linked["pid"], linked["txn_id"], strict=True))
+        explained = [
+            (str(node), pid, txn) in keys
+            for node, pid, txn in zip(rows["node"].astype(str), rows["pid"], rows["txn_id"], strict=True)
+        ]
+        rows = rows[[not e for e in explained]]
+    return DetectorResult(rows, status="missing-info" if not rows.empty else None)
+
+
+DETECTORS: dict[str, Detector] = {
+    "ecdsa_port_split": ecdsa_port_split,
+    "address_not_fqdn": address_not_fqdn,
+    "unexplained_502": unexplained_502,
+}
