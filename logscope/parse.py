@@ -10,7 +10,7 @@ whose `HTTPMSG:` body continues on `|`- or space-led lines are folded into one e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
@@ -136,7 +136,11 @@ def _needle_for(source: str, all_events: bool) -> bytes | None:
 
 
 def iter_events(
-    stream: BinaryIO, stats: ParseStats, *, needle: bytes | None = None
+    stream: BinaryIO,
+    stats: ParseStats,
+    *,
+    needle: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, event bytes) for each selected event, continuation lines folded in.
 
@@ -153,6 +157,8 @@ def iter_events(
         stats.bytes += len(chunk)
         if not chunk:
             break
+        if progress:
+            progress(stats.bytes)
         if skipping_long_line:
             newline = chunk.find(b"\n")
             if newline < 0:
@@ -257,11 +263,12 @@ def parse_stream(
     source_kind: str = "log",
     default_node: str | None = None,
     all_events: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
     """Parse the selected events of one log stream into records (dicts)."""
     records = []
     needle = _needle_for(source_kind, all_events)
-    for line_no, raw in iter_events(stream, stats, needle=needle):
+    for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
         text = _decode(raw, stats)
         record = parse_event(text)
         if record["kind"] == "unparsed":
@@ -282,9 +289,18 @@ def parse_stream(
 
 
 def parse_members(
-    members: Iterable[LogMember], *, all_events: bool = False, year: int | None = None
+    members: Iterable[LogMember],
+    *,
+    all_events: bool = False,
+    year: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ParseResult:
-    """Parse every log member into one `events` frame, sorted by time across nodes."""
+    """Parse every log member into one `events` frame, sorted by time across nodes.
+
+    `progress(done, total)` is called with bytes read so far, when given.
+    """
+    members = list(members)
+    total = sum(getattr(member, "size", 0) or 0 for member in members)
     stats = ParseStats()
     started = datetime.now(UTC)
     records: list[dict] = []
@@ -297,6 +313,7 @@ def parse_members(
                 source_kind=member.source,
                 default_node=_node_of(member),
                 all_events=all_events,
+                progress=(lambda done: progress(done, total)) if progress else None,
             )
     events = build_events_frame(records, year=year)
     stats.events = len(events)

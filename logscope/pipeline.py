@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import BinaryIO
 
 import pandas as pd
@@ -24,6 +24,7 @@ def analyze(
     signature_dirs: Iterable[str | os.PathLike] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
     all_events: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Analyze one incident: a bundle, several nodes' bundles, a folder, a log, a file object or bytes.
 
@@ -31,7 +32,7 @@ def analyze(
     """
     started = time.perf_counter()
     with open_bundle(inputs, max_bytes=max_bytes) as bundle:
-        parsed = parse_members(bundle.logs, all_events=all_events)
+        parsed = parse_members(bundle.logs, all_events=all_events, progress=progress)
         node_facts = list(bundle.nodes)
         sources = bundle.sources_present()
         labels = list(bundle.inputs)

@@ -384,7 +384,8 @@ def _condition_mask(frame: pd.DataFrame, column: str, condition: Any) -> pd.Seri
     mask = pd.Series(True, index=frame.index)
     if "regex" in condition:
         pattern = re.compile(condition["regex"], re.IGNORECASE)
-        mask &= series.map(lambda v: False if pd.isna(v) else bool(pattern.search(str(v)))).astype(bool)
+        found = series.astype("object").map(lambda v: False if pd.isna(v) else bool(pattern.search(str(v))))
+        mask &= found.astype(bool)
     if "min" in condition:
         mask &= (pd.to_numeric(series, errors="coerce") >= condition["min"]).fillna(False).astype(bool)
     if "max" in condition:

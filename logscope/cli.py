@@ -1,0 +1,247 @@
+"""Command line: `logscope analyze | batch | serve | signatures | decode`.
+
+Exit codes (design.md): 0 analyzed with no `issue`; 1 at least one `issue`; 2 bad usage or input
+that cannot be read, with one clear line on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from logscope import __version__
+from logscope.bundle import DEFAULT_MAX_BYTES
+from logscope.errors import LogscopeError
+from logscope.route import decode_route
+
+EXIT_OK, EXIT_ISSUE, EXIT_ERROR = 0, 1, 2
+PROGRESS_MIN_BYTES = 64 * 1024 * 1024  # below this a progress bar is noise
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"logscope: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    factor = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        return int(float(number) * factor)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size (e.g. 500M, 4G)") from None
+
+
+max_bytes_option = click.option(
+    "--max-bytes",
+    default=str(DEFAULT_MAX_BYTES),
+    show_default="4G",
+    callback=lambda _ctx, _param, value: _size(value),
+    help="Cap on decompressed bytes read from one input (decompression-bomb guard).",
+)
+signatures_option = click.option(
+    "--signatures",
+    "signature_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra folder of signature files; a file overrides a built-in one with the same id.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="logscope")
+def main() -> None:
+    """Explain Cisco Expressway MRA / traffic-server TLS failures from diagnostic logging bundles."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write here.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "json"]),
+    default=None,
+    help="Default: text on a terminal; from the -o suffix when given.",
+)
+@signatures_option
+@max_bytes_option
+def analyze(
+    paths: tuple[str, ...],
+    output: str | None,
+    fmt: str | None,
+    signature_dirs: tuple[str, ...],
+    max_bytes: int,
+) -> None:
+    """Analyze one incident: bundles of one or several nodes (archives, folders, logs, '-' for stdin)."""
+    from logscope.pipeline import analyze as run_analysis
+
+    fmt = fmt or _format_from_suffix(output)
+    try:
+        with _progress_bar() as progress:
+            report = run_analysis(
+                list(paths), signature_dirs=signature_dirs, max_bytes=max_bytes, progress=progress
+            )
+    except LogscopeError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    if fmt == "html":
+        rendered = report.to_html()
+    elif fmt == "json":
+        rendered = report.to_json()
+    else:
+        color = output is None and sys.stdout.isatty()
+        rendered = report.to_text(color=color)
+    _write(rendered, output)
+    sys.exit(EXIT_ISSUE if report.has_issue else EXIT_OK)
+
+
+def _format_from_suffix(output: str | None) -> str:
+    if output and output != "-":
+        suffix = Path(output).suffix.lower()
+        return {".html": "html", ".htm": "html", ".json": "json"}.get(suffix, "text")
+    return "text"
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    click.echo(f"logscope: wrote {output}", err=True)
+
+
+class _progress_bar:
+    """A byte-progress bar on stderr, only on a terminal and only for large inputs."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not sys.stderr.isatty():
+            return None
+        return self._update
+
+    def _update(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_BYTES:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="parsing", file=sys.stderr, show_eta=True)
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: cores).")
+@click.option("--force", is_flag=True, help="Re-analyze inputs whose report is up to date.")
+@click.option("--dask", "dask_address", default=None, help="Run on a Dask cluster (scheduler address).")
+@signatures_option
+@max_bytes_option
+def batch(
+    paths: tuple[str, ...],
+    out_dir: str,
+    jobs: int | None,
+    force: bool,
+    dask_address: str | None,
+    signature_dirs: tuple[str, ...],
+    max_bytes: int,
+) -> None:
+    """Analyze many inputs (files, folders, globs): a report each, index.html and summary.csv."""
+    from logscope.batch import run_batch
+
+    try:
+        summary = run_batch(
+            list(paths),
+            Path(out_dir),
+            jobs=jobs,
+            force=force,
+            dask_address=dask_address,
+            signature_dirs=signature_dirs,
+            max_bytes=max_bytes,
+            progress=sys.stderr.isatty(),
+        )
+    except LogscopeError as exc:
+        _fail(str(exc))
+    click.echo(summary.describe(), err=True)
+    sys.exit(EXIT_ERROR if summary.failed else EXIT_OK)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--max-upload-mb", default=1024, show_default=True, type=click.IntRange(min=1))
+@click.option("--keep", "keep_dir", type=click.Path(file_okay=False), help="Also keep reports here.")
+def serve(host: str, port: int, max_upload_mb: int, keep_dir: str | None) -> None:
+    """A local page to upload a bundle and read its findings (needs the [web] extra)."""
+    try:
+        from logscope.serve import run_server
+    except ImportError as exc:
+        _fail(f"the web page needs the [web] extra: pip install 'logscope[web]' ({exc.name} is missing)")
+    run_server(host=host, port=port, max_upload_mb=max_upload_mb, keep_dir=keep_dir)
+
+
+@main.group()
+def signatures() -> None:
+    """List or check signature files."""
+
+
+@signatures.command("list")
+@signatures_option
+def signatures_list(signature_dirs: tuple[str, ...]) -> None:
+    """The loaded signatures: id, category, severity, title."""
+    from logscope.signatures import load_library
+
+    library = load_library(signature_dirs)
+    for signature in library.signatures:
+        click.echo(f"{signature.id:34} {signature.category:14} {signature.severity:8} {signature.title}")
+    for error in library.errors:
+        click.echo(f"logscope: skipped {error}", err=True)
+
+
+@signatures.command("check")
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+def signatures_check(folder: str | None) -> None:
+    """Validate signature files (schema, unique ids, templates) and run their examples."""
+    from logscope.signatures import check_library, load_library
+
+    library = load_library([folder] if folder else [])
+    problems = check_library(library)
+    examples = sum(len(s.examples) for s in library.signatures)
+    for problem in problems:
+        click.echo(f"FAIL {problem}")
+    click.echo(f"{len(library.signatures)} signatures, {examples} examples, {len(problems)} problem(s)")
+    sys.exit(EXIT_ERROR if problems else EXIT_OK)
+
+
+@main.command()
+@click.argument("segment")
+def decode(segment: str) -> None:
+    """Decode a base64 route segment (or a whole MRA URL) to domain/scheme/host/port."""
+    from logscope.route import route_segment
+
+    if "/" in segment and (found := route_segment(segment)):
+        segment = found
+    route = decode_route(segment)
+    click.echo(f"domain: {route.domain or '-'}")
+    click.echo(f"scheme: {route.scheme or '-'}")
+    click.echo(f"host:   {route.host or '-'}")
+    click.echo(f"port:   {route.port if route.port is not None else '-'}")
+    if route.error:
+        click.echo(f"logscope: {route.error}", err=True)
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny in-memory logs run through the real parse stage."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from logscope.parse import ParseResult, parse_members
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = ROOT / "sample_logs"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class TextMember:
+    """A log member held in memory (what bundle.Member offers the parse stage)."""
+
+    def __init__(self, data: str | bytes, name: str = "inline.log", source: str = "log", host=None):
+        self.data = data.encode("utf-8") if isinstance(data, str) else data
+        self.name, self.source, self.host, self.size = name, source, host, len(self.data)
+
+    def display(self) -> str:
+        return self.name
+
+    def open(self) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
+def parse_text(text: str | bytes, **options) -> ParseResult:
+    source = options.pop("source", "log")
+    host = options.pop("host", None)
+    return parse_members([TextMember(text, source=source, host=host)], **options)
+
+
+def events_of(text: str | bytes, **options) -> pd.DataFrame:
+    return parse_text(text, **options).events
+
+
+@pytest.fixture
+def seed003_log() -> Path:
+    return DATA / "seed003_lines.log"

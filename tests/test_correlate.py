@@ -1,0 +1,100 @@
+"""Transactions and the TLS failures tied to the transactions they broke."""
+
+from __future__ import annotations
+
+from conftest import events_of
+
+from logscope.correlate import correlate
+
+
+def _correlate(path_or_text, host=None):
+    text = path_or_text.read_text() if hasattr(path_or_text, "read_text") else path_or_text
+    return correlate(events_of(text, host=host))
+
+
+def txn_line(ts, pid, txn, detail, extra, node="expc"):
+    return (
+        f'{ts} {node} traffic_server[{pid}]: UTCTime="x" Module="network.http.trafficserver" Level="INFO": '
+        f'Detail="{detail}" Txn-id="{txn}" TrackingID="" {extra}\n'
+    )
+
+
+REQ = 'Src-ip="127.0.0.1" Src-port="1" Msg="GET http://vcs_control.example.com:8443/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbS5leGFtcGxlLmNvbS82OTcy/a HTTP/1.1"'
+UP = 'Dst-ip="10.1.1.10" Dst-port="6972" Msg="GET /a HTTP/1.1"'
+RESP_502 = 'Dst-ip="127.0.0.1" Dst-port="1" Msg="HTTP/1.1 502 connect failed"'
+WARN = (
+    "{ts} expc traffic_server[{pid}]: [ET_NET 0] WARNING: Core server certificate verification failed "
+    "for (cucm.example.com). Action=Terminate Error=self signed certificate server=cucm.example.com(10.1.1.10) depth=0\n"
+)
+
+
+def failing_transaction(pid, txn, second):
+    ts = f"2024-03-05T10:00:{second:02d}"
+    return (
+        txn_line(f"{ts}.100+01:00", pid, txn, "Receive Request", REQ)
+        + txn_line(f"{ts}.110+01:00", pid, txn, "Sending Request", UP)
+        + WARN.format(ts=f"{ts}.120+01:00", pid=pid)
+        + txn_line(f"{ts}.130+01:00", pid, txn, "Sending Response", RESP_502)
+    )
+
+
+def test_seed_document_transactions(seed003_log):
+    # As in the vcsc node's own snapshot: the document also spells the host `vscs` on some lines.
+    result = _correlate(seed003_log, host="vcsc")
+    txns = result.transactions.set_index(["pid", "txn_id"])
+    assert txns.loc[(18242, 189), "status"] == 200
+    assert txns.loc[(18242, 189), "upstream_port"] == 8443
+    assert txns.loc[(18242, 191), "attempts"] == 2
+    assert txns.loc[(18242, 191), "status"] == 502
+    assert txns.loc[(18242, 191), "upstream_port"] == 6972
+    assert txns.loc[(3916, 144), "route_host"] == "10.48.36.215"
+
+
+def test_seed_document_failures_link_to_the_transactions_they_broke(seed003_log):
+    failures = _correlate(seed003_log, host="vcsc").tls_failures
+    self_signed = failures[failures["verify_error"] == "self signed certificate"].iloc[0]
+    assert self_signed["linked"] and self_signed["txn_id"] == 191 and self_signed["port"] == 6972
+    assert self_signed["txn_status"] == 502
+    sni = failures[(failures["kind"] == "sni_not_in_cert") & (failures["pid"] == 3916)].iloc[0]
+    assert sni["txn_id"] == 144 and sni["port"] == 8443 and sni["route_host"] == "10.48.36.215"
+
+
+def test_envelope_hosts_are_the_nodes_when_the_file_name_names_none(seed003_log):
+    result = _correlate(seed003_log)
+    assert set(result.transactions["node"].astype(str)) == {"vcsc", "vscs"}
+    assert len(result.transactions[result.transactions["txn_id"] == 191]) == 2
+
+
+def test_failures_with_no_transaction_are_kept_unlinked(seed003_log):
+    failures = _correlate(seed003_log, host="vcsc").tls_failures
+    vendor_snippet = failures[failures["pid"] == 3956]
+    assert len(vendor_snippet) == 6
+    assert not vendor_snippet["linked"].any()
+
+
+def test_warning_and_error_beside_it_are_paired(seed003_log):
+    failures = _correlate(seed003_log, host="vcsc").tls_failures
+    assert failures["paired"].all()
+
+
+def test_txn_ids_restarting_with_a_new_pid_stay_apart():
+    result = _correlate(failing_transaction(100, 7, 1) + failing_transaction(200, 7, 5))
+    assert len(result.transactions) == 2
+    links = result.tls_failures[["pid", "txn_id"]].astype("int64").values.tolist()
+    assert sorted(links) == [[100, 7], [200, 7]]
+
+
+def test_a_warning_after_the_transaction_ended_is_not_linked():
+    late = WARN.format(ts="2024-03-05T10:00:09.000+01:00", pid=100)
+    result = _correlate(failing_transaction(100, 7, 1) + late)
+    failures = result.tls_failures.sort_values("ts")
+    assert list(failures["linked"]) == [True, False]
+
+
+def test_two_nodes_with_the_same_txn_ids_interleave():
+    node_a = failing_transaction(100, 7, 1)
+    node_b = failing_transaction(100, 7, 1).replace(" expc ", " expc2 ")
+    result = _correlate(node_a + node_b)
+    assert sorted(result.transactions["node"].astype(str)) == ["expc", "expc2"]
+    assert result.tls_failures["linked"].all()
+    assert sorted(result.tls_failures["node"]) == ["expc", "expc2"]

@@ -1,0 +1,83 @@
+"""The fast path and the pre-selection agree with the grammars (differential tests)."""
+
+from __future__ import annotations
+
+import tomllib
+
+from conftest import ROOT, SAMPLE_LOGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logscope.lines import fast_pairs, fast_parse_line, grammars, kv_record, parse_line
+from logscope.parse import _needle_for
+
+KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True).filter(lambda k: k != "HTTPMSG")
+VALUES = st.text(
+    alphabet=st.characters(blacklist_characters='"\n\r', blacklist_categories=("Cs",)), max_size=30
+)
+ENVELOPE = "2022-07-11T18:55:25.910+02:00 vcsc traffic_server[18242]:"
+REAL_LINES = [
+    sample["line"]
+    for path in sorted((ROOT / "grammars" / "samples").glob("*.toml"))
+    for sample in tomllib.loads(path.read_text(encoding="utf-8"))["sample"]
+]
+
+
+def _kv_body(pairs: list[tuple[str, str]], level_at: int | None) -> str:
+    parts = [f'{key}="{value}"' + (":" if i == level_at else "") for i, (key, value) in enumerate(pairs)]
+    return " ".join(parts)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=8), st.integers(0, 8))
+def test_fast_pairs_equal_grammar_pairs(pairs, level_at):
+    body = " " + _kv_body(pairs, level_at if level_at < len(pairs) else None)
+    assert fast_pairs(body) == grammars()["kv"].parse(body)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=8))
+def test_fast_line_equals_grammar_line(pairs):
+    line = f"{ENVELOPE} {_kv_body(pairs, None)}"
+    fast = fast_parse_line(line)
+    assert fast is not None
+    assert fast == parse_line(line)
+    assert kv_record(pairs)["kind"] == fast["kind"]
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=120))
+def test_fast_path_never_disagrees_on_arbitrary_text(text):
+    for line in (text, f"{ENVELOPE} {text}", f'{ENVELOPE} Detail="{text}"'):
+        fast = fast_parse_line(line)
+        if fast is not None:
+            assert fast == parse_line(line)
+
+
+def _lines_of_samples():
+    for path in sorted(SAMPLE_LOGS.glob("**/*")):
+        if path.suffix in {".txt", ".log"} and path.stat().st_size < 5_000_000:
+            yield from path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def test_preselection_keeps_every_traffic_server_line():
+    """A line the envelope grammar attributes to traffic_server always contains the needle."""
+    needle = _needle_for("log", all_events=False).decode()
+    lines = REAL_LINES + list(_lines_of_samples())
+    for line in lines:
+        record = parse_line(line)
+        if record.get("process") == "traffic_server" and record.get("ts_format") == "rfc3339":
+            assert needle in line, line
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["traffic_server", "tvcs", "traffic_server_x", "httpd", "traffic_serve"]),
+    st.one_of(st.none(), st.integers(1, 99999)),
+    st.text(max_size=60),
+)
+def test_preselection_superset_on_generated_envelopes(process, pid, body):
+    line = f"2024-01-02T03:04:05.678Z host {process}{f'[{pid}]' if pid else ''}: {body}"
+    record = parse_line(line)
+    if record.get("process") == "traffic_server":
+        assert _needle_for("log", all_events=False).decode() in line

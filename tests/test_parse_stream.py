@@ -1,0 +1,135 @@
+"""Reading events out of a byte stream: selection, folding, line numbers, hostile bytes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from conftest import events_of, parse_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import logscope.parse as parse_module
+from logscope.parse import ParseStats, iter_events
+
+TS = "2022-07-11T19:49:01.472+02:00 vcsc"
+DEBUG_REQUEST = (
+    f'{TS} traffic_server[3916]: UTCTime="2022-07-11 17:49:01,472" Module="network.http.trafficserver" '
+    'Level="DEBUG": Detail="Receive Request" Txn-id="144" TrackingID="t" Src-ip="127.0.0.1" '
+    'Src-port="30044" Last-via-addr=" " HTTPMSG:\n'
+    "|GET http://vcs_control.steven.lab:8443/c3RldmVuLmxhYi9odHRwcy8xMC40OC4zNi4yMTUvODQ0Mw/x HTTP/1.1\n"
+    " Host: vcs_control.steven.lab:8443\n"
+    " User-Agent: Jabber\n"
+)
+OTHER = f'{TS} tvcs: UTCTime="x" Module="network.ldap" Level="INFO": Detail="noise"\n'
+WARNING = (
+    f"{TS} traffic_server[3916]: [ET_NET 2] WARNING: SNI (10.48.36.215) not in certificate. "
+    "Action=Terminate server=10.48.36.215(10.48.36.215)\n"
+)
+
+
+def test_debug_event_and_its_continuation_lines_are_one_event():
+    events = events_of(OTHER + DEBUG_REQUEST + WARNING)
+    assert list(events["kind"]) == ["receive_request", "sni_not_in_cert"]
+    request = events.iloc[0]
+    assert request["route_host"] == "10.48.36.215"
+    assert "User-Agent: Jabber" in request["raw"]
+    assert list(events["line"]) == [2, 6]
+
+
+def test_other_processes_are_counted_but_not_kept_by_default():
+    result = parse_text(OTHER * 5 + WARNING)
+    assert result.stats.lines == 6
+    assert len(result.events) == 1
+    assert len(parse_text(OTHER * 5 + WARNING, all_events=True).events) == 6
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 333, 4096])
+def test_chunk_boundaries_do_not_change_events(monkeypatch, chunk):
+    text = (OTHER + DEBUG_REQUEST + WARNING) * 7
+    expected = events_of(text)
+    monkeypatch.setattr(parse_module, "CHUNK_BYTES", chunk)
+    got = events_of(text)
+    assert list(got["raw"]) == list(expected["raw"])
+    assert list(got["line"]) == list(expected["line"])
+
+
+def test_crlf_line_ends_parse_like_lf():
+    lf = events_of(DEBUG_REQUEST + WARNING)
+    crlf = events_of((DEBUG_REQUEST + WARNING).replace("\n", "\r\n"))
+    assert list(crlf["kind"]) == list(lf["kind"])
+    assert crlf.iloc[0]["url"] == lf.iloc[0]["url"]
+
+
+def test_invalid_utf8_and_nul_are_counted_not_fatal():
+    data = WARNING.encode().replace(b"certificate", b"certif\xff\x00cate", 1) + WARNING.encode()
+    result = parse_text(data)
+    assert result.stats.invalid_utf8 == 1
+    assert len(result.events) == 2
+    assert result.events.iloc[1]["kind"] == "sni_not_in_cert"
+
+
+def test_a_huge_line_is_skipped_and_counted(monkeypatch):
+    monkeypatch.setattr(parse_module, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(parse_module, "MAX_LINE_BYTES", 4096)
+    data = WARNING.encode() + b"x" * 50_000 + b"\n" + WARNING.encode()
+    result = parse_text(data)
+    assert result.stats.oversize_lines == 1
+    assert list(result.events["line"]) == [1, 3]
+
+
+def test_last_line_without_newline_is_kept():
+    events = events_of(WARNING + WARNING.rstrip("\n"))
+    assert len(events) == 2
+
+
+def test_lines_without_envelope_are_kept_as_unparsed_rows():
+    result = parse_text("garbage line\n" + WARNING, all_events=True)
+    assert result.stats.unparsed == 1
+    assert list(result.events["kind"]) == ["sni_not_in_cert", "unparsed"]
+    assert result.events.iloc[1]["raw"] == "garbage line"
+
+
+def test_times_are_utc_and_offsets_kept_across_nodes():
+    a = "2022-07-11T18:00:00.000+02:00 c1 traffic_server[1]: [ET_NET 0] WARNING: x happened\n"
+    b = "2022-07-11T11:30:00.000-05:00 c2 traffic_server[2]: [ET_NET 0] WARNING: y happened\n"
+    events = events_of(a + b)
+    assert [str(t) for t in events["ts"]] == ["2022-07-11 16:00:00+00:00", "2022-07-11 16:30:00+00:00"]
+    assert list(events["ts_offset"]) == ["+02:00", "-05:00"]
+    assert str(events["ts"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_frame_uses_categoricals_and_nullable_integers():
+    events = events_of(DEBUG_REQUEST + WARNING)
+    assert str(events["kind"].dtype) == "category"
+    assert str(events["node"].dtype) == "category"
+    assert str(events["txn_id"].dtype) == "Int64"
+    assert str(events["dst_port"].dtype) == "Int64"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_crash_and_every_event_is_accounted(data):
+    result = parse_text(data, all_events=True)
+    stats = result.stats
+    assert stats.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    assert len(result.events) == stats.events <= stats.lines
+    assert stats.unparsed == int((result.events["kind"] == "unparsed").sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([DEBUG_REQUEST, WARNING, OTHER]), st.integers(0, 300), st.binary(max_size=8))
+def test_mutated_real_lines_never_crash(line, position, junk):
+    data = line.encode()
+    position = min(position, len(data))
+    mutated = data[:position] + junk + data[position + len(junk) :]
+    result = parse_text(mutated, all_events=True)
+    assert result.stats.events == len(result.events)
+
+
+def test_iter_events_selects_by_needle_only():
+    stats = ParseStats()
+    stream = io.BytesIO((OTHER + WARNING + OTHER).encode())
+    events = list(iter_events(stream, stats, needle=b" traffic_server"))
+    assert [line for line, _ in events] == [2]
+    assert stats.lines == 3

@@ -1,0 +1,159 @@
+"""The signature library: every example runs, files are validated, packs load and override."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+from conftest import events_of
+
+from logscope.correlate import correlate
+from logscope.report import NodeSummary
+from logscope.resources import data_dir
+from logscope.signatures import Context, check_library, load_library, run_example
+
+LIBRARY = load_library()
+EXAMPLES = [
+    pytest.param(signature, example, id=f"{signature.id}:{example.name or number}")
+    for signature in LIBRARY.signatures
+    for number, example in enumerate(signature.examples, 1)
+]
+FIRST_IDS = {
+    "ts-cert-self-signed",
+    "ts-cert-unknown-ca",
+    "ts-cert-issuer-missing",
+    "ts-cert-expired",
+    "ts-cert-name-mismatch",
+    "mra-address-not-fqdn",
+    "ts-ecdsa-port-split",
+    "ts-upstream-rejects-expressway",
+    "ts-502-unexplained",
+    "ts-cert-verify-other",
+}
+
+
+def test_built_in_library_has_the_design_ids_and_no_errors():
+    assert {s.id for s in LIBRARY.signatures} == FIRST_IDS
+    assert LIBRARY.errors == []
+
+
+def test_every_signature_has_a_matching_and_a_non_matching_example():
+    for signature in LIBRARY.signatures:
+        expects = {example.expect for example in signature.examples}
+        assert expects & {"issue", "potential", "missing-info"}, signature.id
+        assert "ok" in expects, signature.id
+
+
+@pytest.mark.parametrize(("signature", "example"), EXAMPLES)
+def test_signature_example(signature, example):
+    finding = run_example(LIBRARY, signature, example)
+    assert finding.status == example.expect
+
+
+def test_check_library_reports_no_problem():
+    assert check_library(LIBRARY) == []
+
+
+def _write(folder, name, text):
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_a_broken_file_is_reported_and_skipped(tmp_path):
+    _write(tmp_path, "broken.toml", "id = [unclosed")
+    _write(tmp_path, "no-examples.toml", 'id = "x-y"\ntitle = "t"\n')
+    library = load_library([tmp_path])
+    assert {s.id for s in library.signatures} == FIRST_IDS
+    messages = " | ".join(str(e) for e in library.errors)
+    assert "broken.toml" in messages and "no-examples.toml" in messages
+    assert "missing 'match'" in messages
+
+
+def test_a_pack_overrides_a_built_in_signature_by_id(tmp_path):
+    source = data_dir("signatures") / "ts-cert-expired.toml"
+    text = source.read_text().replace(
+        'title = "A server certificate is expired or not yet valid"', 'title = "Overridden"'
+    )
+    _write(tmp_path, "mine.toml", text)
+    library = load_library([tmp_path])
+    assert library.get("ts-cert-expired").title == "Overridden"
+    assert check_library(library) == []
+
+
+def test_template_errors_are_caught_at_load(tmp_path):
+    source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
+    _write(tmp_path, "bad-template.toml", source.replace("{{ names }}", "{{ names ", 1))
+    library = load_library([tmp_path])
+    assert any("template error" in str(e) for e in library.errors)
+
+
+def test_a_failing_example_is_reported_by_check(tmp_path):
+    source = shutil.copy(data_dir("signatures") / "ts-cert-expired.toml", tmp_path / "x.toml")
+    text = source.read_text().replace(
+        'name = "expired CUCM subscriber certificate"\nexpect = "issue"',
+        'name = "expired CUCM subscriber certificate"\nexpect = "ok"',
+    )
+    source.write_text(text)
+    problems = check_library(load_library([tmp_path]))
+    assert problems == ["x.toml: expired CUCM subscriber certificate: expected ok, got issue"]
+
+
+def _context(text, nodes=(), sources=("log",)):
+    events = events_of(text)
+    correlation = correlate(events)
+    return Context(events, correlation.transactions, correlation.tls_failures, list(nodes), set(sources))
+
+
+OTHER_ONLY = (
+    '2024-03-05T10:00:00.100+01:00 expc tvcs: UTCTime="x" Module="network.ldap" Level="INFO": Detail="x"\n'
+)
+SELF_SIGNED = (
+    "2024-03-05T10:00:01.100+01:00 expc traffic_server[4242]: [ET_NET 1] WARNING: Core server certificate "
+    "verification failed for (cucm.example.com). Action=Terminate Error=self signed certificate "
+    "server=cucm.example.com(10.1.1.10) depth=0\n"
+)
+
+
+def test_no_traffic_server_lines_make_the_engine_say_missing_info():
+    findings = {f.id: f for f in LIBRARY.evaluate(_context(OTHER_ONLY))}
+    for signature_id in ("ts-cert-self-signed", "ts-502-unexplained", "ts-ecdsa-port-split"):
+        assert findings[signature_id].status == "missing-info"
+        assert "Diagnostic logging" in findings[signature_id].description
+
+
+def test_old_version_is_not_applicable_unless_failures_are_logged():
+    old = [NodeSummary(host="expc", version="X14.0.7", role="Expressway-C")]
+    quiet = {
+        f.id: f.status
+        for f in LIBRARY.evaluate(_context(OTHER_ONLY + SELF_SIGNED.replace("self signed", "other"), old))
+    }
+    loud = {f.id: f for f in LIBRARY.evaluate(_context(SELF_SIGNED, old))}
+    assert quiet["ts-cert-self-signed"] == "not-applicable"
+    assert loud["ts-cert-self-signed"].status == "issue"
+    assert "logged anyway" in " ".join(loud["ts-cert-self-signed"].notes)
+
+
+def test_expressway_e_is_not_applicable_for_origin_verification():
+    edge = [NodeSummary(host="expe", version="X15.0", role="Expressway-E")]
+    findings = {f.id: f.status for f in LIBRARY.evaluate(_context(OTHER_ONLY + OTHER_ONLY, edge, ("log",)))}
+    assert findings["ts-cert-unknown-ca"] in {"not-applicable", "missing-info"}
+
+
+def test_depth_and_error_text_disagreement_is_noted():
+    line = SELF_SIGNED.replace(
+        "Error=self signed certificate", "Error=self signed certificate in certificate chain"
+    )
+    findings = {f.id: f for f in LIBRARY.evaluate(_context(line))}
+    finding = findings["ts-cert-unknown-ca"]
+    assert finding.status == "issue"
+    assert any("disagree" in note for note in finding.notes)
+
+
+def test_findings_are_ordered_by_status_then_severity():
+    findings = LIBRARY.evaluate(_context(SELF_SIGNED))
+    order = ["issue", "potential", "missing-info", "not-applicable", "ok"]
+    ranks = [order.index(f.status) for f in findings]
+    assert ranks == sorted(ranks)
+    assert findings[0].id == "ts-cert-self-signed"
