@@ -248,44 +248,52 @@ def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     return keys
 
 
+# Transaction columns copied onto a failure tied to it: failure column -> transaction column.
+_COPIED_FROM_TRANSACTION = {
+    "txn_id": "txn_id",
+    "txn_url": "url",
+    "txn_status": "status",
+    "txn_reason": "reason",
+    "txn_start": "start",
+    "txn_end": "end",
+    "upstream_ip": "upstream_ip",
+    "upstream_port": "upstream_port",
+    "route_host": "route_host",
+    "route_port": "route_port",
+    "route_domain": "route_domain",
+    "route_scheme": "route_scheme",
+    "route_segment": "route_segment",
+}
+
+
 def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) -> None:
+    """Tie each failure to the latest transaction to that server that started before it (merge_asof)."""
     keys = _server_keys(transactions)
+    keys = keys[keys["since"].notna()]
     if keys.empty:
         return
-    candidates = keys.rename(
-        columns={"txn_id": "c_txn_id", "url": "c_url", "status": "c_status", "reason": "c_reason"}
-    )
+    right = keys.assign(pid=keys["pid"].astype("int64")).sort_values("since")
+    right = right[["node", "pid", "key", "since", *set(_COPIED_FROM_TRANSACTION.values())]]
+    right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
     for key_column in ("address", "name"):
         todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
         todo = todo[todo["pid"].notna() & todo["ts"].notna()]
         if todo.empty:
             continue
         left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
-        left = left.assign(row=left.index, pid=left["pid"].astype("int64")).sort_values("ts")
-        right = candidates.assign(pid=candidates["pid"].astype("int64")).sort_values("since")
-        right = right[right["since"].notna()]
+        left = left.assign(row=left.index, pid=left["pid"].astype("int64"), key=left["key"].astype("string"))
         matched = pd.merge_asof(
-            left,
-            right,
+            left.sort_values("ts"),
+            right.assign(key=right["key"].astype("string")),
             left_on="ts",
             right_on="since",
             by=["node", "pid", "key"],
             direction="backward",
-            tolerance=None,
         )
-        matched = matched[matched["c_txn_id"].notna() & (matched["ts"] <= matched["end"] + LINK_SLACK)]
-        for _, match in matched.iterrows():
-            row = match["row"]
-            failures.loc[row, "txn_id"] = match["c_txn_id"]
-            failures.loc[row, "txn_url"] = match["c_url"]
-            failures.loc[row, "txn_status"] = match["c_status"]
-            failures.loc[row, "txn_reason"] = match["c_reason"]
-            failures.loc[row, "txn_start"] = match["start"]
-            failures.loc[row, "txn_end"] = match["end"]
-            for column in ("upstream_ip", "upstream_port", "route_host", "route_port"):
-                failures.loc[row, column] = match[column]
-            for column in ("route_domain", "route_scheme", "route_segment"):
-                failures.loc[row, column] = match[column]
+        matched = matched[matched["t_txn_id"].notna() & (matched["ts"] <= matched["t_end"] + LINK_SLACK)]
+        rows = matched["row"].to_numpy()
+        for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
+            failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
 
 
 def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:
@@ -304,7 +312,8 @@ def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> No
         direction="nearest",
         tolerance=CONNECT_LINE_SLACK,
     )
-    for _, match in matched[matched["dst_port"].notna()].iterrows():
-        failures.loc[match["row"], "upstream_ip"] = match["key"]
-        failures.loc[match["row"], "upstream_port"] = match["dst_port"]
-        failures.loc[match["row"], "connect_url"] = match["url"]
+    matched = matched[matched["dst_port"].notna()]
+    rows = matched["row"].to_numpy()
+    failures.loc[rows, "upstream_ip"] = matched["key"].to_numpy(dtype=object)
+    failures.loc[rows, "upstream_port"] = matched["dst_port"].to_numpy(dtype=object)
+    failures.loc[rows, "connect_url"] = matched["url"].to_numpy(dtype=object)

@@ -132,20 +132,15 @@ class _AtsDiag(Transformer):
     def action(self, items: list) -> Record:
         return {"action": str(items[0])}
 
-    def server(self, items: list) -> Record:
-        fields: Record = {}
-        for token in items:
-            key = "server_name" if token.type == "SERVER_NAME" else "server_ip"
-            fields[key] = str(token)
-        return fields
-
     def verify_failed(self, items: list) -> Record:
         record: Record = {"kind": "tls_verify_failed", "sni": ""}
         for item in items:
             if isinstance(item, dict):
                 record.update(item)
-            elif item.type == "PAREN_TEXT":
-                record["sni"] = str(item)
+            elif item.type == "PAREN_GROUP":
+                record["sni"] = str(item)[1:-1]
+            elif item.type == "SERVER":
+                record.update(server_fields(str(item)))
             elif item.type == "ERROR_TEXT":
                 record["verify_error"] = str(item)
             elif item.type == "SIGNED_INT":
@@ -159,8 +154,10 @@ class _AtsDiag(Transformer):
                 record.update(item)
             elif item.type == "NAME_CHECK":
                 record["name_check"] = str(item).strip()
-            elif item.type == "PAREN_TEXT":
-                record["sni"] = str(item)
+            elif item.type == "PAREN_GROUP":
+                record["sni"] = str(item)[1:-1]
+            elif item.type == "SERVER":
+                record.update(server_fields(str(item)))
         return record
 
     def ssl_connect_failed(self, items: list) -> Record:
@@ -225,6 +222,18 @@ def grammars() -> dict[str, Lark]:
 
 
 # --- pure helpers shared by both paths ---------------------------------------------------------
+
+
+def server_fields(token: str) -> Record:
+    """`server=cucm.steven.lab(10.48.36.215)` -> server_name and server_ip (each only when not empty)."""
+    name, _, address = token.removeprefix("server=").rstrip(")").partition("(")
+    fields: Record = {}
+    if name:
+        fields["server_name"] = name
+    if address:
+        fields["server_ip"] = address
+    return fields
+
 
 _OPENSSL_ERROR = re.compile(r"error:([0-9A-Fa-f]+):(.*)")
 
@@ -353,13 +362,37 @@ def parse_line(text: str) -> Record:
 
 
 # --- the fast path -----------------------------------------------------------------------------
+# Regular expressions that mirror the grammars for the common, regular shapes. Anything they do not
+# match exactly is declined (None) and parsed by the grammar; tests/test_fast_path.py checks that the
+# two agree wherever the fast path answers.
 
 _FAST_SYSLOG = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) +([^\s\[\]]+) +"
     r"([^\s\[\]:]+)(?:\[(\d+)\])?:(.*)",
     re.S,
 )
+_FAST_DIAGS = re.compile(r"\[([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?)\](.+)", re.S)
 _FAST_PAIR = re.compile(r'[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)="([^"]*)":?')
+_FAST_HTTPMSG = re.compile(r"[ \t]*HTTPMSG:([\s\S]*)")
+_LEVELS = "DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY"
+_FAST_ATS = re.compile(
+    rf"[ \t]*(?:\[([^\]\n]+)\][ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?({_LEVELS}):[ \t]*([^ \t].*)", re.S
+)
+# Message openings the grammar commits to; when one opens a message the specific pattern must match.
+_KNOWN_OPENING = re.compile(
+    r"Core server certificate verification failed for "
+    r"|(?:SNI|SAN|Origin hostname) \("
+    r"|SSL connection failed for "
+)
+_FAST_VERIFY = re.compile(
+    r"Core server certificate verification failed for \(([^)\n]*)\)\.[ \t]+Action=([A-Za-z]+)[ \t]+"
+    r"Error=([^\n]+?)(?= server=)[ \t]+(server=[^()\s]*\([^()\s]*\))[ \t]+depth=(-?\d+)[ \t]*"
+)
+_FAST_NAME_CHECK = re.compile(
+    r"(SNI|SAN|Origin hostname) \(([^)\n]*)\) not in certificate\.[ \t]+Action=([A-Za-z]+)[ \t]+"
+    r"(server=[^()\s]*\([^()\s]*\))[ \t]*"
+)
+_FAST_SSL_FAILED = re.compile(r"SSL connection failed for ('[^'\n]*'|\"[^\"\n]*\"):[ \t]*([^\n]+)")
 
 
 def fast_pairs(body: str) -> list[tuple[str, str]] | None:
@@ -370,25 +403,78 @@ def fast_pairs(body: str) -> list[tuple[str, str]] | None:
     while position < end:
         match = match_at(body, position)
         if match is None:
-            return None
+            httpmsg = _FAST_HTTPMSG.match(body, position)
+            if httpmsg is None or not pairs:
+                return None
+            pairs.append(("HTTPMSG", httpmsg.group(1)))
+            break
         pairs.append(match.groups())
         position = match.end()
     return pairs or None
 
 
-def fast_parse_line(text: str) -> Record | None:
-    """Parse a syslog line whose body is plain key/value pairs; None for anything else."""
-    match = _FAST_SYSLOG.fullmatch(text)
+def fast_ats(body: str) -> Record | None:
+    """An ATS diagnostic body, parsed as ats_diag.lark would, or None to let the grammar decide."""
+    match = _FAST_ATS.fullmatch(body)
     if match is None:
         return None
-    ts, host, process, pid, body = match.groups()
-    pairs = fast_pairs(body)
-    if pairs is None:
+    thread, program, level, message = match.groups()
+    record: Record = {"thread": thread} if thread is not None else {}
+    if program is not None:
+        record["program"] = program
+    if not _KNOWN_OPENING.match(message):
+        record.update(kind="other", message=message.strip(), level=level)
+        return record
+    if verify := _FAST_VERIFY.fullmatch(message):
+        sni, action, error, server, depth = verify.groups()
+        record.update(kind="tls_verify_failed", sni=sni, action=action, verify_error=error, depth=int(depth))
+        record.update(server_fields(server))
+    elif check := _FAST_NAME_CHECK.fullmatch(message):
+        name_check, sni, action, server = check.groups()
+        record.update(kind="sni_not_in_cert", sni=sni, name_check=name_check, action=action)
+        record.update(server_fields(server))
+    elif failed := _FAST_SSL_FAILED.fullmatch(message):
+        record.update(kind="ssl_connect_failed", server_name=failed.group(1)[1:-1])
+        record.update(split_openssl_error(failed.group(2)))
+    else:
         return None
-    record = {"ts_raw": ts, "ts_format": SYSLOG, "node": host, "process": process}
-    if pid is not None:
-        record["pid"] = int(pid)
-    record.update(kv_record(pairs))
+    record["level"] = level
+    return record
+
+
+def _fast_envelope(text: str) -> tuple[Record, str] | None:
+    if match := _FAST_SYSLOG.fullmatch(text):
+        ts, host, process, pid, body = match.groups()
+        record: Record = {"ts_raw": ts, "ts_format": SYSLOG, "node": host, "process": process}
+        if pid is not None:
+            record["pid"] = int(pid)
+        return record, body
+    if match := _FAST_DIAGS.fullmatch(text):
+        return {"ts_raw": match.group(1), "ts_format": DIAGS, "process": "traffic_server"}, match.group(2)
+    return None
+
+
+def fast_parse_line(text: str) -> Record | None:
+    """Parse a line of a regular shape without the grammar; None for anything else."""
+    envelope = _fast_envelope(text)
+    if envelope is None:
+        return None
+    record, body = envelope
+    family = body_family(body, record["ts_format"])
+    if family == "kv":
+        pairs = fast_pairs(body)
+        if pairs is None:
+            return None
+        fields = kv_record(pairs)
+    elif family == "ats":
+        fields = fast_ats(body)
+        if fields is None:
+            return None
+    elif family == "text":
+        fields = {"kind": "other", "message": body.strip()}
+    else:
+        return None
+    record.update(fields)
     return record
 
 

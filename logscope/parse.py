@@ -81,6 +81,7 @@ EVENT_DTYPES: dict[str, str] = {
 EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
 
 CHUNK_BYTES = 8 * 1024 * 1024
+FRAME_ROWS = 20_000  # records turned into a typed frame at a time
 MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
 _CONTINUATION_START = (b"|", b" ", b"\t")
@@ -264,9 +265,16 @@ def parse_stream(
     default_node: str | None = None,
     all_events: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> list[dict]:
-    """Parse the selected events of one log stream into records (dicts)."""
-    records = []
+    year: int | None = None,
+) -> list[pd.DataFrame]:
+    """Parse the selected events of one log stream into typed frames of up to FRAME_ROWS rows.
+
+    Records become a compact frame every FRAME_ROWS events, so a large log never holds millions of
+    dicts at once.
+    """
+    frames: list[pd.DataFrame] = []
+    records: list[dict] = []
+    count = 0
     needle = _needle_for(source_kind, all_events)
     for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
         text = _decode(raw, stats)
@@ -283,9 +291,16 @@ def parse_stream(
         record["line"] = line_no
         record["raw"] = text
         records.append(record)
-    stats.selected += len(records)
-    stats.by_source[source_name] = len(records)
-    return records
+        if len(records) >= FRAME_ROWS:
+            frames.append(records_to_frame(records, year=year))
+            count += len(records)
+            records = []
+    if records:
+        frames.append(records_to_frame(records, year=year))
+        count += len(records)
+    stats.selected += count
+    stats.by_source[source_name] = count
+    return frames
 
 
 def parse_members(
@@ -303,10 +318,10 @@ def parse_members(
     total = sum(getattr(member, "size", 0) or 0 for member in members)
     stats = ParseStats()
     started = datetime.now(UTC)
-    records: list[dict] = []
+    frames: list[pd.DataFrame] = []
     for member in members:
         with member.open() as stream:
-            records += parse_stream(
+            frames += parse_stream(
                 stream,
                 member.display(),
                 stats,
@@ -314,8 +329,9 @@ def parse_members(
                 default_node=_node_of(member),
                 all_events=all_events,
                 progress=(lambda done: progress(done, total)) if progress else None,
+                year=year,
             )
-    events = build_events_frame(records, year=year)
+    events = combine_frames(frames)
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
     return ParseResult(events, stats)
@@ -333,8 +349,25 @@ def _node_of(member: LogMember) -> str | None:
     return None if member.source == "log" else "ats"
 
 
-def build_events_frame(records: list[dict], *, year: int | None = None) -> pd.DataFrame:
-    """Records -> the typed `events` frame (UTC times, offsets kept, categoricals, nullable ints)."""
+def combine_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate typed frames into the `events` frame, sorted by time across nodes."""
+    if not frames:
+        return records_to_frame([])
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frames.clear()  # the caller's chunks are not needed once concatenated: free them before sorting
+    for column, dtype in EVENT_DTYPES.items():
+        if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    if not isinstance(frame["ts_offset"].dtype, pd.CategoricalDtype):
+        frame["ts_offset"] = frame["ts_offset"].astype("category")
+    in_order = frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans
+    if not in_order:
+        frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def records_to_frame(records: list[dict], *, year: int | None = None) -> pd.DataFrame:
+    """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints)."""
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     for column in (*EVENT_DTYPES, "ts_raw", "ts_format", "kind"):
         if column not in frame:
@@ -343,10 +376,7 @@ def build_events_frame(records: list[dict], *, year: int | None = None) -> pd.Da
     frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
     for column, dtype in EVENT_DTYPES.items():
         frame[column] = _typed(frame[column], dtype)
-    frame = frame[list(EVENT_COLUMNS)]
-    return frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last").reset_index(
-        drop=True
-    )
+    return frame[list(EVENT_COLUMNS)]
 
 
 def _typed(series: pd.Series, dtype: str) -> pd.Series:

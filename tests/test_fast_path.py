@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
 from conftest import ROOT, SAMPLE_LOGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,3 +82,81 @@ def test_preselection_superset_on_generated_envelopes(process, pid, body):
     record = parse_line(line)
     if record.get("process") == "traffic_server":
         assert _needle_for("log", all_events=False).decode() in line
+
+
+SAFE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=25
+)
+ATS_MESSAGES = st.one_of(
+    st.builds(
+        "Core server certificate verification failed for ({}). Action={} Error={} server={}({}) depth={}".format,
+        SAFE_TEXT,
+        st.sampled_from(["Terminate", "Continue", "X1"]),
+        SAFE_TEXT,
+        SAFE_TEXT,
+        SAFE_TEXT,
+        st.integers(-2, 9),
+    ),
+    st.builds(
+        "{} ({}) not in certificate. Action={} server={}({})".format,
+        st.sampled_from(["SNI", "SAN", "Origin hostname", "SANS"]),
+        SAFE_TEXT,
+        st.sampled_from(["Terminate", "Continue"]),
+        SAFE_TEXT,
+        SAFE_TEXT,
+    ),
+    st.builds(
+        "SSL connection failed for {}: {}".format,
+        st.sampled_from(["'a.b'", '"1.2.3.4"', "x", "''"]),
+        SAFE_TEXT,
+    ),
+    SAFE_TEXT,
+)
+
+
+@settings(max_examples=500)
+@given(
+    st.sampled_from(["[ET_NET 0] ", "[ET_NET 12]  ", "traffic_server ", "", " [x] "]),
+    st.sampled_from(["WARNING", "ERROR", "NOTE", "DEBUG", "Warning"]),
+    st.sampled_from([": ", ":", ":  "]),
+    ATS_MESSAGES,
+    st.sampled_from(["", " ", "\t"]),
+)
+def test_fast_ats_diagnostics_equal_grammar(origin, level, colon, message, trail):
+    for line in (
+        f"{ENVELOPE} {origin}{level}{colon}{message}{trail}",
+        f"[Nov 22 15:10:45.188] {origin}{level}{colon}{message}{trail}",
+    ):
+        fast = fast_parse_line(line)
+        if fast is not None:
+            assert fast == parse_line(line), line
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Core server certificate verification failed for x",
+        "Core server certificate verification failed for (). Action=Terminate Error=e server=() depth=0",
+        "SAN is great",
+        "SNI (x) not in certificate. Action=Terminate",
+        "SSL connection failed for x: y",
+        "SSL connection failed for 'x': error:0A000086:SSL routines::certificate verify failed",
+    ],
+)
+def test_near_miss_messages_agree(message):
+    line = f"{ENVELOPE} [ET_NET 0] WARNING: {message}"
+    fast = fast_parse_line(line)
+    assert fast is None or fast == parse_line(line)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=5),
+    st.text(max_size=60),
+    st.sampled_from([" ", "", "\t "]),
+)
+def test_fast_pairs_with_httpmsg_equal_grammar(pairs, message, gap):
+    body = f" {_kv_body(pairs, None)}{gap}HTTPMSG:{message}"
+    fast = fast_pairs(body)
+    assert fast is not None
+    assert fast == grammars()["kv"].parse(body)
