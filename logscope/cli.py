@@ -245,3 +245,6 @@ def decode(segment: str) -> None:
     if route.error:
         click.echo(f"logscope: {route.error}", err=True)
         sys.exit(EXIT_ERROR)
+
+if __name__ == "__main__":
+    main()

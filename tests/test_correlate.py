@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import events_of
-
 from logscope.correlate import correlate
 
 

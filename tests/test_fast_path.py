@@ -5,10 +5,10 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from conftest import ROOT, SAMPLE_LOGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import ROOT, SAMPLE_LOGS
 from logscope.lines import fast_pairs, fast_parse_line, grammars, kv_record, parse_line
 from logscope.parse import _needle_for
 

@@ -6,8 +6,8 @@ import tomllib
 
 import pandas as pd
 import pytest
-from conftest import ROOT, events_of
 
+from conftest import ROOT, events_of
 from logscope.lines import fast_parse_line, parse_line
 
 SAMPLE_FILES = sorted((ROOT / "grammars" / "samples").glob("*.toml"))

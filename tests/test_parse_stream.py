@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import events_of, parse_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import logscope.parse as parse_module
+from conftest import events_of, parse_text
 from logscope.parse import ParseStats, iter_events
 
 TS = "2022-07-11T19:49:01.472+02:00 vcsc"

@@ -6,8 +6,8 @@ import shutil
 import textwrap
 
 import pytest
-from conftest import events_of
 
+from conftest import events_of
 from logscope.correlate import correlate
 from logscope.report import NodeSummary
 from logscope.resources import data_dir

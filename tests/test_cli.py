@@ -1,0 +1,84 @@
+"""The command line: exit codes, formats, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA, ROOT
+from logscope.cli import main
+
+SEED_LOG = DATA / "seed003_lines.log"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the installed command line in a subprocess, as a user would."""
+    command = [sys.executable, "-m", "logscope.cli", *args]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(command, input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_decode_prints_the_route():
+    result = CliRunner().invoke(main, ["decode", "c3RldmVuLmxhYi9odHRwcy8xMC40OC4zNi4yMTUvODQ0Mw"])
+    assert result.exit_code == 0
+    assert "host:   10.48.36.215" in result.output and "port:   8443" in result.output
+
+
+def test_decode_accepts_a_whole_url_and_flags_damage():
+    url = "http://vcs_control.steven.lab:8443/c3RldmVuLmxhYi9odHRwcy9jdWNTLnN0ZXZlbi5sYWIVODQ0Mw/cucm-uds/x"
+    result = CliRunner().invoke(main, ["decode", url])
+    assert result.exit_code == 2
+    assert "domain: steven.lab" in result.output
+
+
+def test_signatures_list_and_check():
+    runner = CliRunner()
+    listed = runner.invoke(main, ["signatures", "list"])
+    assert listed.exit_code == 0 and "ts-cert-self-signed" in listed.output
+    checked = runner.invoke(main, ["signatures", "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "0 problem(s)" in checked.output
+
+
+def test_analyze_text_exits_1_on_issue():
+    result = run("analyze", str(SEED_LOG))
+    assert result.returncode == 1, result.stderr
+    assert b"ts-cert-self-signed" in result.stdout
+    assert b"Traceback" not in result.stderr
+
+
+def test_analyze_json_to_stdout_and_from_stdin():
+    result = run("analyze", "-", "--format", "json", stdin=SEED_LOG.read_bytes())
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert document["summary"]["issue"] >= 1
+    assert {f["id"] for f in document["findings"]} >= {"ts-cert-self-signed", "ts-cert-name-mismatch"}
+
+
+def test_analyze_writes_html_by_suffix(tmp_path):
+    output = tmp_path / "report.html"
+    result = run("analyze", str(SEED_LOG), "-o", str(output))
+    assert result.returncode == 1
+    assert output.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["/nonexistent/bundle.tar.gz", str(ROOT / "pyproject.toml")],
+)
+def test_unreadable_input_is_one_line_and_exit_2(argument):
+    result = run("analyze", argument)
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("logscope: ")
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_bad_usage_exits_2():
+    result = run("analyze", str(SEED_LOG), "--format", "pdf")
+    assert result.returncode == 2
