@@ -10,6 +10,7 @@ server, picks the evidence and renders the texts. Every signature ends in exactl
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jsonschema
 import pandas as pd
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -146,31 +148,18 @@ def load_signature(path: Path) -> Signature:
 
 
 def _schema_problems(data: dict) -> Iterable[str]:
-    """What is wrong with a signature file, against signatures/schema.json's rules."""
-    for key in ("id", "title", "category", "severity", "match", "text", "examples"):
-        if key not in data:
-            yield f"missing '{key}'"
-    if "id" in data and not _ID.fullmatch(str(data["id"])):
-        yield f"id {data['id']!r} must be lower-case words joined by '-'"
-    if data.get("severity") not in (None, *SEVERITIES):
-        yield f"severity must be one of {', '.join(SEVERITIES)}"
-    match = data.get("match", {})
-    if isinstance(match, dict):
-        if match.get("frame") not in FRAMES:
-            yield f"match.frame must be one of {', '.join(FRAMES)}"
-        if match.get("detector") and match["detector"] not in DETECTORS:
-            yield f"unknown detector {match['detector']!r} (known: {', '.join(sorted(DETECTORS))})"
-    examples = data.get("examples", [])
-    expects = {example.get("expect") for example in examples if isinstance(example, dict)}
-    if "examples" in data and not (expects & MATCH_STATUSES and "ok" in expects):
-        yield "examples need a log that must match (issue/potential/missing-info) and one (ok) that must not"
-    for example in examples:
-        if example.get("expect") not in STATUSES:
-            yield f"example expect must be one of {', '.join(STATUSES)}"
-        if not isinstance(example.get("log"), str):
-            yield "every example needs a 'log' string"
-    if "text" in data and not data["text"].get("description"):
-        yield "text.description is required"
+    """What is wrong with a signature file: signatures/schema.json, then what a schema cannot say."""
+    for error in sorted(_SCHEMA.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(part) for part in error.absolute_path) or "file"
+        yield f"{where}: {error.message}"
+    match = data.get("match")
+    if isinstance(match, dict) and match.get("detector") and match["detector"] not in DETECTORS:
+        yield f"unknown detector {match['detector']!r} (known: {', '.join(sorted(DETECTORS))})"
+    examples = data.get("examples")
+    if isinstance(examples, list):
+        expects = {example.get("expect") for example in examples if isinstance(example, dict)}
+        if not (expects & MATCH_STATUSES and "ok" in expects):
+            yield "examples need a log that must match (issue, potential, missing-info) and an ok one"
 
 
 @dataclass
@@ -229,6 +218,9 @@ _TEMPLATES = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
 _MESSAGES = tomllib.loads((templates_dir() / "messages.toml").read_text(encoding="utf-8"))
+_SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((data_dir("signatures") / "schema.json").read_text(encoding="utf-8"))
+)
 
 
 def evaluate_signature(

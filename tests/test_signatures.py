@@ -68,7 +68,7 @@ def test_a_broken_file_is_reported_and_skipped(tmp_path):
     assert {s.id for s in library.signatures} == FIRST_IDS
     messages = " | ".join(str(e) for e in library.errors)
     assert "broken.toml" in messages and "no-examples.toml" in messages
-    assert "missing 'match'" in messages
+    assert "'match' is a required property" in messages
 
 
 def test_a_pack_overrides_a_built_in_signature_by_id(tmp_path):
@@ -157,3 +157,12 @@ def test_findings_are_ordered_by_status_then_severity():
     ranks = [order.index(f.status) for f in findings]
     assert ranks == sorted(ranks)
     assert findings[0].id == "ts-cert-self-signed"
+
+
+def test_unknown_keys_and_bad_conditions_are_schema_errors(tmp_path):
+    source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
+    _write(tmp_path, "typo.toml", source.replace("[applies]", "colour = 'red'\n\n[applies]"))
+    _write(tmp_path, "cond.toml", source.replace('kind = ["tls_verify_failed"]', 'kind = { regexp = "x" }'))
+    messages = " | ".join(str(e) for e in load_library([tmp_path]).errors)
+    assert "typo.toml" in messages and "colour" in messages
+    assert "cond.toml" in messages
