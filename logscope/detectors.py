@@ -36,28 +36,39 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
 
     After the X14.2 cipher preference change the Expressway-C may ask for the ECDSA certificate
     (e.g. Tomcat-ECDSA, often still self-signed) on one service while another still sends RSA. The
-    evidence: successful transactions to an upstream address on port A, verification failures tied
-    to transactions to the same address on port B.
+    evidence, per node and upstream address: HTTPS transactions answered on port A with no
+    verification failure on A, and verification failures tied to transactions on port B.
     """
     transactions = context.transactions
     failures = failures[failures["kind"].isin(VERIFY_KINDS) & failures["port"].notna()]
     if failures.empty or transactions.empty:
         return DetectorResult(failures.iloc[0:0])
-    answered = transactions[transactions["upstream_status"].notna() & (transactions["status"] < 500)]
-    ok_ports = answered.groupby(answered["upstream_ip"].astype(str))["upstream_port"].agg(
-        lambda ports: sorted({int(p) for p in ports.dropna()})
-    )
     address = failures["upstream_ip"].astype("string").fillna(failures["server_ip"].astype("string"))
+    failing = {
+        (str(node), str(ip), int(port))
+        for node, ip, port in zip(failures["node"], address, failures["port"], strict=True)
+        if pd.notna(ip)
+    }
+    https = transactions["route_scheme"].isna() | (transactions["route_scheme"].astype("string") == "https")
+    answered = transactions[https & transactions["upstream_status"].notna() & (transactions["status"] < 500)]
+    clean_ports: dict[tuple[str, str], set[int]] = {}
+    upstreams = zip(answered["node"], answered["upstream_ip"], answered["upstream_port"], strict=True)
+    for node, ip, port in upstreams:
+        if pd.notna(ip) and pd.notna(port) and (str(node), str(ip), int(port)) not in failing:
+            clean_ports.setdefault((str(node), str(ip)), set()).add(int(port))
     split = pd.Series(
         [
-            bool(set(ok_ports.get(str(ip), [])) - {int(port)}) if pd.notna(ip) else False
-            for ip, port in zip(address, failures["port"], strict=True)
+            pd.notna(ip) and bool(clean_ports.get((str(node), str(ip)), set()) - {int(port)})
+            for node, ip, port in zip(failures["node"], address, failures["port"], strict=True)
         ],
         index=failures.index,
+        dtype=bool,
     )
     rows = failures[split]
+    split_keys = {(str(n), str(ip)) for n, ip in zip(rows["node"], address[split], strict=True)}
+    ok_ports = {f"{ip} on {node}": sorted(clean_ports[(node, ip)]) for node, ip in sorted(split_keys)}
     facts = {
-        "ok_ports": {ip: ports for ip, ports in ok_ports.items() if ip in set(address[split].astype(str))},
+        "ok_ports": ok_ports,
         "failing_ports": sorted({int(p) for p in rows["port"]}),
         "rsa_preferred_nodes": _rsa_preferred_nodes(context),
     }
