@@ -9,6 +9,7 @@ envelope and Expressway's key="value" body); every line they decline goes to the
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from typing import Any
 
@@ -51,6 +52,11 @@ KEY_COLUMNS = {
     "Method": "method",
     "Request": "url",
 }
+
+# `UTCTime=` repeats the envelope's time in UTC (which `ts` already holds): not kept, to keep a
+# million-event frame small. Every other key without a column of its own is kept in `extra`.
+REDUNDANT_KEYS = frozenset({"UTCTime"})
+TRANSACTION_KINDS = frozenset(DETAIL_KINDS.values())
 
 # --- the grammars ------------------------------------------------------------------------------
 
@@ -269,24 +275,28 @@ def kv_record(pairs: list[tuple[str, str]]) -> Record:
     """Turn Expressway key/value pairs into a record (shared by the fast path and the grammar)."""
     record: Record = {}
     extra: dict[str, str] = {}
+    message = None
     for key, value in pairs:
         column = KEY_COLUMNS.get(key)
         if column:
             record[column] = value
         elif key == "Msg":
-            record["message"] = value
+            message = value
             record.update(http_start_line(value))
         elif key == "HTTPMSG":
-            first_line = value.strip().split("\n", 1)[0]
-            record["message"] = value.strip()
-            record.update(http_start_line(first_line))
-        else:
-            extra[key] = value
+            message = value.strip()
+            record.update(http_start_line(message.split("\n", 1)[0]))
+        elif key not in REDUNDANT_KEYS:
+            extra[sys.intern(key)] = value
     if extra:
         record["extra"] = extra
     record["kind"] = DETAIL_KINDS.get(record.get("detail", ""), "") or EVENT_KINDS.get(
         record.get("event", ""), "other"
     )
+    # A transaction step's message is its HTTP start line, already split into method/url or
+    # status/reason (and kept whole in `raw`); other events keep theirs.
+    if message is not None and record["kind"] not in TRANSACTION_KINDS:
+        record["message"] = message
     for column in ("txn_id", "src_port", "dst_port", "status"):
         if column in record:
             record[column] = _int_or_none(record[column])

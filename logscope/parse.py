@@ -46,7 +46,7 @@ EVENT_DTYPES: dict[str, str] = {
     "detail": "category",
     "event": "category",
     "txn_id": "Int64",
-    "tracking_id": "string",
+    "tracking_id": "category",
     "src_ip": "category",
     "src_port": "Int64",
     "dst_ip": "category",
@@ -61,7 +61,7 @@ EVENT_DTYPES: dict[str, str] = {
     "route_scheme": "category",
     "route_host": "category",
     "route_port": "Int64",
-    "route_error": "string",
+    "route_error": "category",
     "sni": "category",
     "name_check": "category",
     "action": "category",
@@ -256,24 +256,67 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd")
 
 
+class FrameBuilder:
+    """Collects records into the `events` frame without ever holding the whole log twice.
+
+    Every FRAME_ROWS records, the compact columns (times, numbers, categoricals) become a typed
+    chunk frame; the free-text columns (raw line, URL, message, unknown keys) go to one list each,
+    which shares the string objects instead of copying them. `build()` concatenates the compact
+    chunks (small) and attaches the text lists once.
+    """
+
+    TEXT_COLUMNS = ("raw", "url", "message", "extra")
+
+    def __init__(self, *, year: int | None = None) -> None:
+        self.year = year
+        self.records: list[dict] = []
+        self.chunks: list[pd.DataFrame] = []
+        self.text: dict[str, list] = {column: [] for column in self.TEXT_COLUMNS}
+
+    def add(self, record: dict) -> None:
+        self.records.append(record)
+        if len(self.records) >= FRAME_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.records:
+            return
+        for column, values in self.text.items():
+            values.extend(record.get(column) for record in self.records)
+        self.chunks.append(records_to_frame(self.records, year=self.year, text_columns=False))
+        self.records = []
+
+    def build(self) -> pd.DataFrame:
+        """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
+        self.flush()
+        if not self.chunks:
+            return records_to_frame([], year=self.year)
+        frame = pd.concat(self.chunks, ignore_index=True) if len(self.chunks) > 1 else self.chunks[0]
+        self.chunks = []
+        for column, dtype in {**EVENT_DTYPES, "ts_offset": "category"}.items():
+            if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = frame[column].astype("category")
+        for column, values in self.text.items():
+            frame[column] = _typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
+        self.text = {column: [] for column in self.TEXT_COLUMNS}
+        frame = frame[list(EVENT_COLUMNS)]
+        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
+            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
+        return frame.reset_index(drop=True)
+
+
 def parse_stream(
     stream: BinaryIO,
     source_name: str,
     stats: ParseStats,
+    builder: FrameBuilder,
     *,
     source_kind: str = "log",
     default_node: str | None = None,
     all_events: bool = False,
     progress: Callable[[int], None] | None = None,
-    year: int | None = None,
-) -> list[pd.DataFrame]:
-    """Parse the selected events of one log stream into typed frames of up to FRAME_ROWS rows.
-
-    Records become a compact frame every FRAME_ROWS events, so a large log never holds millions of
-    dicts at once.
-    """
-    frames: list[pd.DataFrame] = []
-    records: list[dict] = []
+) -> int:
+    """Parse the selected events of one log stream into `builder`; return how many there were."""
     count = 0
     needle = _needle_for(source_kind, all_events)
     for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
@@ -290,17 +333,11 @@ def parse_stream(
         record["source"] = source_name
         record["line"] = line_no
         record["raw"] = text
-        records.append(record)
-        if len(records) >= FRAME_ROWS:
-            frames.append(records_to_frame(records, year=year))
-            count += len(records)
-            records = []
-    if records:
-        frames.append(records_to_frame(records, year=year))
-        count += len(records)
+        builder.add(record)
+        count += 1
     stats.selected += count
     stats.by_source[source_name] = count
-    return frames
+    return count
 
 
 def parse_members(
@@ -318,20 +355,20 @@ def parse_members(
     total = sum(getattr(member, "size", 0) or 0 for member in members)
     stats = ParseStats()
     started = datetime.now(UTC)
-    frames: list[pd.DataFrame] = []
+    builder = FrameBuilder(year=year)
     for member in members:
         with member.open() as stream:
-            frames += parse_stream(
+            parse_stream(
                 stream,
                 member.display(),
                 stats,
+                builder,
                 source_kind=member.source,
                 default_node=_node_of(member),
                 all_events=all_events,
                 progress=(lambda done: progress(done, total)) if progress else None,
-                year=year,
             )
-    events = combine_frames(frames)
+    events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
     return ParseResult(events, stats)
@@ -349,34 +386,23 @@ def _node_of(member: LogMember) -> str | None:
     return None if member.source == "log" else "ats"
 
 
-def combine_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate typed frames into the `events` frame, sorted by time across nodes."""
-    if not frames:
-        return records_to_frame([])
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frames.clear()  # the caller's chunks are not needed once concatenated: free them before sorting
-    for column, dtype in EVENT_DTYPES.items():
-        if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype("category")
-    if not isinstance(frame["ts_offset"].dtype, pd.CategoricalDtype):
-        frame["ts_offset"] = frame["ts_offset"].astype("category")
-    in_order = frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans
-    if not in_order:
-        frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-    return frame.reset_index(drop=True)
+def records_to_frame(
+    records: list[dict], *, year: int | None = None, text_columns: bool = True
+) -> pd.DataFrame:
+    """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints).
 
-
-def records_to_frame(records: list[dict], *, year: int | None = None) -> pd.DataFrame:
-    """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints)."""
+    With `text_columns=False` the free-text columns are left out (FrameBuilder attaches them).
+    """
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    for column in (*EVENT_DTYPES, "ts_raw", "ts_format", "kind"):
+    wanted = {c: d for c, d in EVENT_DTYPES.items() if text_columns or c not in FrameBuilder.TEXT_COLUMNS}
+    for column in (*wanted, "ts_raw", "ts_format", "kind"):
         if column not in frame:
             frame[column] = None
     frame["ts"], frame["ts_offset"] = _timestamps(frame["ts_raw"], frame["ts_format"], year)
     frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
-    for column, dtype in EVENT_DTYPES.items():
+    for column, dtype in wanted.items():
         frame[column] = _typed(frame[column], dtype)
-    return frame[list(EVENT_COLUMNS)]
+    return frame[[c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]]
 
 
 def _typed(series: pd.Series, dtype: str) -> pd.Series:
