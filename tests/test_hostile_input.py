@@ -1,0 +1,454 @@
+"""Hostile bundles: escapes, links, bombs, damage, nesting, odd members. Never a traceback, never a write
+outside the bundle's own temporary folder."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logscope.bundle import open_bundle
+from logscope.errors import BundleError, CorruptArchive, NoLogFound, SizeLimitExceeded
+
+LOG = b"2022-07-11T18:55:26.016+02:00 vcsc traffic_server[18242]: [ET_NET 0] WARNING: x\n"
+GOOD = "loggingsnapshot_vcsc_20220711.txt"
+MIB = 1024 * 1024
+ZEROS_10_MIB = gzip.compress(bytes(10 * MIB), compresslevel=9)  # one gzip member, about 10 KiB
+
+
+def add(tar: tarfile.TarFile, name: str, data: bytes = b"", **fields) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    for key, value in fields.items():
+        setattr(info, key, value)
+    tar.addfile(info, io.BytesIO(data) if data else None)
+
+
+def tree(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*")}
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """Make the bundle's TemporaryDirectory land in a folder the test can watch."""
+    folder = tmp_path / "system-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+# --- escapes and links ---------------------------------------------------------------------------
+
+
+ESCAPES = ["../../escaped-logscope.txt", "/tmp/absolute-logscope.txt", "a/../../escaped2-logscope.txt"]
+
+
+def test_tar_escaping_member_paths_are_refused(tmp_path, private_tmp):
+    path = tmp_path / "evil.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in ESCAPES:
+            add(tar, name, LOG)
+        add(tar, GOOD, LOG)
+    before = tree(tmp_path)
+    with open_bundle(path) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        reasons = {skip.path: skip.reason for skip in bundle.skipped}
+        assert set(reasons) == set(ESCAPES)
+        assert reasons["../../escaped-logscope.txt"].startswith("refused: member path escapes the bundle")
+        assert reasons["/tmp/absolute-logscope.txt"].startswith("refused: absolute member path")
+        assert all(name in reasons[name] for name in ESCAPES), "the reason names the member"
+    assert tree(tmp_path) == before, "nothing written outside the bundle's folder (which is gone)"
+    assert not Path("/tmp/absolute-logscope.txt").exists()
+
+
+def test_zip_escaping_names_and_symlink_entries_are_refused(tmp_path, private_tmp):
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in [*ESCAPES, "..\\..\\windows-logscope.txt", "C:/drive-logscope.txt"]:
+            archive.writestr(name, LOG)
+        link = zipfile.ZipInfo(GOOD.replace("vcsc", "link"))
+        link.external_attr = (0o120777 << 16) | 0x20
+        archive.writestr(link, "/etc/passwd")
+        archive.writestr(GOOD, LOG)
+    before = tree(tmp_path)
+    with open_bundle(path) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        reasons = {skip.path: skip.reason for skip in bundle.skipped}
+        assert len(reasons) == 6 and all(reason.startswith("refused: ") for reason in reasons.values())
+        assert reasons[link.filename].startswith("refused: symbolic link")
+    assert tree(tmp_path) == before
+
+
+def test_tar_symlinks_and_hardlinks_are_refused(tmp_path, private_tmp):
+    path = tmp_path / "links.tar"
+    with tarfile.open(path, "w") as tar:
+        add(tar, "loggingsnapshot_sym_20220711.txt", type=tarfile.SYMTYPE, linkname="/etc/passwd")
+        add(tar, "loggingsnapshot_hard_20220711.txt", type=tarfile.LNKTYPE, linkname="../../etc/shadow")
+        add(tar, GOOD, LOG)
+    with open_bundle(path) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        reasons = [skip.reason for skip in bundle.skipped]
+        assert reasons == [
+            "refused: symbolic link (loggingsnapshot_sym_20220711.txt -> /etc/passwd)",
+            "refused: hard link (loggingsnapshot_hard_20220711.txt -> ../../etc/shadow)",
+        ]
+
+
+def test_device_and_fifo_members_are_skipped(tmp_path):
+    path = tmp_path / "devices.tar"
+    with tarfile.open(path, "w") as tar:
+        add(tar, "dev/null", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
+        add(tar, "dev/sda", type=tarfile.BLKTYPE, devmajor=8, devminor=0)
+        add(tar, "loggingsnapshot_fifo_20220711.txt", type=tarfile.FIFOTYPE)
+        add(tar, GOOD, LOG)
+    with open_bundle(path) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        assert [skip.path for skip in bundle.skipped] == [
+            "dev/null",
+            "dev/sda",
+            "loggingsnapshot_fifo_20220711.txt",
+        ]
+        assert all("not a regular file" in skip.reason for skip in bundle.skipped)
+
+
+def test_folder_links_and_fifos_are_not_followed_or_opened(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.log").write_bytes(LOG)
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / GOOD).write_bytes(LOG)
+    (folder / "linked.log").symlink_to(outside / "secret.log")
+    (folder / "linked-dir").symlink_to(outside)
+    os.mkfifo(folder / "pipe.log")  # opening it would block forever
+    with open_bundle(folder) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        reasons = {skip.path: skip.reason for skip in bundle.skipped}
+        assert reasons == {
+            "linked.log": "refused: symbolic link (not followed)",
+            "linked-dir": "refused: symbolic link (not followed)",
+            "pipe.log": "skipped: device, fifo or socket, not a regular file",
+        }
+
+
+def test_unprintable_member_names_are_made_safe(tmp_path):
+    path = tmp_path / "names.tar"
+    with tarfile.open(path, "w", encoding="utf-8", errors="surrogateescape") as tar:
+        add(tar, "bad\x1b[31m\udcffname.bin", b"\x00" * 10)
+        add(tar, GOOD, LOG)
+    with open_bundle(path) as bundle:
+        (skip,) = bundle.skipped
+        assert skip.path == "bad?[31m\ufffdname.bin"
+        skip.path.encode("utf-8")
+
+
+# --- size cap and bombs ------------------------------------------------------------------------------
+
+
+def gzip_bomb(head: bytes, copies: int) -> bytes:
+    """`head` then copies x 10 MiB of zeros, as concatenated gzip members (cheap to build)."""
+    return gzip.compress(head) + ZEROS_10_MIB * copies
+
+
+def test_gzip_bomb_stops_at_the_cap(tmp_path, private_tmp):
+    path = tmp_path / f"{GOOD}.gz"
+    path.write_bytes(gzip_bomb(LOG, 2000))  # 20 GB of zeros in 20 MB
+    started = time.perf_counter()
+    with pytest.raises(SizeLimitExceeded, match=r"size cap of 10\.0 MiB reached before any log was read"):
+        open_bundle(path, max_bytes=10 * MIB)
+    assert time.perf_counter() - started < 5, "reading stops at the cap, it does not inflate 20 GB"
+    assert not any(private_tmp.iterdir()), "the temporary folder is removed when opening fails"
+
+
+def test_tar_member_bomb_keeps_the_good_log_and_warns(tmp_path):
+    header = tarfile.TarInfo(f"bomb_{GOOD}")
+    header.size = len(LOG) + 2000 * 10 * MIB
+    tar_head = tarfile.TarInfo(GOOD)
+    tar_head.size = len(LOG)
+    first = tar_head.tobuf(tarfile.PAX_FORMAT) + LOG.ljust(512, b"\0")
+    end = bytes(1024)
+    path = tmp_path / "bomb.tar.gz"
+    path.write_bytes(
+        gzip.compress(first + header.tobuf(tarfile.PAX_FORMAT) + LOG)
+        + ZEROS_10_MIB * 2000
+        + gzip.compress(bytes(512 - len(LOG)) + end)
+    )
+    started = time.perf_counter()
+    with open_bundle(path, max_bytes=10 * MIB) as bundle:
+        assert time.perf_counter() - started < 5
+        assert [m.path for m in bundle.logs] == [GOOD]
+        assert bundle.warnings == [
+            "size cap of 10.0 MiB reached: 2 item(s) not read (raise --max-bytes to read them)"
+        ]
+        assert [skip.path for skip in bundle.skipped] == [f"bomb_{GOOD}", str(path)]
+        assert all(skip.reason.startswith("size cap of 10.0 MiB reached") for skip in bundle.skipped)
+        held = sum(f.stat().st_size for f in bundle.workdir.iterdir())
+        assert held == len(LOG), "the partial bomb was removed"
+
+
+def test_unread_member_still_counts_when_skipping_it_inflates(tmp_path):
+    """A compressed tar must inflate a member to skip it: a 20 GB junk member stops the walk."""
+    junk = tarfile.TarInfo("junk.bin")
+    junk.size = 2000 * 10 * MIB
+    path = tmp_path / "junk.tar.gz"
+    path.write_bytes(gzip.compress(junk.tobuf(tarfile.PAX_FORMAT)) + ZEROS_10_MIB * 2000)
+    started = time.perf_counter()
+    with pytest.raises(SizeLimitExceeded):
+        open_bundle(path, max_bytes=10 * MIB)
+    assert time.perf_counter() - started < 5
+
+
+def test_zip_bomb_member_is_cut_at_the_cap(tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr(GOOD, LOG)
+        with archive.open(f"bomb_{GOOD}", "w", force_zip64=True) as member:
+            member.write(LOG)
+            for _ in range(20):
+                member.write(bytes(10 * MIB))
+    with open_bundle(path, max_bytes=10 * MIB) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        assert bundle.warnings[0].startswith("size cap of 10.0 MiB reached")
+        assert [skip.path for skip in bundle.skipped] == [f"bomb_{GOOD}"]
+
+
+def test_the_cap_is_shared_across_inputs(tmp_path):
+    first = tmp_path / "a.gz"
+    first.write_bytes(gzip.compress(LOG + bytes(6 * MIB)))
+    second = tmp_path / "b.gz"
+    second.write_bytes(gzip.compress(LOG + bytes(6 * MIB)))
+    with open_bundle([first, second], max_bytes=10 * MIB) as bundle:
+        assert [m.input for m in bundle.logs] == [str(first)]
+        assert [skip.input for skip in bundle.skipped] == [str(second)]
+
+
+# --- damage ------------------------------------------------------------------------------------------
+
+
+def test_truncated_tar_gz_without_a_complete_log_is_corrupt(tmp_path):
+    whole = tmp_path / "whole.tar.gz"
+    with tarfile.open(whole, "w:gz") as tar:
+        add(tar, GOOD, LOG + os.urandom(300_000))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:150_000])
+    with pytest.raises(CorruptArchive, match=r"^.*cut\.tar\.gz: damaged archive cut\.tar\.gz \("):
+        open_bundle(cut)
+
+
+def test_truncated_tar_gz_keeps_the_logs_read_before_the_damage(tmp_path):
+    whole = tmp_path / "whole.tar.gz"
+    with tarfile.open(whole, "w:gz") as tar:
+        add(tar, GOOD, LOG)
+        add(tar, "noise.bin", os.urandom(300_000))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:150_000])
+    with open_bundle(cut) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        (warning,) = bundle.warnings
+        assert warning.startswith(f"{cut}: damaged archive cut.tar.gz (") and warning.endswith(
+            "kept what was read"
+        )
+        assert bundle.skipped[-1].path == str(cut) and "damaged archive" in bundle.skipped[-1].reason
+
+
+def test_truncated_gzip_log_is_corrupt(tmp_path):
+    path = tmp_path / f"{GOOD}.gz"
+    path.write_bytes(gzip.compress(LOG + os.urandom(100_000))[:50_000])
+    with pytest.raises(CorruptArchive, match="damaged archive"):
+        open_bundle(path)
+
+
+def corrupt_zip(path: Path, members: dict[str, bytes], broken: str) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    data = bytearray(path.read_bytes())
+    at = data.index(members[broken]) + 5  # stored: the member's bytes appear verbatim
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_zip_with_a_bad_crc_is_corrupt(tmp_path):
+    path = tmp_path / "crc.zip"
+    corrupt_zip(path, {GOOD: LOG}, GOOD)
+    with pytest.raises(CorruptArchive, match=r"crc\.zip: damaged member crc\.zip:loggingsnapshot.*CRC"):
+        open_bundle(path)
+
+
+def test_zip_with_one_bad_member_keeps_the_others(tmp_path):
+    path = tmp_path / "crc.zip"
+    other = "loggingsnapshot_vcse_20220711.txt"
+    corrupt_zip(path, {GOOD: LOG, other: LOG.replace(b"vcsc", b"vcse")}, other)
+    with open_bundle(path) as bundle:
+        assert [m.path for m in bundle.logs] == [GOOD]
+        assert [skip.path for skip in bundle.skipped] == [other]
+        assert "CRC" in bundle.skipped[0].reason and "CRC" in bundle.warnings[0]
+
+
+def test_not_really_a_zip_is_corrupt(tmp_path):
+    path = tmp_path / "fake.zip"
+    path.write_bytes(b"PK\x03\x04" + os.urandom(200))
+    with pytest.raises(CorruptArchive, match=r"fake\.zip: damaged archive"):
+        open_bundle(path)
+
+
+# --- nesting -----------------------------------------------------------------------------------------
+
+
+def nest(levels: int, tmp_path: Path) -> Path:
+    """level1.tar.gz > level2.tar.gz > ... > levelN.tar.gz, each level holding its own log."""
+    inner = b""
+    for level in range(levels, 0, -1):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            add(tar, f"loggingsnapshot_level{level}_20220711.txt", LOG)
+            if inner:
+                add(tar, f"level{level + 1}.tar.gz", inner)
+        inner = buffer.getvalue()
+    path = tmp_path / "level1.tar.gz"
+    path.write_bytes(inner)
+    return path
+
+
+def test_nested_archives_open_up_to_three_levels(tmp_path):
+    with open_bundle(nest(4, tmp_path)) as bundle:
+        assert [m.host for m in bundle.logs] == ["level1", "level2", "level3"]
+        assert bundle.logs[2].display() == (
+            "level1.tar.gz:level2.tar.gz:level3.tar.gz:loggingsnapshot_level3_20220711.txt"
+        )
+        (skip,) = bundle.skipped
+        assert skip.path == "level2.tar.gz:level3.tar.gz:level4.tar.gz"
+        assert skip.reason == "skipped: nested archive deeper than 3 levels (not opened)"
+
+
+# --- nothing usable ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["tar", "tar.gz", "zip", "folder"])
+def test_empty_bundle_is_no_log_found(tmp_path, kind):
+    path = tmp_path / f"empty.{kind}"
+    if kind == "zip":
+        zipfile.ZipFile(path, "w").close()
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        tarfile.open(path, "w:gz" if kind == "tar.gz" else "w").close()
+    with pytest.raises(NoLogFound, match=r"no Expressway or traffic-server log found .*; it is empty$"):
+        open_bundle(path)
+
+
+def test_tar_without_a_log_names_what_was_skipped(tmp_path, private_tmp):
+    path = tmp_path / "nolog.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        add(tar, "README.txt", b"hello\n")
+        add(tar, "xconf_dump_vcsc_20220711.txt", b'*c xConfiguration SystemUnit Name: "vcsc"\n')
+    with pytest.raises(NoLogFound, match=r"nolog\.tar\.gz: no Expressway or traffic-server log found"):
+        open_bundle(path)
+    assert not any(private_tmp.iterdir())
+
+
+def test_binary_file_renamed_txt_is_no_log_found(tmp_path):
+    path = tmp_path / GOOD
+    path.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(NoLogFound):
+        open_bundle(path)
+
+
+def test_zero_byte_file_is_no_log_found(tmp_path):
+    path = tmp_path / "loggingsnapshot_vcsc_20220711.txt"
+    path.touch()
+    with pytest.raises(NoLogFound):
+        open_bundle(path)
+
+
+# --- any bytes at all --------------------------------------------------------------------------------
+
+
+def sample_archives() -> list[bytes]:
+    tar_buffer, zip_buffer = io.BytesIO(), io.BytesIO()
+    with tarfile.open(fileobj=tar_buffer, mode="w:gz") as tar:
+        add(tar, GOOD, LOG * 20)
+        add(tar, "xstat_dump_vcsc_20220711.txt", b'*s SystemUnit Software Version: "X14.2"\n')
+    with zipfile.ZipFile(zip_buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(GOOD, LOG * 20)
+    return [tar_buffer.getvalue(), zip_buffer.getvalue(), zlib.compress(LOG), gzip.compress(LOG)]
+
+
+SAMPLES = sample_archives()
+
+
+def damaged(data: bytes, cut: int, flips: list[tuple[int, int]]) -> bytes:
+    buffer = bytearray(data[: max(1, cut % (len(data) + 1))])
+    for position, value in flips:
+        buffer[position % len(buffer)] = value
+    return bytes(buffer)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(SAMPLES),
+    st.integers(min_value=0),
+    st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4),
+)
+def test_damaged_archives_never_raise_anything_but_bundle_errors(data, cut, flips):
+    try:
+        with open_bundle(damaged(data, cut, flips), max_bytes=MIB) as bundle:
+            for member in bundle.members:
+                with member.open() as stream:
+                    stream.read()
+    except BundleError as error:
+        message = str(error)
+        assert message.startswith("<bytes>: ") and "\n" not in message
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_raise_anything_but_bundle_errors(data):
+    try:
+        with open_bundle(data) as bundle:
+            assert bundle.logs, "a bundle that opens holds a log"
+    except BundleError as error:
+        assert str(error).startswith("<bytes>: ") and "\n" not in str(error)
+
+
+def test_huge_pax_header_is_refused_before_tarfile_reads_it_into_memory():
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type, pax.size = tarfile.XHDTYPE, 100 * 10 * MIB  # tarfile would hold 1 GB in memory
+    bomb = gzip.compress(pax.tobuf(tarfile.USTAR_FORMAT)) + ZEROS_10_MIB * 100 + gzip.compress(bytes(1024))
+    started = time.perf_counter()
+    with pytest.raises(CorruptArchive, match=r"refused an extended header of 1000\.0 MiB"):
+        open_bundle(bomb)
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("form", ["gnu", "pax"])
+def test_sparse_members_are_refused_before_their_map_is_read(form):
+    buffer = io.BytesIO()
+    if form == "gnu":
+        sparse = tarfile.TarInfo("sparse.bin")
+        sparse.type, sparse.size = tarfile.GNUTYPE_SPARSE, 0
+        header = bytearray(sparse.tobuf(tarfile.GNU_FORMAT))
+        header[482] = 1  # "isextended": the map goes on in the blocks after the header
+        chk = tarfile.calc_chksums(bytes(header))[0]
+        header[148:156] = b"%06o\0 " % chk
+        buffer.write(bytes(header))
+    else:
+        sparse = tarfile.TarInfo("sparse.bin")
+        sparse.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0"}
+        sparse.size = 0
+        buffer.write(sparse.tobuf(tarfile.PAX_FORMAT)[:-512])  # the pax header, not the member's
+        plain = tarfile.TarInfo("sparse.bin")
+        buffer.write(plain.tobuf(tarfile.USTAR_FORMAT))
+        buffer.write(b"99999999999\n")
+    with pytest.raises(CorruptArchive, match="refused a sparse member"):
+        open_bundle(gzip.compress(buffer.getvalue()) + ZEROS_10_MIB * 10)
