@@ -43,7 +43,7 @@ max_bytes_option = click.option(
     default=str(DEFAULT_MAX_BYTES),
     show_default="4G",
     callback=lambda _ctx, _param, value: _size(value),
-    help="Cap on decompressed bytes read from one input (decompression-bomb guard).",
+    help="Cap on decompressed bytes read across all inputs of one run (decompression-bomb guard).",
 )
 signatures_option = click.option(
     "--signatures",
