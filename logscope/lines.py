@@ -132,6 +132,10 @@ class _AtsDiag(Transformer):
     def message(self, items: list) -> Record:
         return items[0]
 
+    def debug_context(self, items: list) -> Record:
+        tag = next(str(item) for item in items if item.type == "DEBUG_TAG")
+        return {"module": tag[1:-1]}
+
     def text(self, items: list) -> Record:
         return {"kind": "other", "message": str(items[0]).strip()}
 
@@ -429,6 +433,8 @@ def fast_ats(body: str) -> Record | None:
     if match is None:
         return None
     thread, program, level, message = match.groups()
+    if message.startswith(("<", "(")):  # a debug location or tag: rare, the grammar parses it
+        return None
     record: Record = {"thread": thread} if thread is not None else {}
     if program is not None:
         record["program"] = program
