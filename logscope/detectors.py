@@ -121,7 +121,12 @@ def is_fqdn(host: str) -> bool:
 
 
 def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorResult:
-    """Transactions that ended in 502 with no TLS failure tied to them."""
+    """Requests that failed upstream with no TLS failure to explain them.
+
+    Expressway: transactions that ended in 502 with no failure tied to them. A plain ATS has no
+    transaction lines; its error.log writes one `CONNECT: attempt fail` line per failed origin
+    connection, and those with no certificate warning for the same address close by count too.
+    """
     rows = transactions[transactions["status"] == 502]
     failures = context.tls_failures
     if not failures.empty and not rows.empty:
@@ -132,7 +137,48 @@ def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorRes
             for node, pid, txn in zip(rows["node"].astype(str), rows["pid"], rows["txn_id"], strict=True)
         ]
         rows = rows[[not e for e in explained]]
+    rows = pd.concat([rows, _unexplained_connect_failures(context)], ignore_index=True)
     return DetectorResult(rows, status="missing-info" if not rows.empty else None)
+
+
+def _unexplained_connect_failures(context: Context) -> pd.DataFrame:
+    """error.log connect failures with no certificate warning for that address within the slack."""
+    events = context.events
+    connects = events[events["kind"] == "connect_attempt_failed"] if not events.empty else events
+    if connects.empty:
+        return pd.DataFrame()
+    failures = context.tls_failures
+    explained_at = failures.dropna(subset=["server_ip"]) if not failures.empty else failures
+    unexplained = []
+    for index, row in connects.iterrows():
+        near = (
+            explained_at[
+                (explained_at["server_ip"].astype(str) == str(row["dst_ip"]))
+                & ((explained_at["ts"] - row["ts"]).abs() <= CONNECT_SLACK)
+            ]
+            if not explained_at.empty
+            else explained_at
+        )
+        if near.empty:
+            unexplained.append(index)
+    picked = connects.loc[unexplained]
+    return pd.DataFrame(
+        {
+            "node": picked["node"].astype(str),
+            "pid": picked["pid"],
+            "start": picked["ts"],
+            "end": picked["ts"],
+            "url": picked["url"],
+            "upstream_ip": picked["dst_ip"].astype(str),
+            "upstream_port": picked["dst_port"],
+            "source": picked["source"].astype(str),
+            "line": picked["line"],
+            "raw": picked["raw"],
+        }
+    ).reset_index(drop=True)
+
+
+CONNECT_SLACK = pd.Timedelta(seconds=2)
 
 
 DETECTORS: dict[str, Detector] = {

@@ -58,6 +58,10 @@ class Context:
             present.add("traffic_server")
         if not self.transactions.empty:
             present.add("transactions")
+        if "transactions" in present or (
+            not self.events.empty and (self.events["kind"] == "connect_attempt_failed").any()
+        ):
+            present.add("requests")
         return present
 
     def frame(self, name: str) -> pd.DataFrame:
@@ -487,7 +491,10 @@ def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[E
             error = _paired_error(latest, context.tls_failures)
             if error is not None:
                 picked.append(_evidence_from(error, "error"))
-        picked += _transaction_evidence(latest, context.events)
+        steps = _transaction_evidence(latest, context.events)
+        if not steps and frame != "tls_failures" and pd.notna(latest.get("raw")):
+            steps = [_evidence_from(latest, "log")]
+        picked += steps
         for _, row in server_rows.iloc[1:].iterrows():
             if len(picked) >= MAX_EVIDENCE_PER_SERVER:
                 break
