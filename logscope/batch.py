@@ -19,6 +19,7 @@ The module is callable: ``logscope.batch(paths)`` is :func:`batch` (see :class:`
 
 from __future__ import annotations
 
+import base64
 import csv
 import glob
 import hashlib
@@ -42,10 +43,16 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+import click
+import jinja2
+from markupsafe import Markup
+
 from logscope import __version__
 from logscope.bundle import DEFAULT_MAX_BYTES, HEAD_BYTES, SOURCES, archive_kind, identify
 from logscope.errors import BundleError, LogscopeError
 from logscope.findings import SEVERITIES, STATUS_TITLES, STATUSES
+from logscope.pipeline import analyze
+from logscope.render import visible_controls
 from logscope.resources import data_dir, templates_dir
 
 CACHE_BLOCK = "batch"  # key of the cache record inside each report's JSON
@@ -392,18 +399,16 @@ def analyze_one(
         if html_path and json_path and html is not None:
             write_atomic(html_path, html)  # the JSON goes last: it is what marks the pair as complete
             write_atomic(json_path, json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        return _succeeded(result, document, started, html_path, json_path, cached=False)
     except BundleError as exc:
         return _failed(result, str(exc), started, html_path, json_path)
     except Exception as exc:  # a crash on one input must not stop the batch: it becomes its row
         return _failed(result, f"internal error: {type(exc).__name__}: {exc}", started, html_path, json_path)
-    return _succeeded(result, document, started, html_path, json_path, cached=False)
 
 
 def _analyze(
     input_path: str, signature_dirs: Sequence[str | os.PathLike], max_bytes: int, with_html: bool
 ) -> tuple[dict[str, Any], str | None]:
-    from logscope.pipeline import analyze
-
     report = analyze(input_path, signature_dirs=signature_dirs, max_bytes=max_bytes)
     return report.to_dict(), report.to_html() if with_html else None
 
@@ -619,7 +624,11 @@ def _pool_round(queue: deque[BatchInput], task: Task, workers: int) -> Iterator[
         while queue or running:
             while queue and len(running) < workers:
                 item = queue.popleft()
-                running[pool.submit(task, item)] = item
+                try:
+                    running[pool.submit(task, item)] = item
+                except BrokenProcessPool:  # a worker died after the last wait: same as below
+                    queue.appendleft(item)
+                    return list(running.values())
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             broken = []
             for future in done:
@@ -665,6 +674,13 @@ def dask_results(items: Sequence[BatchInput], address: str, options: dict[str, A
         raise LogscopeError(
             "--dask needs the [dask] extra: pip install 'logscope[dask]' (dask.distributed is missing)"
         ) from None
+    from distributed.comm import parse_address, parse_host_port
+
+    try:  # checked first: a Client built from a bad address hangs on close at exit
+        parse_host_port(parse_address(address)[1])
+    except ValueError as exc:
+        reason = one_line(str(exc), 200)
+        raise LogscopeError(f"not a Dask scheduler address (tcp://HOST:PORT): {reason}") from None
     try:
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -698,8 +714,6 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
     if not enabled:
         yield lambda: None
         return
-    import click
-
     with click.progressbar(length=total, label="analyzing", file=sys.stderr, show_pos=True) as bar:
         yield lambda: bar.update(1)
 
@@ -747,13 +761,11 @@ def _cell(value: Any) -> Any:
 
 
 def _visible(text: str, keep_newlines: bool = True) -> str:
-    from logscope.render import visible_controls
-
     return visible_controls(text, keep_newlines=keep_newlines)
 
 
 def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
-    """What each row of index.html shows; `sort_*` values are what the column sorts by."""
+    """What each row of index.html shows; `top_rank` is what the top-finding column sorts by."""
     rows = []
     for result in results:
         top = result.top_finding
@@ -779,8 +791,6 @@ def render_index(summary: BatchSummary) -> str:
     shared_css = _shared_css()
     own_css, script = _block_text(template, "index_style"), _block_text(template, "index_script")
     totals = {status: sum(r.summary.get(status, 0) > 0 for r in summary.results) for status in STATUSES}
-    from markupsafe import Markup
-
     return template.render(
         version=__version__,
         rows=index_rows(summary.results),
@@ -796,10 +806,8 @@ def render_index(summary: BatchSummary) -> str:
 
 
 @cache
-def _index_environment() -> Any:
-    import jinja2
-
-    environment = jinja2.Environment(
+def _index_environment() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -807,7 +815,6 @@ def _index_environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return environment
 
 
 def _html_finalize(value: Any) -> Any:
@@ -828,8 +835,6 @@ def _shared_css() -> str:
 
 
 def _csp_source(text: str) -> str:
-    import base64
-
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 

@@ -205,6 +205,18 @@ def test_fifty_bundles_three_broken_give_fifty_rows_47_reports_and_exit_2(tmp_pa
     assert "README.md" in (out / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_tar_without_a_log_is_a_failed_row_with_no_report(tmp_path):
+    members = sample_members(SAMPLE_LOGS / "healthy-mra-login.tar.gz")
+    facts_only = {name: data for name, data in members.items() if not name.startswith("loggingsnapshot_")}
+    bundle = tmp_path / "facts-only.tar"
+    bundle.write_bytes(tar_bytes(facts_only, "w"))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = analyze_one(str(bundle), out, name="facts-only")
+    assert not result.ok and "no Expressway or traffic-server log found" in result.error
+    assert result.content_hash == sha256(bundle) and list(out.iterdir()) == []
+
+
 # --- re-running ---------------------------------------------------------------------------------
 
 

@@ -82,3 +82,9 @@ def test_unreachable_scheduler_is_a_one_line_error(monkeypatch, cases, tmp_path)
         LogscopeError, match=rf"^cannot reach the Dask scheduler at tcp://127\.0\.0\.1:{port}: "
     ):
         run_batch([str(cases)], tmp_path / "out", dask_address=f"tcp://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("address", ["scheduler-without-port", "[::1"])
+def test_malformed_scheduler_address_is_a_one_line_error_at_once(cases, tmp_path, address):
+    with pytest.raises(LogscopeError, match=r"^not a Dask scheduler address \(tcp://HOST:PORT\): "):
+        run_batch([str(cases)], tmp_path / "out", dask_address=address)
