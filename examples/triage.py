@@ -8,7 +8,7 @@ an issue, 2 when one could not be read, else 0. Nothing is written: results come
 
 import sys
 
-import logscope.batch  # also makes logscope.batch(...) callable
+import logscope
 
 
 def main(paths: list[str]) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# `logscope.batch(...)` runs a batch; `logscope.batch` is also the module (it is made callable).
+from logscope import batch
 from logscope.errors import (
     BundleError,
     CorruptArchive,
@@ -38,4 +40,5 @@ __all__ = [
     "UnsafeArchive",
     "__version__",
     "analyze",
+    "batch",
 ]

@@ -394,7 +394,7 @@ def analyze_one(
         if stored is not None:
             return _succeeded(result, stored, started, html_path, json_path, cached=True)
     try:
-        document, html = _analyze(input_path, signature_dirs, max_bytes, html_path is not None)
+        document, html = _analyze(input_path, signature_dirs, max_bytes, html_path is not None, folder)
         document[CACHE_BLOCK] = _cache_record(input_path, name, result.content_hash, settings)
         if html_path and json_path and html is not None:
             write_atomic(html_path, html)  # the JSON goes last: it is what marks the pair as complete
@@ -407,9 +407,14 @@ def analyze_one(
 
 
 def _analyze(
-    input_path: str, signature_dirs: Sequence[str | os.PathLike], max_bytes: int, with_html: bool
+    input_path: str,
+    signature_dirs: Sequence[str | os.PathLike],
+    max_bytes: int,
+    with_html: bool,
+    work_dir: Path | None,
 ) -> tuple[dict[str, Any], str | None]:
-    report = analyze(input_path, signature_dirs=signature_dirs, max_bytes=max_bytes)
+    """Analyze one input; archives unpack in a temporary folder inside the output folder."""
+    report = analyze(input_path, signature_dirs=signature_dirs, max_bytes=max_bytes, work_dir=work_dir)
     return report.to_dict(), report.to_html() if with_html else None
 
 

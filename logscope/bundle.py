@@ -291,8 +291,8 @@ def _describe(error: BaseException) -> str:
 class Bundle:
     """What open_bundle found. A context manager: leaving it removes the temporary folder."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="logscope-")
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, work_dir: str | os.PathLike | None = None) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="logscope-", dir=work_dir)
         self.workdir = Path(self._tmp.name)
         self.max_bytes = max_bytes
         self.inputs: list[str] = []
@@ -733,13 +733,20 @@ def _as_list(inputs: Input | Sequence[Input]) -> list[Input]:
     return list(inputs)
 
 
-def open_bundle(inputs: Input | Sequence[Input], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Bundle:
+def open_bundle(
+    inputs: Input | Sequence[Input],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    work_dir: str | os.PathLike | None = None,
+) -> Bundle:
     """Find the logs and node facts in `inputs`; use the result as a context manager.
 
-    Raises UnreadableInput, CorruptArchive, SizeLimitExceeded or NoLogFound (one-line messages
-    naming the input) when nothing usable remains; partial damage becomes a Skip and a warning.
+    Archive members are unpacked into a temporary folder created inside `work_dir` (default: the
+    system's temporary folder) and removed on exit. Raises UnreadableInput, CorruptArchive,
+    SizeLimitExceeded or NoLogFound (one-line messages naming the input) when nothing usable
+    remains; partial damage becomes a Skip and a warning.
     """
-    bundle = Bundle(max_bytes)
+    bundle = Bundle(max_bytes, work_dir)
     try:
         reader = _Reader(bundle)
         for item in _as_list(inputs):

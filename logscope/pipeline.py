@@ -25,13 +25,16 @@ def analyze(
     max_bytes: int = DEFAULT_MAX_BYTES,
     all_events: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    work_dir: str | os.PathLike | None = None,
 ) -> Report:
     """Analyze one incident: a bundle, several nodes' bundles, a folder, a log, a file object or bytes.
 
     Raises :class:`logscope.BundleError` (or a subclass) when the input cannot be read at all.
+    Archives are unpacked in a temporary folder inside `work_dir` (default: the system's), removed
+    before this returns.
     """
     started = time.perf_counter()
-    with open_bundle(inputs, max_bytes=max_bytes) as bundle:
+    with open_bundle(inputs, max_bytes=max_bytes, work_dir=work_dir) as bundle:
         parsed = parse_members(bundle.logs, all_events=all_events, progress=progress)
         node_facts = list(bundle.nodes)
         sources = bundle.sources_present()

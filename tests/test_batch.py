@@ -687,3 +687,24 @@ def test_index_sorts_by_column_in_a_browser_and_loads_nothing(tmp_path):
         browser.close()
     assert requests == [summary.index.as_uri()]
     assert problems == []
+
+
+def test_archives_unpack_inside_out_not_in_the_system_temp_folder(tmp_path, monkeypatch):
+    import logscope.bundle
+
+    out = tmp_path / "out"
+    out.mkdir()
+    workdirs: list[Path] = []
+    real_init = logscope.bundle.Bundle.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        workdirs.append(self.workdir)
+
+    monkeypatch.setattr(logscope.bundle.Bundle, "__init__", recording_init)
+    result = logscope.batch.analyze_one(
+        str(SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz"), out, (), 4 * 1024**3, True
+    )
+    assert result.ok, result.error
+    assert workdirs and all(path.parent == out for path in workdirs)
+    assert sorted(p.name for p in out.iterdir()) == [f"{result.name}.html", f"{result.name}.json"]

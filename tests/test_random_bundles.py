@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import RandomBundle, bundles, materialize
 
 import logscope
 from logscope.errors import BundleError
+from strategies import RandomBundle, bundles, materialize
 
 SCHEMA = json.loads((Path(logscope.__file__).parent / "report.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
