@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,16 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
 def load_signature(path: Path) -> Signature:
     """Read and validate one signature file; raise SignatureError naming the file and the problem."""
     try:
+        stat = path.stat()
+    except OSError as exc:
+        raise SignatureError(f"{path.name}: cannot read: {exc}") from None
+    return _load_signature(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _load_signature(path: Path, _mtime_ns: int, _size: int) -> Signature:
+    """Cached by path, modification time and size: a batch loads each file once per process."""
+    try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SignatureError(f"{path.name}: cannot read: {exc}") from None
@@ -145,7 +156,7 @@ def load_signature(path: Path) -> Signature:
     )
     for name, template in signature.texts.items():
         try:
-            _TEMPLATES.from_string(template)
+            _compiled(template)
         except jinja2.TemplateSyntaxError as exc:
             raise SignatureError(f"{path.name}: text.{name}: template error: {exc}") from None
     return signature
@@ -300,6 +311,11 @@ def _not_applicable_reason(signature: Signature, nodes: Sequence[NodeSummary]) -
     return None
 
 
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> jinja2.Template:
+    return _TEMPLATES.from_string(template)
+
+
 def _missing_text(missing: list[str]) -> str:
     hints = {spec.key: (spec.description, spec.collect_hint) for spec in SOURCES}
     hints.update({key: tuple(value) for key, value in _MESSAGES["pseudo_sources"].items()})
@@ -313,7 +329,7 @@ def _missing_text(missing: list[str]) -> str:
 def _render(template: str, finding: Finding, result: DetectorResult) -> str:
     names = [server.name for server in finding.servers]
     try:
-        return _TEMPLATES.from_string(template).render(
+        return _compiled(template).render(
             servers=finding.servers,
             names=", ".join(names),
             count=finding.count,
