@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,13 +81,13 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_time(value: Any, *, with_date: bool = True) -> str:
+def format_time(value: Any, *, with_date: bool = True, milliseconds: bool = True) -> str:
     """A time in UTC as ``2022-07-11 16:55:25.910`` (milliseconds only when not zero); '' if unknown."""
     stamp = _utc(value)
     if stamp is None:
         return ""
     text = stamp.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-    if stamp.microsecond:
+    if stamp.microsecond and milliseconds:
         text += f".{stamp.microsecond // 1000:03d}"
     return text
 
@@ -104,13 +105,20 @@ def _utc(value: Any) -> datetime | None:
     return stamp.to_pydatetime()
 
 
+def time_span(first: Any, last: Any, *, milliseconds: bool = True) -> str:
+    """``2022-07-11 16:55:25 – 17:49:01`` (the date once when both ends share it); '' if unknown."""
+    start = format_time(first, milliseconds=milliseconds)
+    end = format_time(last, milliseconds=milliseconds)
+    if not start or not end:
+        return start or end
+    if start == end:
+        return start
+    return f"{start} – {end[11:] if start[:10] == end[:10] else end}"
+
+
 def time_range_text(first: Any, last: Any) -> str:
-    start, end = format_time(first), format_time(last)
-    if not start and not end:
-        return "unknown"
-    if start[:10] == end[:10]:
-        end = end[11:]
-    return f"{start} – {end} UTC"
+    span = time_span(first, last)
+    return f"{span} UTC" if span else "unknown"
 
 
 # --- finding texts -> blocks -------------------------------------------------------------------
@@ -303,6 +311,7 @@ class Timeline:
     total_points: int
     drawn_points: int
     row_height: int
+    by_node: bool = False
 
     @property
     def sampled(self) -> bool:
@@ -332,38 +341,41 @@ def share_budget(sizes: dict[str, int], budget: int) -> dict[str, int]:
 def build_timeline(report: Report, max_points: int = MAX_TIMELINE_POINTS) -> Timeline | None:
     """Transactions per server over time, coloured by outcome, with TLS failure marks.
 
-    Rows are servers, those with the most trouble (anything but an answered request) on top.
+    Rows are servers, those with the most trouble (anything but an answered request) on top. When
+    several cluster nodes proxied, a row is a server as one node saw it: a node that lacks a CA
+    fails while its peer works.
     """
-    txns = report.transactions
-    if txns.empty or "start" not in txns:
-        txns = pd.DataFrame({"time": [], "server": [], "kind": []})
-    else:
-        txns = pd.DataFrame(
-            {
-                "time": pd.to_datetime(txns["start"], utc=True, errors="coerce"),
-                "server": transaction_servers(txns),
-                "kind": outcome_of(_text_column(txns, "status")),
-            }
+    txns, failures = report.transactions, _marker_failures(report.tls_failures)
+    parts: list[pd.DataFrame] = []
+    if not txns.empty and "start" in txns:
+        parts.append(
+            _timeline_frame(
+                txns, "start", transaction_servers(txns), outcome_of(_text_column(txns, "status"))
+            )
         )
-    failures = _marker_failures(report.tls_failures)
-    if failures.empty or "ts" not in failures:
-        marks = pd.DataFrame({"time": [], "server": [], "kind": []})
-    else:
-        marks = pd.DataFrame(
-            {
-                "time": pd.to_datetime(failures["ts"], utc=True, errors="coerce"),
-                "server": failure_servers(failures),
-                "kind": "tls",
-            }
-        )
-    data = pd.concat([txns, marks], ignore_index=True)
+    if not failures.empty and "ts" in failures:
+        parts.append(_timeline_frame(failures, "ts", failure_servers(failures), "tls"))
+    if not parts:
+        return None
+    data = pd.concat(parts, ignore_index=True)
     data["time"] = pd.to_datetime(data["time"], utc=True, errors="coerce")
     data = data.dropna(subset=["time"])
     if data.empty:
         return None
+    by_node = data["node"].dropna().nunique() > 1
+    if by_node:
+        data["server"] = data["server"] + " @ " + data["node"].fillna("?").astype(str)
     data = data.sort_values("time", kind="stable").reset_index(drop=True)
     data["server"], other = _fold_rare_rows(data["server"], MAX_TIMELINE_ROWS)
-    return _layout(data, max_points, other)
+    timeline = _layout(data, max_points, other)
+    timeline.by_node = by_node
+    return timeline
+
+
+def _timeline_frame(frame: pd.DataFrame, time_column: str, servers: pd.Series, kind: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"time": frame[time_column], "server": servers, "node": _text_column(frame, "node"), "kind": kind}
+    )
 
 
 def _fold_rare_rows(servers: pd.Series, max_rows: int) -> tuple[pd.Series, str | None]:
@@ -435,7 +447,7 @@ def _layout(data: pd.DataFrame, max_points: int, other: str | None) -> Timeline:
 
 
 def _row_summary(name: str, stats: pd.Series) -> str:
-    parts = []
+    parts: list[pd.DataFrame] = []
     for kind in (*OUTCOMES, "tls"):
         count = int(stats.get((name, kind), 0))
         if count:
@@ -644,7 +656,7 @@ def _html_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["time"] = format_time
+    environment.filters["span"] = time_span
     return environment
 
 
@@ -751,9 +763,13 @@ def best_evidence(finding: Finding) -> str:
     return f"{where}  {message_of(chosen.text)}"
 
 
-# "<ISO time> <host> <process>[<pid>]: " and ATS's "[ET_NET 0] " thread tag; the terminal line shows
-# node and time itself, so it spends its 160 columns on the message.
-_SYSLOG_ENVELOPE = re.compile(r"^\d{4}-\d\d-\d\dT\S+\s+\S+\s+[\w.-]+(?:\[\d+\])?:\s+(?:\[ET_\w+ \d+\]\s+)?")
+# The envelope of a syslog line ("<ISO time> <host> <process>[<pid>]: ") or of an ATS diags.log line
+# ("[Nov 22 15:12:06.493] "), then ATS's "[ET_NET 0] " thread tag: the terminal line shows node and
+# time itself, so it spends its 160 columns on the message.
+_SYSLOG_ENVELOPE = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT\S+\s+\S+\s+[\w.-]+(?:\[\d+\])?:|\[[A-Z][a-z]{2} +\d+ [\d:.]+\])\s+"
+    r"(?:\[ET_\w+ \d+\]\s+)?"
+)
 _STRUCTURED_PREFIX = re.compile(r'^UTCTime="[^"]*"\s+Module="[^"]*"\s+(?:Level="[^"]*":?\s+)?')
 
 
@@ -776,63 +792,114 @@ def _one_line(text: str, width: int) -> str:
 
 def text_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
     """The terminal summary's lines, each already cut to fit `width` columns."""
-    indent = 13  # "    servers  " and its siblings
+    return {
+        "header": _fit_parts(_header_parts(report), width),
+        "attention": [
+            {
+                "status": status,
+                "title": STATUS_TITLES[status].upper(),
+                "count": len(report.by_status(status)),
+                "entries": _text_entries(report.by_status(status), width),
+            }
+            for status in ATTENTION_STATUSES
+        ],
+        "quiet": [
+            {
+                "status": status,
+                "title": STATUS_TITLES[status],
+                "count": len(report.by_status(status)),
+                "lines": _wrapped_ids([f.id for f in report.by_status(status)], width),
+            }
+            for status in ("ok", "not-applicable")
+        ],
+        "warnings": [_one_line(w, width - 9) for w in report.warnings[:5]],
+        "more_warnings": max(len(report.warnings) - 5, 0),
+        "skipped": len(report.skipped),
+    }
+
+
+def _header_parts(report: Report) -> list[str]:
     first, last = report.time_range
+    names = [_base_name(item) for item in report.inputs]
+    inputs = ", ".join(names[:2]) + (f" +{len(names) - 2} more" if len(names) > 2 else "")
     nodes = ", ".join(
         " ".join(part for part in (node.host, node.version, node.role) if part != "unknown") or node.host
         for node in report.nodes
     )
     stats = report.stats
-    header_parts = [
-        f"logscope {__version__}",
-        ", ".join(report.inputs) or "(no input)",
+    counts = ", ".join(
+        _count(stats.get(key, 0), word)
+        for key, word in (("lines", "line"), ("events", "event"), ("unparsed", "unparsed"))
+    )
+    span = time_span(first, last, milliseconds=False)
+    seconds = stats.get("seconds", 0)
+    return [
+        "logscope",
+        inputs or "(no input)",
         nodes or "no node",
-        time_range_text(first, last),
-        ", ".join(
-            _count(stats.get(key, 0), word)
-            for key, word in (("lines", "line"), ("events", "event"), ("unparsed", "unparsed"))
-        ),
-        f"{stats.get('seconds', 0)} s",
+        f"{span} UTC" if span else "no time",
+        counts,
+        f"{seconds:.1f} s" if isinstance(seconds, int | float) else f"{seconds} s",
     ]
-    attention = []
-    for status in ATTENTION_STATUSES:
-        findings = report.by_status(status)
-        attention.append(
-            {
-                "status": status,
-                "title": STATUS_TITLES[status].upper(),
-                "findings": [
-                    {
-                        "id": finding.id,
-                        "title": _one_line(
-                            f"{finding.title}  [{finding.severity}, {finding.category}]",
-                            width - len(finding.id) - 4,
-                        ),
-                        "servers": _one_line("; ".join(map(_server_text, finding.servers)), width - indent),
-                        "action": _one_line(first_action_line(finding.action), width - indent),
-                        "evidence": _one_line(best_evidence(finding), width - indent),
-                    }
-                    for finding in findings
-                ],
-            }
-        )
-    quiet = [
-        {
-            "status": status,
-            "title": STATUS_TITLES[status],
-            "ids": _one_line(", ".join(f.id for f in report.by_status(status)) or "-", width - 24),
-            "count": len(report.by_status(status)),
-        }
-        for status in ("ok", "not-applicable")
-    ]
+
+
+def _fit_parts(parts: list[str], width: int) -> str:
+    """Join header parts with " | "; when too wide, drop the name, then the seconds, then cut."""
+    for drop in ((), (0,), (0, len(parts) - 1)):
+        line = " | ".join(part for index, part in enumerate(parts) if index not in drop)
+        if len(line) <= width:
+            return _one_line(line, width)
+    return _one_line(line, width)
+
+
+def _base_name(label: str) -> str:
+    """The last part of an input path (the header has no room for folders)."""
+    return re.split(r"[\\/]", label.rstrip("/\\"))[-1] or label
+
+
+def _text_entries(findings: list[Finding], width: int) -> list[dict[str, Any]]:
+    """One entry per finding; findings that only miss the same source share one entry."""
+    indent = 13  # "    servers  " and its siblings
+    entries: list[dict[str, str]] = []
+    shared: dict[tuple[str, str], dict[str, Any]] = {}
+    for finding in findings:
+        if finding.status == "missing-info" and not finding.servers and not finding.evidence:
+            key = (finding.description, finding.action)
+            if key in shared:
+                shared[key]["ids"].append(finding.id)
+                continue
+            shared[key] = {"ids": [finding.id], "finding": finding}
+            entries.append(shared[key])
+            continue
+        entries.append({"ids": [finding.id], "finding": finding})
+    return [_text_entry(entry["ids"], entry["finding"], width, indent) for entry in entries]
+
+
+def _text_entry(ids: list[str], finding: Finding, width: int, indent: int) -> dict[str, Any]:
+    if len(ids) == 1:
+        label, title, checks = finding.id, f"{finding.title}  [{finding.severity}, {finding.category}]", []
+    else:
+        label, title = f"{len(ids)} checks", "need the same missing information"
+        checks = _wrapped_ids(ids, width - indent + 24)
+    label = _one_line(label, width - 2)
+    why = first_action_line(finding.description) if finding.status == "missing-info" else ""
     return {
-        "header": _one_line(" | ".join(header_parts), width),
-        "attention": attention,
-        "quiet": quiet,
-        "warnings": [_one_line(w, width - 11) for w in report.warnings[:5]],
-        "more_warnings": max(len(report.warnings) - 5, 0),
-        "skipped": len(report.skipped),
+        "id": label,
+        "title": _one_line(title, width - 4 - len(label)),
+        "checks": checks,
+        "servers": _one_line("; ".join(map(_server_text, finding.servers)), width - indent),
+        "why": _one_line(why, width - indent),
+        "action": _one_line(first_action_line(finding.action), width - indent),
+        "evidence": _one_line(best_evidence(finding), width - indent),
     }
+
+
+def _wrapped_ids(ids: list[str], width: int) -> list[str]:
+    """Ids joined by commas, wrapped (never cut) so each line fits after a short label."""
+    if not ids:
+        return ["-"]
+    safe = [visible_controls(item, keep_newlines=False) for item in ids]
+    return textwrap.wrap(", ".join(safe), width - 24, break_long_words=True, break_on_hyphens=False)
 
 
 def render_text(report: Report, color: bool = False) -> str:

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_BUNDLES = sorted(
     path
     for path in (ROOT / "sample_logs").glob("*")
-    if path.name.endswith((".tar.gz", ".tgz", ".tar", ".zip", ".gz", ".txt", ".log")) or path.is_dir()
+    if not path.name.startswith(("_", "."))
+    and (path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar", ".zip", ".gz", ".txt", ".log")))
 )
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -287,7 +288,7 @@ def test_timeline_is_drawn_with_a_legend(seed_report: Report) -> None:
 def test_text_summary_names_issues_servers_and_actions(seed_report: Report) -> None:
     text = seed_report.to_text()
     lines = text.splitlines()
-    assert lines[0].startswith("logscope ") and "seed003_lines.log" in lines[0]
+    assert lines[0].startswith("logscope | seed003_lines.log | vcsc Expressway-C, vscs | 2022-07-11 16:55:25")
     assert lines[1] == f"ISSUES FOUND ({seed_report.summary['issue']})"
     for finding in seed_report.by_status("issue"):
         assert f"  {finding.id}  " in text
@@ -485,13 +486,27 @@ def test_timeline_folds_servers_beyond_the_row_cap() -> None:
     assert timeline.rows[-1]["name"] == "(81 other servers)"
 
 
+def test_timeline_rows_are_per_node_in_a_cluster() -> None:
+    report = busy_report(400, 4)
+    report.transactions["node"] = ["expc1" if i < 200 else "expc2" for i in range(400)]
+    timeline = build_timeline(report)
+    assert timeline is not None and timeline.by_node
+    names = [row["name"] for row in timeline.rows]
+    assert "cucm0.example.com @ expc1" in names and "cucm0.example.com @ expc2" in names
+    assert len(names) == 40 and names[-1] == "(21 other servers)"  # 60 server-node rows, folded
+    assert "cluster node" in render_html(report)
+    report.transactions["node"] = "expc1"
+    single = build_timeline(report)
+    assert single is not None and not single.by_node and len(single.rows) == 30
+
+
 def test_empty_report_renders_without_error() -> None:
     report = empty_report()
     html = render_html(report)
     assert tab_counts(html) == dict.fromkeys(STATUSES, 0)
     assert "nothing to draw" in html and "No server appears" in html
     text = render_text(report)
-    assert text.splitlines()[0].startswith("logscope ")
+    assert text.splitlines()[0].startswith("logscope | (no input) | no node | no time")
     assert "ISSUES FOUND: none" in text
 
 
