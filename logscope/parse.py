@@ -417,6 +417,17 @@ def _typed(series: pd.Series, dtype: str) -> pd.Series:
     return series.astype(dtype)
 
 
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def _to_utc(text: pd.Series, *, fmt: str = "ISO8601") -> pd.Series:
+    """Time strings -> UTC nanoseconds; a time outside what that can hold (year 0022) becomes NaT."""
+    parsed = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
+    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
+    return parsed.dt.as_unit("ns")
+
+
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
 
@@ -432,15 +443,14 @@ def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[p
     syslog = formats == SYSLOG
     if syslog.any():
         text = raw[syslog].astype(str)
-        ts[syslog] = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        ts[syslog] = _to_utc(text)
         offset[syslog] = text.str.extract(_OFFSET, expand=False).fillna("unknown")
     diags = formats == DIAGS
     if diags.any():
         prefix = f"{year or datetime.now(UTC).year} "
         normalised = prefix + raw[diags].astype(str).str.replace(r"\s+", " ", regex=True)
-        ts[diags] = pd.to_datetime(normalised, format=_FORMATS[DIAGS], utc=True, errors="coerce")
+        ts[diags] = _to_utc(normalised, fmt=_FORMATS[DIAGS])
     errorlog = formats == ERRORLOG
     if errorlog.any():
-        parsed = pd.to_datetime(raw[errorlog], format=_FORMATS[ERRORLOG], utc=True, errors="coerce")
-        ts[errorlog] = parsed
+        ts[errorlog] = _to_utc(raw[errorlog].astype(str), fmt=_FORMATS[ERRORLOG])
     return ts, offset.astype("category")

@@ -682,14 +682,19 @@ def content_security_policy(css: str, script: str) -> str:
     )
 
 
-def render_html(report: Report) -> str:
-    """The findings page: one self-contained, offline, escaped HTML document."""
+def render_html(report: Report, *, header_links: Sequence[tuple[str, str]] = ()) -> str:
+    """The findings page: one self-contained, offline, escaped HTML document.
+
+    `header_links` (label, URL) pairs are added to the page header, e.g. the upload page's download
+    links; labels and URLs are escaped like everything else.
+    """
     css, script = _inline_assets()
     context = page_context(report)
     context.update(
         css=Markup(css),  # our own package file, never log text
         script=Markup(script),  # idem
         csp=content_security_policy(css, script),
+        header_links=list(header_links),
     )
     return _html_environment().get_template("report.html.j2").render(context)
 

@@ -133,3 +133,9 @@ def test_iter_events_selects_by_needle_only():
     events = list(iter_events(stream, stats, needle=b" traffic_server"))
     assert [line for line, _ in events] == [2]
     assert stats.lines == 3
+
+
+def test_a_time_pandas_cannot_hold_becomes_nat_not_a_crash():
+    events = events_of(WARNING.replace("2022-07-11", "0022-07-11") + WARNING)
+    assert events["ts"].isna().sum() == 1
+    assert len(events) == 2

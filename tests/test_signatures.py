@@ -166,3 +166,14 @@ def test_unknown_keys_and_bad_conditions_are_schema_errors(tmp_path):
     messages = " | ".join(str(e) for e in load_library([tmp_path]).errors)
     assert "typo.toml" in messages and "colour" in messages
     assert "cond.toml" in messages
+
+
+def test_server_bullets_stay_on_their_own_lines():
+    two_servers = SELF_SIGNED + SELF_SIGNED.replace("cucm.example.com", "cucm2.example.com").replace(
+        "10.1.1.10", "10.1.1.11"
+    )
+    findings = {f.id: f for f in LIBRARY.evaluate(_context(two_servers))}
+    bullets = [
+        line for line in findings["ts-cert-self-signed"].description.splitlines() if line.startswith("- ")
+    ]
+    assert len(bullets) == 2
