@@ -708,3 +708,9 @@ def test_archives_unpack_inside_out_not_in_the_system_temp_folder(tmp_path, monk
     assert result.ok, result.error
     assert workdirs and all(path.parent == out for path in workdirs)
     assert sorted(p.name for p in out.iterdir()) == [f"{result.name}.html", f"{result.name}.json"]
+
+
+def test_readme_shows_the_triage_script_as_it_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    script = (ROOT / "examples" / "triage.py").read_text(encoding="utf-8")
+    assert f"```python\n{script}```" in readme
