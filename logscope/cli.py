@@ -246,5 +246,6 @@ def decode(segment: str) -> None:
         click.echo(f"logscope: {route.error}", err=True)
         sys.exit(EXIT_ERROR)
 
+
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
@@ -215,25 +216,34 @@ def _paired(failures: pd.DataFrame) -> pd.Series:
     warnings = rows[rows["kind"] != "ssl_connect_failed"]
     if errors.empty or warnings.empty:
         return paired
-    right = errors[["ts", "node", "pid_key", "row"]].assign(key=errors["server_name"].astype("string"))
-    right = right.dropna(subset=["key"]).sort_values("ts")
+    error_keys = _keyed(errors, "server_name")
     for column in ("server_name", "server_ip", "sni"):
-        left = warnings[["ts", "node", "pid_key", "row"]].assign(key=warnings[column].astype("string"))
-        left = left.dropna(subset=["key"]).sort_values("ts")
-        if left.empty or right.empty:
+        warning_keys = _keyed(warnings, column)
+        if warning_keys.empty or error_keys.empty:
             continue
-        matched = pd.merge_asof(
-            left,
-            right,
-            on="ts",
-            by=["node", "pid_key", "key"],
-            direction="nearest",
-            tolerance=LINK_SLACK,
-            suffixes=("", "_error"),
-        ).dropna(subset=["row_error"])
-        paired[matched["row"].to_numpy()] = True
-        paired[matched["row_error"].astype("int64").to_numpy()] = True
+        paired[_rows_with_neighbour(warning_keys, error_keys)] = True
+        paired[_rows_with_neighbour(error_keys, warning_keys)] = True
     return paired
+
+
+def _keyed(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    keyed = rows[["ts", "node", "pid_key", "row"]].assign(key=rows[column].astype("string"))
+    return keyed.dropna(subset=["key"]).sort_values("ts")
+
+
+def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+    """The `row` of each left line that has a right line with the same node, pid and key within
+    LINK_SLACK. Asked from both sides, so two warnings near one error cannot leave a second error
+    (the retry's) unpaired just because both warnings chose the same nearest error."""
+    matched = pd.merge_asof(
+        left,
+        right[["ts", "node", "pid_key", "key"]].assign(neighbour=True),
+        on="ts",
+        by=["node", "pid_key", "key"],
+        direction="nearest",
+        tolerance=LINK_SLACK,
+    )
+    return matched.loc[matched["neighbour"].eq(True), "row"].to_numpy()
 
 
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -170,6 +171,7 @@ def _unexplained_connect_failures(context: Context) -> pd.DataFrame:
             "end": picked["ts"],
             "url": picked["url"],
             "upstream_ip": picked["dst_ip"].astype(str),
+            "upstream_name": picked["url"].map(_url_host),
             "upstream_port": picked["dst_port"],
             "source": picked["source"].astype(str),
             "line": picked["line"],
@@ -179,6 +181,16 @@ def _unexplained_connect_failures(context: Context) -> pd.DataFrame:
 
 
 CONNECT_SLACK = pd.Timedelta(seconds=2)
+
+
+def _url_host(url: object) -> str | None:
+    """The origin name in an error.log `url='https://name:port/...'`: ATS's name for the server."""
+    if not isinstance(url, str):
+        return None
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 DETECTORS: dict[str, Detector] = {

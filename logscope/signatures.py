@@ -429,7 +429,7 @@ def server_identity(rows: pd.DataFrame, frame: str) -> tuple[pd.Series, pd.Serie
         name = _first_present(rows, ["server_name", "sni", "server_ip"])
     else:
         ip = _first_present(rows, ["upstream_ip"])
-        name = _first_present(rows, ["route_host", "upstream_ip"])
+        name = _first_present(rows, ["route_host", "upstream_name", "upstream_ip"])
     return name.fillna("(unnamed)"), ip
 
 

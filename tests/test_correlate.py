@@ -97,3 +97,30 @@ def test_two_nodes_with_the_same_txn_ids_interleave():
     assert sorted(result.transactions["node"].astype(str)) == ["expc", "expc2"]
     assert result.tls_failures["linked"].all()
     assert sorted(result.tls_failures["node"]) == ["expc", "expc2"]
+
+
+def test_every_error_of_a_burst_is_paired_even_when_two_warnings_share_a_nearest_error():
+    """Two connections fail at once: warning, warning, error, error. Both warnings are nearest to the
+    first error, yet the second error has a warning beside it too and is the same failure."""
+    error = (
+        "{ts} expc traffic_server[100]: [ET_NET 0] ERROR: SSL connection failed for 'cucm.example.com': "
+        "error:1416F086:SSL routines:tls_process_server_certificate:certificate verify failed\n"
+    )
+    burst = (
+        WARN.format(ts="2024-03-05T10:00:01.000+01:00", pid=100)
+        + WARN.format(ts="2024-03-05T10:00:01.003+01:00", pid=100)
+        + error.format(ts="2024-03-05T10:00:01.005+01:00")
+        + error.format(ts="2024-03-05T10:00:01.008+01:00")
+    )
+    failures = _correlate(burst).tls_failures
+    assert len(failures) == 4
+    assert failures["paired"].all()
+
+
+def test_an_error_for_another_server_is_not_paired_with_the_warning():
+    other = (
+        "2024-03-05T10:00:01.005+01:00 expc traffic_server[100]: [ET_NET 0] ERROR: SSL connection failed "
+        "for 'imp.example.com': error:14094418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca\n"
+    )
+    failures = _correlate(WARN.format(ts="2024-03-05T10:00:01.000+01:00", pid=100) + other).tls_failures
+    assert not failures["paired"].any()

@@ -139,6 +139,7 @@ def test_client_cert_refused_over_tls12_is_a_502_the_log_does_not_explain(lab, r
     server = server_of(finding, case)
     assert server is not None
     assert case["port"] in server.ports
+    assert server.name == case["host_name"], "named as ATS names the origin in error.log's url"
     # Every other failed connect is explained by its certificate warning; TLS 1.3 left no line.
     assert [s.ip for s in finding.servers] == [case["ip"]]
     assert issue_findings_naming(reports[run], case["ip"]) == []
