@@ -14,7 +14,6 @@ coordinator's own peak.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import resource
 import subprocess
@@ -25,6 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sample_logs.generate import tar_gz  # noqa: E402
+
 SAMPLE_LOGS = ROOT / "sample_logs"
 MODES = ("jobs1", "jobs2", "dask2", "cached")
 
@@ -44,7 +47,7 @@ def make_bundles(folder: Path, count: int) -> int:
                 stamp = cut[-1].split(b" ", 1)[0] if cut else b"2024-01-01T00:00:00.000+00:00"
                 members[name] = b"".join(cut) + stamp + f" bench kernel: variant {index}\n".encode()
         target = folder / f"bundle{index:03d}-{scenarios[index % len(scenarios)].name}"
-        target.write_bytes(_tar_gz(members))
+        target.write_bytes(tar_gz(members))
         total += target.stat().st_size
     return total
 
@@ -52,16 +55,6 @@ def make_bundles(folder: Path, count: int) -> int:
 def _members(path: Path) -> dict[str, bytes]:
     with tarfile.open(path) as archive:
         return {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}
-
-
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def run_mode(mode: str, cases: Path, out: Path) -> dict:

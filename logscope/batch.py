@@ -19,7 +19,6 @@ The module is callable: ``logscope.batch(paths)`` is :func:`batch` (see :class:`
 
 from __future__ import annotations
 
-import base64
 import csv
 import glob
 import hashlib
@@ -39,12 +38,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
-import jinja2
 from markupsafe import Markup
 
 from logscope import __version__
@@ -52,8 +50,14 @@ from logscope.bundle import DEFAULT_MAX_BYTES, HEAD_BYTES, SOURCES, archive_kind
 from logscope.errors import BundleError, LogscopeError
 from logscope.findings import SEVERITIES, STATUS_TITLES, STATUSES
 from logscope.pipeline import analyze
-from logscope.render import visible_controls
-from logscope.resources import data_dir, templates_dir
+from logscope.render import (
+    block_text,
+    content_security_policy,
+    html_environment,
+    inline_assets,
+    visible_controls,
+)
+from logscope.resources import data_dir
 
 CACHE_BLOCK = "batch"  # key of the cache record inside each report's JSON
 INDEX_NAME = "index.html"
@@ -792,9 +796,9 @@ def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
 
 def render_index(summary: BatchSummary) -> str:
     """index.html: one sortable row per input; offline, escaped, scripts limited by a CSP hash."""
-    template = _index_environment().get_template("batch_index.html.j2")
-    shared_css = _shared_css()
-    own_css, script = _block_text(template, "index_style"), _block_text(template, "index_script")
+    template = html_environment().get_template("batch_index.html.j2")
+    shared_css = inline_assets()[0]
+    own_css, script = block_text(template, "index_style"), block_text(template, "index_script")
     totals = {status: sum(r.summary.get(status, 0) > 0 for r in summary.results) for status in STATUSES}
     return template.render(
         version=__version__,
@@ -806,50 +810,7 @@ def render_index(summary: BatchSummary) -> str:
         cached=summary.cached,
         ignored=summary.ignored,
         shared_css=Markup(shared_css),  # our own package file, never log text
-        csp=_content_security_policy([shared_css, own_css], script),
-    )
-
-
-@cache
-def _index_environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=_html_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _html_finalize(value: Any) -> Any:
-    """Every ``{{ }}`` value: None shows as nothing, control characters become visible escapes."""
-    if value is None:
-        return ""
-    return _visible(value) if isinstance(value, str) and not hasattr(value, "__html__") else value
-
-
-def _block_text(template: Any, block: str) -> str:
-    """A static block rendered alone: exactly the text the page holds, so its CSP hash matches."""
-    return "".join(template.blocks[block](template.new_context({})))
-
-
-def _shared_css() -> str:
-    path = templates_dir() / "report.css"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-
-def _csp_source(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
-
-
-def _content_security_policy(styles: Sequence[str], script: str) -> str:
-    style_sources = " ".join(_csp_source(style) for style in styles if style)
-    return (
-        "default-src 'none'; "
-        f"style-src {style_sources}; "
-        f"script-src {_csp_source(script)}; "
-        "img-src data:; base-uri 'none'; form-action 'none'"
+        csp=content_security_policy([shared_css, own_css], script),
     )
 
 

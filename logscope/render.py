@@ -647,7 +647,9 @@ def _html_finalize(value: Any) -> Any:
 
 
 @cache
-def _html_environment() -> jinja2.Environment:
+def html_environment() -> jinja2.Environment:
+    """The environment of every HTML page logscope writes (findings, batch index, upload pages):
+    autoescaped, strict, control characters made visible."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=jinja2.select_autoescape(["html", "html.j2", "svg.j2"], default_for_string=True),
@@ -661,7 +663,8 @@ def _html_environment() -> jinja2.Environment:
 
 
 @cache
-def _inline_assets() -> tuple[str, str]:
+def inline_assets() -> tuple[str, str]:
+    """The page's own stylesheet and script, inlined so a page works offline."""
     folder = templates_dir()
     return (folder / "report.css").read_text(encoding="utf-8"), (folder / "report.js").read_text(
         encoding="utf-8"
@@ -672,11 +675,13 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
-def content_security_policy(css: str, script: str) -> str:
-    """Nothing may load; only our own inline style and script (by hash) may apply or run."""
+def content_security_policy(styles: str | Sequence[str], script: str) -> str:
+    """Nothing may load; only our own inline styles and script (by hash) may apply or run."""
+    styles = [styles] if isinstance(styles, str) else styles
+    style_sources = " ".join(_csp_hash(style) for style in styles if style)
     return (
         "default-src 'none'; "
-        f"style-src {_csp_hash(css)}; "
+        f"style-src {style_sources}; "
         f"script-src {_csp_hash(script)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
@@ -688,7 +693,7 @@ def render_html(report: Report, *, header_links: Sequence[tuple[str, str]] = ())
     `header_links` (label, URL) pairs are added to the page header, e.g. the upload page's download
     links; labels and URLs are escaped like everything else.
     """
-    css, script = _inline_assets()
+    css, script = inline_assets()
     context = page_context(report)
     context.update(
         css=Markup(css),  # our own package file, never log text
@@ -696,7 +701,12 @@ def render_html(report: Report, *, header_links: Sequence[tuple[str, str]] = ())
         csp=content_security_policy(css, script),
         header_links=list(header_links),
     )
-    return _html_environment().get_template("report.html.j2").render(context)
+    return html_environment().get_template("report.html.j2").render(context)
+
+
+def block_text(template: jinja2.Template, block: str) -> str:
+    """A static block rendered alone: exactly the text the page holds, so its CSP hash matches."""
+    return "".join(template.blocks[block](template.new_context({})))
 
 
 # --- terminal text -----------------------------------------------------------------------------

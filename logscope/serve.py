@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from logscope import __version__
 from logscope.errors import BundleError
 from logscope.findings import STATUS_TITLES, STATUSES
-from logscope.resources import templates_dir
+from logscope.render import html_environment
 
 logger = logging.getLogger("logscope.serve")
 
@@ -163,16 +163,6 @@ class ReportStore:
         return len(self._reports)
 
 
-def page_environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 @dataclass
 class ServerState:
     """Per-app state: limits, the report store and the worker pool (created on first use)."""
@@ -181,7 +171,7 @@ class ServerState:
     keep_dir: Path | None
     max_workers: int
     store: ReportStore = field(default_factory=ReportStore)
-    pages: jinja2.Environment = field(default_factory=page_environment)
+    pages: jinja2.Environment = field(default_factory=html_environment)
     executor: Executor | None = None
     in_flight: int = 0
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 import logscope
 import logscope.batch
-from conftest import ROOT, SAMPLE_LOGS
+from conftest import ROOT, SAMPLE_LOGS, tar_bytes
 from logscope.batch import (
     BatchResult,
     analyze_one,
@@ -69,16 +69,6 @@ def log_member(members: dict[str, bytes]) -> tuple[str, bytes]:
     return next(
         (name, data) for name, data in members.items() if name.startswith(("loggingsnapshot_", "diags"))
     )
-
-
-def tar_bytes(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

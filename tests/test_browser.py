@@ -13,22 +13,12 @@ from pathlib import Path
 import pytest
 
 import logscope
+from conftest import CHROMIUM, CHROMIUM_ARGS
 from logscope.findings import STATUSES
 from logscope.report import Report
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = Path("/tmp/logscope-report.png")  # the top of the page, as a reader first sees it
 TIMELINE_SCREENSHOT = Path("/tmp/logscope-timeline.png")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from conftest import tar_bytes
 from logscope.bundle import (
     SOURCES,
     Member,
@@ -60,11 +60,7 @@ NODE_C = {
 
 
 def write_tar(path: Path, files: dict[str, bytes], mode: str = "w:gz") -> Path:
-    with tarfile.open(path, mode) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(tar_bytes(files, mode))
     return path
 
 

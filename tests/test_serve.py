@@ -6,11 +6,9 @@ import asyncio
 import builtins
 import gzip
 import inspect
-import io
 import json
 import os
 import re
-import tarfile
 import tempfile
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +23,7 @@ pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
 from starlette.testclient import TestClient
 
 import logscope
+from conftest import tar_bytes
 from logscope import serve
 from logscope.findings import STATUS_TITLES
 
@@ -114,16 +113,6 @@ def report_id_of(response) -> str:
 
 def seed003_bytes() -> bytes:
     return SEED003_LOG.read_bytes()
-
-
-def tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 # --- the page ---------------------------------------------------------------------------------------
@@ -463,7 +452,9 @@ def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
     monkeypatch.setattr(serve, "analysis_job", observing_job)
     report_id_of(
         upload(
-            thread_pool_client, ("a.log", seed003_bytes()), ("b.tar.gz", tar_gz({"b.log": seed003_bytes()}))
+            thread_pool_client,
+            ("a.log", seed003_bytes()),
+            ("b.tar.gz", tar_bytes({"b.log": seed003_bytes()})),
         )
     )
     assert len(seen) == 1 and len(seen[0]) == 2

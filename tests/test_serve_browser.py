@@ -16,21 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SAMPLE_LOGS
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SAMPLE_LOGS = ROOT / "sample_logs"
 SAMPLE = "x14.2-ecdsa-self-signed-6972"
 SCREENSHOT = Path("/tmp/logscope-serve.png")
 UPLOAD_SCREENSHOT = Path("/tmp/logscope-serve-upload.png")
