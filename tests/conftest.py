@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -65,3 +66,12 @@ def events_of(text: str | bytes, **options) -> pd.DataFrame:
 @pytest.fixture
 def seed003_log() -> Path:
     return DATA / "seed003_lines.log"
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """Make `tempfile` create its folders here, so a test can watch what comes and goes."""
+    folder = tmp_path / "system-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

@@ -7,7 +7,6 @@ import gzip
 import io
 import os
 import tarfile
-import tempfile
 import time
 import zipfile
 import zlib
@@ -36,15 +35,6 @@ def add(tar: tarfile.TarFile, name: str, data: bytes = b"", **fields) -> None:
 
 def tree(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*")}
-
-
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch) -> Path:
-    """Make the bundle's TemporaryDirectory land in a folder the test can watch."""
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 # --- escapes and links ---------------------------------------------------------------------------

@@ -85,15 +85,6 @@ def thread_pool_client():
         yield test_client
 
 
-@pytest.fixture
-def upload_tmp(tmp_path, monkeypatch) -> Path:
-    """Make tempfile create the request folders here, so a test can see them come and go."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
 def upload(client: TestClient, *files: tuple[str, bytes], accept_json: bool = False):
     headers = {"accept": "application/json"} if accept_json else {}
     return client.post(
@@ -230,7 +221,7 @@ def test_recent_list_shows_counts_per_status(client):
 # --- limits and refusals ----------------------------------------------------------------------------
 
 
-def test_upload_over_the_cap_is_refused_with_413_and_says_the_limit(upload_tmp):
+def test_upload_over_the_cap_is_refused_with_413_and_says_the_limit(private_tmp):
     with TestClient(serve.create_app(max_upload_mb=1)) as small:
         response = upload(small, ("big.log", b"x" * (1024 * 1024 + 1)))
         assert response.status_code == 413
@@ -238,10 +229,10 @@ def test_upload_over_the_cap_is_refused_with_413_and_says_the_limit(upload_tmp):
         as_json = upload(small, ("big.log", b"x" * (1024 * 1024 + 1)), accept_json=True)
         assert as_json.status_code == 413
         assert as_json.json() == {"error": "upload exceeds 1 MB"}
-    assert list(upload_tmp.iterdir()) == []
+    assert list(private_tmp.iterdir()) == []
 
 
-def test_cap_is_enforced_while_streaming_and_the_rest_of_the_body_is_never_read(upload_tmp):
+def test_cap_is_enforced_while_streaming_and_the_rest_of_the_body_is_never_read(private_tmp):
     """Drives the ASGI app directly: a chunked body (no Content-Length) of 12.5 MB against a 1 MB cap."""
     boundary = "logscope-test-boundary"
     head = (
@@ -286,7 +277,7 @@ def test_cap_is_enforced_while_streaming_and_the_rest_of_the_body_is_never_read(
     assert sent[0]["status"] == 413
     assert json.loads(b"".join(m.get("body", b"") for m in sent[1:])) == {"error": "upload exceeds 1 MB"}
     assert received <= 1 + (1024 * 1024) // len(chunk) + 1  # stopped right after the cap, not at the end
-    assert list(upload_tmp.iterdir()) == []
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_broken_archive_is_a_400_with_one_line_naming_the_upload(client):
@@ -423,7 +414,7 @@ def test_downloads_serve_html_and_json_with_their_content_types(client):
     assert {f["id"] for f in document["findings"] if f["status"] == "issue"} >= set(SEED003_ISSUES)
 
 
-def test_keep_writes_the_report_files_only_inside_the_folder(tmp_path, upload_tmp):
+def test_keep_writes_the_report_files_only_inside_the_folder(tmp_path, private_tmp):
     keep = tmp_path / "kept"
     before = {p for p in tmp_path.rglob("*") if p != keep}
     with TestClient(serve.create_app(keep_dir=keep)) as keeper:
@@ -439,13 +430,13 @@ def test_keep_writes_the_report_files_only_inside_the_folder(tmp_path, upload_tm
 
 
 def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
-    thread_pool_client, upload_tmp, monkeypatch
+    thread_pool_client, private_tmp, monkeypatch
 ):
     seen: list[list[str]] = []
     real_job = serve.analysis_job
 
     def observing_job(report_id, paths, names):
-        seen.append(sorted(str(Path(p).relative_to(upload_tmp)) for p in paths))
+        seen.append(sorted(str(Path(p).relative_to(private_tmp)) for p in paths))
         assert all(Path(p).is_file() for p in paths)
         return real_job(report_id, paths, names)
 
@@ -459,9 +450,9 @@ def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
     )
     assert len(seen) == 1 and len(seen[0]) == 2
     assert all(re.fullmatch(r"logscope-upload-[^/]+/upload-0[01](\.log|\.tar\.gz)", p) for p in seen[0])
-    assert list(upload_tmp.iterdir()) == []
+    assert list(private_tmp.iterdir()) == []
     assert upload(thread_pool_client, ("broken.zip", b"PK\x03\x04broken")).status_code == 400
-    assert list(upload_tmp.iterdir()) == []
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_an_unexpected_failure_is_a_generic_500_and_is_logged(thread_pool_client, monkeypatch, caplog):
