@@ -52,7 +52,7 @@ EVENT_DTYPES: dict[str, str] = {
     "dst_ip": "category",
     "dst_port": "Int64",
     "method": "category",
-    "url": "string",
+    "url": "category",
     "status": "Int64",
     "reason": "category",
     "username": "category",
@@ -260,23 +260,37 @@ class FrameBuilder:
     """Collects records into the `events` frame without ever holding the whole log twice.
 
     Every FRAME_ROWS records, the compact columns (times, numbers, categoricals) become a typed
-    chunk frame; the free-text columns (raw line, URL, message, unknown keys) go to one list each,
-    which shares the string objects instead of copying them. `build()` concatenates the compact
+    chunk frame; the free-text columns (raw line, message, unknown keys) go to one list each,
+    which shares the string objects instead of copying them. Rows with identical unknown keys share
+    one `extra` dict: treat those dicts as read-only. `build()` concatenates the compact
     chunks (small) and attaches the text lists once.
     """
 
-    TEXT_COLUMNS = ("raw", "url", "message", "extra")
+    TEXT_COLUMNS = ("raw", "message", "extra")
+    SHARED_EXTRAS = 4096
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
+        self.extras: dict[tuple, dict] = {}
         self.records: list[dict] = []
         self.chunks: list[pd.DataFrame] = []
         self.text: dict[str, list] = {column: [] for column in self.TEXT_COLUMNS}
 
     def add(self, record: dict) -> None:
+        if extra := record.get("extra"):
+            record["extra"] = self._shared(extra)
         self.records.append(record)
         if len(self.records) >= FRAME_ROWS:
             self.flush()
+
+    def _shared(self, extra: dict) -> dict:
+        """One dict for every row with the same unknown keys and values (`Last-via-addr=""` on most
+        transaction lines): a third of the rows of a snapshot would otherwise each hold a copy."""
+        key = tuple(extra.items())
+        shared = self.extras.get(key)
+        if shared is None and len(self.extras) < self.SHARED_EXTRAS:
+            self.extras[key] = shared = extra
+        return shared if shared is not None else extra
 
     def flush(self) -> None:
         if not self.records:

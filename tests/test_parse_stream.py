@@ -105,6 +105,19 @@ def test_frame_uses_categoricals_and_nullable_integers():
     assert str(events["node"].dtype) == "category"
     assert str(events["txn_id"].dtype) == "Int64"
     assert str(events["dst_port"].dtype) == "Int64"
+    assert str(events["url"].dtype) == "category"  # a few thousand distinct URLs in a million lines
+
+
+def test_rows_with_the_same_unknown_keys_share_one_extra_dict():
+    def request(txn, via):
+        return DEBUG_REQUEST.replace('Txn-id="144"', f'Txn-id="{txn}"').replace('Last-via-addr=" "', via)
+
+    events = events_of(
+        request(1, 'Last-via-addr=""') + request(2, 'Last-via-addr=""') + request(3, 'New="v"')
+    )
+    extras = list(events["extra"])
+    assert extras[0] == {"Last-via-addr": ""} and extras[0] is extras[1]
+    assert extras[2] == {"New": "v"}
 
 
 @settings(max_examples=200, deadline=None)
