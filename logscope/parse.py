@@ -442,6 +442,20 @@ def _to_utc(text: pd.Series, *, fmt: str = "ISO8601") -> pd.Series:
     return parsed.dt.as_unit("ns")
 
 
+def diags_times(text: pd.Series, year: int | None = None, now: datetime | None = None) -> pd.Series:
+    """diags.log times (`Nov 22 14:00:00.123`, no year) in `year`; without one, the latest year that
+    does not put them in the future, so December lines read in January land in the year before."""
+    normalised = " " + text.str.replace(r"\s+", " ", regex=True)
+    if year is not None:
+        return _to_utc(f"{year}" + normalised, fmt=_FORMATS[DIAGS])
+    now = now or datetime.now(UTC)
+    times = _to_utc(f"{now.year}" + normalised, fmt=_FORMATS[DIAGS])
+    future = times > pd.Timestamp(now) + pd.Timedelta(days=1)
+    if future.any():
+        times[future] = _to_utc(f"{now.year - 1}" + normalised[future], fmt=_FORMATS[DIAGS])
+    return times
+
+
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
 
@@ -449,8 +463,8 @@ _FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
 def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[pd.Series, pd.Series]:
     """Convert each envelope's time to UTC and keep the offset it was written with.
 
-    ATS's diags.log has no year and no zone: it is read as UTC in `year` (default: this year), and
-    its offset is reported as "unknown".
+    ATS's diags.log has no year and no zone: it is read as UTC (see `diags_times` for the year),
+    and its offset is reported as "unknown".
     """
     ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     offset = pd.Series("unknown", index=raw.index, dtype="object")
@@ -461,9 +475,7 @@ def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[p
         offset[syslog] = text.str.extract(_OFFSET, expand=False).fillna("unknown")
     diags = formats == DIAGS
     if diags.any():
-        prefix = f"{year or datetime.now(UTC).year} "
-        normalised = prefix + raw[diags].astype(str).str.replace(r"\s+", " ", regex=True)
-        ts[diags] = _to_utc(normalised, fmt=_FORMATS[DIAGS])
+        ts[diags] = diags_times(raw[diags].astype(str), year)
     errorlog = formats == ERRORLOG
     if errorlog.any():
         ts[errorlog] = _to_utc(raw[errorlog].astype(str), fmt=_FORMATS[ERRORLOG])

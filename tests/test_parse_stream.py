@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import logscope.parse as parse_module
 from conftest import events_of, parse_text
-from logscope.parse import ParseStats, iter_events
+from logscope.parse import ParseStats, diags_times, iter_events
 
 TS = "2022-07-11T19:49:01.472+02:00 vcsc"
 DEBUG_REQUEST = (
@@ -152,3 +154,11 @@ def test_a_time_pandas_cannot_hold_becomes_nat_not_a_crash():
     events = events_of(WARNING.replace("2022-07-11", "0022-07-11") + WARNING)
     assert events["ts"].isna().sum() == 1
     assert len(events) == 2
+
+
+def test_diags_times_without_a_year_are_never_in_the_future():
+    """diags.log writes no year: lines from late December read on 5 January belong to last year."""
+    now = datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
+    times = diags_times(pd.Series(["Dec 31 23:59:59.250", "Jan  4 10:00:00.000"]), now=now)
+    assert [str(t) for t in times] == ["2026-12-31 23:59:59.250000+00:00", "2027-01-04 10:00:00+00:00"]
+    assert str(diags_times(pd.Series(["Dec 31 23:59:59.250"]), year=2020)[0]).startswith("2020-12-31")
