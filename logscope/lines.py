@@ -387,6 +387,7 @@ _FAST_SYSLOG = re.compile(
 )
 _FAST_DIAGS = re.compile(r"\[([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?)\](.+)", re.S)
 _FAST_PAIR = re.compile(r'[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)="([^"]*)":?')
+_FAST_PAIR_RUN = re.compile(r'(?:[ \t]*[A-Za-z_][A-Za-z0-9_.-]*="[^"]*":?)+')
 _FAST_HTTPMSG = re.compile(r"[ \t]*HTTPMSG:([\s\S]*)")
 _LEVELS = "DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY"
 _FAST_ATS = re.compile(
@@ -411,20 +412,17 @@ _FAST_SSL_FAILED = re.compile(r"SSL connection failed for ('[^'\n]*'|\"[^\"\n]*\
 
 def fast_pairs(body: str) -> list[tuple[str, str]] | None:
     """Key/value pairs of a body made only of `key="value"` pairs, else None (grammar decides)."""
-    pairs = []
-    position, end = 0, len(body.rstrip(" \t"))
-    match_at = _FAST_PAIR.match
-    while position < end:
-        match = match_at(body, position)
-        if match is None:
-            httpmsg = _FAST_HTTPMSG.match(body, position)
-            if httpmsg is None or not pairs:
-                return None
-            pairs.append(("HTTPMSG", httpmsg.group(1)))
-            break
-        pairs.append(match.groups())
-        position = match.end()
-    return pairs or None
+    run = _FAST_PAIR_RUN.match(body)
+    if run is None:
+        return None
+    pairs = _FAST_PAIR.findall(body, 0, run.end())
+    rest = body[run.end() :]
+    if rest.strip(" \t"):
+        httpmsg = _FAST_HTTPMSG.match(rest)
+        if httpmsg is None:
+            return None
+        pairs.append(("HTTPMSG", httpmsg.group(1)))
+    return pairs
 
 
 def fast_ats(body: str) -> Record | None:

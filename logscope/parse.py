@@ -427,8 +427,17 @@ def _typed(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == "object":
         return series.astype(object)
     if dtype == "category":
-        return series.astype("string").astype("category")
+        return _categorical(series)
     return series.astype(dtype)
+
+
+def _categorical(series: pd.Series) -> pd.Series:
+    """Strings as a categorical: factorized first, so only the few distinct values become text."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    categories = pd.Index([u if isinstance(u, str) else str(u) for u in uniques], dtype="string")
+    if not categories.is_unique:  # 1 and "1" in one column: let pandas merge them
+        return series.astype("string").astype("category")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)
 
 
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
