@@ -355,10 +355,51 @@ def parse_body_with_grammar(body: str, family: str) -> tuple[Record, bool]:
         pass
     if family == "ats":
         try:
-            return parser.parse(body, start="generic"), False
+            return salvage_tls_fields(parser.parse(body, start="generic")), False
         except UnexpectedInput:
             pass
     return {"kind": "other", "message": body.strip()}, False
+
+
+# A certificate warning or SSL error cut short or reworded keeps what can still be read: a failure is
+# never dropped because its line did not match the grammar exactly (the row stays marked partial).
+_SALVAGE_OPENINGS = (
+    ("tls_verify_failed", re.compile(r"Core server certificate verification failed for \(([^)\n]*)\)?")),
+    ("sni_not_in_cert", re.compile(r"(SNI|SAN|Origin hostname) \(([^)\n]*)\)? not in certificate")),
+    ("ssl_connect_failed", re.compile(r"SSL connection failed for ['\"]([^'\"\n]*)['\"]?:?[ \t]*(.*)")),
+)
+_SALVAGE_ACTION = re.compile(r"\bAction=([A-Za-z]+)\b")
+_SALVAGE_ERROR = re.compile(r"\bError=(.+?)(?=[ \t]+(?:server=|depth=)|[ \t]*$)")
+_SALVAGE_SERVER = re.compile(r"\bserver=[^()\s]*\([^()\s]*\)")
+_SALVAGE_DEPTH = re.compile(r"\bdepth=(-?\d+)\b")
+
+
+def salvage_tls_fields(record: Record) -> Record:
+    """Fields of a known TLS failure message that did not parse in full (a cut line, an extra field)."""
+    message = record.get("message") or ""
+    for kind, opening in _SALVAGE_OPENINGS:
+        match = opening.match(message)
+        if match is None:
+            continue
+        fields: Record = {"kind": kind}
+        if kind == "ssl_connect_failed":
+            fields["server_name"] = match.group(1)
+            fields.update(split_openssl_error(match.group(2)) if match.group(2).strip() else {})
+            return {**record, **fields}
+        if kind == "tls_verify_failed":
+            fields["sni"] = match.group(1)
+        else:
+            fields["name_check"], fields["sni"] = match.group(1), match.group(2)
+        if action := _SALVAGE_ACTION.search(message):
+            fields["action"] = action.group(1)
+        if kind == "tls_verify_failed" and (error := _SALVAGE_ERROR.search(message)):
+            fields["verify_error"] = error.group(1).strip()
+        if server := _SALVAGE_SERVER.search(message):
+            fields.update(server_fields(server.group()))
+        if kind == "tls_verify_failed" and (depth := _SALVAGE_DEPTH.search(message)):
+            fields["depth"] = int(depth.group(1))
+        return {**record, **fields}
+    return record
 
 
 def parse_line(text: str) -> Record:

@@ -161,6 +161,18 @@ def first_action_line(text: str) -> str:
     return blocks[0].lines[0] if blocks else ""
 
 
+def first_action_lines(text: str) -> list[str]:
+    """The first line of an action, with the commands it introduces when it ends in a colon: the
+    remedy of "Enable the debug loggers:" is the commands, not the sentence."""
+    blocks = text_blocks(text)
+    if not blocks:
+        return []
+    first = blocks[0].lines[0]
+    if first.endswith(":") and len(blocks) > 1 and blocks[1].kind == "code":
+        return [first, *blocks[1].lines]
+    return [first]
+
+
 # --- per-server outcomes -----------------------------------------------------------------------
 
 
@@ -797,7 +809,7 @@ def message_of(line: str) -> str:
 def _count(value: Any, word: str) -> str:
     if not isinstance(value, int):
         return f"{value} {word}"
-    plural = "" if value == 1 or word == "unparsed" else "s"
+    plural = "" if value == 1 or word in ("unparsed", "partly parsed") else "s"
     return f"{value:,} {word}{plural}"
 
 
@@ -836,7 +848,7 @@ def text_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
 def _header_parts(report: Report) -> list[str]:
     first, last = report.time_range
     names = [_base_name(item) for item in report.inputs]
-    inputs = ", ".join(names[:2]) + (f" +{len(names) - 2} more" if len(names) > 2 else "")
+    inputs = ", ".join(names) if len(", ".join(names)) <= 40 else f"{names[0]} +{len(names) - 1} more"
     nodes = ", ".join(
         " ".join(part for part in (node.host, node.version, node.role) if part != "unknown") or node.host
         for node in report.nodes
@@ -846,6 +858,8 @@ def _header_parts(report: Report) -> list[str]:
         _count(stats.get(key, 0), word)
         for key, word in (("lines", "line"), ("events", "event"), ("unparsed", "unparsed"))
     )
+    if stats.get("partial"):
+        counts += f", {_count(stats['partial'], 'partly parsed')}"
     span = time_span(first, last, milliseconds=False)
     seconds = stats.get("seconds", 0)
     return [
@@ -859,12 +873,28 @@ def _header_parts(report: Report) -> list[str]:
 
 
 def _fit_parts(parts: list[str], width: int) -> str:
-    """Join header parts with " | "; when too wide, drop the name, then the seconds, then cut."""
-    for drop in ((), (0,), (0, len(parts) - 1)):
-        line = " | ".join(part for index, part in enumerate(parts) if index not in drop)
-        if len(line) <= width:
-            return _one_line(line, width)
-    return _one_line(line, width)
+    """Join header parts with " | ". When too wide, shorten the input names, then the node list
+    (down to 16 columns each), then drop the seconds; the counts are never what gets cut."""
+    parts = list(parts)
+    for index in (1, 2):
+        excess = len(" | ".join(parts)) - width
+        if excess > 0:
+            parts[index] = _clip_keeping_more(parts[index], max(len(parts[index]) - excess, 16))
+    if len(" | ".join(parts)) > width:
+        parts = parts[:-1]
+    return _one_line(" | ".join(parts), width)
+
+
+def _clip_keeping_more(text: str, width: int) -> str:
+    """Clip a list of names to `width`, keeping a trailing "+N more" whole."""
+    match = _MORE.search(text)
+    if match is None:
+        return clip(text, width)
+    more = match.group()
+    return clip(text[: match.start()], max(width - len(more), 8)) + more
+
+
+_MORE = re.compile(r" \+\d+ more$")
 
 
 def _base_name(label: str) -> str:
@@ -904,7 +934,7 @@ def _text_entry(ids: list[str], finding: Finding, width: int, indent: int) -> di
         "checks": checks,
         "servers": _one_line("; ".join(map(_server_text, finding.servers)), width - indent),
         "why": _one_line(why, width - indent),
-        "action": _one_line(first_action_line(finding.action), width - indent),
+        "action": [_one_line(line, width - indent) for line in first_action_lines(finding.action)],
         "evidence": _one_line(best_evidence(finding), width - indent),
     }
 

@@ -525,3 +525,34 @@ def test_page_caps_long_lists_and_says_so() -> None:
     assert card.count('class="logline"') == MAX_FINDING_EVIDENCE
     assert "200 more evidence line(s) not shown here" in card
     assert len(json.loads(report.to_json())["findings"][0]["servers"]) == 500
+
+
+def test_text_summary_shows_the_commands_an_action_introduces() -> None:
+    report = logscope.analyze(ROOT / "sample_logs" / "unexplained-502.tar.gz")
+    lines = report.to_text().splitlines()
+    at = lines.index("    action   Enable the traffic server debug loggers on the Expressway-C:")
+    commands = [line.strip() for line in lines[at + 1 : at + 5]]
+    assert commands == [
+        f'xConfiguration Logger Developer developer.trafficserver.{logger} Level: "DEBUG"'
+        for logger in ("http", "http_trans", "iocore", "ssl")
+    ]
+
+
+def test_text_header_of_many_inputs_keeps_the_counts_and_says_how_many_more() -> None:
+    bundles = [path for path in SAMPLE_BUNDLES if path.name.endswith(".tar.gz")]
+    report = logscope.analyze(bundles)
+    header = report.to_text().splitlines()[0]
+    assert header.startswith("logscope | ") and f" +{len(bundles) - 1} more | " in header
+    assert f"{report.stats['events']:,} events, 0 unparsed" in header
+    assert len(header) <= TERMINAL_WIDTH
+
+
+def test_text_header_counts_partly_parsed_lines() -> None:
+    warning = (
+        "2024-02-06T09:16:41.934-05:00 expc traffic_server[18242]: [ET_NET 2] WARNING: Core server "
+        "certificate verification failed for (cucm1.example.com). Action=Terminate Error=self signed "
+        "certificate server=cucm1.example.com(10.20.30.11)\n"
+    )
+    report = logscope.analyze(warning.encode())
+    assert "1 event, 0 unparsed, 1 partly parsed" in report.to_text().splitlines()[0]
+    assert [f.id for f in report.by_status("issue")] == ["ts-cert-self-signed"]
