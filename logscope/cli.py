@@ -33,9 +33,12 @@ def _size(text: str) -> int:
     factor = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
     try:
-        return int(float(number) * factor)
+        size = int(float(number) * factor)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a size (e.g. 500M, 4G)") from None
+    if size <= 0:
+        raise click.BadParameter(f"{text!r}: the cap must be more than 0 bytes")
+    return size
 
 
 max_bytes_option = click.option(
@@ -49,7 +52,7 @@ signatures_option = click.option(
     "--signatures",
     "signature_dirs",
     multiple=True,
-    type=click.Path(file_okay=False),
+    type=click.Path(exists=True, file_okay=False),
     help="Extra folder of signature files; a file overrides a built-in one with the same id.",
 )
 
@@ -215,11 +218,13 @@ def signatures_list(signature_dirs: tuple[str, ...]) -> None:
 
 
 @signatures.command("check")
-@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def signatures_check(folder: str | None) -> None:
     """Validate signature files (schema, unique ids, templates) and run their examples."""
     from logscope.signatures import check_library, load_library
 
+    if folder and not any(Path(folder).glob("*.toml")):
+        raise click.BadParameter(f"{folder} holds no signature file (*.toml)", param_hint="FOLDER")
     library = load_library([folder] if folder else [])
     problems = check_library(library)
     examples = sum(len(s.examples) for s in library.signatures)
@@ -238,6 +243,9 @@ def decode(segment: str) -> None:
     if "/" in segment and (found := route_segment(segment)):
         segment = found
     route = decode_route(segment)
+    if route.error and not any((route.domain, route.scheme, route.host)):
+        click.echo(f"logscope: {route.error}", err=True)
+        sys.exit(EXIT_ERROR)
     click.echo(f"domain: {route.domain or '-'}")
     click.echo(f"scheme: {route.scheme or '-'}")
     click.echo(f"host:   {route.host or '-'}")

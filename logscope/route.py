@@ -62,7 +62,12 @@ def decode_route(segment: str) -> Route:
         return Route(segment, error=error, **fields)
     domain, scheme, host, port_text = parts
     port = int(port_text) if port_text.isdigit() and int(port_text) < 65536 else None
-    error = None if port is not None else f"port {port_text!r} is not a number"
+    if port is not None:
+        error = None
+    elif port_text.isdigit():
+        error = f"port {port_text} is out of range (0-65535)"
+    else:
+        error = f"port {port_text!r} is not a number"
     return Route(segment, domain or None, scheme or None, host or None, port, error)
 
 

@@ -326,6 +326,9 @@ def _missing_text(missing: list[str]) -> str:
     return " ".join(parts)
 
 
+UNRENDERED = "(text could not be rendered:"
+
+
 def _render(template: str, finding: Finding, result: DetectorResult) -> str:
     names = [server.name for server in finding.servers]
     try:
@@ -339,7 +342,7 @@ def _render(template: str, finding: Finding, result: DetectorResult) -> str:
             notes=finding.notes,
         )
     except jinja2.TemplateError as exc:
-        return f"(text could not be rendered: {exc})"
+        return f"{UNRENDERED} {exc})"
 
 
 def depth_disagreements(rows: pd.DataFrame) -> list[str]:
@@ -621,9 +624,15 @@ def check_library(library: Library) -> list[str]:
     for signature in library.signatures:
         for number, example in enumerate(signature.examples, 1):
             finding = run_example(library, signature, example)
+            label = example.name or f"example {number}"
             if finding.status != example.expect:
-                label = example.name or f"example {number}"
                 failures.append(
                     f"{signature.path.name}: {label}: expected {example.expect}, got {finding.status}"
                 )
+            for name in ("description", "condition", "further_information", "action", "workaround"):
+                text = getattr(finding, name, "") or ""
+                if UNRENDERED in text:
+                    failures.append(
+                        f"{signature.path.name}: {label}: text.{name}: {text[text.index(UNRENDERED) :]}"
+                    )
     return failures

@@ -36,6 +36,37 @@ def test_decode_accepts_a_whole_url_and_flags_damage():
     assert "domain: steven.lab" in result.output
 
 
+def test_decode_of_garbage_prints_only_the_error():
+    result = CliRunner().invoke(main, ["decode", "!!!notbase64"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("logscope: not base64") and "domain:" not in result.output
+
+
+def test_decode_names_a_port_out_of_range():
+    result = CliRunner().invoke(main, ["decode", "ZG9tL2Z0cC9ob3N0Lzk5OTk5"])  # dom/ftp/host/99999
+    assert result.exit_code == 2 and "port 99999 is out of range (0-65535)" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", str(SEED_LOG), "--signatures", "no-such-folder"],
+        ["analyze", str(SEED_LOG), "--max-bytes", "-5"],
+        ["analyze", str(SEED_LOG), "--max-bytes", "0"],
+        ["signatures", "check", "no-such-folder"],
+    ],
+    ids=["missing-signature-folder", "negative-cap", "zero-cap", "check-missing-folder"],
+)
+def test_bad_options_are_usage_errors(args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "Error: Invalid value" in result.output
+
+
+def test_signatures_check_of_a_folder_without_signature_files_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["signatures", "check", str(tmp_path)])
+    assert result.exit_code == 2 and "holds no signature file" in result.output
+
+
 def test_signatures_list_and_check():
     runner = CliRunner()
     listed = runner.invoke(main, ["signatures", "list"])

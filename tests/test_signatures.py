@@ -89,6 +89,15 @@ def test_template_errors_are_caught_at_load(tmp_path):
     assert any("template error" in str(e) for e in library.errors)
 
 
+def test_a_template_that_cannot_render_its_example_is_reported_by_check(tmp_path):
+    source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
+    _write(tmp_path, "typo.toml", source.replace('description = """', 'description = """{{ nmes }}', 1))
+    problems = check_library(load_library([tmp_path]))
+    assert problems and all(
+        "text.description: (text could not be rendered: 'nmes' is undefined)" in p for p in problems
+    )
+
+
 def test_a_failing_example_is_reported_by_check(tmp_path):
     source = shutil.copy(data_dir("signatures") / "ts-cert-expired.toml", tmp_path / "x.toml")
     text = source.read_text().replace(
