@@ -27,4 +27,7 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["."]))
+    if len(sys.argv) < 2:
+        print("usage: python examples/triage.py CASES/ [MORE PATHS...]", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

@@ -6,10 +6,11 @@ that cannot be read, with one clear line on stderr and never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -39,6 +40,11 @@ def _size(text: str) -> int:
     if size <= 0:
         raise click.BadParameter(f"{text!r}: the cap must be more than 0 bytes")
     return size
+
+
+def wants_color(stream: Any, environ: Mapping[str, str]) -> bool:
+    """Colour for a terminal, unless NO_COLOR is set to anything non-empty (https://no-color.org)."""
+    return bool(stream.isatty()) and not environ.get("NO_COLOR")
 
 
 max_bytes_option = click.option(
@@ -100,7 +106,7 @@ def analyze(
     elif fmt == "json":
         rendered = report.to_json()
     else:
-        color = output is None and sys.stdout.isatty()
+        color = output is None and wants_color(sys.stdout, os.environ)
         rendered = report.to_text(color=color)
     _write(rendered, output)
     sys.exit(EXIT_ISSUE if report.has_issue else EXIT_OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA, ROOT
-from logscope.cli import main
+from logscope.cli import main, wants_color
 
 SEED_LOG = DATA / "seed003_lines.log"
 
@@ -113,3 +114,15 @@ def test_unreadable_input_is_one_line_and_exit_2(argument):
 def test_bad_usage_exits_2():
     result = run("analyze", str(SEED_LOG), "--format", "pdf")
     assert result.returncode == 2
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color():
+    assert wants_color(_Terminal(), {})
+    assert not wants_color(_Terminal(), {"NO_COLOR": "1"})
+    assert wants_color(_Terminal(), {"NO_COLOR": ""})  # no-color.org: set and non-empty
+    assert not wants_color(io.StringIO(), {})
