@@ -134,7 +134,9 @@ class BatchSummary:
             f"{self.failed} failed; index: {self.index}"
         )
         if self.ignored:
-            line += f"; {len(self.ignored)} file(s) ignored (not bundles)"
+            names = ", ".join(os.path.basename(path) for path in self.ignored[:3])
+            more = f" and {len(self.ignored) - 3} more" if len(self.ignored) > 3 else ""
+            line += f"; {len(self.ignored)} file(s) ignored (not bundles): {names}{more}"
         return line
 
 
@@ -391,7 +393,8 @@ def analyze_one(
     try:
         result.content_hash = content_hash(input_path)
     except OSError as exc:
-        return _failed(result, f"{input_path}: {_os_error_text(exc)}", started, html_path, json_path)
+        reason = "no file matches this pattern" if _is_pattern(input_path) else _os_error_text(exc)
+        return _failed(result, f"{input_path}: {reason}", started, html_path, json_path)
     settings = settings_key(signature_dirs, max_bytes)
     if html_path and json_path and not force:
         stored = _load_cached(json_path, html_path, result.content_hash, settings)

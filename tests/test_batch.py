@@ -30,6 +30,7 @@ import logscope.batch
 from conftest import ROOT, SAMPLE_LOGS, tar_bytes
 from logscope.batch import (
     BatchResult,
+    BatchSummary,
     analyze_one,
     plan_batch,
     report_stem,
@@ -347,6 +348,8 @@ def test_inputs_from_folders_globs_and_missing_paths(tmp_path):
     plan = plan_batch([str(cases)], cases / "out")
     assert [i.path for i in plan.inputs] == [str(p) for p in paths]
     assert plan.ignored == [str(cases / "notes.md")]
+    described = BatchSummary([], tmp_path / "report", plan.ignored).describe()
+    assert described.endswith("; 1 file(s) ignored (not bundles): notes.md")
 
     unpacked = paths[3]  # one unpacked bundle: one input, not one per member
     assert [i.path for i in plan_batch([str(unpacked)]).inputs] == [str(unpacked)]
@@ -360,7 +363,7 @@ def test_inputs_from_folders_globs_and_missing_paths(tmp_path):
     summary = run_batch([missing, no_match, str(paths[4])], tmp_path / "report", jobs=1)
     errors = [r.error for r in summary.results]
     assert errors[0] == f"{missing}: no such file or directory"
-    assert errors[1] == f"{no_match}: no such file or directory"
+    assert errors[1] == f"{no_match}: no file matches this pattern"
     assert errors[2] is None and summary.failed == 2
 
 
