@@ -91,6 +91,8 @@ def analyze(
     """Analyze one incident: bundles of one or several nodes (archives, folders, logs, '-' for stdin)."""
     from logscope.pipeline import analyze as run_analysis
 
+    if paths.count("-") > 1:
+        raise click.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
     fmt = fmt or _format_from_suffix(output)
     try:
         with _progress_bar() as progress:

@@ -55,8 +55,9 @@ def test_decode_names_a_port_out_of_range():
         ["analyze", str(SEED_LOG), "--max-bytes", "-5"],
         ["analyze", str(SEED_LOG), "--max-bytes", "0"],
         ["signatures", "check", "no-such-folder"],
+        ["analyze", "-", "-"],
     ],
-    ids=["missing-signature-folder", "negative-cap", "zero-cap", "check-missing-folder"],
+    ids=["missing-signature-folder", "negative-cap", "zero-cap", "check-missing-folder", "stdin-twice"],
 )
 def test_bad_options_are_usage_errors(args):
     result = CliRunner().invoke(main, args)
