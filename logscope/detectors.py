@@ -67,7 +67,11 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
     )
     rows = failures[split]
     split_keys = {(str(n), str(ip)) for n, ip in zip(rows["node"], address[split], strict=True)}
-    ok_ports = {f"{ip} on {node}": sorted(clean_ports[(node, ip)]) for node, ip in sorted(split_keys)}
+    several_nodes = len({node for node, _ in split_keys}) > 1
+    ok_ports = {
+        (f"{ip} (from {node})" if several_nodes else ip): sorted(clean_ports[(node, ip)])
+        for node, ip in sorted(split_keys)
+    }
     facts = {
         "ok_ports": ok_ports,
         "failing_ports": sorted({int(p) for p in rows["port"]}),
