@@ -8,6 +8,11 @@ pattern matches wins if its content check passes; a member no name matches is tr
 content check in table order, so a renamed log is still found. Nested archives open up to
 :data:`MAX_DEPTH` levels. One byte budget covers the bundle: every byte written to the temporary
 folder, plus the bytes a compressed tar must decompress to skip a member nobody reads.
+
+A gzip or tar stream that ends early (a cut download) keeps what came before the cut: a log or dump
+member up to its last complete line, a nested archive as far as it goes, with a warning naming the
+member and how many bytes were read. A member whose bytes are wrong (bad CRC, invalid data) is not
+read. Every input that gives no log is named in a warning saying why.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from logscope.errors import CorruptArchive, NoLogFound, SizeLimitExceeded, UnreadableInput
 
@@ -35,7 +40,15 @@ HEAD_BYTES = 64 * 1024  # what content checks and archive sniffing look at
 FACTS_MAX_BYTES = 50 * 1024**2  # cap on each xconf / xstat read
 MAX_DEPTH = 3  # archives inside archives: case tarball > node archive > compressed log
 _CHUNK = 1024 * 1024
+# Buffered layers of a gzip or tar stream drop what one read() gathered when the stream ends inside
+# it. While a cut is survivable, read in small pieces with read1(): a gzip member then loses nothing
+# before the cut, a tar member at most the last record or two tarfile buffers (about 20 KiB).
+_SALVAGE_CHUNK = 16 * 1024
 _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError)
+# A gzip or tar stream that ends early (a cut download): the bytes before the cut are sound. Damage
+# that makes bytes wrong (a bad CRC, invalid deflate data) is not this: such a member is not read.
+_TRUNCATED = (EOFError, tarfile.ReadError)
+_SALVAGED = frozenset({"log", "ats_diags", "ats_error", "xconf", "xstat"})  # line-oriented sources
 
 Input = str | os.PathLike | BinaryIO | bytes
 
@@ -266,14 +279,51 @@ def _inner_name(name: str) -> str:
 
 
 def _read_head(stream: BinaryIO, size: int = HEAD_BYTES) -> bytes:
+    return _read_until_cut(stream, size, ())[0]
+
+
+def _read_until_cut(
+    stream: BinaryIO, size: int, cut: tuple[type[BaseException], ...] = _TRUNCATED
+) -> tuple[bytes, BaseException | None]:
+    """Up to `size` bytes, and the error that ended the stream early (one of `cut`), if any."""
     parts, left = [], size
-    while left > 0:
-        part = stream.read(left)
-        if not part:
-            break
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
+    read, piece = (_reader(stream), _SALVAGE_CHUNK) if cut else (stream.read, size)
+    try:
+        while left > 0:
+            part = read(min(left, piece))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part)
+    except cut as error:
+        return b"".join(parts), error
+    return b"".join(parts), None
+
+
+def _reader(stream: BinaryIO) -> Callable[[int], bytes]:
+    """read1 where the stream has it (one read of the layer below: nothing gathered, nothing lost)."""
+    return getattr(stream, "read1", None) or stream.read
+
+
+def _whole_lines(head: bytes, damage: BaseException | None) -> bytes:
+    """What content checks may see: after damage, only the complete lines (no half line)."""
+    return head[: head.rfind(b"\n") + 1] if damage else head
+
+
+def _cut_to_last_line(path: Path) -> int:
+    """Truncate a file after its last newline (a half line is never parsed); its new size."""
+    with open(path, "r+b") as file:
+        end = file.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            file.seek(start)
+            newline = file.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        file.truncate(end)
+        return end
 
 
 def _human(size: int) -> str:
@@ -286,6 +336,29 @@ def _human(size: int) -> str:
 
 def _describe(error: BaseException) -> str:
     return _printable(str(error) or type(error).__name__, 200)
+
+
+class _Cut(Exception):
+    """A gzip or tar stream ended early while a member was read; what was read before it was kept."""
+
+    def __init__(self, error: BaseException, member: _Place, read: int, archive: bool) -> None:
+        super().__init__(str(error))
+        self.error, self.member, self.read, self.archive = error, member, read, archive
+
+    def note(self, within: _Place) -> str:
+        """What became of the member, named as the archive `within` knows it."""
+        name = self.member.label.removeprefix(f"{within.label}:")
+        kept = "read what it held before the cut" if self.archive else "analyzed what was read"
+        return f"{name} is cut after {self.read} bytes; {kept}"
+
+
+@dataclass
+class _Damage:
+    message: str  # "<input>: damaged archive <label> (<reason>)"
+    note: str = ""  # "<member> is cut after N bytes; analyzed what was read", when something was kept
+
+    def warning(self) -> str:
+        return f"{self.message}: {self.note}" if self.note else f"{self.message}; kept what was read"
 
 
 class Bundle:
@@ -325,8 +398,10 @@ class _Reader:
         self.bundle = bundle
         self.used = 0  # bytes charged to the budget
         self.capped = 0  # items not read because the budget ran out
-        self.damaged: list[str] = []
+        self.damaged: list[_Damage] = []
         self.entries = 0  # non-archive files and members looked at
+        self.notes: list[str] = []  # per input: its damage, or why it gave no log
+        self.top_kind = "file"  # what the input being read is: file | archive | folder
         self._names = itertools.count(1)
 
     def charge(self, size: int) -> bool:
@@ -344,29 +419,84 @@ class _Reader:
         self.capped += 1
         self.skip(place, f"size cap of {_human(self.bundle.max_bytes)} reached: {what}")
 
-    def spill(self, head: bytes, stream: BinaryIO, place: _Place) -> Path | None:
-        """Copy a member (its head already read and charged) to a new file; None when the cap hits."""
+    def spill(
+        self, head: bytes, stream: BinaryIO, place: _Place, cut: tuple[type[BaseException], ...] = ()
+    ) -> tuple[Path | None, BaseException | None]:
+        """Copy a member (its head already read and charged) to a new file.
+
+        (file, None) when it is whole; (file, error) when the stream ended early with one of `cut`,
+        the file holding what came before; (None, None) when the cap hits.
+        """
         target = self.bundle.workdir / f"m{next(self._names):06d}"
-        complete = False
+        complete, damage = False, None
         try:
             with open(target, "xb") as out:
                 out.write(head)
-                while chunk := stream.read(_CHUNK):
-                    if not self.charge(len(chunk)):
-                        break
-                    out.write(chunk)
-                else:
-                    complete = True
+                read, size = (_reader(stream), _SALVAGE_CHUNK) if cut else (stream.read, _CHUNK)
+                try:
+                    while chunk := read(size):
+                        if not self.charge(len(chunk)):
+                            break
+                        out.write(chunk)
+                    else:
+                        complete = True
+                except cut as error:
+                    complete, damage = True, error
         finally:
             if not complete:
                 target.unlink(missing_ok=True)
         if not complete:
             self.skip_capped(place)
-        return target if complete else None
+        return (target if complete else None), damage
 
     # --- inputs ---
 
     def read_input(self, item: Input) -> None:
+        """Read one input; then note what it gave (its damage, or why it holds no log)."""
+        bundle, self.top_kind = self.bundle, "file"
+        members, skipped, damaged, capped = (
+            len(bundle.members),
+            len(bundle.skipped),
+            len(self.damaged),
+            self.capped,
+        )
+        self.dispatch(item)
+        label = bundle.inputs[-1]
+        new_members, new_damage = bundle.members[members:], self.damaged[damaged:]
+        if any(_SPECS[member.source].is_log for member in new_members):
+            self.notes += [damage.warning() for damage in new_damage]
+            return
+        why = self.no_log_reason(
+            label, new_members, bundle.skipped[skipped:], new_damage, self.capped - capped
+        )
+        self.notes.append(f"{label}: no log file found ({why})")
+
+    def no_log_reason(
+        self, label: str, members: list[Member], skipped: list[Skip], damaged: list[_Damage], capped: int
+    ) -> str:
+        if damaged:
+            first = damaged[0].message.removeprefix(f"{label}: ")
+            return f"{first}; nothing read before the damage is a log"
+        if capped:
+            return f"the size cap of {_human(self.bundle.max_bytes)} was reached before a log in it was read"
+        if self.top_kind == "file":
+            if members:
+                return f"not an archive; it is {_SPECS[members[0].source].description}, not a log"
+            reason = skipped[-1].reason if skipped else ""
+            if reason == "empty file":
+                return "an empty file"
+            if reason.startswith("not a file logscope reads"):
+                return "not an archive, and no line looks like a log"
+            return f"not an archive; {reason}" if reason.startswith("named like") else reason
+        what = "member" if self.top_kind == "archive" else "file"
+        names = [member.path for member in members] + [skip.path for skip in skipped]
+        if not names:
+            return f"an empty {self.top_kind}"
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        plural = "s" if len(names) > 1 else ""
+        return f"{len(names)} {what}{plural} looked at, none is a log: {shown}"
+
+    def dispatch(self, item: Input) -> None:
         if isinstance(item, bytes | bytearray):
             self.read_stream(io.BytesIO(item), "<bytes>")
         elif isinstance(item, str | os.PathLike) and os.fspath(item) == "-":
@@ -391,7 +521,7 @@ class _Reader:
             head = _read_head(stream)
             if not self.charge(len(head)):
                 return self.skip_capped(place)
-            file = self.spill(head, stream, place)
+            file, _ = self.spill(head, stream, place)
         except OSError as error:
             raise UnreadableInput(f"{label}: {_describe(error)}") from None
         if file:
@@ -409,6 +539,7 @@ class _Reader:
         self.bundle.inputs.append(path)
         place = _Place.of_input(path, path)
         if stat.S_ISDIR(info.st_mode):
+            self.top_kind = "folder"
             self.walk_folder(Path(path), place)
         elif stat.S_ISREG(info.st_mode):
             self.take_file(Path(path), place)
@@ -441,6 +572,8 @@ class _Reader:
                 raise UnreadableInput(f"{place.input}: {_describe(error)}") from None
             return self.skip(place, f"unreadable: {_describe(error)}")
         kind = archive_kind(head, place.name)
+        if place.top:
+            self.top_kind = "archive" if kind else "file"
         if kind:
             return self.open_archive(path, kind, place)
         self.entries += 1
@@ -449,28 +582,77 @@ class _Reader:
             return self.skip(place, why)
         self.add(place, spec, host, path)
 
-    def take_stream(self, stream: BinaryIO, place: _Place) -> None:
-        """An archive member: open it if it is an archive, extract it if it is a source."""
+    def take_stream(self, stream: BinaryIO, place: _Place, *, salvage: bool = False) -> None:
+        """An archive member: open it if it is an archive, extract it if it is a source.
+
+        `salvage` (members of gzip and tar streams): when the stream ends early, what came before the
+        cut is kept if it is a log or dump (cut back to its last complete line, so no half line is
+        parsed) or an archive (opened as far as it goes), and _Cut tells the archive around it.
+        """
         if self.exhausted:
             return self.skip_capped(place)
-        head = _read_head(stream)
+        cut = _TRUNCATED if salvage else ()
+        head, damage = _read_until_cut(stream, HEAD_BYTES, cut)
         if not self.charge(len(head)):
             return self.skip_capped(place)
         kind = archive_kind(head, place.name)
         if kind and place.depth >= MAX_DEPTH:
             self.entries += 1
-            return self.skip(place, f"skipped: nested archive deeper than {MAX_DEPTH} levels (not opened)")
-        spec, host, why = (None, None, "") if kind else identify(place.name, head)
+            self.skip(place, f"skipped: nested archive deeper than {MAX_DEPTH} levels (not opened)")
+            if damage:
+                raise damage
+            return
+        spec, host, why = (None, None, "") if kind else identify(place.name, _whole_lines(head, damage))
         if not kind:
             self.entries += 1
             if spec is None:
+                if damage:
+                    raise damage  # nothing worth keeping: the archive around it reports the damage
                 return self.skip(place, why)
-        file = self.spill(head, stream, place)
-        if file and kind:
+        keepable = bool(kind) or (spec is not None and spec.key in _SALVAGED)
+        if damage and not keepable:
+            raise damage
+        file, late = self.spill(head, io.BytesIO() if damage else stream, place, cut if keepable else ())
+        damage = damage or late
+        if file is None:
+            return
+        if damage:
+            return self.salvage(file, kind, spec, host, place, head, damage)
+        if kind:
             self.open_archive(file, kind, place)
             file.unlink()  # its members were extracted on their own
-        elif file and spec:
+        elif spec:
             self.add(place, spec, host, file)
+
+    def salvage(
+        self,
+        file: Path,
+        kind: str | None,
+        spec: SourceSpec | None,
+        host: str | None,
+        place: _Place,
+        head: bytes,
+        damage: BaseException,
+    ) -> NoReturn:
+        """Keep what a cut member held before the damage, then raise _Cut (or the damage itself)."""
+        read = file.stat().st_size
+        if kind:
+            logs = len(self.bundle.logs)
+            self.open_archive(file, kind, place)  # reports its own damage, the cut that ends it
+            file.unlink()
+            if len(self.bundle.logs) == logs:
+                raise damage
+        else:
+            kept = _cut_to_last_line(file)
+            if (
+                not kept
+                or spec is None
+                or (kept < len(head) and identify(place.name, head[:kept])[0] != spec)
+            ):
+                file.unlink()
+                raise damage
+            self.add(place, spec, host, file)
+        raise _Cut(damage, place, read, archive=bool(kind))
 
     def add(self, place: _Place, spec: SourceSpec, host: str | None, file: Path) -> None:
         size = file.stat().st_size
@@ -490,19 +672,25 @@ class _Reader:
                 self.walk_tar(file, place, compressed=False)
             else:
                 self.open_gzip(file, place)
+        except _Cut as cut:
+            reason, note = _describe(cut.error), cut.note(place)
+            message = f"{place.input}: damaged archive {place.label} ({reason})"
+            self.damaged.append(_Damage(message, note))
+            self.skip(place, f"damaged archive ({reason}): {note}; what follows the damage was not read")
         except _ARCHIVE_ERRORS as error:
-            self.damaged.append(f"{place.input}: damaged archive {place.label} ({_describe(error)})")
+            message = f"{place.input}: damaged archive {place.label} ({_describe(error)})"
+            self.damaged.append(_Damage(message))
             self.skip(place, f"damaged archive ({_describe(error)}): what follows the damage was not read")
 
     def open_gzip(self, file: Path, place: _Place) -> None:
         """A .tar.gz / .tgz is walked as a tar stream; any other gzip file holds one member."""
         inner = _inner_name(place.name)
         with gzip.open(file) as peek:
-            head = _read_head(peek, 512)
+            head, _ = _read_until_cut(peek, 512)  # a cut stream: take_stream meets the cut again
         if archive_kind(head, inner) == "tar":
             return self.walk_tar(file, place, compressed=True)
         with gzip.open(file) as stream:
-            self.take_stream(stream, place.member(inner))
+            self.take_stream(stream, place.member(inner), salvage=True)
 
     def walk_tar(self, file: Path, place: _Place, compressed: bool) -> None:
         opener = gzip.open if compressed else open  # gzip.open reads multi-member streams too
@@ -517,7 +705,7 @@ class _Reader:
                     self.entries += 1
                     self.skip(child, refusal or _NOT_REGULAR)
                     continue
-                self.take_stream(stream, child)
+                self.take_stream(stream, child, salvage=True)
                 # Moving on decompresses what was not read: stop before it would pass the cap.
                 if self.exhausted or (compressed and not self.charge(info.size - stream.tell())):
                     return self.skip_capped(place, "reading stopped; the rest of this archive was not read")
@@ -537,7 +725,8 @@ class _Reader:
                     with archive.open(info) as stream:
                         self.take_stream(stream, child)
                 except (*_ARCHIVE_ERRORS, NotImplementedError, RuntimeError) as error:
-                    self.damaged.append(f"{place.input}: damaged member {child.label} ({_describe(error)})")
+                    message = f"{place.input}: damaged member {child.label} ({_describe(error)})"
+                    self.damaged.append(_Damage(message))
                     self.skip(child, f"damaged member ({_describe(error)}): not read")
 
 
@@ -744,7 +933,8 @@ def open_bundle(
     Archive members are unpacked into a temporary folder created inside `work_dir` (default: the
     system's temporary folder) and removed on exit. Raises UnreadableInput, CorruptArchive,
     SizeLimitExceeded or NoLogFound (one-line messages naming the input) when nothing usable
-    remains; partial damage becomes a Skip and a warning.
+    remains (no complete line of any log); partial damage, a cut log and an input without a log
+    become warnings (and Skips).
     """
     bundle = Bundle(max_bytes, work_dir)
     try:
@@ -766,7 +956,7 @@ def _finish(bundle: Bundle, reader: _Reader) -> None:
             f"size cap of {cap} reached: {reader.capped} item(s) not read (raise --max-bytes to read them)"
         )
     if bundle.logs:
-        bundle.warnings += [f"{message}; kept what was read" for message in reader.damaged]
+        bundle.warnings += reader.notes
         bundle.nodes = build_nodes(bundle.members)
         return
     names = ", ".join(bundle.inputs) or "<no input>"
@@ -775,7 +965,7 @@ def _finish(bundle: Bundle, reader: _Reader) -> None:
             f"{names}: size cap of {cap} reached before any log was read (raise --max-bytes)"
         )
     if reader.damaged:
-        raise CorruptArchive(reader.damaged[0])
+        raise CorruptArchive(reader.damaged[0].message)
     looked_for = (
         "loggingsnapshot_*.txt, diags.log, error.log, or any file whose first 64 KiB hold their lines"
     )

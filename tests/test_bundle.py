@@ -377,3 +377,51 @@ def test_leading_dot_slash_is_not_part_of_the_member_path(tmp_path):
     path = write_tar(tmp_path / "b.tar.gz", {"./loggingsnapshot_vcsc_20220711.txt": SNAPSHOT})
     with open_bundle(path) as bundle:
         assert bundle.logs[0].path == "loggingsnapshot_vcsc_20220711.txt"
+
+
+def test_every_input_without_a_log_is_named_in_a_warning(tmp_path):
+    log = tmp_path / "loggingsnapshot_vcsc_20220711.txt"
+    log.write_bytes(SNAPSHOT)
+    random_bytes = tmp_path / "random.bin"
+    random_bytes.write_bytes(bytes(range(256)) * 16)
+    folder = tmp_path / "nolog_folder"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hello\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    xconf = tmp_path / "xconf_dump_vcsc_20220711.txt"
+    xconf.write_bytes(XCONF_C)
+    nolog = write_tar(tmp_path / "nolog.tar.gz", {"README": b"hello\n", "notes.txt": b"x\n"})
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(write_tar(tmp_path / "whole.tar.gz", NODE_C).read_bytes()[:40])
+    inputs = [log, random_bytes, folder, empty, xconf, nolog, broken]
+    with open_bundle(inputs) as bundle:
+        assert [m.input for m in bundle.logs] == [str(log)]
+        assert bundle.warnings == [
+            f"{random_bytes}: no log file found (not an archive, and no line looks like a log)",
+            f"{folder}: no log file found (1 file looked at, none is a log: readme.txt)",
+            f"{empty}: no log file found (an empty folder)",
+            f"{xconf}: no log file found (not an archive; it is the configuration dump "
+            "(xconf_dump_<host>_<timestamp>.txt), not a log)",
+            f"{nolog}: no log file found (2 members looked at, none is a log: README, notes.txt)",
+            f"{broken}: no log file found (damaged archive broken.tar.gz (Compressed file ended before "
+            "the end-of-stream marker was reached); nothing read before the damage is a log)",
+        ]
+        assert bundle.nodes[0].config["SystemUnit Name"] == "vcsc", "the dump is still used"
+
+
+def test_an_input_with_a_log_adds_no_warning(tmp_path):
+    first = tmp_path / "loggingsnapshot_vcsc_20220711.txt"
+    first.write_bytes(SNAPSHOT)
+    second = write_tar(tmp_path / "ats.tar.gz", {"log/diags.log": DIAGS, "README": b"hello\n"})
+    with open_bundle([first, second]) as bundle:
+        assert bundle.warnings == []
+
+
+def test_several_inputs_none_with_a_log_is_still_no_log_found(tmp_path):
+    first = tmp_path / "random.bin"
+    first.write_bytes(bytes(range(256)))
+    second = tmp_path / "notes.txt"
+    second.write_text("hello\n")
+    with pytest.raises(NoLogFound, match=r"random\.bin, .*notes\.txt: no Expressway or traffic-server log"):
+        open_bundle([first, second])

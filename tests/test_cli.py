@@ -127,3 +127,25 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
     assert not wants_color(_Terminal(), {"NO_COLOR": "1"})
     assert wants_color(_Terminal(), {"NO_COLOR": ""})  # no-color.org: set and non-empty
     assert not wants_color(io.StringIO(), {})
+
+
+def test_an_input_without_a_log_is_a_warning_in_every_format(tmp_path):
+    random_bytes = tmp_path / "random.bin"
+    random_bytes.write_bytes(bytes(range(256)) * 16)
+    folder = tmp_path / "nolog_folder"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hello\n")
+    inputs = [str(SEED_LOG), str(random_bytes), str(folder)]
+    expected = [
+        f"{random_bytes}: no log file found (not an archive, and no line looks like a log)",
+        f"{folder}: no log file found (1 file looked at, none is a log: readme.txt)",
+    ]
+    result = run("analyze", *inputs, "--format", "json")
+    assert result.returncode == 1, result.stderr  # analyzed, with an issue: the exit code is unchanged
+    assert json.loads(result.stdout)["warnings"] == expected
+    text = run("analyze", *inputs)
+    assert text.returncode == 1
+    assert f"warning: {random_bytes}: no log file found (" in text.stdout.decode()  # cut to the width
+    html = tmp_path / "report.html"
+    assert run("analyze", *inputs, "-o", str(html)).returncode == 1
+    assert "random.bin: no log file found" in html.read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import tarfile
 import time
 import zipfile
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import logscope
 from logscope.bundle import open_bundle
 from logscope.errors import BundleError, CorruptArchive, NoLogFound, SizeLimitExceeded
 
@@ -225,13 +227,68 @@ def test_the_cap_is_shared_across_inputs(tmp_path):
 # --- damage ------------------------------------------------------------------------------------------
 
 
-def test_truncated_tar_gz_without_a_complete_log_is_corrupt(tmp_path):
+def numbered_log(count: int) -> bytes:
+    """`count` log lines, each numbered and padded with random hex so that it hardly compresses."""
+    return b"".join(
+        b"2022-07-11T18:55:26.016+02:00 vcsc traffic_server[18242]: [ET_NET 0] WARNING: line %d %s\n"
+        % (number, os.urandom(40).hex().encode())
+        for number in range(1, count + 1)
+    )
+
+
+def cut_after_complete_lines(kept: bytes, whole: bytes) -> None:
+    assert kept and kept.endswith(b"\n"), "no half line is kept"
+    assert whole.startswith(kept) and len(kept) < len(whole)
+
+
+def test_truncated_tar_gz_keeps_the_cut_log_up_to_its_last_complete_line(tmp_path):
+    text = numbered_log(5000)
     whole = tmp_path / "whole.tar.gz"
     with tarfile.open(whole, "w:gz") as tar:
-        add(tar, GOOD, LOG + os.urandom(300_000))
+        add(tar, GOOD, text)
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 9 // 10])
+    with open_bundle(cut) as bundle:
+        (log,) = bundle.logs
+        assert log.path == GOOD
+        with log.open() as stream:
+            kept = stream.read()
+        cut_after_complete_lines(kept, text)
+        assert len(kept) > len(text) * 8 // 10, "the bytes read before the damage are kept"
+        (warning,) = bundle.warnings
+        assert re.fullmatch(
+            rf"{re.escape(str(cut))}: damaged archive cut\.tar\.gz \(Compressed file ended before the "
+            rf"end-of-stream marker was reached\): {GOOD} is cut after \d+ bytes; analyzed what was read",
+            warning,
+        )
+        (skip,) = bundle.skipped
+        assert skip.path == str(cut)
+        assert skip.reason.startswith("damaged archive (") and f"{GOOD} is cut after" in skip.reason
+
+
+def test_truncated_plain_tar_keeps_the_cut_log(tmp_path):
+    text = numbered_log(2000)
+    whole = tmp_path / "whole.tar"
+    with tarfile.open(whole, "w") as tar:
+        add(tar, GOOD, text)
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(whole.read_bytes()[: len(text) // 2])
+    with open_bundle(cut) as bundle:
+        (log,) = bundle.logs
+        with log.open() as stream:
+            cut_after_complete_lines(stream.read(), text)
+        (warning,) = bundle.warnings
+        assert "damaged archive cut.tar (unexpected end of data)" in warning
+        assert warning.endswith("; analyzed what was read")
+
+
+def test_truncated_tar_gz_without_a_complete_line_of_a_log_is_corrupt(tmp_path):
+    whole = tmp_path / "whole.tar.gz"
+    with tarfile.open(whole, "w:gz") as tar:
+        add(tar, GOOD, LOG.rstrip(b"\n") + os.urandom(300_000).replace(b"\n", b" "))
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(whole.read_bytes()[:150_000])
-    with pytest.raises(CorruptArchive, match=r"^.*cut\.tar\.gz: damaged archive cut\.tar\.gz \("):
+    with pytest.raises(CorruptArchive, match=r"^.*cut\.tar\.gz: damaged archive cut\.tar\.gz \([^)]*\)$"):
         open_bundle(cut)
 
 
@@ -251,11 +308,74 @@ def test_truncated_tar_gz_keeps_the_logs_read_before_the_damage(tmp_path):
         assert bundle.skipped[-1].path == str(cut) and "damaged archive" in bundle.skipped[-1].reason
 
 
-def test_truncated_gzip_log_is_corrupt(tmp_path):
+@pytest.mark.parametrize("lines", [100, 3000], ids=["cut-in-the-first-64k", "cut-later"])
+def test_truncated_gzip_log_keeps_every_complete_line_read(tmp_path, lines):
+    text = numbered_log(lines)
     path = tmp_path / f"{GOOD}.gz"
-    path.write_bytes(gzip.compress(LOG + os.urandom(100_000))[:50_000])
-    with pytest.raises(CorruptArchive, match="damaged archive"):
+    path.write_bytes(gzip.compress(text)[: len(gzip.compress(text)) * 9 // 10])
+    with open_bundle(path) as bundle:
+        (log,) = bundle.logs
+        with log.open() as stream:
+            kept = stream.read()
+        cut_after_complete_lines(kept, text)
+        with gzip.open(path) as raw:
+            readable, _ = _read_to_the_cut(raw)
+        assert kept == readable[: readable.rfind(b"\n") + 1], "a gzip log loses nothing before the cut"
+        (warning,) = bundle.warnings
+        assert warning == (
+            f"{path}: damaged archive {path.name} (Compressed file ended before the end-of-stream marker "
+            f"was reached): {GOOD} is cut after {len(readable)} bytes; analyzed what was read"
+        )
+        assert len(bundle.skipped) == 1 and "is cut after" in bundle.skipped[0].reason
+
+
+def _read_to_the_cut(stream) -> tuple[bytes, BaseException | None]:
+    parts = []
+    try:
+        while part := stream.read1(4096):
+            parts.append(part)
+    except EOFError as error:
+        return b"".join(parts), error
+    return b"".join(parts), None
+
+
+def test_truncated_gzip_without_a_complete_line_is_corrupt(tmp_path):
+    path = tmp_path / f"{GOOD}.gz"
+    path.write_bytes(gzip.compress(LOG.rstrip(b"\n") + os.urandom(100_000).replace(b"\n", b" "))[:50_000])
+    with pytest.raises(CorruptArchive, match=r"damaged archive [^:]*\(Compressed file ended [^)]*\)$"):
         open_bundle(path)
+
+
+def test_gzip_cut_inside_its_header_is_corrupt(tmp_path):
+    path = tmp_path / "tiny.gz"
+    path.write_bytes(gzip.compress(LOG)[:6])
+    with pytest.raises(CorruptArchive, match=r"damaged archive tiny\.gz"):
+        open_bundle(path)
+
+
+def test_cut_node_archive_inside_a_case_tarball_keeps_its_log(tmp_path):
+    text = numbered_log(4000)
+    node = io.BytesIO()
+    with tarfile.open(fileobj=node, mode="w:gz") as tar:
+        add(tar, GOOD, text)
+    whole = tmp_path / "case.tar"
+    with tarfile.open(whole, "w") as tar:
+        add(tar, "nodes/vcsc.tar.gz", node.getvalue())
+    cut = tmp_path / "cut-case.tar"
+    cut.write_bytes(whole.read_bytes()[: 512 + len(node.getvalue()) // 2])
+    with open_bundle(cut) as bundle:
+        (log,) = bundle.logs
+        assert log.display() == f"cut-case.tar:nodes/vcsc.tar.gz:{GOOD}"
+        with log.open() as stream:
+            cut_after_complete_lines(stream.read(), text)
+        inner, outer = bundle.warnings
+        assert inner.startswith(f"{cut}: damaged archive cut-case.tar:nodes/vcsc.tar.gz (")
+        assert inner.endswith("; analyzed what was read") and f"{GOOD} is cut after" in inner
+        assert re.fullmatch(
+            rf"{re.escape(str(cut))}: damaged archive cut-case\.tar \(unexpected end of data\): "
+            r"nodes/vcsc\.tar\.gz is cut after \d+ bytes; read what it held before the cut",
+            outer,
+        )
 
 
 def corrupt_zip(path: Path, members: dict[str, bytes], broken: str) -> None:
@@ -442,3 +562,43 @@ def test_sparse_members_are_refused_before_their_map_is_read(form):
         buffer.write(b"99999999999\n")
     with pytest.raises(CorruptArchive, match="refused a sparse member"):
         open_bundle(gzip.compress(buffer.getvalue()) + ZEROS_10_MIB * 10)
+
+
+# --- analysis of what survived ------------------------------------------------------------------------
+
+
+def failure_log(count: int) -> bytes:
+    """`count` certificate failures, one a second."""
+    return b"".join(
+        b"2022-07-11T%02d:%02d:%02d.016+02:00 vcsc traffic_server[18242]: [ET_NET 0] WARNING: Core server "
+        b"certificate verification failed for (cucm.steven.lab). Action=Terminate Error=self signed "
+        b"certificate server=cucm.steven.lab(10.48.36.215) depth=0\n"
+        % (number // 3600, number // 60 % 60, number % 60)
+        for number in range(count)
+    )
+
+
+@pytest.mark.parametrize("form", ["gz", "tar.gz"])
+def test_analysis_of_a_cut_download_uses_the_lines_before_the_cut(tmp_path, form):
+    text = failure_log(3000)
+    whole = tmp_path / f"whole.{form}"
+    if form == "gz":
+        whole.write_bytes(gzip.compress(text))
+    else:
+        with tarfile.open(whole, "w:gz") as tar:
+            add(tar, GOOD, text)
+    cut = tmp_path / f"trunc.{form}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 9 // 10])
+    report = logscope.analyze(cut)
+    lines = text.splitlines()
+    events = report.events
+    assert 2000 < len(events) < len(lines), "events from the part before the cut, not the rest"
+    assert events["raw"].tolist() == [line.decode() for line in lines[: len(events)]], "no half line"
+    assert report.stats["unparsed"] == 0
+    assert report.finding("ts-cert-self-signed").status == "issue"
+    (warning,) = report.warnings
+    member = GOOD if form == "tar.gz" else "trunc"
+    assert warning.startswith(f"{cut}: damaged archive trunc.{form} (Compressed file ended ")
+    assert f"): {member} is cut after " in warning and warning.endswith("bytes; analyzed what was read")
+    assert [skip["path"] for skip in report.skipped] == [str(cut)]
+    assert warning in report.to_json() and f"warning: {cut}: damaged archive" in report.to_text()
