@@ -14,14 +14,15 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jsonschema
+import numpy as np
 import pandas as pd
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -39,6 +40,7 @@ MATCH_STATUSES = {"issue", "potential", "missing-info"}
 TEXT_FIELDS = ("description", "condition", "further_information", "action", "workaround")
 MAX_EVIDENCE_PER_SERVER = 6
 WARNING_KINDS = ("tls_verify_failed", "sni_not_in_cert")
+STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
 
 
 # --- the frames a signature sees ---------------------------------------------------------------
@@ -67,6 +69,28 @@ class Context:
 
     def frame(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    @cached_property
+    def step_lines(self) -> pd.DataFrame:
+        """The request, upstream and response lines of every transaction (evidence for a finding)."""
+        events = self.events
+        if events.empty:
+            return events
+        return events[events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))]
+
+    @cached_property
+    def steps_by_transaction(self) -> dict[tuple[str, int, int], Any]:
+        """Positions in `step_lines` per (node, pid, txn_id), found once for all findings."""
+        steps = self.step_lines
+        if steps.empty:
+            return {}
+        keys = [steps["node"].astype(str).to_numpy(), steps["pid"].to_numpy(), steps["txn_id"].to_numpy()]
+        return pd.Series(range(len(steps))).groupby(keys, sort=False).indices
+
+    @cached_property
+    def ssl_errors(self) -> pd.DataFrame:
+        failures = self.tls_failures
+        return failures if failures.empty else failures[failures["kind"] == "ssl_connect_failed"]
 
 
 # --- signature files ---------------------------------------------------------------------------
@@ -444,86 +468,137 @@ def _first_present(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
     return result
 
 
+# The columns grouping and evidence read. Grouping is done with whole-column operations and the
+# evidence rows are read in one pass: a hostile log can name thousands of servers, and a per-server
+# slice of a frame costs about a millisecond.
+SERVER_COLUMNS = (
+    "node", "pid", "txn_id", "kind", "ts", "start", "source", "line", "raw",
+    "server_name", "server_ip", "sni", "name_check", "verify_error", "ssl_reason", "depth",
+    "upstream_ip", "upstream_name", "port", "upstream_port",
+    "route_domain", "route_scheme", "route_host", "route_port",
+)  # fmt: skip
+
+
+def _narrow(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[[column for column in SERVER_COLUMNS if column in rows]].reset_index(drop=True)
+
+
 def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
+    rows = _narrow(rows)
+    if rows.empty:
+        return []
     name, ip = server_identity(rows, frame)
-    ts = rows[_time_column(frame)]
-    port = _first_present(rows, ["port", "upstream_port", "route_port"])
-    servers = []
-    for key in dict.fromkeys(name):
-        selected = name == key
-        ips = [str(v) for v in dict.fromkeys(ip[selected].dropna())]
-        ports = sorted({int(p) for p in port[selected].dropna()})
-        times = ts[selected].dropna()
-        route = _route_text(rows[selected])
-        detail = _detail_text(rows[selected], frame)
-        servers.append(
-            Server(
-                name=str(key),
-                ip=", ".join(ips) or None,
-                ports=ports,
-                count=int(selected.sum()),
-                first_seen=times.min().to_pydatetime() if not times.empty else None,
-                last_seen=times.max().to_pydatetime() if not times.empty else None,
-                route=route,
-                nodes=sorted({str(n) for n in rows.loc[selected, "node"].dropna()}),
-                detail=detail,
-            )
+    table = pd.DataFrame(
+        {
+            "name": name.astype(str),
+            "ip": ip.astype("string"),
+            "port": pd.to_numeric(_first_present(rows, ["port", "upstream_port", "route_port"])).astype(
+                "Int64"
+            ),
+            "ts": rows[_time_column(frame)],
+            "node": rows["node"].astype("string"),
+            "route": _route_texts(rows),
+            "detail": _detail_texts(rows, frame),
+        }
+    )
+    grouped = table.groupby("name", sort=False)
+    counts, first, last = grouped.size(), grouped["ts"].min(), grouped["ts"].max()
+    values = {
+        column: _distinct_per_name(table, column) for column in ("ip", "port", "node", "route", "detail")
+    }
+    servers = [
+        Server(
+            name=key,
+            ip=", ".join(values["ip"].get(key, [])) or None,
+            ports=sorted(int(port) for port in values["port"].get(key, [])),
+            count=int(counts[key]),
+            first_seen=None if pd.isna(first[key]) else first[key].to_pydatetime(),
+            last_seen=None if pd.isna(last[key]) else last[key].to_pydatetime(),
+            route=next(iter(values["route"].get(key, [])), None),
+            nodes=sorted(values["node"].get(key, [])),
+            detail="; ".join(values["detail"].get(key, [])[:3]) or None,
         )
+        for key in counts.index
+    ]
     return sorted(servers, key=lambda s: (-s.count, s.name))
 
 
-def _route_text(rows: pd.DataFrame) -> str | None:
+def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
+    """The distinct values of `column` per server name, in order of first appearance."""
+    present = table.loc[table[column].notna(), ["name", column]].drop_duplicates()
+    return present.groupby("name", sort=False)[column].agg(list).to_dict()
+
+
+def _route_texts(rows: pd.DataFrame) -> pd.Series:
+    """domain/scheme/host/port of each row's decoded route; NA where the row has no route."""
     if "route_host" not in rows:
-        return None
-    for _, row in rows.dropna(subset=["route_host"]).iterrows():
-        parts = [row.get("route_domain"), row.get("route_scheme"), row["route_host"], row.get("route_port")]
-        return "/".join("" if pd.isna(p) else str(p) for p in parts)
-    return None
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    parts = [
+        rows[column].astype("string").fillna("") if column in rows else ""
+        for column in ("route_domain", "route_scheme", "route_host", "route_port")
+    ]
+    text = parts[0] + "/" + parts[1] + "/" + parts[2] + "/" + parts[3]
+    return text.where(rows["route_host"].notna())
 
 
-def _detail_text(rows: pd.DataFrame, frame: str) -> str | None:
+def _detail_texts(rows: pd.DataFrame, frame: str) -> pd.Series:
+    """What each failure says went wrong: the verify error, the SSL reason, or the name check."""
+    none = pd.Series(pd.NA, index=rows.index, dtype="string")
     if frame != "tls_failures":
-        return None
-    texts = []
-    for _, row in rows.iterrows():
-        text = row.get("verify_error") if pd.notna(row.get("verify_error")) else row.get("ssl_reason")
-        if pd.isna(text) and row["kind"] == "sni_not_in_cert":
-            text = f"{row.get('name_check') or 'SNI'} ({row.get('sni')}) not in certificate"
-        if pd.notna(text):
-            depth = row.get("depth")
-            texts.append(f"{text} (depth={depth})" if pd.notna(depth) else str(text))
-    unique = list(dict.fromkeys(texts))
-    return "; ".join(unique[:3]) if unique else None
+        return none
+
+    def column(name: str) -> pd.Series:
+        return rows[name].astype("string") if name in rows else none
+
+    text = column("verify_error").fillna(column("ssl_reason"))
+    name_check = column("name_check").fillna("SNI") + " (" + column("sni").fillna("") + ") not in certificate"
+    text = text.where(text.notna() | (column("kind") != "sni_not_in_cert"), name_check)
+    depth = column("depth")
+    return text.where(depth.isna(), text + " (depth=" + depth + ")")
+
+
+def _positions_by_name(name: pd.Series) -> dict[Any, Any]:
+    """Row positions per server name, in order of first appearance, found in one pass."""
+    return pd.Series(range(len(name))).groupby(name.to_numpy(dtype=object), sort=False).indices
 
 
 def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[Evidence]:
     """Per server, most recent first: the warning, its error, then the transaction it broke."""
-    evidence: list[Evidence] = []
+    rows = _narrow(rows)
+    if rows.empty:
+        return []
     name, _ = server_identity(rows, frame)
-    time_column = _time_column(frame)
-    for key in dict.fromkeys(name):
-        server_rows = rows[name == key].sort_values(time_column, ascending=False)
+    times = rows[_time_column(frame)].array.asi8  # NaT is the smallest: last when newest first
+    newest_first = [
+        where[np.argsort(-times[where], kind="stable")][: MAX_EVIDENCE_PER_SERVER + 1]
+        for where in _positions_by_name(name).values()
+    ]
+    wanted = np.unique(np.concatenate(newest_first))
+    records = dict(zip(wanted.tolist(), rows.iloc[wanted].to_dict("records"), strict=True))
+    evidence: list[Evidence] = []
+    for positions in newest_first:
+        server_rows = [records[position] for position in positions.tolist()]
+        latest = server_rows[0]
         picked: list[Evidence] = []
-        latest = server_rows.iloc[0]
         if frame == "tls_failures":
             picked.append(_evidence_from(latest, "warning" if latest["kind"] in WARNING_KINDS else "error"))
-            error = _paired_error(latest, context.tls_failures)
+            error = _paired_error(latest, context.ssl_errors)
             if error is not None:
                 picked.append(_evidence_from(error, "error"))
-        steps = _transaction_evidence(latest, context.events)
+        steps = _transaction_evidence(latest, context)
         if not steps and frame != "tls_failures" and pd.notna(latest.get("raw")):
             steps = [_evidence_from(latest, "log")]
         picked += steps
-        for _, row in server_rows.iloc[1:].iterrows():
+        for row in server_rows[1:]:
             if len(picked) >= MAX_EVIDENCE_PER_SERVER:
                 break
-            if "raw" in row and pd.notna(row["raw"]):
+            if pd.notna(row.get("raw")):
                 picked.append(_evidence_from(row, "log"))
         evidence += _unique_evidence(picked)
     return evidence
 
 
-def _evidence_from(row: pd.Series, role: str) -> Evidence:
+def _evidence_from(row: Mapping[str, Any], role: str) -> Evidence:
     ts = row.get("ts")
     return Evidence(
         source=str(row.get("source")),
@@ -535,36 +610,31 @@ def _evidence_from(row: pd.Series, role: str) -> Evidence:
     )
 
 
-def _paired_error(warning: pd.Series, failures: pd.DataFrame) -> pd.Series | None:
+def _paired_error(warning: Mapping[str, Any], errors: pd.DataFrame) -> pd.Series | None:
     """The `SSL connection failed` error written beside a certificate warning, if any."""
-    if warning["kind"] not in WARNING_KINDS or failures.empty:
+    if warning["kind"] not in WARNING_KINDS or errors.empty:
         return None
     names = {str(warning.get(c)) for c in ("server_name", "server_ip", "sni") if pd.notna(warning.get(c))}
-    errors = failures[
-        (failures["kind"] == "ssl_connect_failed")
-        & (failures["node"] == warning["node"])
-        & (failures["server_name"].astype("string").isin(names))
-        & ((failures["ts"] - warning["ts"]).abs() <= pd.Timedelta(seconds=1))
+    errors = errors[
+        (errors["node"] == warning["node"])
+        & (errors["server_name"].astype("string").isin(names))
+        & ((errors["ts"] - warning["ts"]).abs() <= pd.Timedelta(seconds=1))
     ]
     if "pid" in errors and pd.notna(warning.get("pid")):
         errors = errors[errors["pid"] == warning["pid"]]
     return None if errors.empty else errors.iloc[0]
 
 
-def _transaction_evidence(row: pd.Series, events: pd.DataFrame) -> list[Evidence]:
-    txn_id = row.get("txn_id")
-    if pd.isna(txn_id) or events.empty:
+def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evidence]:
+    txn_id, pid = row.get("txn_id"), row.get("pid")
+    if pd.isna(txn_id) or pd.isna(pid):
         return []
-    steps = events[
-        (events["txn_id"] == txn_id) & (events["node"] == row["node"]) & (events["pid"] == row["pid"])
-    ]
-    roles = {
-        "receive_request": "request",
-        "sending_request": "upstream",
-        "sending_response": "response",
-    }
+    where = context.steps_by_transaction.get((str(row["node"]), pid, txn_id))
+    if where is None:
+        return []
+    steps = context.step_lines.iloc[where]
     picked = []
-    for kind, role in roles.items():
+    for kind, role in STEP_ROLES.items():
         step = steps[steps["kind"] == kind]
         if not step.empty:
             picked.append(_evidence_from(step.iloc[-1], role))

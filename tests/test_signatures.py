@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+import logscope
 from conftest import events_of
 from logscope.correlate import correlate
 from logscope.report import NodeSummary
@@ -186,3 +187,17 @@ def test_server_bullets_stay_on_their_own_lines():
         line for line in findings["ts-cert-self-signed"].description.splitlines() if line.startswith("- ")
     ]
     assert len(bullets) == 2
+
+
+def test_a_log_naming_hundreds_of_servers_gives_each_its_own_row_and_evidence():
+    lines = "".join(
+        f"2024-02-06T09:16:{i % 60:02d}.{i:03d}-05:00 expc traffic_server[18242]: [ET_NET 2] WARNING: Core server "
+        f"certificate verification failed for (cucm{i}.example.com). Action=Terminate Error=self signed "
+        f"certificate server=cucm{i}.example.com(10.0.{i // 250}.{i % 250}) depth=0\n"
+        for i in range(400)
+    )
+    finding = logscope.analyze(lines.encode()).finding("ts-cert-self-signed")
+    assert len(finding.servers) == 400 and finding.count == 400
+    server = next(s for s in finding.servers if s.name == "cucm399.example.com")
+    assert (server.ip, server.detail, server.count) == ("10.0.1.149", "self signed certificate (depth=0)", 1)
+    assert len(finding.evidence) == 400
