@@ -76,7 +76,8 @@ class Context:
         events = self.events
         if events.empty:
             return events
-        return events[events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))]
+        steps = events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))
+        return events.loc[steps, ["node", "pid", "txn_id", "kind", "ts", "source", "line", "raw"]]
 
     @cached_property
     def steps_by_transaction(self) -> dict[tuple[str, int, int], Any]:
