@@ -109,7 +109,7 @@ def main() -> None:
         print(f"{args.count} bundles, {input_bytes / 1e6:.1f} MB on disk")
         header = (
             f"{'mode':8} {'s':>7} {'bundles/s':>10} {'MB/s in':>8} {'MB/s log':>9} {'task s':>7} "
-            f"{'worker RSS MB':>14} {'coord RSS MB':>13} failed cached"
+            f"{'worker RSS MiB':>14} {'coord RSS MiB':>13} failed cached"
         )
         print(header)
         for mode in args.modes.split(","):

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/parse_bench.py --size-mb 1024          # generates bench-data/ once
     .venv/bin/python benchmarks/parse_bench.py --file some/loggingsnapshot.txt
 
-Prints MB/s, lines/s, peak RSS, and the ratio to `grep -c traffic_server` on the same file. The
+Prints MiB/s, lines/s, peak RSS (MiB), and the ratio to `grep -c traffic_server` on the same file. The
 figures are for the issue notes, not for a timed test.
 """
 
@@ -73,16 +73,16 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     stats = parsed.stats
-    print(f"file              {path.name}: {size_mb:.0f} MB, {stats.lines:,} lines")
+    print(f"file              {path.name}: {size_mb:.0f} MiB, {stats.lines:,} lines")
     print(f"grep -c           {grep_time:.2f} s ({grep_count:,} traffic_server lines)")
     for label, seconds in (("parse", parse_time), ("parse + correlate", total)):
-        rates = f"{size_mb / seconds:.1f} MB/s, {stats.lines / seconds:,.0f} lines/s"
+        rates = f"{size_mb / seconds:.1f} MiB/s, {stats.lines / seconds:,.0f} lines/s"
         print(f"{label:17} {seconds:.2f} s: {rates}")
     print(f"events            {stats.events:,} (unparsed {stats.unparsed}, partial {stats.partial})")
     print(
         f"transactions      {len(correlation.transactions):,}, TLS failures {len(correlation.tls_failures):,}"
     )
-    print(f"peak RSS          {peak_mb:,.0f} MB")
+    print(f"peak RSS          {peak_mb:,.0f} MiB")
     print(f"ratio to grep -c  {total / grep_time:.1f}x")
 
 
