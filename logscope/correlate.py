@@ -64,28 +64,19 @@ def correlate(events: pd.DataFrame) -> Correlation:
     return Correlation(transactions, failures)
 
 
-STEP_COLUMNS = (
-    "node",
-    "pid",
-    "txn_id",
-    "ts",
-    "kind",
-    "method",
-    "url",
-    "tracking_id",
-    "route_domain",
-    "route_scheme",
-    "route_host",
-    "route_port",
-    "route_segment",
-    "route_error",
-    "source",
-    "line",
-    "dst_ip",
-    "dst_port",
-    "status",
-    "reason",
-)
+# What each transaction step contributes to its row: event column -> transaction column.
+REQUEST_FIELDS = {
+    column: column
+    for column in (
+        "method", "url", "tracking_id", "route_domain", "route_scheme", "route_host", "route_port",
+        "route_segment", "route_error", "source", "line",
+    )
+}  # fmt: skip
+UPSTREAM_FIELDS = {"dst_ip": "upstream_ip", "dst_port": "upstream_port", "url": "upstream_path"}
+UPSTREAM_RESPONSE_FIELDS = {"status": "upstream_status"}
+RESPONSE_FIELDS = {"status": "status", "reason": "reason"}
+STEP_FIELDS = (REQUEST_FIELDS, UPSTREAM_FIELDS, UPSTREAM_RESPONSE_FIELDS, RESPONSE_FIELDS)
+STEP_COLUMNS = tuple(dict.fromkeys([*TXN_KEY, "ts", "kind", *(c for fields in STEP_FIELDS for c in fields)]))
 
 
 def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
@@ -103,35 +94,16 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
         picked = picked.head(1) if how == "first" else picked.tail(1)
         return picked[TXN_KEY + list(columns)].rename(columns=columns)
 
-    request = step(
-        "receive_request",
-        {
-            "method": "method",
-            "url": "url",
-            "tracking_id": "tracking_id",
-            "route_domain": "route_domain",
-            "route_scheme": "route_scheme",
-            "route_host": "route_host",
-            "route_port": "route_port",
-            "route_segment": "route_segment",
-            "route_error": "route_error",
-            "source": "source",
-            "line": "line",
-        },
-    )
-    upstream = step(
-        "sending_request",
-        {"dst_ip": "upstream_ip", "dst_port": "upstream_port", "url": "upstream_path"},
-        how="last",
-    )
+    request = step("receive_request", REQUEST_FIELDS)
+    upstream = step("sending_request", UPSTREAM_FIELDS, how="last")
     attempts = (
         steps[steps["kind"] == "sending_request"]
         .groupby(TXN_KEY, observed=True, sort=False)
         .agg(attempts=("ts", "size"), first_attempt=("ts", "min"))
         .reset_index()
     )
-    upstream_response = step("receive_response", {"status": "upstream_status"}, how="last")
-    response = step("sending_response", {"status": "status", "reason": "reason"}, how="last")
+    upstream_response = step("receive_response", UPSTREAM_RESPONSE_FIELDS, how="last")
+    response = step("sending_response", RESPONSE_FIELDS, how="last")
     for part in (request, upstream, attempts, upstream_response, response):
         frame = frame.merge(part, on=TXN_KEY, how="left")
     frame["attempts"] = frame["attempts"].fillna(0).astype("Int64")
