@@ -27,7 +27,7 @@ import pandas as pd
 from jinja2.sandbox import SandboxedEnvironment
 
 from logscope.bundle import SOURCES
-from logscope.correlate import correlate
+from logscope.correlate import LINK_SLACK, correlate
 from logscope.detectors import DETECTORS, DetectorResult
 from logscope.errors import SignatureError
 from logscope.findings import SEVERITIES, STATUSES, Evidence, Finding, Server
@@ -85,8 +85,9 @@ class Context:
         steps = self.step_lines
         if steps.empty:
             return {}
-        keys = [steps["node"].astype(str).to_numpy(), steps["pid"].to_numpy(), steps["txn_id"].to_numpy()]
-        return pd.Series(range(len(steps))).groupby(keys, sort=False).indices
+        return row_positions(
+            [steps["node"].astype(str).to_numpy(), steps["pid"].to_numpy(), steps["txn_id"].to_numpy()]
+        )
 
     @cached_property
     def ssl_errors(self) -> pd.DataFrame:
@@ -558,9 +559,11 @@ def _detail_texts(rows: pd.DataFrame, frame: str) -> pd.Series:
     return text.where(depth.isna(), text + " (depth=" + depth + ")")
 
 
-def _positions_by_name(name: pd.Series) -> dict[Any, Any]:
-    """Row positions per server name, in order of first appearance, found in one pass."""
-    return pd.Series(range(len(name))).groupby(name.to_numpy(dtype=object), sort=False).indices
+def row_positions(keys: Any) -> dict[Any, np.ndarray]:
+    """Row positions per key (one array, or a list of arrays for a tuple key), in order of first
+    appearance, found in one pass: a boolean mask per key would be quadratic."""
+    size = len(keys[0]) if isinstance(keys, list) else len(keys)
+    return pd.Series(range(size)).groupby(keys, sort=False).indices
 
 
 def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[Evidence]:
@@ -572,7 +575,7 @@ def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[E
     times = rows[_time_column(frame)].array.asi8  # NaT is the smallest: last when newest first
     newest_first = [
         where[np.argsort(-times[where], kind="stable")][: MAX_EVIDENCE_PER_SERVER + 1]
-        for where in _positions_by_name(name).values()
+        for where in row_positions(name.to_numpy(dtype=object)).values()
     ]
     wanted = np.unique(np.concatenate(newest_first))
     records = dict(zip(wanted.tolist(), rows.iloc[wanted].to_dict("records"), strict=True))
@@ -619,7 +622,7 @@ def _paired_error(warning: Mapping[str, Any], errors: pd.DataFrame) -> pd.Series
     errors = errors[
         (errors["node"] == warning["node"])
         & (errors["server_name"].astype("string").isin(names))
-        & ((errors["ts"] - warning["ts"]).abs() <= pd.Timedelta(seconds=1))
+        & ((errors["ts"] - warning["ts"]).abs() <= LINK_SLACK)
     ]
     if "pid" in errors and pd.notna(warning.get("pid")):
         errors = errors[errors["pid"] == warning["pid"]]
