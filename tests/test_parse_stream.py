@@ -162,3 +162,11 @@ def test_diags_times_without_a_year_are_never_in_the_future():
     times = diags_times(pd.Series(["Dec 31 23:59:59.250", "Jan  4 10:00:00.000"]), now=now)
     assert [str(t) for t in times] == ["2026-12-31 23:59:59.250000+00:00", "2027-01-04 10:00:00+00:00"]
     assert str(diags_times(pd.Series(["Dec 31 23:59:59.250"]), year=2020)[0]).startswith("2020-12-31")
+
+
+def test_categories_are_text_even_when_a_value_is_not():
+    from logscope.parse import _categorical
+
+    assert _categorical(pd.Series(["a", 7, None], dtype=object)).tolist() == ["a", "7", pd.NA]
+    merged = _categorical(pd.Series(["a", 1, "1", None], dtype=object))  # 1 and "1" are one category
+    assert merged.tolist() == ["a", "1", "1", pd.NA] and list(merged.cat.categories) == ["1", "a"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import tarfile
 import textwrap
 
 import pytest
 
 import logscope
-from conftest import events_of
+from conftest import ROOT, events_of
 from logscope.correlate import correlate
 from logscope.report import NodeSummary
 from logscope.resources import data_dir
@@ -201,3 +202,19 @@ def test_a_log_naming_hundreds_of_servers_gives_each_its_own_row_and_evidence():
     server = next(s for s in finding.servers if s.name == "cucm399.example.com")
     assert (server.ip, server.detail, server.count) == ("10.0.1.149", "self signed certificate (depth=0)", 1)
     assert len(finding.evidence) == 400
+
+
+def test_ecdsa_port_split_names_the_node_only_when_several_nodes_saw_it(tmp_path):
+    sample = ROOT / "sample_logs" / "x14.2-ecdsa-self-signed-6972.tar.gz"
+    single = logscope.analyze(sample).finding("ts-ecdsa-port-split")
+    assert "answered the Expressway-C on 10.20.30.11 port 8443 but failed" in single.description
+
+    with tarfile.open(sample) as archive:
+        log = archive.extractfile("loggingsnapshot_expc_20240206_091702.txt").read()
+    for node in ("expc1", "expc2"):
+        (tmp_path / f"loggingsnapshot_{node}_20240206_091702.txt").write_bytes(log)
+    cluster = logscope.analyze(tmp_path).finding("ts-ecdsa-port-split")
+    assert (
+        "on 10.20.30.11 (from expc1) port 8443; 10.20.30.11 (from expc2) port 8443 but failed"
+        in cluster.description
+    )
