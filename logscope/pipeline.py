@@ -11,8 +11,9 @@ import pandas as pd
 
 from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
 from logscope.correlate import correlate
+from logscope.nodes import NodeSummary
 from logscope.parse import parse_members
-from logscope.report import NodeSummary, Report
+from logscope.report import Report
 from logscope.signatures import Context, load_library
 
 Input = str | os.PathLike | BinaryIO | bytes

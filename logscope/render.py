@@ -31,7 +31,8 @@ from logscope.resources import templates_dir
 from logscope.signatures import server_identity
 
 if TYPE_CHECKING:
-    from logscope.report import NodeSummary, Report
+    from logscope.nodes import NodeSummary
+    from logscope.report import Report
 
 MAX_TIMELINE_POINTS = 5000
 MAX_TIMELINE_ROWS = 40

@@ -10,20 +10,9 @@ import pandas as pd
 
 from logscope import __version__
 from logscope.findings import STATUSES, Finding
+from logscope.nodes import NodeSummary
 
 SCHEMA_VERSION = "1.0"
-
-
-@dataclass
-class NodeSummary:
-    host: str
-    version: str = "unknown"
-    role: str = "unknown"
-    sources: dict[str, str] = field(default_factory=dict)
-    config: dict[str, str] = field(default_factory=dict)  # xConfiguration items; not in the JSON
-    first_seen: pd.Timestamp | None = None
-    last_seen: pd.Timestamp | None = None
-    events: int = 0
 
 
 @dataclass

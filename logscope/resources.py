@@ -12,10 +12,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def data_dir(name: str) -> Path:
     """Return the folder `name` (``grammars`` or ``signatures``).
 
-    A wheel maps the repository's top-level folders into the package (see pyproject); an editable
-    install or a plain checkout finds them one level up.
+    A wheel maps the repository's top-level folders into the package's ``data/`` (see pyproject); an
+    editable install or a plain checkout finds them one level up.
     """
-    for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
+    for candidate in (_PACKAGE_DIR / "data" / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"logscope data folder {name!r} is missing from this installation")

@@ -31,8 +31,8 @@ from logscope.correlate import LINK_SLACK, correlate
 from logscope.detectors import DETECTORS, DetectorResult
 from logscope.errors import SignatureError
 from logscope.findings import SEVERITIES, STATUSES, Evidence, Finding, Server
+from logscope.nodes import NodeSummary
 from logscope.parse import parse_members
-from logscope.report import NodeSummary
 from logscope.resources import data_dir, templates_dir
 
 FRAMES = ("tls_failures", "transactions")

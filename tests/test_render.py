@@ -15,6 +15,7 @@ import pytest
 
 import logscope
 from logscope.findings import STATUS_TITLES, STATUSES, Evidence, Finding, Server
+from logscope.nodes import NodeSummary
 from logscope.render import (
     MAX_FINDING_EVIDENCE,
     MAX_FINDING_SERVERS,
@@ -29,7 +30,7 @@ from logscope.render import (
     text_blocks,
     visible_controls,
 )
-from logscope.report import NodeSummary, Report
+from logscope.report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_BUNDLES = sorted(

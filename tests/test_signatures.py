@@ -11,7 +11,7 @@ import pytest
 import logscope
 from conftest import ROOT, events_of
 from logscope.correlate import correlate
-from logscope.report import NodeSummary
+from logscope.nodes import NodeSummary
 from logscope.resources import data_dir
 from logscope.signatures import Context, check_library, load_library, run_example
 

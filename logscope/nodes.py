@@ -1,0 +1,25 @@
+"""What the analysis knows of each Expressway node: read from its bundle, dated by its log.
+
+Built by the pipeline from the bundle's node facts and the parsed events; read by the signatures
+(version and role decide what applies) and by the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class NodeSummary:
+    host: str
+    version: str = "unknown"
+    role: str = "unknown"
+    sources: dict[str, str] = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)  # xConfiguration items; not in the JSON
+    first_seen: pd.Timestamp | None = None
+    last_seen: pd.Timestamp | None = None
+    events: int = 0
