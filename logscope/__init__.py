@@ -3,14 +3,16 @@
 import logscope
 report = logscope.analyze("bundle.tar.gz")
 for finding in report.findings: ...
+
+The public names load on first use (PEP 562), so `logscope --help` and `logscope decode` do not pay
+for pandas, numpy and lark, which only analysing needs.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-# `logscope.batch(...)` runs a batch; `logscope.batch` is also the module (it is made callable).
-from logscope import batch
 from logscope.errors import (
     BundleError,
     CorruptArchive,
@@ -21,9 +23,18 @@ from logscope.errors import (
     UnreadableInput,
     UnsafeArchive,
 )
-from logscope.findings import Evidence, Finding, Server
-from logscope.pipeline import analyze
-from logscope.report import Report
+
+__version__ = "0.1.0"
+
+# name -> the module that defines it; `batch` is the module itself, made callable (`logscope.batch(...)`).
+_LAZY = {
+    "analyze": "logscope.pipeline",
+    "batch": None,
+    "Evidence": "logscope.findings",
+    "Finding": "logscope.findings",
+    "Server": "logscope.findings",
+    "Report": "logscope.report",
+}
 
 __all__ = [
     "BundleError",
@@ -42,3 +53,20 @@ __all__ = [
     "analyze",
     "batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'logscope' has no attribute {name!r}")
+    module_name = _LAZY[name]
+    value = (
+        importlib.import_module(f"logscope.{name}")
+        if module_name is None
+        else getattr(importlib.import_module(module_name), name)
+    )
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
