@@ -1,0 +1,34 @@
+"""The configuration dump (xconf): its spec and its `*c xConfiguration` items.
+
+The bundle reads it for node facts (host name, role); see :mod:`logscope.bundle.facts`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from logscope.bundle.dumps import unquote
+from logscope.bundle.spec import HOST_TS, IN_ARCHIVE, SourceSpec, name_patterns
+
+XCONF = SourceSpec(
+    "xconf",
+    "the configuration dump (xconf_dump_<host>_<timestamp>.txt)",
+    name_patterns(rf"^xconf_dump{HOST_TS}\.(txt|xml)$", r"^xconf.*\.(txt|xml)$"),
+    re.compile(rb"(?m)^\*c xConfiguration |<Configuration[\s>]"),
+    False,
+    f"{IN_ARCHIVE} Or save the output of `xConfiguration` from the Expressway CLI.",
+    line_oriented=True,
+)
+
+_XCONF_LINE = re.compile(r"^\*c xConfiguration (?P<key>[^:]+?)\s*:\s?(?P<value>.*?)\s*$")
+
+
+def parse_xconf(lines: Sequence[str]) -> dict[str, str]:
+    """`*c xConfiguration A B: "v"` lines -> {"A B": "v"}."""
+    config = {}
+    for line in lines:
+        match = _XCONF_LINE.match(line)
+        if match:
+            config[match["key"]] = unquote(match["value"])
+    return config
