@@ -9,13 +9,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from logscope.signatures import Context
+from logscope.signatures.context import Context
 
 RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
 VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
@@ -29,7 +28,7 @@ class DetectorResult:
     notes: list[str] = field(default_factory=list)
 
 
-Detector = Callable[["Context", pd.DataFrame], DetectorResult]
+Detector = Callable[[Context, pd.DataFrame], DetectorResult]
 
 
 def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult:

@@ -1,0 +1,268 @@
+"""The reference parse: the Lark grammars in ``grammars/*.lark``, the single source of truth for what
+a line means, and the salvage of TLS failure lines they cannot parse in full."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, UnexpectedInput
+
+from logscope.lines.records import (
+    DIAGS,
+    ERRORLOG,
+    SYSLOG,
+    Record,
+    body_family,
+    kv_record,
+    server_fields,
+    split_openssl_error,
+)
+from logscope.resources import grammar_path
+
+
+def _lark(name: str, **options: Any) -> Lark:
+    path = grammar_path(name)
+    return Lark(
+        path.read_text(encoding="utf-8"),
+        parser="lalr",
+        import_paths=[str(path.parent)],
+        source_path=str(path),
+        **options,
+    )
+
+
+class _Envelope(Transformer):
+    def syslog_line(self, items: list) -> Record:
+        ts, host, process, *rest = items
+        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}
+        record["process"] = str(process)
+        for item in rest:
+            if isinstance(item, int):
+                record["pid"] = item
+            else:
+                record["body"] = item
+        return record
+
+    def diags_line(self, items: list) -> Record:
+        ts, body = items
+        return {"ts_raw": str(ts), "ts_format": DIAGS, "process": "traffic_server", "body": body}
+
+    def errorlog_line(self, items: list) -> Record:
+        ts, body = items
+        return {"ts_raw": str(ts), "ts_format": ERRORLOG, "process": "traffic_server", "body": body}
+
+    def pid(self, items: list) -> int:
+        return int(items[0])
+
+    def body(self, items: list) -> str:
+        return str(items[0])
+
+    def start(self, items: list) -> Record:
+        return items[0]
+
+
+class _KeyValues(Transformer):
+    def pair(self, items: list) -> tuple[str, str]:
+        return str(items[0]), str(items[1])[1:-1]
+
+    def httpmsg(self, items: list) -> tuple[str, str]:
+        return "HTTPMSG", str(items[0])[len("HTTPMSG:") :]
+
+    def start(self, items: list) -> list[tuple[str, str]]:
+        return items
+
+
+class _AtsDiag(Transformer):
+    def start(self, items: list) -> Record:
+        record: Record = {}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif isinstance(item, Token) and item.type == "LEVEL":
+                record["level"] = str(item)
+        return record
+
+    generic = start
+
+    def origin(self, items: list) -> Record:
+        token = items[0]
+        return {"thread": str(token)} if token.type == "THREAD" else {"program": str(token)}
+
+    def message(self, items: list) -> Record:
+        return items[0]
+
+    def debug_context(self, items: list) -> Record:
+        tag = next(str(item) for item in items if item.type == "DEBUG_TAG")
+        return {"module": tag[1:-1]}
+
+    def text(self, items: list) -> Record:
+        return {"kind": "other", "message": str(items[0]).strip()}
+
+    def action(self, items: list) -> Record:
+        return {"action": str(items[0])}
+
+    def verify_failed(self, items: list) -> Record:
+        record: Record = {"kind": "tls_verify_failed", "sni": ""}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif item.type == "PAREN_GROUP":
+                record["sni"] = str(item)[1:-1]
+            elif item.type == "SERVER":
+                record.update(server_fields(str(item)))
+            elif item.type == "ERROR_TEXT":
+                record["verify_error"] = str(item)
+            elif item.type == "SIGNED_INT":
+                record["depth"] = int(item)
+        return record
+
+    def name_not_in_cert(self, items: list) -> Record:
+        record: Record = {"kind": "sni_not_in_cert", "sni": ""}
+        for item in items:
+            if isinstance(item, dict):
+                record.update(item)
+            elif item.type == "NAME_CHECK":
+                record["name_check"] = str(item).strip()
+            elif item.type == "PAREN_GROUP":
+                record["sni"] = str(item)[1:-1]
+            elif item.type == "SERVER":
+                record.update(server_fields(str(item)))
+        return record
+
+    def ssl_connect_failed(self, items: list) -> Record:
+        name, error = (str(item) for item in items)
+        return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
+
+
+class _ErrorLog(Transformer):
+    def start(self, items: list) -> Record:
+        return items[0]
+
+    def text(self, items: list) -> Record:
+        return {"kind": "other", "message": str(items[0]).strip()}
+
+    def connect_fail(self, items: list) -> Record:
+        record: Record = {"kind": "connect_attempt_failed"}
+        for item in items:
+            if isinstance(item, tuple):
+                record[item[0]] = item[1]
+            elif item.type == "WORDCHARS":
+                record["reason"] = str(item)
+            elif item.type == "ADDR":
+                record["dst_ip"] = str(item)
+            elif item.type == "INT":
+                record["dst_port"] = int(item)
+        return _connect_fields(record)
+
+    def item(self, items: list) -> tuple[str, str]:
+        return str(items[0]), items[1]
+
+    def value(self, items: list) -> str:
+        text = str(items[0])
+        return text[1:-1] if text.startswith("'") else text
+
+
+def _connect_fields(record: Record) -> Record:
+    """Map error.log's `key=value` items onto event columns; keep the rest as `extra`."""
+    extra = {}
+    for key in [k for k in record if k not in _RECORD_KEYS]:
+        extra[key] = record.pop(key)
+    if "url" in extra:
+        record["url"] = extra.pop("url")
+    if "connection_result" in extra:
+        record["message"] = extra["connection_result"]
+    if extra:
+        record["extra"] = extra
+    return record
+
+
+_RECORD_KEYS = {"kind", "reason", "dst_ip", "dst_port"}
+
+
+@cache
+def grammars() -> dict[str, Lark]:
+    """The compiled grammars, built once per process (LALR with inline transformers: fast)."""
+    return {
+        "envelope": _lark("envelope.lark", transformer=_Envelope()),
+        "kv": _lark("expressway_kv.lark", transformer=_KeyValues()),
+        "ats": _lark("ats_diag.lark", transformer=_AtsDiag(), start=["start", "generic"]),
+        "errorlog": _lark("ats_errorlog.lark", transformer=_ErrorLog()),
+    }
+
+
+def parse_body_with_grammar(body: str, family: str) -> tuple[Record, bool]:
+    """Parse a body with its family grammar. Returns (record, parsed_fully)."""
+    if family == "text":
+        return {"kind": "other", "message": body.strip()}, True
+    parser = grammars()[family]
+    try:
+        if family == "kv":
+            return kv_record(parser.parse(body)), True
+        if family == "ats":
+            return parser.parse(body, start="start"), True
+        return parser.parse(body), True
+    except UnexpectedInput:
+        pass
+    if family == "ats":
+        try:
+            return salvage_tls_fields(parser.parse(body, start="generic")), False
+        except UnexpectedInput:
+            pass
+    return {"kind": "other", "message": body.strip()}, False
+
+
+# A certificate warning or SSL error cut short or reworded keeps what can still be read: a failure is
+# never dropped because its line did not match the grammar exactly (the row stays marked partial).
+_SALVAGE_OPENINGS = (
+    ("tls_verify_failed", re.compile(r"Core server certificate verification failed for \(([^)\n]*)\)?")),
+    ("sni_not_in_cert", re.compile(r"(SNI|SAN|Origin hostname) \(([^)\n]*)\)? not in certificate")),
+    ("ssl_connect_failed", re.compile(r"SSL connection failed for ['\"]([^'\"\n]*)['\"]?:?[ \t]*(.*)")),
+)
+_SALVAGE_ACTION = re.compile(r"\bAction=([A-Za-z]+)\b")
+_SALVAGE_ERROR = re.compile(r"\bError=(.+?)(?=[ \t]+(?:server=|depth=)|[ \t]*$)")
+_SALVAGE_SERVER = re.compile(r"\bserver=[^()\s]*\([^()\s]*\)")
+_SALVAGE_DEPTH = re.compile(r"\bdepth=(-?\d+)\b")
+
+
+def salvage_tls_fields(record: Record) -> Record:
+    """Fields of a known TLS failure message that did not parse in full (a cut line, an extra field)."""
+    message = record.get("message") or ""
+    for kind, opening in _SALVAGE_OPENINGS:
+        match = opening.match(message)
+        if match is None:
+            continue
+        fields: Record = {"kind": kind}
+        if kind == "ssl_connect_failed":
+            fields["server_name"] = match.group(1)
+            fields.update(split_openssl_error(match.group(2)) if match.group(2).strip() else {})
+            return {**record, **fields}
+        if kind == "tls_verify_failed":
+            fields["sni"] = match.group(1)
+        else:
+            fields["name_check"], fields["sni"] = match.group(1), match.group(2)
+        if action := _SALVAGE_ACTION.search(message):
+            fields["action"] = action.group(1)
+        if kind == "tls_verify_failed" and (error := _SALVAGE_ERROR.search(message)):
+            fields["verify_error"] = error.group(1).strip()
+        if server := _SALVAGE_SERVER.search(message):
+            fields.update(server_fields(server.group()))
+        if kind == "tls_verify_failed" and (depth := _SALVAGE_DEPTH.search(message)):
+            fields["depth"] = int(depth.group(1))
+        return {**record, **fields}
+    return record
+
+
+def parse_line(text: str) -> Record:
+    """The reference parse of one event (envelope and body) with the Lark grammars only."""
+    try:
+        record = grammars()["envelope"].parse(text)
+    except UnexpectedInput:
+        return {"kind": "unparsed"}
+    body = record.pop("body", "")
+    fields, complete = parse_body_with_grammar(body, body_family(body, record["ts_format"]))
+    record.update(fields)
+    if not complete:
+        record["partial"] = True
+    return record

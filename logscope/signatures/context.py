@@ -1,0 +1,72 @@
+"""The frames and node facts a signature reads: the base every other part of the stage imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from logscope.nodes import NodeSummary
+
+STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
+
+
+@dataclass
+class Context:
+    """What the signatures read: the parsed events, the correlated frames, the nodes and the sources."""
+
+    events: pd.DataFrame
+    transactions: pd.DataFrame
+    tls_failures: pd.DataFrame
+    nodes: list[NodeSummary] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+
+    def available(self) -> set[str]:
+        """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
+        present = set(self.sources)
+        if not self.events.empty and (self.events["process"] == "traffic_server").any():
+            present.add("traffic_server")
+        if not self.transactions.empty:
+            present.add("transactions")
+        if "transactions" in present or (
+            not self.events.empty and (self.events["kind"] == "connect_attempt_failed").any()
+        ):
+            present.add("requests")
+        return present
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    @cached_property
+    def step_lines(self) -> pd.DataFrame:
+        """The request, upstream and response lines of every transaction (evidence for a finding)."""
+        events = self.events
+        if events.empty:
+            return events
+        steps = events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))
+        return events.loc[steps, ["node", "pid", "txn_id", "kind", "ts", "source", "line", "raw"]]
+
+    @cached_property
+    def steps_by_transaction(self) -> dict[tuple[str, int, int], Any]:
+        """Positions in `step_lines` per (node, pid, txn_id), found once for all findings."""
+        steps = self.step_lines
+        if steps.empty:
+            return {}
+        return row_positions(
+            [steps["node"].astype(str).to_numpy(), steps["pid"].to_numpy(), steps["txn_id"].to_numpy()]
+        )
+
+    @cached_property
+    def ssl_errors(self) -> pd.DataFrame:
+        failures = self.tls_failures
+        return failures if failures.empty else failures[failures["kind"] == "ssl_connect_failed"]
+
+
+def row_positions(keys: Any) -> dict[Any, np.ndarray]:
+    """Row positions per key (one array, or a list of arrays for a tuple key), in order of first
+    appearance, found in one pass: a boolean mask per key would be quadratic."""
+    size = len(keys[0]) if isinstance(keys, list) else len(keys)
+    return pd.Series(range(size)).groupby(keys, sort=False).indices

@@ -1,0 +1,157 @@
+"""The engine: one signature and a context to one finding, with its status and rendered texts.
+
+The engine, not the signature, decides `missing-info` and `not-applicable`, groups matched rows per
+server (:mod:`logscope.signatures.evidence`), and renders the texts in a sandboxed jinja2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from functools import lru_cache
+
+import jinja2
+import pandas as pd
+from jinja2.sandbox import SandboxedEnvironment
+
+from logscope.bundle import SOURCES
+from logscope.findings import Finding
+from logscope.nodes import NodeSummary
+from logscope.resources import templates_dir
+from logscope.signatures.context import Context
+from logscope.signatures.detectors import DETECTORS, DetectorResult
+from logscope.signatures.evidence import collect_evidence, group_servers, time_column
+from logscope.signatures.matching import normalize_text, where_mask
+from logscope.signatures.signature import TEXT_FIELDS, Signature, parse_version
+
+_TEMPLATES = SandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+)
+MESSAGES = tomllib.loads((templates_dir() / "messages.toml").read_text(encoding="utf-8"))
+
+
+def evaluate_signature(
+    signature: Signature, context: Context, claimed: set[int] | None = None
+) -> tuple[Finding, pd.DataFrame | None]:
+    """One signature -> one Finding (and the rows it matched, for claim tracking)."""
+    finding = Finding(
+        id=signature.id,
+        title=signature.title,
+        status="ok",
+        severity=signature.severity,
+        category=signature.category,
+        related=list(signature.related),
+        documents=list(signature.documents),
+    )
+    missing = [source for source in signature.needs if source not in context.available()]
+    if missing:
+        finding.status = "missing-info"
+        finding.description = _missing_text(missing)
+        finding.action = MESSAGES["missing_info_action"]
+        return finding, None
+    result = _match(signature, context, claimed or set())
+    not_applicable = _not_applicable_reason(signature, context.nodes)
+    if result.rows.empty:
+        finding.status = "not-applicable" if not_applicable else "ok"
+        finding.description = not_applicable or _render(signature.texts["description"], finding, result)
+        if finding.status == "ok":
+            finding.description = MESSAGES["ok_description"]
+        return finding, result.rows
+    if not_applicable:
+        finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
+    finding.status = result.status or _status_of(signature, result.rows)
+    finding.servers = group_servers(result.rows, signature.frame)
+    finding.evidence = collect_evidence(result.rows, signature.frame, context)
+    finding.count = len(result.rows)
+    times = result.rows[time_column(signature.frame)].dropna()
+    finding.first_seen = times.min().to_pydatetime() if not times.empty else None
+    finding.last_seen = times.max().to_pydatetime() if not times.empty else None
+    finding.notes += result.notes + depth_disagreements(result.rows)
+    for name in TEXT_FIELDS:
+        setattr(finding, name, _render(signature.texts[name], finding, result).strip())
+    return finding, result.rows
+
+
+def _match(signature: Signature, context: Context, claimed: set[int]) -> DetectorResult:
+    frame = context.frame(signature.frame)
+    rows = frame[where_mask(frame, signature.where)] if not frame.empty else frame
+    if signature.unclaimed_only:
+        rows = rows[~rows.index.isin(list(claimed))]
+    if signature.detector:
+        return DETECTORS[signature.detector](context, rows)
+    return DetectorResult(rows)
+
+
+def _status_of(signature: Signature, rows: pd.DataFrame) -> str:
+    if signature.potential_when and where_mask(rows, [signature.potential_when]).all():
+        return "potential"
+    return "issue"
+
+
+def _not_applicable_reason(signature: Signature, nodes: Sequence[NodeSummary]) -> str | None:
+    known_roles = [node.role for node in nodes if node.role != "unknown"]
+    if signature.roles and known_roles and not set(known_roles) & set(signature.roles):
+        return MESSAGES["wrong_role"].format(
+            roles=", ".join(sorted(set(known_roles))), wanted=", ".join(signature.roles)
+        )
+    versions = [(node.version, parse_version(node.version)) for node in nodes]
+    known = [(text, parsed) for text, parsed in versions if parsed]
+    if signature.min_version and known and all(parsed < signature.min_version for _, parsed in known):
+        return MESSAGES["old_version"].format(
+            versions=", ".join(sorted({text for text, _ in known})), minimum=signature.min_version_text
+        )
+    return None
+
+
+@lru_cache(maxsize=512)
+def compiled_template(template: str) -> jinja2.Template:
+    return _TEMPLATES.from_string(template)
+
+
+def _missing_text(missing: list[str]) -> str:
+    hints = {spec.key: (spec.description, spec.collect_hint) for spec in SOURCES}
+    hints.update({key: tuple(value) for key, value in MESSAGES["pseudo_sources"].items()})
+    parts = []
+    for source in missing:
+        description, hint = hints.get(source, (source, ""))
+        parts.append(MESSAGES["missing_source"].format(description=description, hint=hint).strip())
+    return " ".join(parts)
+
+
+UNRENDERED = "(text could not be rendered:"
+
+
+def _render(template: str, finding: Finding, result: DetectorResult) -> str:
+    names = [server.name for server in finding.servers]
+    try:
+        return compiled_template(template).render(
+            servers=finding.servers,
+            names=", ".join(names),
+            count=finding.count,
+            first_seen=finding.first_seen,
+            last_seen=finding.last_seen,
+            facts=result.facts,
+            notes=finding.notes,
+        )
+    except jinja2.TemplateError as exc:
+        return f"{UNRENDERED} {exc})"
+
+
+def depth_disagreements(rows: pd.DataFrame) -> list[str]:
+    """Notes where the error text and the depth tell different stories (the text wins).
+
+    Depth 0 means the server's own certificate; above 0, a CA in its chain. The vendor analyzer's own
+    snippet shows `self signed certificate in certificate chain ... depth=0`.
+    """
+    if "verify_error" not in rows or "depth" not in rows:
+        return []
+    notes = []
+    for _, row in rows.dropna(subset=["verify_error", "depth"]).iterrows():
+        error, depth = normalize_text(row["verify_error"]), int(row["depth"])
+        in_chain = error == "self signed certificate in certificate chain"
+        if (in_chain and depth == 0) or (error == "self signed certificate" and depth > 0):
+            name = row.get("server_name") or row.get("sni")
+            notes.append(
+                MESSAGES["depth_disagrees"].format(error=row["verify_error"], depth=depth, server=name)
+            )
+    return list(dict.fromkeys(notes))

@@ -1,0 +1,218 @@
+"""Matched rows per server, and the log lines shown as evidence for a finding."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from logscope.correlate import LINK_SLACK
+from logscope.findings import Evidence, Server
+from logscope.signatures.context import STEP_ROLES, Context, row_positions
+
+MAX_EVIDENCE_PER_SERVER = 6
+WARNING_KINDS = ("tls_verify_failed", "sni_not_in_cert")
+
+
+def time_column(frame: str) -> str:
+    return "ts" if frame == "tls_failures" else "start"
+
+
+def server_identity(rows: pd.DataFrame, frame: str) -> tuple[pd.Series, pd.Series]:
+    """(name, ip) per row: how the logs name the server a row concerns."""
+    if frame == "tls_failures":
+        ip = _first_present(rows, ["server_ip", "upstream_ip"])
+        name = _first_present(rows, ["server_name", "sni", "server_ip"])
+    else:
+        ip = _first_present(rows, ["upstream_ip"])
+        name = _first_present(rows, ["route_host", "upstream_name", "upstream_ip"])
+    return name.fillna("(unnamed)"), ip
+
+
+def _first_present(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
+    result = pd.Series(pd.NA, index=rows.index, dtype="object")
+    for column in columns:
+        if column in rows:
+            result = result.fillna(rows[column].astype("object").where(rows[column].notna()))
+    return result
+
+
+# The columns grouping and evidence read. Grouping is done with whole-column operations and the
+# evidence rows are read in one pass: a hostile log can name thousands of servers, and a per-server
+# slice of a frame costs about a millisecond.
+SERVER_COLUMNS = (
+    "node", "pid", "txn_id", "kind", "ts", "start", "source", "line", "raw",
+    "server_name", "server_ip", "sni", "name_check", "verify_error", "ssl_reason", "depth",
+    "upstream_ip", "upstream_name", "port", "upstream_port",
+    "route_domain", "route_scheme", "route_host", "route_port",
+)  # fmt: skip
+
+
+def _narrow(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[[column for column in SERVER_COLUMNS if column in rows]].reset_index(drop=True)
+
+
+def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
+    rows = _narrow(rows)
+    if rows.empty:
+        return []
+    name, ip = server_identity(rows, frame)
+    table = pd.DataFrame(
+        {
+            "name": name.astype(str),
+            "ip": ip.astype("string"),
+            "port": pd.to_numeric(_first_present(rows, ["port", "upstream_port", "route_port"])).astype(
+                "Int64"
+            ),
+            "ts": rows[time_column(frame)],
+            "node": rows["node"].astype("string"),
+            "route": _route_texts(rows),
+            "detail": _detail_texts(rows, frame),
+        }
+    )
+    grouped = table.groupby("name", sort=False)
+    counts, first, last = grouped.size(), grouped["ts"].min(), grouped["ts"].max()
+    values = {
+        column: _distinct_per_name(table, column) for column in ("ip", "port", "node", "route", "detail")
+    }
+    servers = [
+        Server(
+            name=key,
+            ip=", ".join(values["ip"].get(key, [])) or None,
+            ports=sorted(int(port) for port in values["port"].get(key, [])),
+            count=int(counts[key]),
+            first_seen=None if pd.isna(first[key]) else first[key].to_pydatetime(),
+            last_seen=None if pd.isna(last[key]) else last[key].to_pydatetime(),
+            route=next(iter(values["route"].get(key, [])), None),
+            nodes=sorted(values["node"].get(key, [])),
+            detail="; ".join(values["detail"].get(key, [])[:3]) or None,
+        )
+        for key in counts.index
+    ]
+    return sorted(servers, key=lambda s: (-s.count, s.name))
+
+
+def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
+    """The distinct values of `column` per server name, in order of first appearance."""
+    present = table.loc[table[column].notna(), ["name", column]].drop_duplicates()
+    return present.groupby("name", sort=False)[column].agg(list).to_dict()
+
+
+def _route_texts(rows: pd.DataFrame) -> pd.Series:
+    """domain/scheme/host/port of each row's decoded route; NA where the row has no route."""
+    if "route_host" not in rows:
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    parts = [
+        rows[column].astype("string").fillna("") if column in rows else ""
+        for column in ("route_domain", "route_scheme", "route_host", "route_port")
+    ]
+    text = parts[0] + "/" + parts[1] + "/" + parts[2] + "/" + parts[3]
+    return text.where(rows["route_host"].notna())
+
+
+def _detail_texts(rows: pd.DataFrame, frame: str) -> pd.Series:
+    """What each failure says went wrong: the verify error, the SSL reason, or the name check."""
+    none = pd.Series(pd.NA, index=rows.index, dtype="string")
+    if frame != "tls_failures":
+        return none
+
+    def column(name: str) -> pd.Series:
+        return rows[name].astype("string") if name in rows else none
+
+    text = column("verify_error").fillna(column("ssl_reason"))
+    name_check = column("name_check").fillna("SNI") + " (" + column("sni").fillna("") + ") not in certificate"
+    text = text.where(text.notna() | (column("kind") != "sni_not_in_cert"), name_check)
+    depth = column("depth")
+    return text.where(depth.isna(), text + " (depth=" + depth + ")")
+
+
+def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[Evidence]:
+    """Per server, most recent first: the warning, its error, then the transaction it broke."""
+    rows = _narrow(rows)
+    if rows.empty:
+        return []
+    name, _ = server_identity(rows, frame)
+    times = rows[time_column(frame)].array.asi8  # NaT is the smallest: last when newest first
+    newest_first = [
+        where[np.argsort(-times[where], kind="stable")][: MAX_EVIDENCE_PER_SERVER + 1]
+        for where in row_positions(name.to_numpy(dtype=object)).values()
+    ]
+    wanted = np.unique(np.concatenate(newest_first))
+    records = dict(zip(wanted.tolist(), rows.iloc[wanted].to_dict("records"), strict=True))
+    evidence: list[Evidence] = []
+    for positions in newest_first:
+        server_rows = [records[position] for position in positions.tolist()]
+        latest = server_rows[0]
+        picked: list[Evidence] = []
+        if frame == "tls_failures":
+            picked.append(_evidence_from(latest, "warning" if latest["kind"] in WARNING_KINDS else "error"))
+            error = _paired_error(latest, context.ssl_errors)
+            if error is not None:
+                picked.append(_evidence_from(error, "error"))
+        steps = _transaction_evidence(latest, context)
+        if not steps and frame != "tls_failures" and pd.notna(latest.get("raw")):
+            steps = [_evidence_from(latest, "log")]
+        picked += steps
+        for row in server_rows[1:]:
+            if len(picked) >= MAX_EVIDENCE_PER_SERVER:
+                break
+            if pd.notna(row.get("raw")):
+                picked.append(_evidence_from(row, "log"))
+        evidence += _unique_evidence(picked)
+    return evidence
+
+
+def _evidence_from(row: Mapping[str, Any], role: str) -> Evidence:
+    ts = row.get("ts")
+    return Evidence(
+        source=str(row.get("source")),
+        line=int(row["line"]) if pd.notna(row.get("line")) else None,
+        text=str(row.get("raw", "")),
+        node=str(row.get("node")) if pd.notna(row.get("node")) else None,
+        ts=ts.to_pydatetime() if pd.notna(ts) else None,
+        role=role,
+    )
+
+
+def _paired_error(warning: Mapping[str, Any], errors: pd.DataFrame) -> pd.Series | None:
+    """The `SSL connection failed` error written beside a certificate warning, if any."""
+    if warning["kind"] not in WARNING_KINDS or errors.empty:
+        return None
+    names = {str(warning.get(c)) for c in ("server_name", "server_ip", "sni") if pd.notna(warning.get(c))}
+    errors = errors[
+        (errors["node"] == warning["node"])
+        & (errors["server_name"].astype("string").isin(names))
+        & ((errors["ts"] - warning["ts"]).abs() <= LINK_SLACK)
+    ]
+    if "pid" in errors and pd.notna(warning.get("pid")):
+        errors = errors[errors["pid"] == warning["pid"]]
+    return None if errors.empty else errors.iloc[0]
+
+
+def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evidence]:
+    txn_id, pid = row.get("txn_id"), row.get("pid")
+    if pd.isna(txn_id) or pd.isna(pid):
+        return []
+    where = context.steps_by_transaction.get((str(row["node"]), pid, txn_id))
+    if where is None:
+        return []
+    steps = context.step_lines.iloc[where]
+    picked = []
+    for kind, role in STEP_ROLES.items():
+        step = steps[steps["kind"] == kind]
+        if not step.empty:
+            picked.append(_evidence_from(step.iloc[-1], role))
+    return picked
+
+
+def _unique_evidence(items: list[Evidence]) -> list[Evidence]:
+    seen = set()
+    unique = []
+    for item in items:
+        key = (item.source, item.line)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique

@@ -1,0 +1,67 @@
+"""A signature's examples run through the real stages: parse, correlate, then the whole library."""
+
+from __future__ import annotations
+
+import io
+
+from logscope.correlate import correlate
+from logscope.findings import Finding
+from logscope.nodes import NodeSummary
+from logscope.parse import parse_members
+from logscope.signatures.context import Context
+from logscope.signatures.evaluate import UNRENDERED
+from logscope.signatures.library import Library
+from logscope.signatures.signature import Example, Signature
+
+
+class _TextMember:
+    """An in-memory log for running a signature's examples through the real stages."""
+
+    source = "log"
+    host = None
+
+    def __init__(self, name: str, text: str) -> None:
+        self._name, self._data = name, text.encode("utf-8")
+
+    def display(self) -> str:
+        return self._name
+
+    def open(self) -> io.BytesIO:
+        return io.BytesIO(self._data)
+
+
+def run_example(library: Library, signature: Signature, example: Example) -> Finding:
+    """Parse an example's log, correlate it, evaluate the whole library, return this signature's finding.
+
+    The whole library runs because some signatures only take what no other signature claimed.
+    """
+    member = _TextMember(f"{signature.path.name}:example", example.log)
+    parsed = parse_members([member])
+    correlation = correlate(parsed.events)
+    nodes = []
+    if example.version or example.role:
+        host = str(parsed.events["node"].dropna().iloc[0]) if not parsed.events.empty else "example"
+        nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
+    context = Context(parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"})
+    findings = library.evaluate(context)
+    return next(f for f in findings if f.id == signature.id)
+
+
+def check_library(library: Library) -> list[str]:
+    """Every example of every signature, run; the list of failures (empty when all pass)."""
+    failures = [str(error) for error in library.errors]
+    for signature in library.signatures:
+        for number, example in enumerate(signature.examples, 1):
+            finding = run_example(library, signature, example)
+            label = example.name or f"example {number}"
+            if finding.status != example.expect:
+                failures.append(
+                    f"{signature.path.name}: {label}: expected {example.expect}, got {finding.status}"
+                )
+            for name in ("description", "condition", "further_information", "action", "workaround"):
+                text = getattr(finding, name, "") or ""
+                if UNRENDERED in text:
+                    failures.append(
+                        f"{signature.path.name}: {label}: text.{name}: {text[text.index(UNRENDERED) :]}"
+                    )
+    return failures
