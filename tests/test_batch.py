@@ -27,6 +27,8 @@ from click.testing import CliRunner
 
 import logscope
 import logscope.batch
+import logscope.batch.cache
+import logscope.batch.worker
 from conftest import ROOT, SAMPLE_LOGS, tar_bytes
 from logscope.batch import (
     BatchResult,
@@ -252,7 +254,7 @@ def test_a_new_version_or_other_settings_invalidate_the_cache(tmp_path, monkeypa
     (pack / "site-check.toml").write_text('id = "site-check"\n')
     assert not analyze_one(str(bundle), out, signature_dirs=[str(pack)], name="one").cached
     assert analyze_one(str(bundle), out, signature_dirs=[str(pack)], name="one").cached
-    monkeypatch.setattr(logscope.batch, "__version__", "99.0")
+    monkeypatch.setattr(logscope.batch.cache, "__version__", "99.0")
     assert not analyze_one(str(bundle), out, signature_dirs=[str(pack)], name="one").cached
 
 
@@ -311,7 +313,7 @@ def test_analysis_crash_becomes_an_internal_error_row(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom\nwith a second line")
 
-    monkeypatch.setattr(logscope.batch, "_analyze", explode)
+    monkeypatch.setattr(logscope.batch.worker, "_analyze", explode)
     result = analyze_one(str(bundle), tmp_path / "out", name="x")
     assert not result.ok and result.error == "internal error: RuntimeError: boom with a second line"
 
@@ -321,14 +323,14 @@ def test_a_worker_process_that_dies_fails_only_its_own_input(tmp_path, monkeypat
     cases = tmp_path / "cases"
     paths = make_cases(cases, 4)
     crash = paths[1].rename(paths[1].with_name("crash-" + paths[1].name))
-    analyze = logscope.batch._analyze
+    analyze = logscope.batch.worker._analyze
 
     def die_on_crash(input_path, *args):
         if "crash-" in input_path:
             os._exit(70)
         return analyze(input_path, *args)
 
-    monkeypatch.setattr(logscope.batch, "_analyze", die_on_crash)
+    monkeypatch.setattr(logscope.batch.worker, "_analyze", die_on_crash)
     summary = run_batch([str(cases)], tmp_path / "out", jobs=2)
     assert len(summary.results) == 4 and summary.failed == 1
     (dead,) = [r for r in summary.results if not r.ok]

@@ -9,7 +9,7 @@ import socket
 import pandas as pd
 import pytest
 
-import logscope.batch
+import logscope.batch.executors
 from conftest import SAMPLE_LOGS
 from logscope.batch import run_batch
 from logscope.errors import LogscopeError
@@ -74,7 +74,7 @@ def test_dask_cluster_gives_the_same_rows_as_the_process_pool(cluster, cases, tm
 
 
 def test_unreachable_scheduler_is_a_one_line_error(monkeypatch, cases, tmp_path):
-    monkeypatch.setattr(logscope.batch, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(logscope.batch.executors, "DASK_CONNECT_TIMEOUT", "1s")
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -440,7 +440,7 @@ def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
         assert all(Path(p).is_file() for p in paths)
         return real_job(report_id, paths, names)
 
-    monkeypatch.setattr(serve, "analysis_job", observing_job)
+    monkeypatch.setattr(serve.executor, "analysis_job", observing_job)
     report_id_of(
         upload(
             thread_pool_client,
@@ -459,7 +459,7 @@ def test_an_unexpected_failure_is_a_generic_500_and_is_logged(thread_pool_client
     def failing_job(report_id, paths, names):
         raise RuntimeError("internal detail /srv/secret/path")
 
-    monkeypatch.setattr(serve, "analysis_job", failing_job)
+    monkeypatch.setattr(serve.executor, "analysis_job", failing_job)
     response = upload(thread_pool_client, ("seed003.log", seed003_bytes()))
     assert response.status_code == 500
     assert "secret" not in response.text and "Traceback" not in response.text
@@ -586,7 +586,7 @@ def test_loopback_detection(host, loopback):
 
 def test_run_server_warns_on_stderr_only_when_not_on_loopback(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr(serve.startup.uvicorn, "run", lambda app, **options: calls.append(options))
     serve.run_server(host="127.0.0.1", port=8123)
     assert "no authentication" not in capsys.readouterr().err
     serve.run_server(host="0.0.0.0", port=8123)

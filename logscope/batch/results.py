@@ -1,0 +1,126 @@
+"""What a batch gives back: a BatchResult per input and the BatchSummary of a run.
+
+Also how a result's fields are read from a report document (fresh, or read back from disk for a
+cached input), the top finding among them, and the one-line error of a failed input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logscope.batch.inputs import BatchInput
+from logscope.findings import SEVERITIES, STATUSES
+
+INDEX_NAME = "index.html"
+CSV_NAME = "summary.csv"
+MAX_ERROR = 500
+ATTENTION_STATUSES = ("issue", "potential", "missing-info")
+
+
+@dataclass
+class BatchResult:
+    """What one input gave: where its reports are, or why it failed."""
+
+    input: str
+    name: str
+    ok: bool
+    error: str | None = None
+    html: Path | None = None
+    json: Path | None = None
+    summary: dict[str, int] = field(default_factory=dict)
+    nodes: list[dict[str, str]] = field(default_factory=list)
+    top_finding: dict[str, str] | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    content_hash: str = ""
+    cached: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchSummary:
+    results: list[BatchResult]
+    out_dir: Path
+    ignored: list[str] = field(default_factory=list)  # folder entries that are not bundles
+
+    @property
+    def failed(self) -> int:
+        return sum(not result.ok for result in self.results)
+
+    @property
+    def cached(self) -> int:
+        return sum(result.cached for result in self.results)
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / INDEX_NAME
+
+    def describe(self) -> str:
+        """One line, e.g. "50 inputs: 47 analyzed (3 cached), 3 failed; index: out/index.html"."""
+        count = len(self.results)
+        analyzed = count - self.failed
+        line = (
+            f"{count} input{'' if count == 1 else 's'}: {analyzed} analyzed ({self.cached} cached), "
+            f"{self.failed} failed; index: {self.index}"
+        )
+        if self.ignored:
+            names = ", ".join(os.path.basename(path) for path in self.ignored[:3])
+            more = f" and {len(self.ignored) - 3} more" if len(self.ignored) > 3 else ""
+            line += f"; {len(self.ignored)} file(s) ignored (not bundles): {names}{more}"
+        return line
+
+
+def one_line(message: str, limit: int = MAX_ERROR) -> str:
+    """Whitespace (newlines included) collapsed, cut to `limit` characters."""
+    text = " ".join(str(message).split()) or "unknown error"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def result_fields(
+    document: dict[str, Any],
+) -> tuple[dict[str, int], list[dict[str, str]], list[dict[str, Any]], dict[str, str] | None]:
+    """summary, nodes, findings and top finding of a report document (fresh, or read back from disk)."""
+    summary = {status: int(document["summary"].get(status, 0)) for status in STATUSES}
+    nodes = [
+        {"host": str(node["host"]), "version": str(node["version"]), "role": str(node["role"])}
+        for node in document["nodes"]
+    ]
+    findings = [
+        {
+            "id": str(finding["id"]),
+            "title": str(finding["title"]),
+            "status": str(finding["status"]),
+            "severity": str(finding["severity"]),
+            "category": str(finding["category"]),
+            "count": int(finding.get("count") or 0),
+            "servers": [str(server["name"]) for server in finding.get("servers", [])],
+        }
+        for finding in document["findings"]
+    ]
+    return summary, nodes, findings, top_finding(findings)
+
+
+def top_finding(findings: Sequence[dict[str, Any]]) -> dict[str, str] | None:
+    """The most severe finding that needs attention: status first (issue, potential, missing-info),
+    then severity. None when every finding is ok or not applicable."""
+    candidates = [f for f in findings if f["status"] in ATTENTION_STATUSES]
+    if not candidates:
+        return None
+    best = min(candidates, key=severity_rank)
+    return {key: best[key] for key in ("id", "title", "status", "severity")}
+
+
+def severity_rank(finding: dict[str, Any]) -> tuple[int, int]:
+    severity = finding["severity"]
+    return (
+        ATTENTION_STATUSES.index(finding["status"]),
+        SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES),
+    )
+
+
+def internal_error(item: BatchInput, exc: BaseException) -> BatchResult:
+    message = one_line(f"internal error: {type(exc).__name__}: {exc}")
+    return BatchResult(input=item.path, name=item.name, ok=False, error=message)
