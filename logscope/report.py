@@ -1,18 +1,16 @@
-"""Report stage: the Report object and its renderings (JSON here; HTML and text from templates)."""
+"""Report stage: the Report, everything one analysis produced, as data; logscope.render draws it."""
 
 from __future__ import annotations
 
-import json
+import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
-from logscope import __version__
 from logscope.findings import STATUSES, Finding
 from logscope.nodes import NodeSummary
-
-SCHEMA_VERSION = "1.0"
 
 
 @dataclass
@@ -54,39 +52,23 @@ class Report:
         return times.min(), times.max()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "logscope_version": __version__,
-            "inputs": list(self.inputs),
-            "nodes": [_node_dict(node) for node in self.nodes],
-            "summary": self.summary,
-            "findings": [finding.to_dict() for finding in self.findings],
-            "stats": dict(self.stats),
-            "warnings": list(self.warnings),
-            "skipped": list(self.skipped),
-        }
+        """The JSON document as plain values (see report.schema.json)."""
+        return _renderer("json").report_document(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+        return _renderer("json").render_json(self, indent=indent)
 
     def to_html(self) -> str:
-        from logscope.render import render_html
-
-        return render_html(self)
+        return _renderer("html").render_html(self)
 
     def to_text(self, *, color: bool = False) -> str:
-        from logscope.render import render_text
-
-        return render_text(self, color=color)
+        return _renderer("text").render_text(self, color=color)
 
 
-def _node_dict(node: NodeSummary) -> dict[str, Any]:
-    return {
-        "host": node.host,
-        "version": node.version,
-        "role": node.role,
-        "sources": dict(node.sources),
-        "first_seen": node.first_seen.isoformat() if node.first_seen is not None else None,
-        "last_seen": node.last_seen.isoformat() if node.last_seen is not None else None,
-        "events": node.events,
-    }
+def _renderer(fmt: str) -> ModuleType:
+    """The renderer of format `fmt` (``logscope.render.<fmt>``), looked up when a rendering is asked for.
+
+    Data flows one way: renderers read the Report and come after it, so the report names its
+    renderers by format instead of importing them (the way pandas resolves its plotting backend).
+    """
+    return importlib.import_module(f"logscope.render.{fmt}")

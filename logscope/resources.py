@@ -26,4 +26,5 @@ def grammar_path(name: str) -> Path:
 
 
 def templates_dir() -> Path:
-    return _PACKAGE_DIR / "templates"
+    """The renderers' templates (logscope.render), beside which messages.toml also lives."""
+    return _PACKAGE_DIR / "render" / "templates"

@@ -1,0 +1,203 @@
+"""What the HTML findings page reads: one context per page section, and the frame around them.
+
+Everything is computed here so the templates stay declarative; nothing here is markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from logscope import __version__
+from logscope.findings import STATUS_TITLES, STATUSES, Finding, Server
+from logscope.render.blocks import TextBlock, text_blocks
+from logscope.render.budgets import (
+    MAX_EVIDENCE_CHARS,
+    MAX_FINDING_EVIDENCE,
+    MAX_FINDING_SERVERS,
+    MAX_SERVER_ROWS,
+)
+from logscope.render.formatting import format_number, format_time, time_range_text
+from logscope.render.servers import OUTCOME_TITLES, server_rows
+from logscope.render.timeline import build_timeline
+
+if TYPE_CHECKING:
+    from logscope.nodes import NodeSummary
+    from logscope.report import Report
+
+DEFECT_ID = re.compile(r"\bCSC[a-z]{2}\d{5}\b", re.IGNORECASE)
+
+
+# --- one finding -------------------------------------------------------------------------------
+
+
+@dataclass
+class EvidenceView:
+    """One evidence line as the page shows it: located, timed, cut to MAX_EVIDENCE_CHARS."""
+
+    location: str
+    node: str
+    time: str
+    role: str
+    text: str
+    cut: int
+
+
+@dataclass
+class FindingView:
+    """One finding as its card shows it: texts as blocks, lists capped, defects apart."""
+
+    finding: Finding
+    sections: list[tuple[str, list[TextBlock]]]
+    servers: list[Server]
+    more_servers: int
+    evidence: list[EvidenceView]
+    more_evidence: int
+    defects: list[str]
+    other_related: list[str]
+    has_defects: bool
+    first_seen: str
+    last_seen: str
+    server_columns: set[str]
+
+
+# The finding texts a card shows, in order, with their titles.
+FINDING_TEXTS = (
+    ("description", "Description"),
+    ("condition", "Condition"),
+    ("further_information", "Further information"),
+    ("action", "Action"),
+    ("workaround", "Workaround"),
+)
+
+
+def finding_view(finding: Finding) -> FindingView:
+    sections = [
+        (title, text_blocks(getattr(finding, name)))
+        for name, title in FINDING_TEXTS
+        if getattr(finding, name).strip()
+    ]
+    evidence = [
+        EvidenceView(
+            location=f"{item.source}:{item.line}" if item.line is not None else item.source,
+            node=item.node or "",
+            time=format_time(item.ts),
+            role=item.role,
+            text=item.text[:MAX_EVIDENCE_CHARS],
+            cut=max(len(item.text) - MAX_EVIDENCE_CHARS, 0),
+        )
+        for item in finding.evidence[:MAX_FINDING_EVIDENCE]
+    ]
+    defects = [item for item in finding.related if DEFECT_ID.search(item)]
+    return FindingView(
+        finding=finding,
+        sections=sections,
+        servers=finding.servers[:MAX_FINDING_SERVERS],
+        more_servers=max(len(finding.servers) - MAX_FINDING_SERVERS, 0),
+        evidence=evidence,
+        more_evidence=max(len(finding.evidence) - MAX_FINDING_EVIDENCE, 0),
+        defects=defects,
+        other_related=[item for item in finding.related if item not in defects],
+        has_defects=bool(defects),
+        first_seen=format_time(finding.first_seen),
+        last_seen=format_time(finding.last_seen),
+        server_columns=server_columns(finding.servers[:MAX_FINDING_SERVERS]),
+    )
+
+
+def server_columns(servers: Sequence[Server]) -> set[str]:
+    """The optional server columns at least one server fills; empty columns are left out."""
+    present = {"name", "count"}
+    for server in servers:
+        present |= {name for name in ("ip", "ports", "route", "nodes", "detail") if getattr(server, name)}
+        if server.first_seen or server.last_seen:
+            present.add("seen")
+    return present
+
+
+def coverage(stats: dict[str, Any]) -> list[tuple[str, str]]:
+    """The parse statistics worth showing, as (label, value) pairs, in a fixed order."""
+    labels = (
+        ("lines", "lines read"),
+        ("events", "events parsed"),
+        ("unparsed", "unparsed lines"),
+        ("partial", "partly parsed"),
+        ("truncated", "truncated lines"),
+        ("oversize_lines", "oversize lines"),
+        ("invalid_utf8", "invalid UTF-8 lines"),
+        ("transactions", "transactions"),
+        ("tls_failures", "TLS failure lines"),
+        ("bytes", "bytes"),
+        ("seconds", "seconds to analyze"),
+    )
+    return [(label, format_number(stats[key])) for key, label in labels if key in stats]
+
+
+def parsed_share(stats: dict[str, Any]) -> str:
+    lines, unparsed = stats.get("lines"), stats.get("unparsed")
+    if not isinstance(lines, int) or not isinstance(unparsed, int) or lines <= 0:
+        return ""
+    return f"{100 * (lines - unparsed) / lines:.1f}% of lines recognised"
+
+
+def node_rows(nodes: Sequence[NodeSummary]) -> list[dict[str, Any]]:
+    return [
+        {
+            "host": node.host,
+            "version": node.version,
+            "role": node.role,
+            "range": time_range_text(node.first_seen, node.last_seen),
+            "events": node.events,
+        }
+        for node in nodes
+    ]
+
+
+# --- the page: its frame and its sections ------------------------------------------------------
+
+
+def frame_context(report: Report) -> dict[str, Any]:
+    """What the page header says, which every section may read too."""
+    return {
+        "version": __version__,
+        "inputs": list(report.inputs),
+        "nodes": node_rows(report.nodes),
+        "time_range": time_range_text(*report.time_range),
+        "summary": report.summary,
+        "total": len(report.findings),
+    }
+
+
+def overview_context(report: Report) -> dict[str, Any]:
+    """The overview panels beside the frame's inputs and nodes: parse coverage, warnings, skipped."""
+    return {
+        "coverage": coverage(report.stats),
+        "parsed_share": parsed_share(report.stats),
+        "warnings": list(report.warnings),
+        "skipped": list(report.skipped),
+    }
+
+
+def findings_context(report: Report) -> dict[str, Any]:
+    """The findings by status, with the categories and defect count the filters offer."""
+    views = [finding_view(finding) for finding in report.findings]
+    categories: dict[str, int] = {}
+    for finding in report.findings:
+        categories[finding.category] = categories.get(finding.category, 0) + 1
+    return {
+        "statuses": [(status, STATUS_TITLES[status]) for status in STATUSES],
+        "by_status": {status: [v for v in views if v.finding.status == status] for status in STATUSES},
+        "categories": sorted(categories.items()),
+        "defect_count": sum(view.has_defects for view in views),
+    }
+
+
+def servers_context(report: Report) -> dict[str, Any]:
+    servers = server_rows(report)
+    return {"servers": servers[:MAX_SERVER_ROWS], "more_servers": max(len(servers) - MAX_SERVER_ROWS, 0)}
+
+
+def timeline_context(report: Report) -> dict[str, Any]:
+    return {"timeline": build_timeline(report), "outcome_titles": OUTCOME_TITLES}
