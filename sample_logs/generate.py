@@ -14,8 +14,9 @@ Determinism: every random choice comes from a seeded `random.Random`, times from
 iterates a set or dict whose order depends on hashing, and archives are written with mtime 0, uid/gid
 0, sorted members and no gzip file name or time stamp.
 
-The code lives in sample_logs/scenario_kit/: shared building blocks and one module per scenario family,
-listed in scenario_kit/registry.py.
+The code lives in the scenario_kit/ package at the repository root (not under sample_logs/, where
+every folder is a sample): shared building blocks and one module per scenario family, listed in
+scenario_kit/registry.py.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import argparse
 import sys
 from pathlib import Path
 
-if not __package__:  # run as a script: sys.path[0] is sample_logs/, so put the repository first
+if not __package__:  # run as a script: sys.path[0] is sample_logs/; scenario_kit/ is in the repository
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sample_logs.scenario_kit.benchmark_file import write_big
-from sample_logs.scenario_kit.bundle_files import tar_gz
-from sample_logs.scenario_kit.outputs import build_all, check, write_files
+from scenario_kit.benchmark_file import write_big
+from scenario_kit.bundle_files import tar_gz
+from scenario_kit.outputs import build_all, check, write_files
 
 __all__ = ["main", "tar_gz"]
 

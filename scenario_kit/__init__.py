@@ -1,4 +1,5 @@
-"""The pieces `sample_logs/generate.py` is made of.
+"""The pieces `sample_logs/generate.py` is made of: it writes the sample bundles, their manifest and the
+benchmark snapshot. It sits at the repository root because every folder in sample_logs/ is a sample.
 
 Shared building blocks: `vocabulary` (fixed words and identifiers), `clock`, `log_lines` (the envelope
 and one writer per body shape), `deployment` (servers, outcomes, nodes), `traffic` (MRA requests and
