@@ -1,0 +1,12 @@
+"""The pieces `sample_logs/generate.py` is made of: it writes the sample bundles, their manifest and the
+benchmark snapshot. It sits at the repository root because every folder in sample_logs/ is a sample.
+
+Shared building blocks: `vocabulary` (fixed words and identifiers), `clock`, `log_lines` (the envelope
+and one writer per body shape), `deployment` (servers, outcomes, nodes), `traffic` (MRA requests and
+their transaction lines), `noise` (other processes), `snapshot` (one node's log and its tally),
+`bundle_files` (xstat, xconf, deterministic tar/gzip), `manifest` (scenarios.toml and its consistency
+check) and `scenario_build` (an Expressway scenario into its bundles).
+
+Scenario families, one module each: `ats_causes`, `clusters`, `seed003`, `plain_ats`; they are listed in
+`registry`, which `outputs` builds, writes and checks. `benchmark_file` writes the `--big` snapshot.
+"""

@@ -1,0 +1,79 @@
+"""An Expressway scenario (one bundle per node: loggingsnapshot, xstat and xconf) and how it is built
+into its bundles and manifest entry. The ATS-cause, cluster and seed-003 families are made of these."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .bundle_files import tar_gz, xconf_text, xstat_text
+from .clock import Clock
+from .deployment import NodeSpec, NodeState, Site
+from .manifest import Built, manifest_entry, node_entry
+from .snapshot import Fixed, Plan, Tally, render_snapshot
+from .vocabulary import user_names
+
+
+@dataclass
+class NodeRun:
+    spec: NodeSpec
+    plan: Plan
+    fixed: list[Fixed] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    summary: str
+    site: Site
+    runs: list[NodeRun]
+    expect: dict[str, str]
+    seed: int
+    noise_per_second: float = 4.0
+    traffic: bool = True
+    verbatim: tuple[str, ...] = ()
+
+
+def single(
+    name: str,
+    summary: str,
+    site: Site,
+    spec: NodeSpec,
+    plan: Plan,
+    statuses: dict[str, str],
+    seed: int,
+    **more,
+) -> Scenario:
+    return Scenario(name, f"{name}.tar.gz", summary, site, [NodeRun(spec, plan)], statuses, seed, **more)
+
+
+def build_scenario(scenario: Scenario) -> Built:
+    """Every node's bundle of one scenario, and its manifest entry."""
+    rng = random.Random(scenario.seed)
+    users = user_names(rng, 60)
+    tally = Tally()
+    files: dict[str, bytes] = {}
+    nodes = []
+    for run in scenario.runs:
+        spec = run.spec
+        state = NodeState(spec, scenario.site, Clock(spec.offset_minutes), ts_pid=spec.ts_pid)
+        state.boot_ms = run.plan.start - spec.uptime_s * 1000
+        lines = render_snapshot(
+            state, run.plan, users, rng, tally, scenario.noise_per_second, run.fixed, scenario.traffic
+        )
+        t_end = run.plan.end + 2000
+        stamp = state.clock.stamp(t_end)
+        uptime = spec.uptime_s + (t_end - run.plan.start) // 1000
+        members = {
+            f"loggingsnapshot_{spec.host}_{stamp}.txt": ("\n".join(lines) + "\n").encode(),
+            f"xstat_dump_{spec.host}_{stamp}.txt": xstat_text(spec, state.clock, t_end, uptime).encode(),
+            f"xconf_dump_{spec.host}_{stamp}.txt": xconf_text(spec, scenario.site).encode(),
+        }
+        path = f"{scenario.path}/{spec.host}.tar.gz" if len(scenario.runs) > 1 else scenario.path
+        files[path] = tar_gz(members)
+        nodes.append(node_entry(spec, path, lines, scenario.verbatim))
+    tally.port_splits(scenario.site)
+    return Built(
+        files, manifest_entry(scenario.name, scenario.path, scenario.summary, scenario.expect, nodes, tally)
+    )
