@@ -30,7 +30,8 @@ def _stable(document: dict) -> str:
 def _cases(bench: Path | None) -> dict[str, list[Path]]:
     samples = ROOT / "sample_logs"
     cases = {path.name: [path] for path in sorted(samples.glob("*.tar.gz"))}
-    for folder in sorted(p for p in samples.iterdir() if p.is_dir() and p.name != "__pycache__"):
+    folders = (p for p in samples.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    for folder in sorted(f for f in folders if not (f / "__init__.py").exists()):
         cases[folder.name] = [folder]
     if bench is not None:
         cases[f"bench-{bench.name}"] = [bench]

@@ -14,9 +14,8 @@ Determinism: every random choice comes from a seeded `random.Random`, times from
 iterates a set or dict whose order depends on hashing, and archives are written with mtime 0, uid/gid
 0, sorted members and no gzip file name or time stamp.
 
-The code lives in the scenario_kit/ package at the repository root (not under sample_logs/, where
-every folder is a sample): shared building blocks and one module per scenario family, listed in
-scenario_kit/registry.py.
+The code lives in the scenario_kit/ package beside this script: shared building blocks and one module
+per scenario family, listed in scenario_kit/registry.py.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-if not __package__:  # run as a script: sys.path[0] is sample_logs/; scenario_kit/ is in the repository
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# scenario_kit/ is beside this file, also when it is imported as sample_logs.generate (benchmarks).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scenario_kit.benchmark_file import write_big
 from scenario_kit.bundle_files import tar_gz

@@ -15,6 +15,18 @@ from logscope.parse import ParseResult, parse_members
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = ROOT / "sample_logs"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def is_sample(path: Path) -> bool:
+    """A sample in sample_logs/: a bundle file, or a folder of bundles (a folder with code is not one)."""
+    if path.name.startswith(("_", ".")):
+        return False
+    if path.is_dir():
+        return not (path / "__init__.py").exists()
+    return path.name.endswith((".tar.gz", ".tgz", ".tar", ".zip", ".gz", ".txt", ".log"))
+
+
+SAMPLE_INPUTS = sorted(path for path in SAMPLE_LOGS.iterdir() if is_sample(path))
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which .ci/run installs
 CHROMIUM_ARGS = [
     "--headless",

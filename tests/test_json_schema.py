@@ -11,12 +11,11 @@ import jsonschema
 import pytest
 
 import logscope
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_INPUTS, SAMPLE_LOGS
 from logscope.batch import run_batch
 from logscope.findings import SEVERITIES, STATUSES
 
 SCHEMA_PATH = Path(logscope.__file__).parent / "report.schema.json"
-SAMPLE_INPUTS = sorted(SAMPLE_LOGS.glob("*.tar.gz")) + sorted(p for p in SAMPLE_LOGS.iterdir() if p.is_dir())
 HOSTILE_LOG = (
     b'2022-07-11T18:55:26.000+02:00 <script>alert(1)</script> traffic_server[1]: UTCTime="2022-07-11 16:55:26,000" '
     b'Module="network.http.trafficserver" Level="INFO": Detail="Receive Request" Txn-id="1" TrackingID="" '

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import logscope
+from conftest import SAMPLE_INPUTS
 from logscope.findings import STATUS_TITLES, STATUSES, Evidence, Finding, Server
 from logscope.nodes import NodeSummary
 from logscope.render import (
@@ -33,12 +34,7 @@ from logscope.render import (
 from logscope.report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_BUNDLES = sorted(
-    path
-    for path in (ROOT / "sample_logs").glob("*")
-    if not path.name.startswith(("_", "."))
-    and (path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar", ".zip", ".gz", ".txt", ".log")))
-)
+SAMPLE_BUNDLES = SAMPLE_INPUTS
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 HOSTILE_CONTROLS = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"

@@ -16,8 +16,8 @@ from .snapshot import Fixed, Plan
 from .traffic import client_headers, upstream_headers
 from .vocabulary import USER_AGENTS
 
-# ../shared/seeds/ beside the repository (parents[2]: the folder that holds the repository).
-SEED003_DOC = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "003_db971a42f7a3e9e0.txt"
+# ../shared/seeds/ beside the repository (parents[3]: the folder that holds the repository).
+SEED003_DOC = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "003_db971a42f7a3e9e0.txt"
 
 SEED003_SELF_SIGNED = (
     '2022-07-11T18:55:25.910+02:00 vcsc traffic_server[18242]: UTCTime="2022-07-11 16:55:25,910" Module="network.http.trafficserver" Level="INFO": Detail="Receive Request" Txn-id="189" TrackingID="6af9a674-9ebc-41ea-868e-90e7309a758c" Src-ip="127.0.0.1" Src-port="35764" Last-via-addr="" Msg="GET http://vcs_control.steven.lab:8443/c3RldmVuLmxhYi9odHRwcy9jdWNTLnN0ZXZlbi5sYWIVODQ0Mw/cucm-uds/user/emusk/devices HTTP/1.1"',

@@ -1,5 +1,6 @@
 """The pieces `sample_logs/generate.py` is made of: it writes the sample bundles, their manifest and the
-benchmark snapshot. It sits at the repository root because every folder in sample_logs/ is a sample.
+benchmark snapshot. The tests read every other folder of sample_logs/ as a sample; a folder with an
+__init__.py is code, not a sample.
 
 Shared building blocks: `vocabulary` (fixed words and identifiers), `clock`, `log_lines` (the envelope
 and one writer per body shape), `deployment` (servers, outcomes, nodes), `traffic` (MRA requests and
