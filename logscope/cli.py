@@ -1,7 +1,8 @@
 """Command line: `logscope analyze | batch | serve | signatures | decode`.
 
-Exit codes (design.md): 0 analyzed with no `issue`; 1 at least one `issue`; 2 bad usage or input
-that cannot be read, with one clear line on stderr and never a traceback.
+Exit codes (design.md): 0 analyzed completely with no `issue`; 1 at least one `issue`; 3 no `issue`
+but some input was left unread or cut (INCOMPLETE); 2 bad usage or input that cannot be read, with
+one clear line on stderr and never a traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from logscope.bundle import DEFAULT_MAX_BYTES
 from logscope.errors import LogscopeError
 from logscope.route import decode_route
 
-EXIT_OK, EXIT_ISSUE, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_ERROR = 0, 2
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024  # below this a progress bar is noise
 
 
@@ -111,7 +112,7 @@ def analyze(
         color = output is None and wants_color(sys.stdout, os.environ)
         rendered = report.to_text(color=color)
     _write(rendered, output)
-    sys.exit(EXIT_ISSUE if report.has_issue else EXIT_OK)
+    sys.exit(report.exit_code)
 
 
 def _format_from_suffix(output: str | None) -> str:

@@ -12,6 +12,9 @@ import pandas as pd
 from logscope.findings import STATUSES, Finding
 from logscope.nodes import NodeSummary
 
+# design.md, "Second-wave contracts"; 2 (bad usage, nothing analyzed) never comes from a Report.
+EXIT_OK, EXIT_ISSUE, EXIT_INCOMPLETE = 0, 1, 3
+
 
 @dataclass
 class Report:
@@ -26,6 +29,8 @@ class Report:
     stats: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # inputs, members or logs left unread or cut (design.md, layer (c)): {input, path, reason}
+    incomplete: list[dict[str, str]] = field(default_factory=list)
 
     def finding(self, signature_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == signature_id), None)
@@ -43,6 +48,13 @@ class Report:
     @property
     def has_issue(self) -> bool:
         return any(f.status == "issue" for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """What `logscope analyze` exits with: 1 an issue (complete or not), 3 incomplete, else 0."""
+        if self.has_issue:
+            return EXIT_ISSUE
+        return EXIT_INCOMPLETE if self.incomplete else EXIT_OK
 
     @property
     def time_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

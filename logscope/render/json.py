@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
     from logscope.report import Report
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -30,6 +30,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "stats": dict(report.stats),
         "warnings": list(report.warnings),
         "skipped": list(report.skipped),
+        "incomplete": list(report.incomplete),
     }
 
 
