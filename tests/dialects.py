@@ -288,11 +288,12 @@ def free_text_between_pairs(lines: Lines, rnd: random.Random) -> Lines:
 
 
 def httpmsg_placement(lines: Lines, rnd: random.Random) -> Lines:
-    """`HTTPMSG:` / `SIPMSG:` alone on the line after the pairs instead of at their end."""
+    """`HTTPMSG:` / `SIPMSG:` alone on the line after the pairs instead of at their end (every one:
+    the same-line form is the pristine one)."""
     out = []
     for line in lines:
         marker = re.search(r" (HTTPMSG|SIPMSG):$", line)
-        if marker and not line.startswith(CONTINUATION) and rnd.random() < 0.7:
+        if marker and not line.startswith(CONTINUATION):
             out += [line[: marker.start()], f"{marker[1]}:"]
         else:
             out.append(line)

@@ -180,9 +180,8 @@ def test_free_text_between_pairs_inserts_text_after_the_level_pair():
 
 
 def test_httpmsg_placement_moves_the_marker_alone_to_the_next_line():
-    outs = [apply("httpmsg_placement", seed) for seed in range(10)]
-    moved = [out for out in outs if "HTTPMSG:" in out]
-    assert moved and all(out[out.index("HTTPMSG:") + 1] == "|GET /CSFemusk.cnf.xml HTTP/1.1" for out in moved)
+    moved = [apply("httpmsg_placement", seed) for seed in range(3)]
+    assert all(out[out.index("HTTPMSG:") + 1] == "|GET /CSFemusk.cnf.xml HTTP/1.1" for out in moved)
     assert all(out[out.index("HTTPMSG:") - 1].endswith('Dst-port="6972"') for out in moved)
 
 
