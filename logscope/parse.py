@@ -78,6 +78,8 @@ EVENT_DTYPES: dict[str, str] = {
     "line": "Int64",
     "raw": "string",
 }
+# A number outside 0..65535 in a port field is not a port: it becomes NA when the frame is built.
+PORT_COLUMNS = ("src_port", "dst_port", "route_port")
 EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -416,12 +418,15 @@ def records_to_frame(
     frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
     for column, dtype in wanted.items():
         frame[column] = _typed(frame[column], dtype)
+    for column in PORT_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].where(frame[column].between(0, 65535))
     return frame[[c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]]
 
 
 def _typed(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == "Int64":
-        return pd.to_numeric(series, errors="coerce").astype("Int64")
+        return nullable_int(series)
     if dtype == "boolean":
         return series.astype("boolean")
     if dtype == "object":
@@ -429,6 +434,42 @@ def _typed(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == "category":
         return _categorical(series)
     return series.astype(dtype)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EXACT_FLOAT = 2**53  # every integer below this in magnitude is exact as a float64
+
+
+def nullable_int(series: pd.Series) -> pd.Series:
+    """Integers as nullable Int64; a value that is not an integer or does not fit 64 bits is NA.
+
+    A log field is attacker-controlled: `pid=[99999999999999999999]` must cost that field, not the
+    analysis (pandas refuses to cast such a value and would raise).
+    """
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.dtype.kind in "iu":
+        return numbers.astype("Int64")
+    if numbers.dtype.kind == "f":
+        finite = numbers.abs() < _EXACT_FLOAT
+        if (finite | numbers.isna()).all() and (numbers[finite] % 1 == 0).all():
+            return numbers.astype("Int64")
+    return pd.Series([_int64_or_na(value) for value in series], index=series.index, dtype="Int64")
+
+
+def _int64_or_na(value: object) -> int | None:
+    """One value as a 64-bit integer, or None (the slow path, for the rare column with a huge value)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if value != value or value % 1 or not -_EXACT_FLOAT < value < _EXACT_FLOAT:
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?\d{1,19}", text):
+            return None
+        value = int(text)
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
 
 
 def _categorical(series: pd.Series) -> pd.Series:

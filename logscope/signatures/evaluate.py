@@ -150,8 +150,13 @@ def depth_disagreements(rows: pd.DataFrame) -> list[str]:
         error, depth = normalize_text(row["verify_error"]), int(row["depth"])
         in_chain = error == "self signed certificate in certificate chain"
         if (in_chain and depth == 0) or (error == "self signed certificate" and depth > 0):
-            name = row.get("server_name") or row.get("sni")
+            name = next((v for v in (row.get("server_name"), row.get("sni")) if _present(v)), None)
             notes.append(
                 MESSAGES["depth_disagrees"].format(error=row["verify_error"], depth=depth, server=name)
             )
     return list(dict.fromkeys(notes))
+
+
+def _present(value: object) -> bool:
+    """A cell holds a value: not NA and not empty (never `bool()` of a nullable cell, which may raise)."""
+    return not pd.isna(value) and value != ""
