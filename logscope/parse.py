@@ -113,6 +113,7 @@ class ParseStats:
     invalid_utf8: int = 0
     seconds: float = 0.0
     by_source: dict[str, int] = field(default_factory=dict)
+    parse_errors: dict[str, int] = field(default_factory=dict)  # lines whose parsing raised, by error
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -155,11 +156,7 @@ def iter_events(
     line_base = 1  # line number of the first line in `carry + chunk`
     pending: tuple[int, bytes] | None = None
     skipping_long_line = False
-    while True:
-        chunk = stream.read(CHUNK_BYTES)
-        stats.bytes += len(chunk)
-        if not chunk:
-            break
+    for chunk in _line_chunks(stream, stats):
         if progress:
             progress(stats.bytes)
         if skipping_long_line:
@@ -188,6 +185,28 @@ def iter_events(
     stats.lines += line_base - 1
     if pending:
         yield pending
+
+
+def _line_chunks(stream: BinaryIO, stats: ParseStats) -> Iterator[bytes]:
+    """The stream in chunks whose line ends are all `\\n`: a lone CR (old Mac line ends, or a CR-only
+    log) ends a line too, so such a file is not read as one line cut at MAX_EVENT_BYTES. A CR at
+    the end of a chunk waits for the next one, which may start with the LF of the same CRLF."""
+    held = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        stats.bytes += len(chunk)
+        chunk = held + chunk
+        held = b""
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            chunk = _LONE_CR.sub(b"\n", chunk)
+        if chunk:
+            yield chunk
+    if held:
+        yield b"\n"
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _events_in_block(
@@ -337,7 +356,7 @@ def parse_stream(
     needle = _needle_for(source_kind, all_events)
     for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
         text = _decode(raw, stats)
-        record = parse_event(text)
+        record = _parse_or_unparsed(text, stats)
         if record["kind"] == "unparsed":
             stats.unparsed += 1
         if record.pop("partial", False):
@@ -354,6 +373,17 @@ def parse_stream(
     stats.selected += count
     stats.by_source[source_name] = count
     return count
+
+
+def _parse_or_unparsed(text: str, stats: ParseStats) -> dict:
+    """The event's record; a line whose parsing raises is an unparsed row (design.md layer (b)),
+    never the end of the analysis. The error's type is counted so a bug still shows in the stats."""
+    try:
+        return parse_event(text)
+    except Exception as error:  # any parser bug costs one line, not the log
+        name = type(error).__name__
+        stats.parse_errors[name] = stats.parse_errors.get(name, 0) + 1
+        return {"kind": "unparsed"}
 
 
 def parse_members(
