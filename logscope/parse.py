@@ -123,6 +123,7 @@ class ParseStats:
 class ParseResult:
     events: pd.DataFrame
     stats: ParseStats
+    unread: list[tuple[LogMember, str]] = field(default_factory=list)  # logs cut by a read error
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -269,6 +270,7 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     if len(raw) > MAX_EVENT_BYTES:
         stats.truncated += 1
         raw = raw[:MAX_EVENT_BYTES]
+    raw = raw.lstrip(b"\0")  # a NUL run before a line is what a crashed writer left, not the line
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -402,22 +404,26 @@ def parse_members(
     stats = ParseStats()
     started = datetime.now(UTC)
     builder = FrameBuilder(year=year)
+    unread: list[tuple[LogMember, str]] = []
     for member in members:
-        with member.open() as stream:
-            parse_stream(
-                stream,
-                member.display(),
-                stats,
-                builder,
-                source_kind=member.source,
-                default_node=_node_of(member),
-                all_events=all_events,
-                progress=(lambda done: progress(done, total)) if progress else None,
-            )
+        try:
+            with member.open() as stream:
+                parse_stream(
+                    stream,
+                    member.display(),
+                    stats,
+                    builder,
+                    source_kind=member.source,
+                    default_node=_node_of(member),
+                    all_events=all_events,
+                    progress=(lambda done: progress(done, total)) if progress else None,
+                )
+        except OSError as error:  # the log vanished or a disk failed: what was read stays
+            unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats)
+    return ParseResult(events, stats, unread)
 
 
 def _node_of(member: LogMember) -> str | None:

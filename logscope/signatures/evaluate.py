@@ -53,9 +53,7 @@ def evaluate_signature(
     not_applicable = _not_applicable_reason(signature, context.nodes)
     if result.rows.empty:
         finding.status = "not-applicable" if not_applicable else "ok"
-        finding.description = not_applicable or _render(signature.texts["description"], finding, result)
-        if finding.status == "ok":
-            finding.description = MESSAGES["ok_description"]
+        finding.description = not_applicable or MESSAGES["ok_description"]
         return finding, result.rows
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
@@ -68,7 +66,11 @@ def evaluate_signature(
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None
     finding.notes += result.notes + depth_disagreements(result.rows)
     for name in TEXT_FIELDS:
-        setattr(finding, name, _render(signature.texts[name], finding, result).strip())
+        try:
+            text = _render(signature.texts[name], finding, result)
+        except jinja2.TemplateError as exc:
+            raise TemplateFailure(f"text.{name}: {UNRENDERED} {exc})") from exc
+        setattr(finding, name, text.strip())
     return finding, result.rows
 
 
@@ -121,20 +123,21 @@ def _missing_text(missing: list[str]) -> str:
 UNRENDERED = "(text could not be rendered:"
 
 
+class TemplateFailure(Exception):
+    """A signature's text could not be rendered for this finding (the finding becomes missing-info)."""
+
+
 def _render(template: str, finding: Finding, result: DetectorResult) -> str:
     names = [server.name for server in finding.servers]
-    try:
-        return compiled_template(template).render(
-            servers=finding.servers,
-            names=", ".join(names),
-            count=finding.count,
-            first_seen=finding.first_seen,
-            last_seen=finding.last_seen,
-            facts=result.facts,
-            notes=finding.notes,
-        )
-    except jinja2.TemplateError as exc:
-        return f"{UNRENDERED} {exc})"
+    return compiled_template(template).render(
+        servers=finding.servers,
+        names=", ".join(names),
+        count=finding.count,
+        first_seen=finding.first_seen,
+        last_seen=finding.last_seen,
+        facts=result.facts,
+        notes=finding.notes,
+    )
 
 
 def depth_disagreements(rows: pd.DataFrame) -> list[str]:
