@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import logscope.parse as parse_module
 from conftest import events_of, parse_text
-from logscope.parse import ParseStats, diags_times, iter_events
+from logscope.frame import diags_times
+from logscope.parse import ParseStats, iter_events
 
 TS = "2022-07-11T19:49:01.472+02:00 vcsc"
 DEBUG_REQUEST = (
@@ -167,7 +168,7 @@ def test_diags_times_without_a_year_are_never_in_the_future():
 
 
 def test_categories_are_text_even_when_a_value_is_not():
-    from logscope.parse import _categorical
+    from logscope.frame import _categorical
 
     assert _categorical(pd.Series(["a", 7, None], dtype=object)).tolist() == ["a", "7", pd.NA]
     merged = _categorical(pd.Series(["a", 1, "1", None], dtype=object))  # 1 and "1" are one category
