@@ -69,3 +69,23 @@ def test_a_port_outside_0_65535_is_not_a_port_and_the_report_fits_its_schema(tmp
     assert finding.status == "issue"
     assert all(port <= 65535 for server in finding.servers for port in server.ports)
     jsonschema.validate(report.to_dict(), SCHEMA)
+
+
+def test_connect_failures_pair_with_a_warning_for_the_same_address_within_two_seconds(tmp_path):
+    """The vectorised pairing of error.log connect failures keeps the row-by-row rule."""
+    diags = (
+        b"[Nov 22 15:10:45.188] [ET_NET 0] WARNING: Core server certificate verification failed for "
+        b"(a.lab). Action=Terminate Error=self-signed certificate server=a.lab(127.0.0.13) depth=0\n"
+    )
+    connect = (
+        "20261122.15h10m{second}s CONNECT: attempt fail [CONNECTION_ERROR] to {ip}:8443 for "
+        "host='127.0.0.1' connection_result=ECONNREFUSED [111] error=ECONNREFUSED [111] attempts=0 "
+        "url='https://x.lab:8443/{second}'\n"
+    )
+    lines = [("46", "127.0.0.13"), ("48", "127.0.0.13"), ("45", "127.0.0.99")]  # paired, too late, other
+    (tmp_path / "diags.log").write_bytes(diags)
+    (tmp_path / "error.log").write_text("".join(connect.format(second=s, ip=ip) for s, ip in lines))
+    report = logscope.analyze(tmp_path)
+    finding = report.finding("ts-502-unexplained")
+    assert finding.status == "missing-info" and finding.count == 2
+    assert sorted(line.text[-4:-1] for line in finding.evidence) == ["/45", "/48"]

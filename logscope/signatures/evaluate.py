@@ -144,22 +144,36 @@ def depth_disagreements(rows: pd.DataFrame) -> list[str]:
     """Notes where the error text and the depth tell different stories (the text wins).
 
     Depth 0 means the server's own certificate; above 0, a CA in its chain. The vendor analyzer's own
-    snippet shows `self signed certificate in certificate chain ... depth=0`.
+    snippet shows `self signed certificate in certificate chain ... depth=0`. Column-wise, so a
+    missing name or depth (a cut line) is NA in a comparison, never in a boolean context.
     """
     if "verify_error" not in rows or "depth" not in rows:
         return []
-    notes = []
-    for _, row in rows.dropna(subset=["verify_error", "depth"]).iterrows():
-        error, depth = normalize_text(row["verify_error"]), int(row["depth"])
-        in_chain = error == "self signed certificate in certificate chain"
-        if (in_chain and depth == 0) or (error == "self signed certificate" and depth > 0):
-            name = next((v for v in (row.get("server_name"), row.get("sni")) if _present(v)), None)
-            notes.append(
-                MESSAGES["depth_disagrees"].format(error=row["verify_error"], depth=depth, server=name)
-            )
+    known = rows.dropna(subset=["verify_error", "depth"])
+    if known.empty:
+        return []
+    error = known["verify_error"].astype(str).map(normalize_text)
+    depth = known["depth"].astype("Int64")
+    in_chain = error == "self signed certificate in certificate chain"
+    disagree = (in_chain & (depth == 0)) | ((error == "self signed certificate") & (depth > 0))
+    disagree = disagree.fillna(False).astype(bool)
+    name = _text_column(known, "server_name").fillna(_text_column(known, "sni"))
+    notes = [
+        MESSAGES["depth_disagrees"].format(
+            error=text,
+            depth=int(level),
+            server=server if isinstance(server, str) else MESSAGES["unnamed_server"],
+        )
+        for text, level, server in zip(
+            known.loc[disagree, "verify_error"], depth[disagree], name[disagree].astype(object), strict=True
+        )
+    ]
     return list(dict.fromkeys(notes))
 
 
-def _present(value: object) -> bool:
-    """A cell holds a value: not NA and not empty (never `bool()` of a nullable cell, which may raise)."""
-    return not pd.isna(value) and value != ""
+def _text_column(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A text column with empty strings as NA (a missing column is all NA)."""
+    if column not in rows:
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    values = rows[column].astype("string")
+    return values.mask(values == "")
