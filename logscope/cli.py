@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,9 +25,48 @@ EXIT_OK, EXIT_ERROR = 0, 2
 PROGRESS_MIN_BYTES = 64 * 1024 * 1024  # below this a progress bar is noise
 
 
+_DEBUG = {"on": False}  # --debug: tracebacks where an error line is shown
+
+
 def _fail(message: str) -> NoReturn:
+    """One line on stderr and exit 2; with --debug, the traceback of the error being handled first."""
+    if _DEBUG["on"] and sys.exc_info()[0] is not None:
+        traceback.print_exc(file=sys.stderr)
     click.echo(f"logscope: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        _DEBUG["on"] = True
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show the traceback of an error where its one line would be shown.",
+)
+
+
+class _Commands(click.Group):
+    """Every command: an unexpected error (a bug) is one line on stderr and exit 2, not a traceback."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        _DEBUG["on"] = False  # each run of the command line starts without --debug
+        return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # the last line of defence; --debug shows where it came from
+            _fail(
+                f"internal error: {type(error).__name__}: {str(error)[:200]} (run with --debug for details)"
+            )
 
 
 def _size(text: str) -> int:
@@ -64,13 +104,15 @@ signatures_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="logscope")
+@debug_option
 def main() -> None:
     """Explain Cisco Expressway MRA / traffic-server TLS failures from diagnostic logging bundles."""
 
 
 @main.command()
+@debug_option
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write here.")
 @click.option(
@@ -104,6 +146,9 @@ def analyze(
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    if _DEBUG["on"]:
+        for text in report.tracebacks:  # the checks that failed, which the report names
+            click.echo(text, err=True, nl=False)
     if fmt == "html":
         rendered = report.to_html()
     elif fmt == "json":
@@ -158,6 +203,7 @@ class _progress_bar:
 
 
 @main.command()
+@debug_option
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: cores).")
@@ -195,6 +241,7 @@ def batch(
 
 
 @main.command()
+@debug_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--max-upload-mb", default=1024, show_default=True, type=click.IntRange(min=1))
@@ -209,11 +256,13 @@ def serve(host: str, port: int, max_upload_mb: int, keep_dir: str | None) -> Non
 
 
 @main.group()
+@debug_option
 def signatures() -> None:
     """List or check signature files."""
 
 
 @signatures.command("list")
+@debug_option
 @signatures_option
 def signatures_list(signature_dirs: tuple[str, ...]) -> None:
     """The loaded signatures: id, category, severity, title."""
@@ -227,6 +276,7 @@ def signatures_list(signature_dirs: tuple[str, ...]) -> None:
 
 
 @signatures.command("check")
+@debug_option
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def signatures_check(folder: str | None) -> None:
     """Validate signature files (schema, unique ids, templates) and run their examples."""
@@ -244,6 +294,7 @@ def signatures_check(folder: str | None) -> None:
 
 
 @main.command()
+@debug_option
 @click.argument("segment")
 def decode(segment: str) -> None:
     """Decode a base64 route segment (or a whole MRA URL) to domain/scheme/host/port."""

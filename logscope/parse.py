@@ -17,68 +17,10 @@ from typing import BinaryIO, Protocol
 
 import pandas as pd
 
-from logscope.lines import DIAGS, ERRORLOG, SYSLOG, parse_event
+from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
+from logscope.lines import parse_event
 
-KINDS = (
-    "receive_request",
-    "sending_request",
-    "receive_response",
-    "sending_response",
-    "request_allowed",
-    "http_error",
-    "tls_verify_failed",
-    "sni_not_in_cert",
-    "ssl_connect_failed",
-    "connect_attempt_failed",
-    "other",
-    "unparsed",
-)
-
-# Column -> dtype. Repeated strings are categoricals, integers nullable; `extra` holds unknown keys.
-EVENT_DTYPES: dict[str, str] = {
-    "node": "category",
-    "host": "category",
-    "process": "category",
-    "pid": "Int64",
-    "thread": "category",
-    "level": "category",
-    "module": "category",
-    "detail": "category",
-    "event": "category",
-    "txn_id": "Int64",
-    "tracking_id": "category",
-    "src_ip": "category",
-    "src_port": "Int64",
-    "dst_ip": "category",
-    "dst_port": "Int64",
-    "method": "category",
-    "url": "category",
-    "status": "Int64",
-    "reason": "category",
-    "username": "category",
-    "route_segment": "category",
-    "route_domain": "category",
-    "route_scheme": "category",
-    "route_host": "category",
-    "route_port": "Int64",
-    "route_error": "category",
-    "sni": "category",
-    "name_check": "category",
-    "action": "category",
-    "verify_error": "category",
-    "server_name": "category",
-    "server_ip": "category",
-    "depth": "Int64",
-    "ssl_error_code": "category",
-    "ssl_reason": "category",
-    "message": "string",
-    "extra": "object",
-    "partial": "boolean",
-    "source": "category",
-    "line": "Int64",
-    "raw": "string",
-}
-EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
+__all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 
 CHUNK_BYTES = 8 * 1024 * 1024
 FRAME_ROWS = 20_000  # records turned into a typed frame at a time
@@ -111,6 +53,7 @@ class ParseStats:
     invalid_utf8: int = 0
     seconds: float = 0.0
     by_source: dict[str, int] = field(default_factory=dict)
+    parse_errors: dict[str, int] = field(default_factory=dict)  # lines whose parsing raised, by error
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,6 +63,7 @@ class ParseStats:
 class ParseResult:
     events: pd.DataFrame
     stats: ParseStats
+    unread: list[tuple[LogMember, str]] = field(default_factory=list)  # logs cut by a read error
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -153,11 +97,7 @@ def iter_events(
     line_base = 1  # line number of the first line in `carry + chunk`
     pending: tuple[int, bytes] | None = None
     skipping_long_line = False
-    while True:
-        chunk = stream.read(CHUNK_BYTES)
-        stats.bytes += len(chunk)
-        if not chunk:
-            break
+    for chunk in _line_chunks(stream, stats):
         if progress:
             progress(stats.bytes)
         if skipping_long_line:
@@ -186,6 +126,28 @@ def iter_events(
     stats.lines += line_base - 1
     if pending:
         yield pending
+
+
+def _line_chunks(stream: BinaryIO, stats: ParseStats) -> Iterator[bytes]:
+    """The stream in chunks whose line ends are all `\\n`: a lone CR (old Mac line ends, or a CR-only
+    log) ends a line too, so such a file is not read as one line cut at MAX_EVENT_BYTES. A CR at
+    the end of a chunk waits for the next one, which may start with the LF of the same CRLF."""
+    held = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        stats.bytes += len(chunk)
+        chunk = held + chunk
+        held = b""
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            chunk = _LONE_CR.sub(b"\n", chunk)
+        if chunk:
+            yield chunk
+    if held:
+        yield b"\n"
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _events_in_block(
@@ -248,6 +210,7 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     if len(raw) > MAX_EVENT_BYTES:
         stats.truncated += 1
         raw = raw[:MAX_EVENT_BYTES]
+    raw = raw.lstrip(b"\0")  # a NUL run before a line is what a crashed writer left, not the line
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -266,7 +229,7 @@ class FrameBuilder:
     chunks (small) and attaches the text lists once.
     """
 
-    TEXT_COLUMNS = ("raw", "message", "extra")
+    TEXT_COLUMNS = TEXT_COLUMNS
     SHARED_EXTRAS = 4096
 
     def __init__(self, *, year: int | None = None) -> None:
@@ -311,7 +274,7 @@ class FrameBuilder:
             if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
                 frame[column] = frame[column].astype("category")
         for column, values in self.text.items():
-            frame[column] = _typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
+            frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
         self.text = {column: [] for column in self.TEXT_COLUMNS}
         frame = frame[list(EVENT_COLUMNS)]
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
@@ -335,7 +298,7 @@ def parse_stream(
     needle = _needle_for(source_kind, all_events)
     for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
         text = _decode(raw, stats)
-        record = parse_event(text)
+        record = _parse_or_unparsed(text, stats)
         if record["kind"] == "unparsed":
             stats.unparsed += 1
         if record.pop("partial", False):
@@ -354,6 +317,17 @@ def parse_stream(
     return count
 
 
+def _parse_or_unparsed(text: str, stats: ParseStats) -> dict:
+    """The event's record; a line whose parsing raises is an unparsed row (design.md layer (b)),
+    never the end of the analysis. The error's type is counted so a bug still shows in the stats."""
+    try:
+        return parse_event(text)
+    except Exception as error:  # any parser bug costs one line, not the log
+        name = type(error).__name__
+        stats.parse_errors[name] = stats.parse_errors.get(name, 0) + 1
+        return {"kind": "unparsed"}
+
+
 def parse_members(
     members: Iterable[LogMember],
     *,
@@ -370,22 +344,26 @@ def parse_members(
     stats = ParseStats()
     started = datetime.now(UTC)
     builder = FrameBuilder(year=year)
+    unread: list[tuple[LogMember, str]] = []
     for member in members:
-        with member.open() as stream:
-            parse_stream(
-                stream,
-                member.display(),
-                stats,
-                builder,
-                source_kind=member.source,
-                default_node=_node_of(member),
-                all_events=all_events,
-                progress=(lambda done: progress(done, total)) if progress else None,
-            )
+        try:
+            with member.open() as stream:
+                parse_stream(
+                    stream,
+                    member.display(),
+                    stats,
+                    builder,
+                    source_kind=member.source,
+                    default_node=_node_of(member),
+                    all_events=all_events,
+                    progress=(lambda done: progress(done, total)) if progress else None,
+                )
+        except OSError as error:  # the log vanished or a disk failed: what was read stays
+            unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats)
+    return ParseResult(events, stats, unread)
 
 
 def _node_of(member: LogMember) -> str | None:
@@ -398,94 +376,3 @@ def _node_of(member: LogMember) -> str | None:
     if member.host:
         return member.host
     return None if member.source == "log" else "ats"
-
-
-def records_to_frame(
-    records: list[dict], *, year: int | None = None, text_columns: bool = True
-) -> pd.DataFrame:
-    """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints).
-
-    With `text_columns=False` the free-text columns are left out (FrameBuilder attaches them).
-    """
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    wanted = {c: d for c, d in EVENT_DTYPES.items() if text_columns or c not in FrameBuilder.TEXT_COLUMNS}
-    for column in (*wanted, "ts_raw", "ts_format", "kind"):
-        if column not in frame:
-            frame[column] = None
-    frame["ts"], frame["ts_offset"] = _timestamps(frame["ts_raw"], frame["ts_format"], year)
-    frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
-    for column, dtype in wanted.items():
-        frame[column] = _typed(frame[column], dtype)
-    return frame[[c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]]
-
-
-def _typed(series: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "Int64":
-        return pd.to_numeric(series, errors="coerce").astype("Int64")
-    if dtype == "boolean":
-        return series.astype("boolean")
-    if dtype == "object":
-        return series.astype(object)
-    if dtype == "category":
-        return _categorical(series)
-    return series.astype(dtype)
-
-
-def _categorical(series: pd.Series) -> pd.Series:
-    """Strings as a categorical: factorized first, so only the few distinct values become text."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    categories = pd.Index([u if isinstance(u, str) else str(u) for u in uniques], dtype="string")
-    if not categories.is_unique:  # 1 and "1" in one column: let pandas merge them
-        return series.astype("string").astype("category")
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)
-
-
-_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
-_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
-
-
-def _to_utc(text: pd.Series, *, fmt: str = "ISO8601") -> pd.Series:
-    """Time strings -> UTC nanoseconds; a time outside what that can hold (year 0022) becomes NaT."""
-    parsed = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
-    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
-    return parsed.dt.as_unit("ns")
-
-
-def diags_times(text: pd.Series, year: int | None = None, now: datetime | None = None) -> pd.Series:
-    """diags.log times (`Nov 22 14:00:00.123`, no year) in `year`; without one, the latest year that
-    does not put them in the future, so December lines read in January land in the year before."""
-    normalised = " " + text.str.replace(r"\s+", " ", regex=True)
-    if year is not None:
-        return _to_utc(f"{year}" + normalised, fmt=_FORMATS[DIAGS])
-    now = now or datetime.now(UTC)
-    times = _to_utc(f"{now.year}" + normalised, fmt=_FORMATS[DIAGS])
-    future = times > pd.Timestamp(now) + pd.Timedelta(days=1)
-    if future.any():
-        times[future] = _to_utc(f"{now.year - 1}" + normalised[future], fmt=_FORMATS[DIAGS])
-    return times
-
-
-_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
-_FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
-
-
-def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[pd.Series, pd.Series]:
-    """Convert each envelope's time to UTC and keep the offset it was written with.
-
-    ATS's diags.log has no year and no zone: it is read as UTC (see `diags_times` for the year),
-    and its offset is reported as "unknown".
-    """
-    ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-    offset = pd.Series("unknown", index=raw.index, dtype="object")
-    syslog = formats == SYSLOG
-    if syslog.any():
-        text = raw[syslog].astype(str)
-        ts[syslog] = _to_utc(text)
-        offset[syslog] = text.str.extract(_OFFSET, expand=False).fillna("unknown")
-    diags = formats == DIAGS
-    if diags.any():
-        ts[diags] = diags_times(raw[diags].astype(str), year)
-    errorlog = formats == ERRORLOG
-    if errorlog.any():
-        ts[errorlog] = _to_utc(raw[errorlog].astype(str), fmt=_FORMATS[ERRORLOG])
-    return ts, offset.astype("category")

@@ -14,9 +14,10 @@ from logscope.correlate import correlate
 from logscope.nodes import NodeSummary
 from logscope.parse import parse_members
 from logscope.report import Report
-from logscope.signatures import Context, load_library
+from logscope.signatures import CheckError, Context, load_library
 
 Input = str | os.PathLike | BinaryIO | bytes
+MAX_LISTED = 100  # skipped and incomplete entries a report lists (a 100k-member archive); it counts all
 
 
 def analyze(
@@ -41,8 +42,15 @@ def analyze(
         sources = bundle.sources_present()
         labels = list(bundle.inputs)
         warnings = list(bundle.warnings)
-        skipped = [{"input": s.input, "path": s.path, "reason": s.reason} for s in bundle.skipped]
-    correlation = correlate(parsed.events)
+        skipped = [_entry(s.input, s.path, s.reason) for s in bundle.skipped]
+        unread = [_entry(s.input, s.path, s.reason) for s in bundle.unread]
+    unread += [_entry(m.input, m.path, reason) for m, reason in parsed.unread]
+    errors: list[CheckError] = []
+    try:
+        correlation = correlate(parsed.events)
+    except Exception as error:  # every check depends on it: none may say ok (layer (d), then (c))
+        errors.append(CheckError.of("correlation", error))
+        correlation = correlate(parsed.events.iloc[0:0])
     nodes = summarize_nodes(node_facts, parsed.events)
     library = load_library(signature_dirs)
     context = Context(
@@ -52,7 +60,10 @@ def analyze(
         nodes=nodes,
         sources=sources,
     )
-    findings = library.evaluate(context)
+    stage_errors = [error.incomplete_entry() for error in errors]
+    findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
+    errors += check_errors
+    incomplete = unread + [error.incomplete_entry() for error in errors]
     stats = {
         "lines": parsed.stats.lines,
         "bytes": parsed.stats.bytes,
@@ -78,8 +89,16 @@ def analyze(
         tls_failures=correlation.tls_failures,
         stats=stats,
         warnings=warnings,
-        skipped=skipped,
+        skipped=skipped[:MAX_LISTED],
+        skipped_count=len(skipped),
+        incomplete=incomplete[:MAX_LISTED],
+        incomplete_count=len(incomplete),
+        tracebacks=[error.traceback for error in errors],
     )
+
+
+def _entry(input_label: str, path: str, reason: str) -> dict[str, str]:
+    return {"input": input_label, "path": path, "reason": reason}
 
 
 def summarize_nodes(node_facts: list, events: pd.DataFrame) -> list[NodeSummary]:

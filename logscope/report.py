@@ -29,8 +29,18 @@ class Report:
     stats: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    # inputs, members or logs left unread or cut (design.md, layer (c)): {input, path, reason}
+    # inputs, members or logs left unread or cut (design.md, layer (c)), and checks that failed
+    # (layer (d)): {input, path, reason}; the first 100, and how many there were in all
     incomplete: list[dict[str, str]] = field(default_factory=list)
+    skipped_count: int | None = None  # all skipped items, when `skipped` lists only the first
+    incomplete_count: int | None = None
+    tracebacks: list[str] = field(default_factory=list)  # of the failures in `incomplete`, for --debug
+
+    def __post_init__(self) -> None:
+        if self.skipped_count is None:
+            self.skipped_count = len(self.skipped)
+        if self.incomplete_count is None:
+            self.incomplete_count = len(self.incomplete)
 
     def finding(self, signature_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == signature_id), None)

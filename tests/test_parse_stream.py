@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 import logscope.parse as parse_module
 from conftest import events_of, parse_text
-from logscope.parse import ParseStats, diags_times, iter_events
+from logscope.frame import diags_times
+from logscope.parse import ParseStats, iter_events
 
 TS = "2022-07-11T19:49:01.472+02:00 vcsc"
 DEBUG_REQUEST = (
@@ -127,7 +129,8 @@ def test_rows_with_the_same_unknown_keys_share_one_extra_dict():
 def test_arbitrary_bytes_never_crash_and_every_event_is_accounted(data):
     result = parse_text(data, all_events=True)
     stats = result.stats
-    assert stats.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    ends = re.sub(rb"\r(?!\n)", b"\n", data)  # a lone CR ends a line too
+    assert stats.lines == ends.count(b"\n") + (0 if ends.endswith(b"\n") or not ends else 1)
     assert len(result.events) == stats.events <= stats.lines
     assert stats.unparsed == int((result.events["kind"] == "unparsed").sum())
 
@@ -165,8 +168,33 @@ def test_diags_times_without_a_year_are_never_in_the_future():
 
 
 def test_categories_are_text_even_when_a_value_is_not():
-    from logscope.parse import _categorical
+    from logscope.frame import _categorical
 
     assert _categorical(pd.Series(["a", 7, None], dtype=object)).tolist() == ["a", "7", pd.NA]
     merged = _categorical(pd.Series(["a", 1, "1", None], dtype=object))  # 1 and "1" are one category
     assert merged.tolist() == ["a", "1", "1", pd.NA] and list(merged.cat.categories) == ["1", "a"]
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_cr_only_line_ends_are_line_ends(monkeypatch, chunk):
+    monkeypatch.setattr(parse_module, "CHUNK_BYTES", chunk)
+    lf = events_of(DEBUG_REQUEST + WARNING + WARNING)
+    cr = events_of((DEBUG_REQUEST + WARNING + WARNING).replace("\n", "\r"))
+    assert list(cr["kind"]) == list(lf["kind"])
+    assert list(cr["raw"]) == list(lf["raw"])
+    assert list(cr["line"]) == list(lf["line"])
+
+
+def test_a_line_whose_parsing_raises_is_counted_as_unparsed(monkeypatch):
+    real = parse_module.parse_event
+
+    def fragile(text):
+        if "SNI" in text:
+            raise RuntimeError("a parser bug")
+        return real(text)
+
+    monkeypatch.setattr(parse_module, "parse_event", fragile)
+    result = parse_text((DEBUG_REQUEST + WARNING).encode())
+    assert list(result.events["kind"]) == ["receive_request", "unparsed"]
+    assert result.stats.unparsed == 1
+    assert result.stats.parse_errors == {"RuntimeError": 1}

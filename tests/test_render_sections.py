@@ -31,8 +31,15 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    assert [s.name for s in sections_for("html")] == ["overview", "findings", "servers", "timeline"]
-    assert [s.name for s in sections_for("text")] == ["header", "attention", "quiet", "warnings"]
+    html = ["incomplete", "overview", "findings", "servers", "timeline"]
+    assert [s.name for s in sections_for("html")] == html
+    assert [s.name for s in sections_for("text")] == [
+        "incomplete",
+        "header",
+        "attention",
+        "quiet",
+        "warnings",
+    ]
 
 
 @pytest.mark.usefixtures("fresh_registry")

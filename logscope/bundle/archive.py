@@ -69,12 +69,18 @@ class ArchiveWalker:
             reason, note = describe(cut.error), cut.note(place)
             message = f"{place.input}: damaged archive {place.label} ({reason})"
             collector.damaged.append(Damage(message, note))
-            collector.skip(place, f"damaged archive ({reason}): {note}; what follows the damage was not read")
+            collector.skip(
+                place,
+                f"damaged archive ({reason}): {note}; what follows the damage was not read",
+                unread=True,
+            )
         except ARCHIVE_ERRORS as error:
             message = f"{place.input}: damaged archive {place.label} ({describe(error)})"
             collector.damaged.append(Damage(message))
             collector.skip(
-                place, f"damaged archive ({describe(error)}): what follows the damage was not read"
+                place,
+                f"damaged archive ({describe(error)}): what follows the damage was not read",
+                unread=True,
             )
 
     def open_gzip(self, file: Path, place: Place) -> None:
@@ -97,15 +103,16 @@ class ArchiveWalker:
                 child = place.member(info.name)
                 refusal = unsafe_name(info.name) or tar_refusal(info)
                 stream = None if refusal else tar.extractfile(info)
+                stored = tar.offset - info.offset_data  # the member's bytes in the archive
                 if stream is None:
                     collector.entries += 1
-                    collector.skip(child, refusal or NOT_REGULAR)
-                    continue
-                self.take(stream, child, salvage=True)
+                    collector.skip(child, refusal or NOT_REGULAR, unread=refusal != NOT_REGULAR)
+                    unread = stored
+                else:
+                    self.take(stream, child, salvage=True)
+                    unread = stored - stream.tell()
                 # Moving on decompresses what was not read: stop before it would pass the cap.
-                if collector.budget.exhausted or (
-                    compressed and not collector.budget.charge(info.size - stream.tell())
-                ):
+                if collector.budget.exhausted or (compressed and not collector.budget.charge_skip(unread)):
                     return collector.skip_capped(
                         place, "reading stopped; the rest of this archive was not read"
                     )
@@ -120,7 +127,7 @@ class ArchiveWalker:
                 refusal = unsafe_name(info.filename) or zip_refusal(info)
                 if refusal:
                     collector.entries += 1
-                    collector.skip(child, refusal)
+                    collector.skip(child, refusal, unread=refusal != NOT_REGULAR)
                     continue
                 try:
                     with archive.open(info) as stream:
@@ -128,4 +135,4 @@ class ArchiveWalker:
                 except (*ARCHIVE_ERRORS, NotImplementedError, RuntimeError) as error:
                     message = f"{place.input}: damaged member {child.label} ({describe(error)})"
                     collector.damaged.append(Damage(message))
-                    collector.skip(child, f"damaged member ({describe(error)}): not read")
+                    collector.skip(child, f"damaged member ({describe(error)}): not read", unread=True)

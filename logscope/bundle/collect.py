@@ -29,11 +29,14 @@ class Collector:
         self.top_kind = "file"  # what the input being read is: file | archive | folder
         self._names = itertools.count(1)
 
-    def skip(self, place: Place, reason: str) -> None:
-        self.bundle.skipped.append(Skip(place.input, place.path, reason))
+    def skip(self, place: Place, reason: str, *, unread: bool = False) -> None:
+        """Record a skipped item; `unread` when it may hold input the analysis needed (design.md
+        layer (c): the size cap, damage, a refused or unreadable member), not when it is known to
+        hold nothing to read (an empty file, a README, a device)."""
+        self.bundle.skipped.append(Skip(place.input, place.path, reason, unread))
 
     def skip_capped(self, place: Place, what: str = "not read") -> None:
-        self.skip(place, self.budget.cap_reached(what))
+        self.skip(place, self.budget.cap_reached(what), unread=True)
 
     def add(self, place: Place, spec: SourceSpec, host: str | None, file: Path) -> None:
         size = file.stat().st_size

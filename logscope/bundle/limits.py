@@ -18,16 +18,22 @@ def human_size(size: int) -> str:
     return f"{value:.1f} {units[index]}"
 
 
-class Budget:
-    """One byte budget for the whole bundle.
+SKIP_FACTOR = 4  # a compressed tar may inflate this many times the cap just to step over members
 
-    It is charged every byte written to the temporary folder, plus the bytes a compressed tar must
-    decompress to skip a member nobody reads.
+
+class Budget:
+    """One byte budget for the whole bundle, and a larger one for stepping over unread members.
+
+    `charge` counts every byte written to the temporary folder: what is read. `charge_skip` counts
+    the bytes a compressed tar must decompress to step over a member nobody reads (a packet capture,
+    a sparse member): they cost time, not disk, so they do not use up the cap that decides which
+    logs are read, but a bomb still stops at SKIP_FACTOR times the cap.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.used = 0  # bytes charged
+        self.skipped = 0  # bytes inflated only to step over them
         self.capped = 0  # items not read because the budget ran out
 
     def charge(self, size: int) -> bool:
@@ -35,9 +41,14 @@ class Budget:
         self.used += size
         return not self.exhausted
 
+    def charge_skip(self, size: int) -> bool:
+        """Charge `size` bytes inflated to step over a member; False once the budget is spent."""
+        self.skipped += max(size, 0)
+        return not self.exhausted
+
     @property
     def exhausted(self) -> bool:
-        return self.used > self.max_bytes
+        return self.used > self.max_bytes or self.skipped > SKIP_FACTOR * self.max_bytes
 
     def cap_reached(self, what: str) -> str:
         """Count an item the cap kept from being read; the reason its Skip gives."""

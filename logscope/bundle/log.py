@@ -13,7 +13,7 @@ SNAPSHOT = SourceSpec(
     "log",
     "the Expressway logging snapshot (loggingsnapshot_<host>_<timestamp>.txt)",
     name_patterns(rf"^loggingsnapshot{HOST_TS}\.(txt|log)$", r"^loggingsnapshot.*\.(txt|log)$"),
-    re.compile(rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) \S+ \S+(\[\d+\])?: "),
+    re.compile(rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d) +\S+ +\S+(\[\d+\])?: "),
     True,
     DIAGNOSTIC_LOGGING,
     line_oriented=True,

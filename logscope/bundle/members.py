@@ -17,7 +17,7 @@ from logscope.bundle.damage import Cut
 from logscope.bundle.limits import HEAD_BYTES, MAX_DEPTH
 from logscope.bundle.places import Place, describe
 from logscope.bundle.safety import LINK_REFUSED, NOT_REGULAR
-from logscope.bundle.sources import identify
+from logscope.bundle.sources import identify, named_log
 from logscope.bundle.spec import SourceSpec
 from logscope.bundle.streams import TRUNCATED, cut_to_last_line, read_head, read_until_cut, whole_lines
 from logscope.errors import UnreadableInput
@@ -38,13 +38,13 @@ class MemberReader:
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
                 collector.entries += 1
                 link = stat.S_ISLNK(info.st_mode)
-                return collector.skip(place, LINK_REFUSED if link else NOT_REGULAR)
+                return collector.skip(place, LINK_REFUSED if link else NOT_REGULAR, unread=link)
             with open(path, "rb") as stream:
                 head = read_head(stream)
         except OSError as error:
             if place.top:
                 raise UnreadableInput(f"{place.input}: {describe(error)}") from None
-            return collector.skip(place, f"unreadable: {describe(error)}")
+            return collector.skip(place, f"unreadable: {describe(error)}", unread=True)
         kind = archive_kind(head, place.name)
         if place.top:
             collector.top_kind = "archive" if kind else "file"
@@ -53,7 +53,7 @@ class MemberReader:
         collector.entries += 1
         spec, host, why = identify(place.name, head)
         if spec is None:
-            return collector.skip(place, why)
+            return collector.skip(place, why, unread=named_log(place.name))
         collector.add(place, spec, host, path)
 
     def take_stream(self, stream: BinaryIO, place: Place, *, salvage: bool = False) -> None:
@@ -73,7 +73,9 @@ class MemberReader:
         kind = archive_kind(head, place.name)
         if kind and place.depth >= MAX_DEPTH:
             collector.entries += 1
-            collector.skip(place, f"skipped: nested archive deeper than {MAX_DEPTH} levels (not opened)")
+            collector.skip(
+                place, f"skipped: nested archive deeper than {MAX_DEPTH} levels (not opened)", unread=True
+            )
             if damage:
                 raise damage
             return
@@ -83,11 +85,13 @@ class MemberReader:
             if spec is None:
                 if damage:
                     raise damage  # nothing worth keeping: the archive around it reports the damage
-                return collector.skip(place, why)
+                return collector.skip(place, why, unread=named_log(place.name))
         keepable = bool(kind) or (spec is not None and spec.line_oriented)
         if damage and not keepable:
             raise damage
-        file, late = collector.spill(head, io.BytesIO() if damage else stream, place, cut if keepable else ())
+        presence_only = spec is not None and spec.head_only
+        body = io.BytesIO() if damage or presence_only else stream
+        file, late = collector.spill(head, body, place, cut if keepable else ())
         damage = damage or late
         if file is None:
             return

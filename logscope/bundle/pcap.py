@@ -18,4 +18,5 @@ PCAP = SourceSpec(
     False,
     "Tick 'Take tcpdump while logging' in Maintenance > Diagnostics > Diagnostic logging, then "
     "reproduce the failure and download the archive again.",
+    head_only=True,
 )

@@ -1,6 +1,7 @@
 """PEM certificates (the trusted CA list, the server certificate): today only noted as present.
 
-Nothing reads the certificates yet. They have no content check: only their names find them.
+Nothing reads the certificates yet, so only their head is kept (`head_only`): a reader of them must
+lift that. They have no content check: only their names find them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ CA_PEM = SourceSpec(
     None,
     False,
     f"{IN_ARCHIVE} The list itself is under Maintenance > Security > Trusted CA Certificate.",
+    head_only=True,
 )
 SERVER_PEM = SourceSpec(
     "server_pem",
@@ -22,4 +24,5 @@ SERVER_PEM = SourceSpec(
     None,
     False,
     f"{IN_ARCHIVE} The certificate itself is under Maintenance > Security > Server certificate.",
+    head_only=True,
 )

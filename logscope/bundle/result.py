@@ -44,6 +44,7 @@ class Skip:
     input: str
     path: str
     reason: str
+    unread: bool = False  # it may hold what the analysis needed: the report is INCOMPLETE
 
 
 class Bundle:
@@ -62,6 +63,11 @@ class Bundle:
     @property
     def logs(self) -> list[Member]:
         return [member for member in self.members if is_log(member.source)]
+
+    @property
+    def unread(self) -> list[Skip]:
+        """What was left unread or cut (design.md layer (c)), in the order it was met."""
+        return [skip for skip in self.skipped if skip.unread]
 
     def sources_present(self) -> set[str]:
         return {member.source for member in self.members}

@@ -30,16 +30,27 @@ def identify(name: str, head: bytes) -> tuple[SourceSpec | None, str | None, str
     """
     if not head:
         return None, None, "empty file"
+    # NUL runs are what a crash or a preallocating writer leaves in a log: they hide nothing.
+    visible = head.replace(b"\0", b"")
     named = None
     for spec in SOURCES:
         match = next((m for m in (p.match(name) for p in spec.name_patterns) if m), None)
         if match:
-            if spec.content_check is None or spec.content_check.search(head):
+            if (
+                spec.content_check is None
+                or spec.content_check.search(visible)
+                or (spec.is_log and not visible.strip())
+            ):
                 return spec, match.groupdict().get("host"), ""
             named = named or spec
     for spec in SOURCES:
-        if spec.content_check is not None and spec.content_check.search(head):
+        if spec.content_check is not None and spec.content_check.search(visible):
             return spec, None, ""
     if named:
         return None, None, f"named like {named.description} but its first 64 KiB do not look like one"
     return None, None, "not a file logscope reads (no name pattern or content check matched)"
+
+
+def named_log(name: str) -> bool:
+    """Whether a base name is one a log is given: such a file left unread makes the report INCOMPLETE."""
+    return any(spec.is_log and any(p.match(name) for p in spec.name_patterns) for spec in SOURCES)

@@ -11,7 +11,8 @@ class SourceSpec:
     """One kind of file a bundle holds: how to recognise it and what to tell a user who lacks it.
 
     `line_oriented`: a cut copy (a download that stopped early) is still worth reading up to its last
-    complete line.
+    complete line. `head_only`: only its presence is used, so only its head is kept and charged to
+    the size cap (a 2 GB packet capture must not keep the next node's log from being read).
     """
 
     key: str
@@ -21,6 +22,7 @@ class SourceSpec:
     is_log: bool
     collect_hint: str
     line_oriented: bool = False
+    head_only: bool = False
 
 
 HOST_TS = r"_(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*?)_\d{4}[\w.:+-]*"  # <host>_<timestamp>

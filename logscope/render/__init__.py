@@ -7,6 +7,8 @@ what the sections show (servers, timeline, finding texts) and how (formatting, b
 
 from __future__ import annotations
 
+# Sections that register themselves (importing the module is the registration).
+from logscope.render import incomplete as _incomplete  # noqa: F401
 from logscope.render.blocks import TextBlock, text_blocks
 from logscope.render.budgets import (
     MAX_FINDING_EVIDENCE,

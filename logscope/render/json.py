@@ -1,4 +1,5 @@
-"""The JSON document of a report: everything it found, uncapped, for scripts and other tools.
+"""The JSON document of a report: everything it found, for scripts and other tools (the skipped and
+incomplete lists hold their first 100 entries, with the count of all).
 
 report.schema.json describes it; a field a later version adds is additive and bumps the minor
 SCHEMA_VERSION.
@@ -30,7 +31,9 @@ def report_document(report: Report) -> dict[str, Any]:
         "stats": dict(report.stats),
         "warnings": list(report.warnings),
         "skipped": list(report.skipped),
+        "skipped_count": report.skipped_count,
         "incomplete": list(report.incomplete),
+        "incomplete_count": report.incomplete_count,
     }
 
 

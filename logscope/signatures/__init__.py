@@ -14,6 +14,7 @@ The parts, each importing only those listed before it:
 - :mod:`~logscope.signatures.detectors`: the named detectors, for matches that need code;
 - :mod:`~logscope.signatures.evidence`: matched rows per server, and the evidence lines;
 - :mod:`~logscope.signatures.evaluate`: one signature to one finding, texts rendered;
+- :mod:`~logscope.signatures.failures`: checks a failure or unread input leaves undecided;
 - :mod:`~logscope.signatures.library`: loading and validating the files, running them all;
 - :mod:`~logscope.signatures.examples`: a signature's examples run through parse and correlate.
 """
@@ -25,6 +26,7 @@ from logscope.signatures.detectors import DETECTORS, DetectorResult, is_fqdn
 from logscope.signatures.evaluate import UNRENDERED, depth_disagreements, evaluate_signature
 from logscope.signatures.evidence import SERVER_COLUMNS, collect_evidence, group_servers, server_identity
 from logscope.signatures.examples import check_library, run_example
+from logscope.signatures.failures import CheckError, failed_finding, leave_open
 from logscope.signatures.library import Library, load_library, load_signature
 from logscope.signatures.matching import normalize_text, where_mask
 from logscope.signatures.signature import Example, Signature, parse_version
@@ -33,6 +35,7 @@ __all__ = [
     "DETECTORS",
     "SERVER_COLUMNS",
     "UNRENDERED",
+    "CheckError",
     "Context",
     "DetectorResult",
     "Example",
@@ -42,8 +45,10 @@ __all__ = [
     "collect_evidence",
     "depth_disagreements",
     "evaluate_signature",
+    "failed_finding",
     "group_servers",
     "is_fqdn",
+    "leave_open",
     "load_library",
     "load_signature",
     "normalize_text",

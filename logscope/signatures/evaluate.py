@@ -53,9 +53,7 @@ def evaluate_signature(
     not_applicable = _not_applicable_reason(signature, context.nodes)
     if result.rows.empty:
         finding.status = "not-applicable" if not_applicable else "ok"
-        finding.description = not_applicable or _render(signature.texts["description"], finding, result)
-        if finding.status == "ok":
-            finding.description = MESSAGES["ok_description"]
+        finding.description = not_applicable or MESSAGES["ok_description"]
         return finding, result.rows
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
@@ -68,7 +66,11 @@ def evaluate_signature(
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None
     finding.notes += result.notes + depth_disagreements(result.rows)
     for name in TEXT_FIELDS:
-        setattr(finding, name, _render(signature.texts[name], finding, result).strip())
+        try:
+            text = _render(signature.texts[name], finding, result)
+        except jinja2.TemplateError as exc:
+            raise TemplateFailure(f"text.{name}: {UNRENDERED} {exc})") from exc
+        setattr(finding, name, text.strip())
     return finding, result.rows
 
 
@@ -121,37 +123,57 @@ def _missing_text(missing: list[str]) -> str:
 UNRENDERED = "(text could not be rendered:"
 
 
+class TemplateFailure(Exception):
+    """A signature's text could not be rendered for this finding (the finding becomes missing-info)."""
+
+
 def _render(template: str, finding: Finding, result: DetectorResult) -> str:
     names = [server.name for server in finding.servers]
-    try:
-        return compiled_template(template).render(
-            servers=finding.servers,
-            names=", ".join(names),
-            count=finding.count,
-            first_seen=finding.first_seen,
-            last_seen=finding.last_seen,
-            facts=result.facts,
-            notes=finding.notes,
-        )
-    except jinja2.TemplateError as exc:
-        return f"{UNRENDERED} {exc})"
+    return compiled_template(template).render(
+        servers=finding.servers,
+        names=", ".join(names),
+        count=finding.count,
+        first_seen=finding.first_seen,
+        last_seen=finding.last_seen,
+        facts=result.facts,
+        notes=finding.notes,
+    )
 
 
 def depth_disagreements(rows: pd.DataFrame) -> list[str]:
     """Notes where the error text and the depth tell different stories (the text wins).
 
     Depth 0 means the server's own certificate; above 0, a CA in its chain. The vendor analyzer's own
-    snippet shows `self signed certificate in certificate chain ... depth=0`.
+    snippet shows `self signed certificate in certificate chain ... depth=0`. Column-wise, so a
+    missing name or depth (a cut line) is NA in a comparison, never in a boolean context.
     """
     if "verify_error" not in rows or "depth" not in rows:
         return []
-    notes = []
-    for _, row in rows.dropna(subset=["verify_error", "depth"]).iterrows():
-        error, depth = normalize_text(row["verify_error"]), int(row["depth"])
-        in_chain = error == "self signed certificate in certificate chain"
-        if (in_chain and depth == 0) or (error == "self signed certificate" and depth > 0):
-            name = row.get("server_name") or row.get("sni")
-            notes.append(
-                MESSAGES["depth_disagrees"].format(error=row["verify_error"], depth=depth, server=name)
-            )
+    known = rows.dropna(subset=["verify_error", "depth"])
+    if known.empty:
+        return []
+    error = known["verify_error"].astype(str).map(normalize_text)
+    depth = known["depth"].astype("Int64")
+    in_chain = error == "self signed certificate in certificate chain"
+    disagree = (in_chain & (depth == 0)) | ((error == "self signed certificate") & (depth > 0))
+    disagree = disagree.fillna(False).astype(bool)
+    name = _text_column(known, "server_name").fillna(_text_column(known, "sni"))
+    notes = [
+        MESSAGES["depth_disagrees"].format(
+            error=text,
+            depth=int(level),
+            server=server if isinstance(server, str) else MESSAGES["unnamed_server"],
+        )
+        for text, level, server in zip(
+            known.loc[disagree, "verify_error"], depth[disagree], name[disagree].astype(object), strict=True
+        )
+    ]
     return list(dict.fromkeys(notes))
+
+
+def _text_column(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A text column with empty strings as NA (a missing column is all NA)."""
+    if column not in rows:
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    values = rows[column].astype("string")
+    return values.mask(values == "")

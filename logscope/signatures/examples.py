@@ -9,7 +9,7 @@ from logscope.findings import Finding
 from logscope.nodes import NodeSummary
 from logscope.parse import parse_members
 from logscope.signatures.context import Context
-from logscope.signatures.evaluate import UNRENDERED
+from logscope.signatures.failures import CheckError
 from logscope.signatures.library import Library
 from logscope.signatures.signature import Example, Signature
 
@@ -35,6 +35,12 @@ def run_example(library: Library, signature: Signature, example: Example) -> Fin
 
     The whole library runs because some signatures only take what no other signature claimed.
     """
+    return _run_example(library, signature, example)[0]
+
+
+def _run_example(
+    library: Library, signature: Signature, example: Example
+) -> tuple[Finding, list[CheckError]]:
     member = _TextMember(f"{signature.path.name}:example", example.log)
     parsed = parse_members([member])
     correlation = correlate(parsed.events)
@@ -43,8 +49,9 @@ def run_example(library: Library, signature: Signature, example: Example) -> Fin
         host = str(parsed.events["node"].dropna().iloc[0]) if not parsed.events.empty else "example"
         nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
     context = Context(parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"})
-    findings = library.evaluate(context)
-    return next(f for f in findings if f.id == signature.id)
+    findings, errors = library.evaluate_all(context)
+    finding = next(f for f in findings if f.id == signature.id)
+    return finding, [error for error in errors if error.check == signature.id]
 
 
 def check_library(library: Library) -> list[str]:
@@ -52,16 +59,12 @@ def check_library(library: Library) -> list[str]:
     failures = [str(error) for error in library.errors]
     for signature in library.signatures:
         for number, example in enumerate(signature.examples, 1):
-            finding = run_example(library, signature, example)
+            finding, errors = _run_example(library, signature, example)
             label = example.name or f"example {number}"
-            if finding.status != example.expect:
+            if errors:
+                failures += [f"{signature.path.name}: {label}: {error.error}" for error in errors]
+            elif finding.status != example.expect:
                 failures.append(
                     f"{signature.path.name}: {label}: expected {example.expect}, got {finding.status}"
                 )
-            for name in ("description", "condition", "further_information", "action", "workaround"):
-                text = getattr(finding, name, "") or ""
-                if UNRENDERED in text:
-                    failures.append(
-                        f"{signature.path.name}: {label}: text.{name}: {text[text.index(UNRENDERED) :]}"
-                    )
     return failures

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +19,7 @@ from logscope.resources import data_dir
 from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS
 from logscope.signatures.evaluate import compiled_template, evaluate_signature
+from logscope.signatures.failures import CheckError, failed_finding, leave_open
 from logscope.signatures.signature import TEXT_FIELDS, Example, Signature, parse_version
 
 MATCH_STATUSES = {"issue", "potential", "missing-info"}
@@ -102,18 +103,39 @@ class Library:
 
     def evaluate(self, context: Context) -> list[Finding]:
         """Run every signature; signatures that only take unclaimed rows run last."""
+        return self.evaluate_all(context)[0]
+
+    def evaluate_all(
+        self, context: Context, unread: Sequence[dict[str, str]] = ()
+    ) -> tuple[list[Finding], list[CheckError]]:
+        """Every signature's finding, and the checks that raised (design.md layers (c) and (d)).
+
+        A signature whose evaluation raises becomes `missing-info` and its error is returned; the
+        others stand. With `unread` input, no check is left at `ok` or `not-applicable`.
+        """
         claimed: set[int] = set()
         findings: dict[str, Finding] = {}
+        errors: list[CheckError] = []
         ordered = sorted(self.signatures, key=lambda s: s.unclaimed_only)
         for signature in ordered:
-            finding, rows = evaluate_signature(signature, context, claimed)
+            try:
+                finding, rows = evaluate_signature(signature, context, claimed)
+            except Exception as error:  # one failing check costs that check, not the report
+                errors.append(CheckError.of(signature.id, error))
+                finding, rows = failed_finding(signature), None
             if signature.frame == "tls_failures" and rows is not None:
                 claimed.update(int(i) for i in rows.index)
             findings[signature.id] = finding
-        order = {status: rank for rank, status in enumerate(STATUSES)}
-        severity = {name: rank for rank, name in enumerate(SEVERITIES)}
         result = [findings[s.id] for s in self.signatures]
-        return sorted(result, key=lambda f: (order[f.status], severity[f.severity]))
+        leave_open(result, list(unread))
+        return sort_findings(result), errors
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most urgent first: by status, then by severity."""
+    order = {status: rank for rank, status in enumerate(STATUSES)}
+    severity = {name: rank for rank, name in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: (order[f.status], severity[f.severity]))
 
 
 def load_library(extra_dirs: Iterable[str | os.PathLike] = ()) -> Library:

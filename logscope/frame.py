@@ -1,0 +1,208 @@
+"""The `events` frame: its columns and dtypes, and typed columns from parsed records.
+
+Typing is where hostile values meet pandas: an integer that does not fit 64 bits, a port outside
+0..65535, a time pandas cannot hold all become NA / NaT here, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from logscope.lines import DIAGS, ERRORLOG, SYSLOG
+
+KINDS = (
+    "receive_request",
+    "sending_request",
+    "receive_response",
+    "sending_response",
+    "request_allowed",
+    "http_error",
+    "tls_verify_failed",
+    "sni_not_in_cert",
+    "ssl_connect_failed",
+    "connect_attempt_failed",
+    "other",
+    "unparsed",
+)
+
+# Column -> dtype. Repeated strings are categoricals, integers nullable; `extra` holds unknown keys.
+EVENT_DTYPES: dict[str, str] = {
+    "node": "category",
+    "host": "category",
+    "process": "category",
+    "pid": "Int64",
+    "thread": "category",
+    "level": "category",
+    "module": "category",
+    "detail": "category",
+    "event": "category",
+    "txn_id": "Int64",
+    "tracking_id": "category",
+    "src_ip": "category",
+    "src_port": "Int64",
+    "dst_ip": "category",
+    "dst_port": "Int64",
+    "method": "category",
+    "url": "category",
+    "status": "Int64",
+    "reason": "category",
+    "username": "category",
+    "route_segment": "category",
+    "route_domain": "category",
+    "route_scheme": "category",
+    "route_host": "category",
+    "route_port": "Int64",
+    "route_error": "category",
+    "sni": "category",
+    "name_check": "category",
+    "action": "category",
+    "verify_error": "category",
+    "server_name": "category",
+    "server_ip": "category",
+    "depth": "Int64",
+    "ssl_error_code": "category",
+    "ssl_reason": "category",
+    "message": "string",
+    "extra": "object",
+    "partial": "boolean",
+    "source": "category",
+    "line": "Int64",
+    "raw": "string",
+}
+# A number outside 0..65535 in a port field is not a port: it becomes NA when the frame is built.
+PORT_COLUMNS = ("src_port", "dst_port", "route_port")
+EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
+TEXT_COLUMNS = ("raw", "message", "extra")  # free text, attached once by the parse stage's builder
+
+
+def records_to_frame(
+    records: list[dict], *, year: int | None = None, text_columns: bool = True
+) -> pd.DataFrame:
+    """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints).
+
+    With `text_columns=False` the free-text columns are left out (FrameBuilder attaches them).
+    """
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    wanted = {c: d for c, d in EVENT_DTYPES.items() if text_columns or c not in TEXT_COLUMNS}
+    for column in (*wanted, "ts_raw", "ts_format", "kind"):
+        if column not in frame:
+            frame[column] = None
+    frame["ts"], frame["ts_offset"] = _timestamps(frame["ts_raw"], frame["ts_format"], year)
+    frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
+    for column, dtype in wanted.items():
+        frame[column] = typed(frame[column], dtype)
+    for column in PORT_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].where(frame[column].between(0, 65535))
+    return frame[[c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]]
+
+
+def typed(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "Int64":
+        return nullable_int(series)
+    if dtype == "boolean":
+        return series.astype("boolean")
+    if dtype == "object":
+        return series.astype(object)
+    if dtype == "category":
+        return _categorical(series)
+    return series.astype(dtype)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EXACT_FLOAT = 2**53  # every integer below this in magnitude is exact as a float64
+
+
+def nullable_int(series: pd.Series) -> pd.Series:
+    """Integers as nullable Int64; a value that is not an integer or does not fit 64 bits is NA.
+
+    A log field is attacker-controlled: `pid=[99999999999999999999]` must cost that field, not the
+    analysis (pandas refuses to cast such a value and would raise).
+    """
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.dtype.kind in "iu":
+        return numbers.astype("Int64")
+    if numbers.dtype.kind == "f":
+        finite = numbers.abs() < _EXACT_FLOAT
+        if (finite | numbers.isna()).all() and (numbers[finite] % 1 == 0).all():
+            return numbers.astype("Int64")
+    return pd.Series([_int64_or_na(value) for value in series], index=series.index, dtype="Int64")
+
+
+def _int64_or_na(value: object) -> int | None:
+    """One value as a 64-bit integer, or None (the slow path, for the rare column with a huge value)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if value != value or value % 1 or not -_EXACT_FLOAT < value < _EXACT_FLOAT:
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?\d{1,19}", text):
+            return None
+        value = int(text)
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+def _categorical(series: pd.Series) -> pd.Series:
+    """Strings as a categorical: factorized first, so only the few distinct values become text."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    categories = pd.Index([u if isinstance(u, str) else str(u) for u in uniques], dtype="string")
+    if not categories.is_unique:  # 1 and "1" in one column: let pandas merge them
+        return series.astype("string").astype("category")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)
+
+
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def _to_utc(text: pd.Series, *, fmt: str = "ISO8601") -> pd.Series:
+    """Time strings -> UTC nanoseconds; a time outside what that can hold (year 0022) becomes NaT."""
+    parsed = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
+    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
+    return parsed.dt.as_unit("ns")
+
+
+def diags_times(text: pd.Series, year: int | None = None, now: datetime | None = None) -> pd.Series:
+    """diags.log times (`Nov 22 14:00:00.123`, no year) in `year`; without one, the latest year that
+    does not put them in the future, so December lines read in January land in the year before."""
+    normalised = " " + text.str.replace(r"\s+", " ", regex=True)
+    if year is not None:
+        return _to_utc(f"{year}" + normalised, fmt=_FORMATS[DIAGS])
+    now = now or datetime.now(UTC)
+    times = _to_utc(f"{now.year}" + normalised, fmt=_FORMATS[DIAGS])
+    future = times > pd.Timestamp(now) + pd.Timedelta(days=1)
+    if future.any():
+        times[future] = _to_utc(f"{now.year - 1}" + normalised[future], fmt=_FORMATS[DIAGS])
+    return times
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+_FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
+
+
+def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[pd.Series, pd.Series]:
+    """Convert each envelope's time to UTC and keep the offset it was written with.
+
+    ATS's diags.log has no year and no zone: it is read as UTC (see `diags_times` for the year),
+    and its offset is reported as "unknown".
+    """
+    ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    offset = pd.Series("unknown", index=raw.index, dtype="object")
+    syslog = formats == SYSLOG
+    if syslog.any():
+        text = raw[syslog].astype(str)
+        ts[syslog] = _to_utc(text)
+        offset[syslog] = text.str.extract(_OFFSET, expand=False).fillna("unknown")
+    diags = formats == DIAGS
+    if diags.any():
+        ts[diags] = diags_times(raw[diags].astype(str), year)
+    errorlog = formats == ERRORLOG
+    if errorlog.any():
+        ts[errorlog] = _to_utc(raw[errorlog].astype(str), fmt=_FORMATS[ERRORLOG])
+    return ts, offset.astype("category")
