@@ -174,24 +174,32 @@ def batch(
     signature_dirs: tuple[str, ...],
     max_bytes: int,
 ) -> None:
-    """Analyze many inputs (files, folders, globs): a report each, index.html and summary.csv."""
+    """Analyze many inputs (files, folders, globs): a report each, index.html and summary.csv.
+
+    Exits 2 when any input could not be analyzed, else 3 when any report is INCOMPLETE, else 0;
+    Ctrl-C and SIGTERM stop the workers and exit 130 and 143."""
     from logscope.batch import run_batch
+    from logscope.batch.stopping import exit_status, sigterm_as_interrupt
 
     try:
-        summary = run_batch(
-            list(paths),
-            Path(out_dir),
-            jobs=jobs,
-            force=force,
-            dask_address=dask_address,
-            signature_dirs=signature_dirs,
-            max_bytes=max_bytes,
-            progress=sys.stderr.isatty(),
-        )
+        with sigterm_as_interrupt():
+            summary = run_batch(
+                list(paths),
+                Path(out_dir),
+                jobs=jobs,
+                force=force,
+                dask_address=dask_address,
+                signature_dirs=signature_dirs,
+                max_bytes=max_bytes,
+                progress=sys.stderr.isatty(),
+            )
     except LogscopeError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt as interrupt:
+        click.echo("logscope: batch stopped; no index was written (run it again to go on)", err=True)
+        sys.exit(exit_status(interrupt))
     click.echo(summary.describe(), err=True)
-    sys.exit(EXIT_ERROR if summary.failed else EXIT_OK)
+    sys.exit(summary.exit_code)
 
 
 @main.command()
