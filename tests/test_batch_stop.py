@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-psutil = pytest.importorskip("psutil")
-
 from logscope.bundle import open_bundle, workspace
+
+psutil = pytest.importorskip("psutil")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED003_LOG = ROOT / "tests" / "data" / "seed003_lines.log"
@@ -33,7 +33,17 @@ def slowish_inputs(folder: Path, count: int = 2) -> list[Path]:
 
 
 def start_batch(inputs: list[Path], out: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "logscope.cli", "batch", *map(str, inputs), "--out", str(out), "--jobs", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "logscope.cli",
+        "batch",
+        *map(str, inputs),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -90,7 +100,9 @@ def test_workers_stop_when_the_batch_is_killed_and_the_next_run_removes_their_fo
 
 
 def test_only_folders_whose_owner_is_gone_are_removed(tmp_path):
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
     dead_pid = int(ended.stdout)
     host = workspace.host_label()
     stale = tmp_path / f"logscope-work-{host}-{dead_pid}-abc123"

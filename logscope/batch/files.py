@@ -32,7 +32,8 @@ def write_atomic(path: Path, text: str) -> None:
 
     The temporary name names this process (bundle.workspace), so the partial file of a worker killed
     mid-write is removed by the next batch into the same folder."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix="." + owner_prefix("part"), suffix=".tmp")
+    prefix = "." + owner_prefix("part")
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
