@@ -15,11 +15,14 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import tempfile
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+
+from logscope.bundle.workspace import clean_stale
 
 PRELOAD = ["logscope.serve.worker", "logscope.pipeline", "logscope.render"]
 
@@ -62,16 +65,19 @@ class WorkerProcesses:
             reader, writer = self._context.Pipe(duplex=False)
             process = self._context.Process(target=_child, args=(writer, job, args), daemon=True)
             self._live.add(process)
+            answered = False
             try:
                 await run_in_threadpool(process.start)
                 writer.close()
-                return await self._answer(process, reader, timeout)
+                outcome = await self._answer(process, reader, timeout)
+                answered = True
+                return outcome
             finally:
                 writer.close()
                 reader.close()
                 if process.pid is not None:  # started: end it (it has usually exited already) and reap it
                     process.kill()
-                    await asyncio.shield(run_in_threadpool(process.join, 5))
+                    await asyncio.shield(run_in_threadpool(_reap, process, answered))
                 self._live.discard(process)
 
     async def _answer(self, process: Any, reader: Connection, timeout: float) -> Any:
@@ -108,6 +114,13 @@ async def _readable(reader: Connection, timeout: float) -> bool:
     finally:
         loop.remove_reader(descriptor)
     return True
+
+
+def _reap(process: Any, answered: bool) -> None:
+    """Wait for a killed process; if it died mid-analysis, remove the extraction folder it left."""
+    process.join(5)
+    if not answered:
+        clean_stale(tempfile.gettempdir())
 
 
 def _child(writer: Connection, job: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import sys
 import tempfile
 from types import FrameType
@@ -76,4 +77,16 @@ def run_server(
     config = uvicorn.Config(
         app, host=host, port=port, server_header=False, timeout_graceful_shutdown=GRACEFUL_SECONDS
     )
-    StoppingServer(config, app.state.logscope).run()
+    # uvicorn re-raises the signal it stopped for; as SystemExit, the exit handlers still run (they
+    # remove multiprocessing's own temporary folder) and the status is the usual 128 + signal.
+    previous = signal.signal(signal.SIGTERM, _exit_for_signal)
+    try:
+        StoppingServer(config, app.state.logscope).run()
+    except KeyboardInterrupt:
+        raise SystemExit(128 + signal.SIGINT) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_for_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
