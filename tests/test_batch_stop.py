@@ -3,6 +3,7 @@ killed run leaves in the output folder is removed by the next run (real subproce
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -53,10 +54,20 @@ def wait_until_both_workers_are_busy(batch: subprocess.Popen, out: Path) -> list
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert batch.poll() is None, batch.communicate()
-        if len([p for p in out.glob("logscope-work-*") if p.is_dir()]) >= 2:
+        if len([p for p in out.glob("logscope-*") if p.is_dir()]) >= 2:
             return psutil.Process(batch.pid).children(recursive=True)
         time.sleep(0.05)
     raise AssertionError("the workers never started")
+
+
+def stop_all(batch: subprocess.Popen, workers: list[psutil.Process]) -> None:
+    """Whatever the test found, leave no process behind."""
+    if batch.poll() is None:
+        batch.kill()
+    for worker in workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            worker.kill()
+    batch.wait(10)
 
 
 def gone_within(processes: list[psutil.Process], seconds: float) -> list[psutil.Process]:
@@ -68,32 +79,32 @@ def gone_within(processes: list[psutil.Process], seconds: float) -> list[psutil.
 def test_sigterm_stops_the_batch_and_its_workers_and_leaves_no_temp_entry(tmp_path):
     out = tmp_path / "out"
     batch = start_batch(slowish_inputs(tmp_path), out)
+    workers: list[psutil.Process] = []
     try:
-        workers = wait_until_both_workers_are_busy(batch, out)
+        workers += wait_until_both_workers_are_busy(batch, out)
         assert len(workers) >= 2
         batch.send_signal(signal.SIGTERM)
         _stdout, stderr = batch.communicate(timeout=20)
-        assert batch.returncode == 128 + signal.SIGTERM
-        assert b"Traceback" not in stderr and b"batch stopped" in stderr
         assert gone_within(workers, 20) == []
         assert sorted(p.name for p in out.iterdir()) == []
+        assert batch.returncode == 128 + signal.SIGTERM
+        assert b"Traceback" not in stderr and b"batch stopped" in stderr
     finally:
-        if batch.poll() is None:
-            batch.kill()
+        stop_all(batch, workers)
 
 
 def test_workers_stop_when_the_batch_is_killed_and_the_next_run_removes_their_folders(tmp_path):
     out = tmp_path / "out"
     inputs = slowish_inputs(tmp_path)
     batch = start_batch(inputs, out)
+    workers: list[psutil.Process] = []
     try:
-        workers = wait_until_both_workers_are_busy(batch, out)
+        workers += wait_until_both_workers_are_busy(batch, out)
         batch.kill()  # SIGKILL: no handler runs in the batch process
         batch.wait(10)
         assert gone_within(workers, 20) == []
     finally:
-        if batch.poll() is None:
-            batch.kill()
+        stop_all(batch, workers)
     removed = workspace.clean_stale(out)  # what the next run does first
     assert not [p for p in out.iterdir() if workspace.OWNED.fullmatch(p.name)]
     assert all(workspace.OWNED.fullmatch(p.name) for p in removed)
