@@ -220,24 +220,32 @@ def batch(
     signature_dirs: tuple[str, ...],
     max_bytes: int,
 ) -> None:
-    """Analyze many inputs (files, folders, globs): a report each, index.html and summary.csv."""
+    """Analyze many inputs (files, folders, globs): a report each, index.html and summary.csv.
+
+    Exits 2 when any input could not be analyzed, else 3 when any report is INCOMPLETE, else 0;
+    Ctrl-C and SIGTERM stop the workers and exit 130 and 143."""
     from logscope.batch import run_batch
+    from logscope.batch.stopping import exit_status, sigterm_as_interrupt
 
     try:
-        summary = run_batch(
-            list(paths),
-            Path(out_dir),
-            jobs=jobs,
-            force=force,
-            dask_address=dask_address,
-            signature_dirs=signature_dirs,
-            max_bytes=max_bytes,
-            progress=sys.stderr.isatty(),
-        )
+        with sigterm_as_interrupt():
+            summary = run_batch(
+                list(paths),
+                Path(out_dir),
+                jobs=jobs,
+                force=force,
+                dask_address=dask_address,
+                signature_dirs=signature_dirs,
+                max_bytes=max_bytes,
+                progress=sys.stderr.isatty(),
+            )
     except LogscopeError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt as interrupt:
+        click.echo("logscope: batch stopped; no index was written (run it again to go on)", err=True)
+        sys.exit(exit_status(interrupt))
     click.echo(summary.describe(), err=True)
-    sys.exit(EXIT_ERROR if summary.failed else EXIT_OK)
+    sys.exit(summary.exit_code)
 
 
 @main.command()
@@ -245,14 +253,63 @@ def batch(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--max-upload-mb", default=1024, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--max-bytes",
+    default="1G",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _size(value),
+    help="Cap on decompressed bytes (temporary disk) of one analysis.",
+)
+@click.option(
+    "--analysis-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds an analysis may run; then it is stopped and the page says so.",
+)
+@click.option(
+    "--upload-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds an upload may take to arrive.",
+)
+@click.option(
+    "--store-mb",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Memory for the reports the server keeps (oldest dropped first).",
+)
 @click.option("--keep", "keep_dir", type=click.Path(file_okay=False), help="Also keep reports here.")
-def serve(host: str, port: int, max_upload_mb: int, keep_dir: str | None) -> None:
-    """A local page to upload a bundle and read its findings (needs the [web] extra)."""
+def serve(
+    host: str,
+    port: int,
+    max_upload_mb: int,
+    max_bytes: int,
+    analysis_timeout: float,
+    upload_timeout: float,
+    store_mb: int,
+    keep_dir: str | None,
+) -> None:
+    """A local page to upload a bundle and read its findings (needs the [web] extra).
+
+    Two analyses run at once, each in a fresh process; up to eight uploads are accepted at a time and
+    more get 503 with Retry-After. SIGTERM or Ctrl-C stops the server within seconds."""
     try:
         from logscope.serve import run_server
     except ImportError as exc:
         _fail(f"the web page needs the [web] extra: pip install 'logscope[web]' ({exc.name} is missing)")
-    run_server(host=host, port=port, max_upload_mb=max_upload_mb, keep_dir=keep_dir)
+    run_server(
+        host=host,
+        port=port,
+        max_upload_mb=max_upload_mb,
+        keep_dir=keep_dir,
+        max_bytes=max_bytes,
+        analysis_seconds=analysis_timeout,
+        upload_seconds=upload_timeout,
+        store_bytes=store_mb * 1024 * 1024,
+    )
 
 
 @main.group()

@@ -435,10 +435,10 @@ def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
     seen: list[list[str]] = []
     real_job = serve.analysis_job
 
-    def observing_job(report_id, paths, names):
+    def observing_job(report_id, paths, names, *limits):
         seen.append(sorted(str(Path(p).relative_to(private_tmp)) for p in paths))
         assert all(Path(p).is_file() for p in paths)
-        return real_job(report_id, paths, names)
+        return real_job(report_id, paths, names, *limits)
 
     monkeypatch.setattr(serve.executor, "analysis_job", observing_job)
     report_id_of(
@@ -456,7 +456,7 @@ def test_temp_folder_exists_during_the_analysis_and_is_removed_after_it(
 
 
 def test_an_unexpected_failure_is_a_generic_500_and_is_logged(thread_pool_client, monkeypatch, caplog):
-    def failing_job(report_id, paths, names):
+    def failing_job(report_id, paths, names, *limits):
         raise RuntimeError("internal detail /srv/secret/path")
 
     monkeypatch.setattr(serve.executor, "analysis_job", failing_job)
@@ -586,10 +586,10 @@ def test_loopback_detection(host, loopback):
 
 def test_run_server_warns_on_stderr_only_when_not_on_loopback(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(serve.startup.uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr(serve.startup.StoppingServer, "run", lambda server: calls.append(server.config))
     serve.run_server(host="127.0.0.1", port=8123)
     assert "no authentication" not in capsys.readouterr().err
     serve.run_server(host="0.0.0.0", port=8123)
     warning = [line for line in capsys.readouterr().err.splitlines() if "no authentication" in line]
     assert len(warning) == 1 and "network" in warning[0]
-    assert [c["host"] for c in calls] == ["127.0.0.1", "0.0.0.0"]
+    assert [c.host for c in calls] == ["127.0.0.1", "0.0.0.0"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from logscope import __version__
-from logscope.batch.results import result_fields
+from logscope.batch.results import incomplete_of, result_fields
 from logscope.resources import data_dir
 
 CACHE_BLOCK = "batch"  # key of the cache record inside each report's JSON
@@ -96,6 +96,7 @@ def load_cached(json_path: Path, html_path: Path, digest: str, settings: str) ->
 def _readable_document(document: dict[str, Any]) -> bool:
     try:
         result_fields(document)
+        incomplete_of(document)
     except (KeyError, TypeError, ValueError, AttributeError):
         return False
     return True

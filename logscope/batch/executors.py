@@ -11,12 +11,14 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from logscope.batch.inputs import BatchInput, BatchPlan
 from logscope.batch.results import BatchResult, internal_error, one_line
+from logscope.batch.stopping import run_task, stop_workers, worker_setup
 from logscope.batch.worker import analyze_one
 from logscope.errors import LogscopeError
 
@@ -70,13 +72,13 @@ def pool_results(items: Sequence[BatchInput], task: Task, workers: int) -> Itera
 
 def _pool_round(queue: deque[BatchInput], task: Task, workers: int) -> Iterator[BatchResult]:
     """Drain `queue` with at most `workers` items in flight; return the in-flight items if the pool breaks."""
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with _worker_pool(workers) as pool:
         running: dict[Future[BatchResult], BatchInput] = {}
         while queue or running:
             while queue and len(running) < workers:
                 item = queue.popleft()
                 try:
-                    running[pool.submit(task, item)] = item
+                    running[pool.submit(run_task, task, item)] = item
                 except BrokenProcessPool:  # a worker died after the last wait: same as below
                     queue.appendleft(item)
                     return list(running.values())
@@ -96,9 +98,9 @@ def _pool_round(queue: deque[BatchInput], task: Task, workers: int) -> Iterator[
 
 
 def _run_alone(item: BatchInput, task: Task) -> BatchResult:
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with _worker_pool(1) as pool:
         try:
-            return pool.submit(task, item).result()
+            return pool.submit(run_task, task, item).result()
         except BrokenProcessPool:
             return BatchResult(
                 input=item.path,
@@ -109,6 +111,19 @@ def _run_alone(item: BatchInput, task: Task) -> BatchResult:
             )
         except Exception as exc:
             return internal_error(item, exc)
+
+
+@contextmanager
+def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool whose workers stop with the batch: on Ctrl-C, SIGTERM, an early close of the
+    results, or the parent's death, never waiting for the inputs they hold to finish."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_setup, initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def dask_results(items: Sequence[BatchInput], address: str, options: dict[str, Any]) -> Iterator[BatchResult]:

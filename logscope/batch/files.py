@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from logscope.bundle.workspace import owner_prefix
 from logscope.errors import LogscopeError
 
 
@@ -27,8 +28,12 @@ def prepare_out_dir(out_dir: Path | str) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` next to `path` under a temporary name, then rename it into place."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` next to `path` under a temporary name, then rename it into place.
+
+    The temporary name names this process (bundle.workspace), so the partial file of a worker killed
+    mid-write is removed by the next batch into the same folder."""
+    prefix = "." + owner_prefix("part")
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)

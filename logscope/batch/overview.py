@@ -34,6 +34,7 @@ CSV_COLUMNS = (
     "category",
     "count",
     "servers",
+    "incomplete",  # what the input's report left unread or cut ("path: reason; ..."), empty if nothing
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,6 +52,7 @@ def summary_csv(results: Sequence[BatchResult]) -> str:
         hosts = "; ".join(node["host"] for node in result.nodes)
         versions = "; ".join(sorted({node["version"] for node in result.nodes}))
         head = [result.input, result.name, result.ok, result.error or "", hosts, versions]
+        tail = [incomplete_text(result)]
         rows = [
             [
                 finding["id"],
@@ -66,8 +68,13 @@ def summary_csv(results: Sequence[BatchResult]) -> str:
         if not rows:  # a broken input (or a report with no finding) still gets its row
             rows = [["", "", "", "", "", "", ""]]
         for row in rows:
-            writer.writerow([_cell(value) for value in head + row])
+            writer.writerow([_cell(value) for value in head + row + tail])
     return buffer.getvalue()
+
+
+def incomplete_text(result: BatchResult) -> str:
+    """`path: reason; path: reason` for what the report left unread or cut; empty when complete."""
+    return "; ".join(f"{entry['path'] or entry['input']}: {entry['reason']}" for entry in result.incomplete)
 
 
 def _cell(value: Any) -> Any:
@@ -97,6 +104,7 @@ def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
                 "top_rank": rank if result.ok else 100,
                 "html_name": result.html.name if result.html else None,
                 "json_name": result.json.name if result.json else None,
+                "incomplete": incomplete_text(result),
             }
         )
     return rows
@@ -116,6 +124,7 @@ def render_index(summary: BatchSummary) -> str:
         count=len(summary.results),
         failed=summary.failed,
         cached=summary.cached,
+        incomplete=summary.incomplete,
         ignored=summary.ignored,
         shared_css=Markup(shared_css),  # our own package file, never log text
         csp=content_security_policy([shared_css, own_css], script),

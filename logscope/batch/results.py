@@ -19,6 +19,7 @@ INDEX_NAME = "index.html"
 CSV_NAME = "summary.csv"
 MAX_ERROR = 500
 ATTENTION_STATUSES = ("issue", "potential", "missing-info")
+EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 2, 3  # design.md: what `logscope batch` exits with
 
 
 @dataclass
@@ -38,6 +39,8 @@ class BatchResult:
     content_hash: str = ""
     cached: bool = False
     seconds: float = 0.0
+    # what the report left unread or cut ({input, path, reason}): the report says INCOMPLETE
+    incomplete: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +58,18 @@ class BatchSummary:
         return sum(result.cached for result in self.results)
 
     @property
+    def incomplete(self) -> int:
+        """Inputs analyzed whose report is INCOMPLETE."""
+        return sum(result.ok and bool(result.incomplete) for result in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when any input could not be analyzed, else 3 when any report is INCOMPLETE, else 0."""
+        if self.failed:
+            return EXIT_FAILED
+        return EXIT_INCOMPLETE if self.incomplete else EXIT_OK
+
+    @property
     def index(self) -> Path:
         return self.out_dir / INDEX_NAME
 
@@ -62,9 +77,10 @@ class BatchSummary:
         """One line, e.g. "50 inputs: 47 analyzed (3 cached), 3 failed; index: out/index.html"."""
         count = len(self.results)
         analyzed = count - self.failed
+        incomplete = f", {self.incomplete} incomplete" if self.incomplete else ""
         line = (
-            f"{count} input{'' if count == 1 else 's'}: {analyzed} analyzed ({self.cached} cached), "
-            f"{self.failed} failed; index: {self.index}"
+            f"{count} input{'' if count == 1 else 's'}: {analyzed} analyzed ({self.cached} cached)"
+            f"{incomplete}, {self.failed} failed; index: {self.index}"
         )
         if self.ignored:
             names = ", ".join(os.path.basename(path) for path in self.ignored[:3])
@@ -101,6 +117,14 @@ def result_fields(
         for finding in document["findings"]
     ]
     return summary, nodes, findings, top_finding(findings)
+
+
+def incomplete_of(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The report's `incomplete` list (absent in reports from before schema 1.1: none)."""
+    return [
+        {key: str(entry.get(key, "")) for key in ("input", "path", "reason")}
+        for entry in document.get("incomplete") or []
+    ]
 
 
 def top_finding(findings: Sequence[dict[str, Any]]) -> dict[str, str] | None:

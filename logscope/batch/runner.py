@@ -16,6 +16,7 @@ from logscope.batch.inputs import plan_batch
 from logscope.batch.overview import render_index, summary_csv
 from logscope.batch.results import CSV_NAME, INDEX_NAME, BatchResult, BatchSummary
 from logscope.bundle import DEFAULT_MAX_BYTES
+from logscope.bundle.workspace import clean_stale
 from logscope.errors import LogscopeError
 
 
@@ -57,15 +58,23 @@ def run_batch(
     """
     paths = [os.fspath(path) for path in paths]
     folder = prepare_out_dir(out_dir)
+    clean_stale(folder)  # what killed runs left in the output folder: their extraction folders
     plan = plan_batch(paths, folder)
     if not plan.inputs:
         raise LogscopeError(f"nothing to analyze in {', '.join(paths) or '(no path)'}")
     by_name: dict[str, BatchResult] = {}
     results = execute(plan, folder, jobs, force, dask_address, signature_dirs, max_bytes)
-    with _progress_bar(len(plan.inputs), progress) as advance:
-        for result in results:
-            by_name[result.name] = result
-            advance()
+    try:
+        with _progress_bar(len(plan.inputs), progress) as advance:
+            for result in results:
+                by_name[result.name] = result
+                advance()
+    except BaseException:  # Ctrl-C, SIGTERM: stop the workers, then remove what any of them left
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+        clean_stale(folder)
+        raise
     summary = BatchSummary([by_name[item.name] for item in plan.inputs], Path(out_dir), plan.ignored)
     write_atomic(folder / CSV_NAME, summary_csv(summary.results))
     write_atomic(folder / INDEX_NAME, render_index(summary))

@@ -15,7 +15,7 @@ from typing import Any
 from logscope.batch.cache import CACHE_BLOCK, cache_record, content_hash, load_cached, settings_key
 from logscope.batch.files import os_error_text, write_atomic
 from logscope.batch.inputs import is_pattern, report_stem
-from logscope.batch.results import BatchResult, one_line, result_fields
+from logscope.batch.results import BatchResult, incomplete_of, one_line, result_fields
 from logscope.bundle import DEFAULT_MAX_BYTES
 from logscope.errors import BundleError
 from logscope.pipeline import analyze
@@ -88,6 +88,7 @@ def _succeeded(
     result.ok, result.cached = True, cached
     result.html, result.json = html_path, json_path
     result.summary, result.nodes, result.findings, result.top_finding = result_fields(document)
+    result.incomplete = incomplete_of(document)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from logscope.bundle.limits import DEFAULT_MAX_BYTES
 from logscope.bundle.sources import is_log
+from logscope.bundle.workspace import temporary_folder
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Bundle:
     """What open_bundle found. A context manager: leaving it removes the temporary folder."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, work_dir: str | os.PathLike | None = None) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="logscope-", dir=work_dir)
+        self._tmp = temporary_folder(work_dir)
         self.workdir = Path(self._tmp.name)
         self.max_bytes = max_bytes
         self.inputs: list[str] = []

@@ -1,18 +1,19 @@
 """`logscope serve`: a local page to upload bundles and read their findings.
 
 The flow of one upload: the multipart body is streamed into a temporary folder the request owns
-(generated file names; the client's names are kept for display only), the size cap is enforced while
-streaming, the analysis runs in a worker process so the event loop stays free and several uploads run
-at once, the folder is removed, and the rendered report (HTML and JSON) is kept in memory under a
-random id. Reports are only ever looked up by that id in memory: no route serves a path taken from the
-request.
+(generated file names; the client's names are kept for display only), the size cap and the upload
+time are enforced while streaming, the analysis runs in a fresh worker process of its own (killed
+when it runs out of time) so the event loop stays free and several uploads run at once, the folder
+is removed, and the rendered report (HTML and JSON) is kept in memory under a random id. Reports are
+only ever looked up by that id in memory: no route serves a path taken from the request.
 
 The modules, in the order data flows through them:
 
 - ``store``: the in-memory report store and the --keep folder
 - ``worker``: what runs in the analysis worker process (analyze, relabel, render)
 - ``uploads``: streaming a multipart upload to disk, with its limits
-- ``executor``: the per-app state and its worker pool, one analysis run on it
+- ``processes``: one fresh worker process per analysis, killed on timeout or shutdown
+- ``executor``: the per-app state and its worker processes, one analysis run on them
 - ``security``: security headers, CSP, Host and Origin checks (the middleware)
 - ``pages``: the server's own pages and error responses
 - ``routes``: the request handlers
@@ -26,15 +27,18 @@ importing this package fails without them, and `logscope serve` turns the Import
 
 from __future__ import annotations
 
-from logscope.serve.app import ReportIdConvertor, create_app
+from logscope.serve.app import SERVE_MAX_BYTES, ReportIdConvertor, create_app
 from logscope.serve.executor import (
+    ANALYSIS_SECONDS,
     MAX_PENDING_PER_WORKER,
-    TASKS_PER_WORKER,
+    RETRY_AFTER_SECONDS,
+    UPLOAD_SECONDS,
     ServerState,
     one_line,
     run_analysis,
 )
 from logscope.serve.pages import own_page, problem_response, recent_rows, wants_json
+from logscope.serve.processes import AnalysisTimeout, WorkerDied, WorkerProcesses
 from logscope.serve.routes import analyze_request
 from logscope.serve.security import (
     BASE_CSP,
@@ -45,7 +49,14 @@ from logscope.serve.security import (
     page_csp,
 )
 from logscope.serve.startup import LOOPBACK_HOST_NAMES, is_loopback, run_server
-from logscope.serve.store import MAX_KEPT_REPORTS, REPORT_ID, ReportStore, StoredReport, keep_report
+from logscope.serve.store import (
+    MAX_KEPT_REPORTS,
+    MAX_STORE_BYTES,
+    REPORT_ID,
+    ReportStore,
+    StoredReport,
+    keep_report,
+)
 from logscope.serve.uploads import (
     KNOWN_SUFFIXES,
     MAX_FILES,
@@ -67,16 +78,21 @@ from logscope.serve.worker import (
 )
 
 __all__ = [
+    "ANALYSIS_SECONDS",
     "BASE_CSP",
     "KNOWN_SUFFIXES",
     "LOOPBACK_HOST_NAMES",
     "MAX_FILES",
     "MAX_KEPT_REPORTS",
     "MAX_PENDING_PER_WORKER",
+    "MAX_STORE_BYTES",
     "REPORT_ID",
+    "RETRY_AFTER_SECONDS",
     "SECURITY_HEADERS",
-    "TASKS_PER_WORKER",
+    "SERVE_MAX_BYTES",
     "UPLOAD_FIELD",
+    "UPLOAD_SECONDS",
+    "AnalysisTimeout",
     "GuardMiddleware",
     "RenderedReport",
     "ReportIdConvertor",
@@ -87,6 +103,8 @@ __all__ = [
     "UploadLabels",
     "UploadProblem",
     "UploadReceiver",
+    "WorkerDied",
+    "WorkerProcesses",
     "analysis_job",
     "analyze_request",
     "create_app",

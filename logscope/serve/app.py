@@ -12,7 +12,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from logscope.serve.executor import ServerState
+from logscope.serve.executor import ANALYSIS_SECONDS, UPLOAD_SECONDS, ServerState
 from logscope.serve.routes import (
     analyze_upload,
     http_error,
@@ -23,7 +23,7 @@ from logscope.serve.routes import (
     upload_page,
 )
 from logscope.serve.security import GuardMiddleware
-from logscope.serve.store import REPORT_ID
+from logscope.serve.store import MAX_STORE_BYTES, REPORT_ID, ReportStore
 
 
 class ReportIdConvertor(Convertor[str]):
@@ -40,6 +40,8 @@ class ReportIdConvertor(Convertor[str]):
 
 register_url_convertor("logscope_report_id", ReportIdConvertor())
 
+SERVE_MAX_BYTES = 1024**3  # `serve --max-bytes`: lower than analyze's 4 GiB, as every upload may cost it
+
 
 def create_app(
     *,
@@ -47,15 +49,31 @@ def create_app(
     keep_dir: str | Path | None = None,
     max_workers: int = 2,
     allowed_hosts: Sequence[str] | None = None,
+    max_bytes: int | None = SERVE_MAX_BYTES,
+    analysis_seconds: float = ANALYSIS_SECONDS,
+    upload_seconds: float = UPLOAD_SECONDS,
+    store_bytes: int = MAX_STORE_BYTES,
 ) -> Starlette:
     """The upload app. `allowed_hosts` (host names, no port) guards a loopback server against DNS
-    rebinding; `run_server` sets it when it listens on a loopback address."""
+    rebinding; `run_server` sets it when it listens on a loopback address. `max_bytes` caps what one
+    analysis decompresses; `analysis_seconds` and `upload_seconds` bound each analysis and upload;
+    `store_bytes` the reports kept in memory."""
     if max_upload_mb < 1 or max_workers < 1:
         raise ValueError("max_upload_mb and max_workers must be at least 1")
+    if analysis_seconds <= 0 or upload_seconds <= 0:
+        raise ValueError("analysis_seconds and upload_seconds must be more than 0")
     keep = Path(keep_dir).resolve() if keep_dir is not None else None
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    state = ServerState(max_upload_bytes=max_upload_mb * 1024 * 1024, keep_dir=keep, max_workers=max_workers)
+    state = ServerState(
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        keep_dir=keep,
+        max_workers=max_workers,
+        max_bytes=max_bytes,
+        analysis_seconds=analysis_seconds,
+        upload_seconds=upload_seconds,
+        store=ReportStore(max_bytes=store_bytes),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

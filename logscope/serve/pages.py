@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from logscope import __version__
 from logscope.findings import STATUS_TITLES, STATUSES
-from logscope.serve.executor import ServerState
+from logscope.serve.executor import RETRY_AFTER_SECONDS, ServerState
 from logscope.serve.security import page_csp
 from logscope.serve.store import StoredReport
 
@@ -41,19 +41,31 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def problem_response(request: Request, status: int, message: str) -> Response:
+def problem_response(request: Request, status: int, message: str, reason: str | None = None) -> Response:
+    """The error page, or `{"error": message, "reason": ...}` for the page's script; a 503 says
+    when to come back (Retry-After)."""
+    headers = {"retry-after": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
     if wants_json(request):
-        return JSONResponse({"error": message}, status_code=status)
-    titles = {400: "Cannot analyze this upload", 404: "Not found", 413: "Upload too large"}
-    title = titles.get(status, "Server busy" if status == 503 else "Analysis failed")
-    return own_page(
+        body = {"error": message, **({"reason": reason} if reason else {})}
+        return JSONResponse(body, status_code=status, headers=headers)
+    titles = {
+        400: "Cannot analyze this upload",
+        404: "Not found",
+        408: "Upload too slow",
+        413: "Upload too large",
+        503: "Server busy",
+        504: "Analysis timed out",
+    }
+    response = own_page(
         state_of(request),
         "serve_error.html.j2",
         status=status,
         status_code=status,
-        title=title,
+        title=titles.get(status, "Analysis failed"),
         message=message,
     )
+    response.headers.update(headers)
+    return response
 
 
 def state_of(request: Request) -> ServerState:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import time
 import uuid
 from datetime import datetime
@@ -17,10 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from logscope.bundle.workspace import temporary_folder
 from logscope.serve.executor import ServerState, run_analysis
 from logscope.serve.pages import own_page, problem_response, recent_rows, state_of, wants_json
 from logscope.serve.store import MAX_KEPT_REPORTS, StoredReport, keep_report
-from logscope.serve.uploads import MAX_FILES, UploadProblem, receive_uploads
+from logscope.serve.uploads import MAX_FILES, SavedUpload, UploadProblem, receive_uploads
 
 logger = logging.getLogger("logscope.serve")  # one logger for the whole server
 
@@ -44,7 +44,7 @@ async def analyze_upload(request: Request) -> Response:
     try:
         stored = await analyze_request(request, state)
     except UploadProblem as problem:
-        return problem_response(request, problem.status, problem.message)
+        return problem_response(request, problem.status, problem.message, problem.reason)
     location = f"/reports/{stored.id}"
     if wants_json(request):
         return JSONResponse({"id": stored.id, "report": location, "summary": stored.summary})
@@ -53,14 +53,18 @@ async def analyze_upload(request: Request) -> Response:
 
 async def analyze_request(request: Request, state: ServerState) -> StoredReport:
     """Receive, analyze and store one upload; the temporary folder is gone when this returns."""
+    if state.closing:
+        raise UploadProblem(503, "the server is stopping; try again when it is back", reason="stopping")
     if state.in_flight >= state.max_in_flight:
-        raise UploadProblem(503, "the server is busy with other uploads; try again in a minute")
+        raise UploadProblem(
+            503, "the server is busy with other uploads; try again in a minute", reason="busy"
+        )
     state.in_flight += 1
     started = time.perf_counter()
     report_id = uuid.uuid4().hex
-    folder = tempfile.TemporaryDirectory(prefix="logscope-upload-", ignore_cleanup_errors=True)
+    folder = temporary_folder(kind="upload", ignore_cleanup_errors=True)
     try:
-        uploads = await receive_uploads(request, Path(folder.name), state.max_upload_bytes)
+        uploads = await receive_within(request, Path(folder.name), state)
         if not uploads:
             raise UploadProblem(400, "no file in the upload: choose one bundle per cluster node")
         rendered = await run_analysis(state, report_id, uploads)
@@ -92,6 +96,18 @@ async def analyze_request(request: Request, state: ServerState) -> StoredReport:
         stored.summary,
     )
     return stored
+
+
+async def receive_within(request: Request, folder: Path, state: ServerState) -> list[SavedUpload]:
+    """The upload, streamed to `folder`, refused when it takes longer than `state.upload_seconds`."""
+    try:
+        return await asyncio.wait_for(
+            receive_uploads(request, folder, state.max_upload_bytes), state.upload_seconds
+        )
+    except TimeoutError:
+        raise UploadProblem(
+            408, f"the upload took longer than {state.upload_seconds:g} s", reason="upload-timeout"
+        ) from None
 
 
 def stored_or_404(request: Request) -> StoredReport:

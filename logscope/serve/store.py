@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ logger = logging.getLogger("logscope.serve")  # one logger for the whole server
 
 REPORT_ID = re.compile(r"[0-9a-f]{32}")
 MAX_KEPT_REPORTS = 50
+MAX_STORE_BYTES = 200 * 1024**2  # rendered reports kept in memory (serve --store-mb)
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,22 @@ class StoredReport:
 
 
 class ReportStore:
-    """The last `capacity` reports of this server process, in memory, newest last."""
+    """The last reports of this server process, in memory, newest last: at most `capacity` of them
+    and at most `max_bytes` of rendered text. The newest report is always kept (the user is being
+    sent to it), so one report larger than the budget evicts every other one."""
 
-    def __init__(self, capacity: int = MAX_KEPT_REPORTS) -> None:
+    def __init__(self, capacity: int = MAX_KEPT_REPORTS, max_bytes: int = MAX_STORE_BYTES) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._reports: OrderedDict[str, StoredReport] = OrderedDict()
 
     def add(self, report: StoredReport) -> None:
         self._reports[report.id] = report
-        while len(self._reports) > self.capacity:
-            self._reports.popitem(last=False)
+        self.bytes += report_bytes(report)
+        while len(self._reports) > 1 and (len(self._reports) > self.capacity or self.bytes > self.max_bytes):
+            _id, evicted = self._reports.popitem(last=False)
+            self.bytes -= report_bytes(evicted)
 
     def get(self, report_id: str) -> StoredReport | None:
         return self._reports.get(report_id) if REPORT_ID.fullmatch(report_id) else None
@@ -50,6 +58,11 @@ class ReportStore:
 
     def __len__(self) -> int:
         return len(self._reports)
+
+
+def report_bytes(report: StoredReport) -> int:
+    """The memory a stored report holds: its three rendered texts (the rest is small)."""
+    return sum(sys.getsizeof(text) for text in (report.page_html, report.download_html, report.json_text))
 
 
 def keep_report(keep_dir: Path, report: StoredReport) -> None:

@@ -21,17 +21,20 @@ MULTIPART_ALLOWANCE = 1024 * 1024  # boundaries and part headers on top of the f
 WRITE_BATCH_BYTES = 1024 * 1024  # file data is written off the event loop in batches of this size
 MAX_DISPLAY_NAME = 200
 MAX_PART_HEADER_BYTES = 16 * 1024
+MAX_BOUNDARY = 70  # RFC 2046 5.1.1; browsers and HTTP clients send 30 to 70
 # Suffixes the bundle reader recognises; an upload keeps one of these (never the client's name).
 KNOWN_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".log.gz", ".txt.gz", ".gz", ".txt", ".log")
 
 
 class UploadProblem(Exception):
-    """A request that cannot be analyzed; `message` is one line safe to show (it is escaped)."""
+    """A request that cannot be analyzed; `message` is one line safe to show (it is escaped);
+    `reason` a short word for scripts (JSON `reason`: busy, timeout, upload-timeout, stopping)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -195,9 +198,11 @@ async def receive_uploads(request: Request, folder: Path, max_bytes: int) -> lis
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + MULTIPART_ALLOWANCE:
         raise UploadProblem(413, f"upload exceeds {max_bytes // (1024 * 1024)} MB")
+    if len(options[b"boundary"]) > MAX_BOUNDARY:
+        raise UploadProblem(400, f"the multipart boundary is longer than {MAX_BOUNDARY} characters")
     receiver = UploadReceiver(folder, max_bytes)
-    parser = MultipartParser(options[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
     try:
+        parser = MultipartParser(options[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
         async for chunk in request.stream():
             parser.write(chunk)
             if receiver.ready_to_flush():

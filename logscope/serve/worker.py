@@ -23,13 +23,17 @@ class RenderedReport:
     summary: dict[str, int]
 
 
-def analysis_job(report_id: str, paths: list[str], display_names: list[str]) -> RenderedReport:
-    """Analyze the saved uploads and render everything the server keeps. Runs in a worker process."""
+def analysis_job(
+    report_id: str, paths: list[str], display_names: list[str], max_bytes: int | None = None
+) -> RenderedReport:
+    """Analyze the saved uploads and render everything the server keeps. Runs in a worker process.
+    `max_bytes` caps what the analysis decompresses (`serve --max-bytes`; None: the bundle default)."""
     from logscope.pipeline import analyze
 
     labels = UploadLabels(dict(zip(paths, display_names, strict=True)))
+    limits = {} if max_bytes is None else {"max_bytes": max_bytes}
     try:
-        report = analyze([Path(p) for p in paths])
+        report = analyze([Path(p) for p in paths], **limits)
     except BundleError as exc:
         raise type(exc)(labels.text(str(exc))) from None
     labels.relabel(report)
