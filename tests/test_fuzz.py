@@ -398,6 +398,7 @@ def test_the_command_line_exits_0_1_2_or_3_on_crafted_input(tmp_path):
             main, ["analyze", str(path), "--max-bytes", str(MAX_BYTES), "--format", "json"]
         )
         assert result.exit_code in (0, 1, 2, 3), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         assert "Traceback" not in result.output
         codes.add(result.exit_code)
     assert codes >= {1, 2}
