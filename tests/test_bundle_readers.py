@@ -255,3 +255,37 @@ def test_a_bad_certificate_in_a_bundle_is_reported_incomplete_never_a_crash():
     assert len(report.certificates) == 1
     assert [entry["reason"][:26] for entry in report.incomplete] == ["certificate 1: unreadable "]
     assert report.exit_code == 3
+
+
+def hostile_report():
+    with tarfile.open(SAMPLE_LOGS / "healthy-mra-login.tar.gz") as archive:
+        members = {i.name: archive.extractfile(i).read() for i in archive.getmembers()}
+    stamp = next(n for n in members if n.startswith("loggingsnapshot_"))[len("loggingsnapshot_") : -4]
+    members[f"server_{stamp}.pem"] = make_cert(cn="<script>alert(1)</script>\x1b[2J", dns=("<b>x</b>",))
+    return logscope.analyze(tar_bytes(members))
+
+
+def test_the_node_panel_escapes_a_hostile_certificate_subject_in_html_and_terminal():
+    report = hostile_report()
+    page = report.to_html()
+    panel = page[page.index('id="this-node"') :]
+    assert "&lt;script\\&gt;alert(1)" in panel and "&lt;b&gt;x&lt;/b&gt;" in panel
+    assert "<script>alert(1)" not in page and "<b>x</b>" not in page and "\x1b" not in page
+    text = report.to_text()
+    node_lines = [line for line in text.splitlines() if line.startswith("node: expc:")]
+    assert len(node_lines) == 1 and "\x1b" not in text and "no EKU" in node_lines[0]
+
+
+def test_the_node_panel_is_absent_when_the_bundle_holds_none_of_the_nodes_files():
+    report = logscope.analyze(SAMPLE_LOGS / "healthy-mra-login.tar.gz")
+    assert 'id="this-node"' not in report.to_html()
+    assert "node: " not in report.to_text()
+
+
+def test_json_nodes_carry_certificate_trust_store_zones_alarms_and_role_source(report):
+    expc1 = report.to_dict()["nodes"][0]
+    assert expc1["role_source"] == "xconf"
+    assert expc1["certificate"]["days_left"] == 19
+    assert expc1["trust_store"]["size"] == 5
+    assert expc1["zones"][0]["tls_verify_mode"] == "On"
+    assert expc1["alarms"][0]["alarm_id"] == "40068"
