@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import ipaddress
 import re
 import subprocess
 import tarfile
@@ -14,7 +15,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import logscope
 from conftest import SAMPLE_LOGS, tar_bytes
@@ -82,6 +85,11 @@ def openssl_text(pem: bytes) -> str:
     ).stdout.decode()
 
 
+def signature_hash(algorithm: str) -> str:
+    """sha256WithRSAEncryption / ecdsa-with-SHA256 -> sha256."""
+    return re.search(r"(sha\d+)", algorithm, re.IGNORECASE)[1].lower()
+
+
 def openssl_facts(text: str) -> dict:
     """What `openssl x509 -noout -text` says, in the frame's terms."""
     key = re.search(r"Public Key Algorithm: (\S+)\s+(?:\S+ )?Public-Key: \((\d+) bit\)", text)
@@ -97,7 +105,7 @@ def openssl_facts(text: str) -> dict:
     return {
         "key_type": {"rsaEncryption": "RSA", "id-ecPublicKey": "EC"}[key[1]],
         "key_size": int(key[2]),
-        "signature_hash": re.search(r"Signature Algorithm: (\w+?)With", text)[1],
+        "signature_hash": signature_hash(re.search(r"Signature Algorithm: (\S+)", text)[1]),
         "extended_key_usage": [eku_names[e.strip()] for e in eku[1].split(",")] if eku else [],
         "san_dns": [n[4:] for n in names if n.startswith("DNS:")],
         "san_ip": [n[11:] for n in names if n.startswith("IP Address:")],
@@ -289,3 +297,44 @@ def test_json_nodes_carry_certificate_trust_store_zones_alarms_and_role_source(r
     assert expc1["trust_store"]["size"] == 5
     assert expc1["zones"][0]["tls_verify_mode"] == "On"
     assert expc1["alarms"][0]["alarm_id"] == "40068"
+
+
+EKU_OIDS = {"serverAuth": ExtendedKeyUsageOID.SERVER_AUTH, "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH}
+LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    curve=st.sampled_from([ec.SECP256R1(), ec.SECP384R1(), ec.SECP521R1()]),
+    digest=st.sampled_from([hashes.SHA256(), hashes.SHA384(), hashes.SHA512()]),
+    dns=st.lists(LABEL.map(lambda label: f"{label}.example.com"), max_size=5, unique=True),
+    ips=st.lists(st.ip_addresses(v=4).map(str), max_size=3, unique=True),
+    ekus=st.lists(st.sampled_from(sorted(EKU_OIDS)), max_size=2, unique=True),
+    start_day=st.integers(0, 20_000),
+    days=st.integers(1, 20_000),
+)
+def test_certificates_frame_agrees_with_openssl_on_generated_certificates(
+    curve, digest, dns, ips, ekus, start_day, days
+):
+    key = ec.derive_private_key(7 + start_day, curve)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "generated")])
+    start = dt.datetime(1990, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=start_day)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(start_day + 1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+    )
+    names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), False)
+    if ekus:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([EKU_OIDS[e] for e in ekus]), False)
+    pem = builder.sign(key, digest).public_bytes(serialization.Encoding.PEM)
+    rows, skips = read_certificates(pem, "n", "server_pem")
+    assert not skips
+    expected = openssl_facts(openssl_text(pem))
+    assert {key: rows[0][key] for key in expected} == expected
