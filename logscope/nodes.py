@@ -7,7 +7,7 @@ Built by the pipeline from the bundle's node facts and the parsed events; read b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,3 +23,9 @@ class NodeSummary:
     first_seen: pd.Timestamp | None = None
     last_seen: pd.Timestamp | None = None
     events: int = 0
+    role_source: str = "unknown"  # where role and version came from: xstat | xconf | log | unknown
+    certificate: dict[str, Any] | None = None  # this node's server certificate (the leaf), if read
+    trust_store: dict[str, Any] | None = None  # its trusted CA list: size, expired, duplicate subjects
+    zones: list[dict[str, Any]] = field(default_factory=list)  # xconf zones: type, TLS verify mode, status
+    mra_domains: list[str] = field(default_factory=list)  # SIP domains with Edge: On
+    alarms: list[dict[str, Any]] = field(default_factory=list)  # xstat alarms not lowered

@@ -10,7 +10,9 @@ from typing import BinaryIO
 import pandas as pd
 
 from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
+from logscope.bundle.readers import read_records
 from logscope.correlate import correlate
+from logscope.frames import Frames, build_frames, bundle_time, describe_nodes
 from logscope.nodes import NodeSummary
 from logscope.parse import parse_members
 from logscope.report import Report
@@ -38,12 +40,17 @@ def analyze(
     started = time.perf_counter()
     with open_bundle(inputs, max_bytes=max_bytes, work_dir=work_dir) as bundle:
         parsed = parse_members(bundle.logs, all_events=all_events, progress=progress)
+        records = read_records(bundle.members, bundle.nodes)
         node_facts = list(bundle.nodes)
         sources = bundle.sources_present()
         labels = list(bundle.inputs)
         warnings = list(bundle.warnings)
         skipped = [_entry(s.input, s.path, s.reason) for s in bundle.skipped]
         unread = [_entry(s.input, s.path, s.reason) for s in bundle.unread]
+    skipped += [_entry(s.input, s.path, s.reason) for s in records.skips]
+    unread += [_entry(s.input, s.path, s.reason) for s in records.skips if s.unread]
+    warnings += [f"{path}: XML dumps are not read yet; collect the .txt dump" for path in records.xml_only]
+    frames = build_frames(records)
     unread += [_entry(m.input, m.path, reason) for m, reason in parsed.unread]
     errors: list[CheckError] = []
     try:
@@ -52,6 +59,9 @@ def analyze(
         errors.append(CheckError.of("correlation", error))
         correlation = correlate(parsed.events.iloc[0:0])
     nodes = summarize_nodes(node_facts, parsed.events)
+    last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
+    now = bundle_time(last_line, frames.status)
+    describe_nodes(nodes, frames, now)
     library = load_library(signature_dirs)
     context = Context(
         events=parsed.events,
@@ -59,6 +69,11 @@ def analyze(
         tls_failures=correlation.tls_failures,
         nodes=nodes,
         sources=sources,
+        certificates=frames.certificates,
+        config=frames.config,
+        status=frames.status,
+        alarms=frames.alarms,
+        bundle_time=now,
     )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
@@ -94,7 +109,17 @@ def analyze(
         incomplete=incomplete[:MAX_LISTED],
         incomplete_count=len(incomplete),
         tracebacks=[error.traceback for error in errors],
+        **_frame_fields(frames),
     )
+
+
+def _frame_fields(frames: Frames) -> dict[str, pd.DataFrame]:
+    return {
+        "certificates": frames.certificates,
+        "config": frames.config,
+        "status": frames.status,
+        "alarms": frames.alarms,
+    }
 
 
 def _entry(input_label: str, path: str, reason: str) -> dict[str, str]:
@@ -115,8 +140,9 @@ def summarize_nodes(node_facts: list, events: pd.DataFrame) -> list[NodeSummary]
         rows = events[events["node"] == host] if host in seen_hosts else events.iloc[0:0]
         times = rows["ts"].dropna()
         role = facts.role if facts else "unknown"
+        role_source = (facts.role_source if facts else "") or "unknown"
         if role == "unknown" and rows["route_segment"].notna().any():
-            role = "Expressway-C"
+            role, role_source = "Expressway-C", "log"
         nodes.append(
             NodeSummary(
                 host=host,
@@ -127,6 +153,7 @@ def summarize_nodes(node_facts: list, events: pd.DataFrame) -> list[NodeSummary]
                 first_seen=times.min() if not times.empty else None,
                 last_seen=times.max() if not times.empty else None,
                 events=len(rows),
+                role_source=role_source,
             )
         )
     return nodes

@@ -35,6 +35,11 @@ class Report:
     skipped_count: int | None = None  # all skipped items, when `skipped` lists only the first
     incomplete_count: int | None = None
     tracebacks: list[str] = field(default_factory=list)  # of the failures in `incomplete`, for --debug
+    # the second-wave frames (logscope.frames); None when a Report is built without them
+    certificates: pd.DataFrame | None = None
+    config: pd.DataFrame | None = None
+    status: pd.DataFrame | None = None
+    alarms: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:

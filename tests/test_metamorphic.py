@@ -75,10 +75,17 @@ SETTINGS = settings(
 )
 
 
+# Scenarios added after the round-robin was fixed: each goes to one more dialect, in table order, so
+# adding a sample never moves the first-wave scenarios to other dialects (and their xfail marks).
+LATER_SCENARIOS = ("node-certificates",)
+
+
 def assigned_scenarios(name: str) -> list[str]:
     """Two scenarios per dialect, round-robin over the table, so all are covered by some dialect."""
     index = list(DIALECTS).index(name)
-    return [SCENARIOS[index % len(SCENARIOS)], SCENARIOS[(index + len(SCENARIOS) // 2) % len(SCENARIOS)]]
+    first = [scenario for scenario in SCENARIOS if scenario not in LATER_SCENARIOS]
+    later = [s for i, s in enumerate(LATER_SCENARIOS) if i % len(DIALECTS) == index and s in SCENARIOS]
+    return [first[index % len(first)], first[(index + len(first) // 2) % len(first)], *later]
 
 
 def split_lines(text: str) -> list[str]:

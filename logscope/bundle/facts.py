@@ -23,7 +23,14 @@ _DUMPS = (XCONF.key, XSTAT.key)
 
 
 def infer_role(config: dict[str, str], status: dict[str, str]) -> str:
-    """'Expressway-C' | 'Expressway-E' | 'unknown'. A heuristic, kept small.
+    """The role alone (see :func:`role_and_source`)."""
+    return role_and_source(config, status)[0]
+
+
+def role_and_source(config: dict[str, str], status: dict[str, str]) -> tuple[str, str]:
+    """('Expressway-C' | 'Expressway-E' | 'unknown', the dump that decided: 'xstat' | 'xconf' | '').
+
+    A heuristic, kept small.
 
     1. An explicit SystemUnit Product / ProductType / Role status naming Expressway-C or -E wins.
     2. xConfiguration items for the Unified CM servers MRA proxies to (EdgeConfigServer, UnifiedCM,
@@ -35,12 +42,12 @@ def infer_role(config: dict[str, str], status: dict[str, str]) -> str:
         if key.startswith("SystemUnit") and key.rsplit(" ", 1)[-1] in {"Product", "ProductType", "Role"}:
             match = _ROLE.search(value)
             if match:
-                return f"Expressway-{match[1]}"
+                return f"Expressway-{match[1]}", "xstat"
     if any(_UC_SERVER_KEY.search(key) for key in config):
-        return "Expressway-C"
+        return "Expressway-C", "xconf"
     if any(_TRAVERSAL_SERVER.search(f"{key} {value}") for key, value in config.items()):
-        return "Expressway-E"
-    return "unknown"
+        return "Expressway-E", "xconf"
+    return "unknown", ""
 
 
 @dataclass
@@ -94,5 +101,5 @@ def build_nodes(members: Sequence[Member]) -> list[NodeFacts]:
         if node.version == "unknown":
             node.version = found.version
     for host, node in nodes.items():
-        node.role = infer_role(node.config, status.get(host, {}))
+        node.role, node.role_source = role_and_source(node.config, status.get(host, {}))
     return list(nodes.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 DEFAULT_MAX_BYTES = 4 * 1024**3
 HEAD_BYTES = 64 * 1024  # what content checks and archive sniffing look at
 FACTS_MAX_BYTES = 50 * 1024**2  # cap on each xconf / xstat read
+PEM_MAX_BYTES = 16 * 1024**2  # cap on each PEM read (a trust store of 150 CAs is about 300 KiB)
 MAX_DEPTH = 3  # archives inside archives: case tarball > node archive > compressed log
 MAX_TAR_HEADER = 1024 * 1024  # largest pax or GNU long-name header read
 

@@ -35,6 +35,7 @@ class NodeFacts:
     host: str = "unknown"
     version: str = "unknown"
     role: str = "unknown"
+    role_source: str = ""  # the dump that decided the role: xstat | xconf; "" when none did
     config: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 

@@ -32,3 +32,23 @@ def parse_xconf(lines: Sequence[str]) -> dict[str, str]:
         if match:
             config[match["key"]] = unquote(match["value"])
     return config
+
+
+_OLD_SPELLINGS = ((re.compile(r"^SIP Domains Domain (\d+) "), r"SIP Domain \1 "),)
+
+
+def canonical_path(path: str) -> str:
+    """One spelling per setting: older VCS releases write `SIP Domains Domain <n> Name`."""
+    for pattern, replacement in _OLD_SPELLINGS:
+        path = pattern.sub(replacement, path)
+    return path
+
+
+def config_rows(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """Every `*c xConfiguration` line as (canonical path, value), in dump order, quoted or not."""
+    rows = []
+    for line in lines:
+        match = _XCONF_LINE.match(line)
+        if match:
+            rows.append((canonical_path(match["key"]), unquote(match["value"])))
+    return rows

@@ -26,14 +26,14 @@ _VERSION = re.compile(r"\bX\d+(?:\.\d+)*")
 _XML_VERSION = re.compile(r"<Version\b[^>]{0,80}>\s*(X\d+(?:\.\d+)+)")
 
 
-def parse_xstat(lines: Sequence[str]) -> dict[str, str]:
-    """xStatus dumps -> flat {"SystemUnit Software Version": "X14.2.1"}.
+def xstat_items(lines: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+    """xStatus dumps -> [(("SystemUnit", "Software", "Version"), "X14.2.1"), ...], in dump order.
 
-    Accepts the flat form (`*s SystemUnit Software Version: "X14.2.1"`) and indented blocks
-    (`*s SystemUnit:` then `    Software:` then `      Version: "X14.2.1"`); any other line that is
-    not indented (`*s/end`) closes the block.
+    Accepts the flat form (`*s SystemUnit Software Version: "X14.2.1"`) and blocks opened by
+    `*s SystemUnit:` or `*s SystemUnit: /` with indented `Key: "value"` lines (nested); any other
+    line that is not indented (`*s/end`, `OK`) closes the block.
     """
-    status: dict[str, str] = {}
+    items: list[tuple[tuple[str, ...], str]] = []
     stack: list[tuple[int, str]] = []  # (indent, name) of the open blocks
     for line in lines:
         match = _XSTAT_LINE.match(line)
@@ -45,12 +45,16 @@ def parse_xstat(lines: Sequence[str]) -> dict[str, str]:
         indent = -1 if top else len(match["indent"])
         while stack and stack[-1][0] >= indent:
             stack.pop()
-        key = " ".join([name for _, name in stack] + [match["key"]])
-        if match["value"]:
-            status[key] = unquote(match["value"])
+        if match["value"] and match["value"] != "/":
+            items.append(((*(name for _, name in stack), match["key"]), unquote(match["value"])))
         else:
             stack.append((indent, match["key"]))
-    return status
+    return items
+
+
+def parse_xstat(lines: Sequence[str]) -> dict[str, str]:
+    """xStatus dumps -> flat {"SystemUnit Software Version": "X14.2.1"} (see :func:`xstat_items`)."""
+    return {" ".join(path): value for path, value in xstat_items(lines)}
 
 
 def version_from(status: dict[str, str], text: str = "") -> str:

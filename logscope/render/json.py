@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
     from logscope.report import Report
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -46,6 +46,12 @@ def node_document(node: NodeSummary) -> dict[str, Any]:
         "first_seen": node.first_seen.isoformat() if node.first_seen is not None else None,
         "last_seen": node.last_seen.isoformat() if node.last_seen is not None else None,
         "events": node.events,
+        "role_source": node.role_source,
+        "certificate": node.certificate,
+        "trust_store": node.trust_store,
+        "zones": list(node.zones),
+        "mra_domains": list(node.mra_domains),
+        "alarms": list(node.alarms),
     }
 
 

@@ -23,6 +23,12 @@ class Context:
     tls_failures: pd.DataFrame
     nodes: list[NodeSummary] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
+    # the second-wave frames (logscope.frames): one row per certificate, setting, status item, alarm
+    certificates: pd.DataFrame | None = None
+    config: pd.DataFrame | None = None
+    status: pd.DataFrame | None = None
+    alarms: pd.DataFrame | None = None
+    bundle_time: pd.Timestamp | None = None  # the log's last line, else xstat's time: never the clock
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""

@@ -30,7 +30,7 @@ def xstat_text(spec: NodeSpec, clock: Clock, t_end: int, uptime_s: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def xconf_text(spec: NodeSpec, site: Site) -> str:
+def xconf_text(spec: NodeSpec, site: Site, extra: tuple[str, ...] = ()) -> str:
     def c(path: str, value: str) -> str:
         return f'*c xConfiguration {path}: "{value}"'
 
@@ -56,7 +56,7 @@ def xconf_text(spec: NodeSpec, site: Site) -> str:
     if spec.debug_loggers:
         for logger in ("http", "http_trans", "iocore", "ssl"):
             lines.append(c(f"Logger Developer developer.trafficserver.{logger} Level", "DEBUG"))
-    return "\n".join([*lines, "*c/end"]) + "\n"
+    return "\n".join([*lines, *extra, "*c/end"]) + "\n"
 
 
 def tar_gz(members: dict[str, bytes]) -> bytes:

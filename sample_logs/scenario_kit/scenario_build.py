@@ -16,9 +16,16 @@ from .vocabulary import user_names
 
 @dataclass
 class NodeRun:
+    """One node of a scenario. `pems` (file prefix -> bytes: "server", "ca") become
+    `<prefix>_<host>_<ts>.pem` members; `xconf_extra` lines go before `*c/end`; `xstat_extra` text
+    follows the SystemUnit block."""
+
     spec: NodeSpec
     plan: Plan
     fixed: list[Fixed] = field(default_factory=list)
+    pems: dict[str, bytes] = field(default_factory=dict)
+    xconf_extra: tuple[str, ...] = ()
+    xstat_extra: str = ""
 
 
 @dataclass
@@ -67,9 +74,12 @@ def build_scenario(scenario: Scenario) -> Built:
         uptime = spec.uptime_s + (t_end - run.plan.start) // 1000
         members = {
             f"loggingsnapshot_{spec.host}_{stamp}.txt": ("\n".join(lines) + "\n").encode(),
-            f"xstat_dump_{spec.host}_{stamp}.txt": xstat_text(spec, state.clock, t_end, uptime).encode(),
-            f"xconf_dump_{spec.host}_{stamp}.txt": xconf_text(spec, scenario.site).encode(),
+            f"xstat_dump_{spec.host}_{stamp}.txt": (
+                xstat_text(spec, state.clock, t_end, uptime) + run.xstat_extra
+            ).encode(),
+            f"xconf_dump_{spec.host}_{stamp}.txt": xconf_text(spec, scenario.site, run.xconf_extra).encode(),
         }
+        members.update({f"{prefix}_{spec.host}_{stamp}.pem": data for prefix, data in run.pems.items()})
         path = f"{scenario.path}/{spec.host}.tar.gz" if len(scenario.runs) > 1 else scenario.path
         files[path] = tar_gz(members)
         nodes.append(node_entry(spec, path, lines, scenario.verbatim))

@@ -1,0 +1,76 @@
+"""The whole bundle beside the log: certificates, configuration, status and alarms, as plain rows.
+
+One reader per source kind (pem, xconf, xstat + alarms); this module only walks the members and
+gives each row its node. Rows are plain dicts: the frames are built after the bundle stage
+(logscope.frames), so importing the bundle package loads no pandas. What could not be read is a
+counted skip naming the member, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logscope.bundle.alarms import alarm_records
+from logscope.bundle.limits import FACTS_MAX_BYTES, PEM_MAX_BYTES, human_size
+from logscope.bundle.pem import PEM_SOURCES, read_certificates
+from logscope.bundle.result import Member, NodeFacts, Skip
+from logscope.bundle.xconf import XCONF, config_rows
+from logscope.bundle.xstat import XSTAT, xstat_items
+
+
+@dataclass
+class BundleRecords:
+    """Rows of the certificates, config, status and alarms frames, and what was skipped reading them."""
+
+    certificates: list[dict[str, Any]] = field(default_factory=list)
+    config: list[dict[str, Any]] = field(default_factory=list)
+    status: list[dict[str, Any]] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    xml_only: list[str] = field(default_factory=list)  # dumps present only as XML: not read
+
+
+def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> BundleRecords:
+    """Read every PEM, xconf and xstat member into rows, each keyed by its node's host name."""
+    records = BundleRecords()
+    hosts = [node.host for node in nodes if node.host != "unknown"]
+    for member in members:
+        if member.source not in (*PEM_SOURCES, XCONF.key, XSTAT.key):
+            continue
+        node = member.host or (hosts[0] if len(hosts) == 1 else "unknown")
+        limit = PEM_MAX_BYTES if member.source in PEM_SOURCES else FACTS_MAX_BYTES
+        try:
+            with member.open() as stream:
+                data = stream.read(limit + 1)
+        except OSError as error:
+            records.skips.append(Skip(member.input, member.display(), f"unreadable: {error}", True))
+            continue
+        if len(data) > limit:
+            data = data[:limit]
+            reason = f"read the first {human_size(limit)} only"
+            records.skips.append(Skip(member.input, member.display(), reason, True))
+        _read_member(records, member, node, data)
+    return records
+
+
+def _read_member(records: BundleRecords, member: Member, node: str, data: bytes) -> None:
+    if member.source in PEM_SOURCES:
+        rows, skips = read_certificates(data, node, member.source)
+        for row in rows:
+            row["file"] = member.display()
+        records.certificates += rows
+        records.skips += [Skip(member.input, member.display(), reason, True) for reason in skips]
+        return
+    text = data.decode("utf-8", "replace")
+    if text.lstrip().startswith("<"):
+        records.xml_only.append(member.display())
+        return
+    lines = text.splitlines()
+    if member.source == XCONF.key:
+        records.config += [{"node": node, "path": p, "value": v} for p, v in config_rows(lines)]
+        return
+    items = xstat_items(lines)
+    records.status += [{"node": node, "path": " ".join(p), "value": v} for p, v in items]
+    records.alarms += [{"node": node, **alarm} for alarm in alarm_records(items)]
