@@ -7,7 +7,7 @@ Built by the pipeline from the bundle's node facts and the parsed events; read b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,3 +23,6 @@ class NodeSummary:
     first_seen: pd.Timestamp | None = None
     last_seen: pd.Timestamp | None = None
     events: int = 0
+    # one entry per bundle (archive or folder) this host name came from: {input, version, first_seen,
+    # last_seen, events}; two or more mean two machines or two times under one name (a warning)
+    bundles: list[dict[str, Any]] = field(default_factory=list)
