@@ -264,3 +264,29 @@ def _wrapped_ids(ids: list[str], width: int) -> list[str]:
         return ["-"]
     safe = [visible_controls(item, keep_newlines=False) for item in ids]
     return textwrap.wrap(", ".join(safe), width - 24, break_long_words=True, break_on_hyphens=False)
+
+
+def verdict_line(report: Report) -> str:
+    """One line for the terminal when the report went to a file: the issues and where they fail,
+    else "no issue" (with the potential problems), and INCOMPLETE when part of the input was not read."""
+    issues = report.by_status("issue")
+    if issues:
+        places = "; ".join(_issue_place(f) for f in issues)
+        text = f"{len(issues)} issue{'s' if len(issues) > 1 else ''}: {places}"
+    else:
+        potential = [f.id for f in report.by_status("potential")]
+        text = "no issue" + (f"; {len(potential)} potential: {', '.join(potential)}" if potential else "")
+    if report.incomplete:
+        text += f"; INCOMPLETE: {report.incomplete_count} item(s) not read, cut or not decided"
+    return visible_controls(text, keep_newlines=False)
+
+
+def _issue_place(finding: Finding) -> str:
+    if not finding.servers:
+        return finding.id
+    server = finding.servers[0]
+    ports = ":" + ",".join(map(str, server.ports)) if server.ports else ""
+    nodes = nodes_failing(finding)
+    more = f" +{len(finding.servers) - 1} more" if len(finding.servers) > 1 else ""
+    where = f" ({', '.join(nodes)})" if nodes else ""
+    return f"{finding.id} on {server.name} {ports}{more}{where}".replace("  ", " ")
