@@ -24,3 +24,71 @@ def test_a_potential_finding_says_the_check_failed_and_the_connection_went_on():
         assert "failure(s)" not in text
         assert "Action=Continue" in text and "connection went on" in text
         assert "permissive" in text and "enforced" in text
+
+
+def test_a_cluster_finding_names_the_failing_and_the_healthy_nodes_in_json_and_text():
+    report = report_of("cluster-one-node-missing-ca")
+    finding = next(f for f in report.to_dict()["findings"] if f["id"] == "ts-cert-unknown-ca")
+    assert finding["nodes_failing"] == ["expc2"] and finding["nodes_healthy"] == ["expc1"]
+    assert "nodes    failing on expc2; healthy: expc1" in report.to_text()
+    assert "failing on expc2" in report.to_html() and "healthy: expc1" in report.to_html()
+
+
+def test_findings_sharing_failures_are_linked_and_the_most_specific_leads():
+    report = report_of("x14.2-ecdsa-self-signed-6972.tar.gz")
+    findings = {f["id"]: f for f in report.to_dict()["findings"]}
+    assert findings["ts-cert-self-signed"]["related_findings"] == ["ts-ecdsa-port-split"]
+    assert findings["ts-ecdsa-port-split"]["related_findings"] == ["ts-cert-self-signed"]
+    assert findings["ts-cert-self-signed"]["status"] == "issue"  # linking changes no status
+    assert findings["ts-ecdsa-port-split"]["status"] == "potential"
+    assert findings["ts-cert-expired"]["related_findings"] == []
+    text = " ".join(report.to_text().split())
+    assert "the same failures: ts-ecdsa-port-split (potential) the more specific diagnosis" in text
+    by_ip = report_of("seed003-ip-not-in-san.tar.gz").to_dict()["findings"]
+    issues = [f["id"] for f in by_ip if f["status"] == "issue"]
+    assert (
+        issues.index("mra-address-not-fqdn") < issues.index("ts-cert-name-mismatch")
+        or "mra-address-not-fqdn"
+        in (next(f for f in by_ip if f["id"] == "ts-cert-name-mismatch")["related_findings"])
+    )
+
+
+def test_one_missing_log_is_one_entry_that_says_what_is_missing_and_what_to_collect():
+    report = report_of("no-traffic-server.tar.gz")
+    assert len(report.by_status("missing-info")) == 10  # every check keeps its own status
+    text = report.to_text(width=100)
+    assert text.count("Missing: traffic_server lines") == 1
+    assert "need the same missing information" not in text
+    assert "collect  Start diagnostic logging (Maintenance > Diagnostics > Diagnostic logging)" in text
+    assert text.count("    collect ") == 1
+
+
+def test_one_host_name_from_two_bundles_is_told_apart_with_a_warning():
+    report = analyze(
+        [SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz", SAMPLE_LOGS / "untrusted-root-depth1.tar.gz"]
+    )
+    (node,) = report.to_dict()["nodes"]
+    assert [(b["input"].rsplit("/", 1)[-1], b["version"]) for b in node["bundles"]] == [
+        ("x14.2-ecdsa-self-signed-6972.tar.gz", "X14.2.1"),
+        ("untrusted-root-depth1.tar.gz", "X15.0.2"),
+    ]
+    assert node["bundles"][0]["last_seen"] < node["bundles"][1]["first_seen"]
+    assert any("host name expc comes from 2 different bundles" in w for w in report.warnings)
+    text = " ".join(report.to_text().split())
+    assert "expc X14.2.1 (x14.2-ecdsa-self-signed-6972.tar.gz, 2024-02-06" in text
+    assert "expc X15.0.2 (untrusted-root-depth1.tar.gz, 2024-09-03" in text
+
+
+def test_defect_ids_link_to_the_public_bug_search_and_defects_only_is_hidden_when_it_hides_nothing():
+    html = report_of("x14.2-ecdsa-self-signed-6972.tar.gz").to_html()
+    assert 'href="https://tools.cisco.com/bugsearch/bug/CSCwc69661"' in html
+    assert '<label class="check defects">' in html  # an ok card cites no defect: the filter narrows
+    quiet = report_of("healthy-mra-login.tar.gz").to_html()
+    assert '<label class="check defects" hidden>' in quiet  # no finding to act on cites a defect
+
+
+def test_the_page_has_one_missing_information_card_titled_by_what_is_missing():
+    html = report_of("no-traffic-server.tar.gz").to_html()
+    assert html.count('class="missing-group"') == 1
+    assert "Missing: traffic_server lines" in html
+    assert html.count('data-status="missing-info" open') == 0  # the ten checks fold under it

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.findings import STATUS_TITLES, STATUSES, Finding, Server
+from logscope.render.answers import (
+    ACT_ON,
+    lead_order,
+    missing_group,
+    nodes_failing,
+    nodes_healthy,
+    related_findings,
+)
 from logscope.render.blocks import TextBlock, text_blocks
 from logscope.render.budgets import (
     MAX_EVIDENCE_CHARS,
@@ -61,6 +69,10 @@ class FindingView:
     first_seen: str
     last_seen: str
     server_columns: set[str]
+    nodes_failing: list[str] = field(default_factory=list)
+    nodes_healthy: list[str] = field(default_factory=list)
+    related_findings: list[tuple[str, str]] = field(default_factory=list)  # (id, status)
+    grouped: bool = False  # folded under the one missing-info card that names what to collect
 
 
 # The finding texts a card shows, in order, with their titles.
@@ -73,7 +85,7 @@ FINDING_TEXTS = (
 )
 
 
-def finding_view(finding: Finding) -> FindingView:
+def finding_view(finding: Finding, report: Report | None = None) -> FindingView:
     sections = [
         (title, text_blocks(getattr(finding, name)))
         for name, title in FINDING_TEXTS
@@ -104,7 +116,23 @@ def finding_view(finding: Finding) -> FindingView:
         first_seen=format_time(finding.first_seen),
         last_seen=format_time(finding.last_seen),
         server_columns=server_columns(finding.servers[:MAX_FINDING_SERVERS]),
+        **(_answers(finding, report) if report is not None else {}),
     )
+
+
+def _answers(finding: Finding, report: Report) -> dict[str, Any]:
+    failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
+    related = related_findings(report).get(finding.id, [])
+    return {
+        "nodes_failing": failing if healthy or len(report.nodes) > 1 else [],
+        "nodes_healthy": healthy,
+        "related_findings": [(rid, getattr(report.finding(rid), "status", "")) for rid in related],
+    }
+
+
+def defect_url(defect: str) -> str:
+    """The vendor's public bug search page of a defect id (a link; the page never fetches it)."""
+    return f"https://tools.cisco.com/bugsearch/bug/{defect}"  # as seed 002 writes it (CSCvz20720)
 
 
 def server_columns(servers: Sequence[Server]) -> set[str]:
@@ -182,7 +210,10 @@ def overview_context(report: Report) -> dict[str, Any]:
 
 def findings_context(report: Report) -> dict[str, Any]:
     """The findings by status, with the categories and defect count the filters offer."""
-    views = [finding_view(finding) for finding in report.findings]
+    views = [finding_view(finding, report) for finding in lead_order(report.findings, report)]
+    group = missing_group(report.findings)
+    for view in views:
+        view.grouped = group is not None and view.finding.id in group["ids"]
     categories: dict[str, int] = {}
     for finding in report.findings:
         categories[finding.category] = categories.get(finding.category, 0) + 1
@@ -190,7 +221,9 @@ def findings_context(report: Report) -> dict[str, Any]:
         "statuses": [(status, STATUS_TITLES[status]) for status in STATUSES],
         "by_status": {status: [v for v in views if v.finding.status == status] for status in STATUSES},
         "categories": sorted(categories.items()),
-        "defect_count": sum(view.has_defects for view in views),
+        "defect_count": sum(view.has_defects for view in views if view.finding.status in ACT_ON),
+        "acting_count": sum(view.finding.status in ACT_ON for view in views),
+        "missing_group": group,
     }
 
 
