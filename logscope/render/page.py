@@ -20,7 +20,7 @@ from logscope.render.answers import (
     nodes_healthy,
     related_findings,
 )
-from logscope.render.blocks import TextBlock, text_blocks
+from logscope.render.blocks import TextBlock, first_action_line, text_blocks
 from logscope.render.budgets import (
     MAX_EVIDENCE_CHARS,
     MAX_FINDING_EVIDENCE,
@@ -73,6 +73,9 @@ class FindingView:
     nodes_healthy: list[str] = field(default_factory=list)
     related_findings: list[tuple[str, str]] = field(default_factory=list)  # (id, status)
     grouped: bool = False  # folded under the one missing-info card that names what to collect
+    answer: dict[str, str] = field(default_factory=dict)  # server and first action line, at the top
+    evidence_first: list[EvidenceView] = field(default_factory=list)  # shown; the rest behind a toggle
+    evidence_rest: list[EvidenceView] = field(default_factory=list)
 
 
 # The finding texts a card shows, in order, with their titles.
@@ -103,7 +106,10 @@ def finding_view(finding: Finding, report: Report | None = None) -> FindingView:
         for item in finding.evidence[:MAX_FINDING_EVIDENCE]
     ]
     defects = [item for item in finding.related if DEFECT_ID.search(item)]
+    first = _first_evidence(finding)
     return FindingView(
+        evidence_first=[view for index, view in enumerate(evidence) if index in first],
+        evidence_rest=[view for index, view in enumerate(evidence) if index not in first],
         finding=finding,
         sections=sections,
         servers=finding.servers[:MAX_FINDING_SERVERS],
@@ -123,7 +129,15 @@ def finding_view(finding: Finding, report: Report | None = None) -> FindingView:
 def _answers(finding: Finding, report: Report) -> dict[str, Any]:
     failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
     related = related_findings(report).get(finding.id, [])
+    answer = {}
+    if finding.status in ACT_ON:
+        servers = [
+            f"{s.name}" + (f" :{','.join(map(str, s.ports))}" if s.ports else "") for s in finding.servers[:3]
+        ]
+        more = f" and {len(finding.servers) - 3} more" if len(finding.servers) > 3 else ""
+        answer = {"servers": ", ".join(servers) + more, "action": first_action_line(finding.action)}
     return {
+        "answer": answer,
         "nodes_failing": failing if healthy or len(report.nodes) > 1 else [],
         "nodes_healthy": healthy,
         "related_findings": [(rid, getattr(report.finding(rid), "status", "")) for rid in related],
@@ -133,6 +147,24 @@ def _answers(finding: Finding, report: Report) -> dict[str, Any]:
 def defect_url(defect: str) -> str:
     """The vendor's public bug search page of a defect id (a link; the page never fetches it)."""
     return f"https://tools.cisco.com/bugsearch/bug/{defect}"  # as seed 002 writes it (CSCvz20720)
+
+
+def _first_evidence(finding: Finding) -> set[int]:
+    """Indexes of the evidence lines shown first, as the vendor analyzer shows them: the most recent
+    warning and the most recent error line for each server (evidence is most recent first)."""
+    shown = finding.evidence[:MAX_FINDING_EVIDENCE]
+    chosen: set[int] = set()
+    names = [server.name for server in finding.servers] or [""]
+    for name in names:
+        for role in ("warning", "error"):
+            index = next(
+                (i for i, e in enumerate(shown) if e.role == role and (not name or name in e.text)), None
+            )
+            if index is not None:
+                chosen.add(index)
+    if not chosen and shown:
+        chosen.add(0)
+    return chosen
 
 
 def server_columns(servers: Sequence[Server]) -> set[str]:
@@ -164,10 +196,24 @@ def coverage(stats: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def parsed_share(stats: dict[str, Any]) -> str:
+    """The share of lines recognised; never a share over zero events (nothing was understood)."""
     lines, unparsed = stats.get("lines"), stats.get("unparsed")
     if not isinstance(lines, int) or not isinstance(unparsed, int) or lines <= 0:
         return ""
+    if not stats.get("events"):
+        return ""
     return f"{100 * (lines - unparsed) / lines:.1f}% of lines recognised"
+
+
+def coverage_line(stats: dict[str, Any]) -> dict[str, Any]:
+    """The one line the page header gives the parse statistics: lines, events, unparsed; `warn` when
+    no line became an event (no check could see anything)."""
+    parts = [
+        f"{format_number(stats[key])} {label}"
+        for key, label in (("lines", "lines"), ("events", "events"), ("unparsed", "unparsed"))
+        if key in stats
+    ]
+    return {"text": ", ".join(parts), "warn": not stats.get("events")}
 
 
 def node_rows(nodes: Sequence[NodeSummary]) -> list[dict[str, Any]]:
@@ -195,6 +241,7 @@ def frame_context(report: Report) -> dict[str, Any]:
         "time_range": time_range_text(*report.time_range),
         "summary": report.summary,
         "total": len(report.findings),
+        "coverage_line": coverage_line(report.stats),
     }
 
 
