@@ -92,3 +92,25 @@ def test_the_page_has_one_missing_information_card_titled_by_what_is_missing():
     assert html.count('class="missing-group"') == 1
     assert "Missing: traffic_server lines" in html
     assert html.count('data-status="missing-info" open') == 0  # the ten checks fold under it
+
+
+def test_the_timeline_splits_a_server_by_port_and_keeps_its_4xx_dots():
+    from logscope.render.timeline import build_timeline
+
+    timeline = build_timeline(report_of("x14.2-ecdsa-self-signed-6972.tar.gz"))
+    names = [row["name"] for row in timeline.rows]
+    assert "cucm.uc.example.net:6972" in names and "cucm.uc.example.net:8443" in names
+    assert names.index("cucm.uc.example.net:6972") < names.index("cucm.uc.example.net:8443")  # failing first
+    assert {kind for _x, _y, kind in timeline.points} >= {"ok", "client-error", "failed"}
+
+
+def test_a_debug_marker_line_appears_on_the_timeline():
+    lines = (SAMPLE_LOGS.parent / "tests" / "data" / "seed003_lines.log").read_bytes().split(b"\n")
+    marker = (
+        b'2022-07-11T18:55:26.500+02:00 vcsc admin: UTCTime="2022-07-11 16:55:26,500" '
+        b'Module="developer.diagnostics" Level="INFO": Detail="DEBUG_MARKER before the <login> test"'
+    )
+    report = analyze(b"\n".join([*lines[:3], marker, *lines[3:]]), all_events=True)
+    html = report.to_html()
+    assert 'class="marker-label"' in html and "before the &lt;login&gt; test" in html
+    assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
