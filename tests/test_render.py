@@ -379,7 +379,7 @@ def test_hostile_log_lines_through_the_real_pipeline() -> None:
 # --- offline, self-contained -------------------------------------------------------------------
 
 
-BUG_SEARCH = r"https://tools\.cisco\.com/bugsearch/bug/CSC[A-Z]{2}\d{5}"
+BUG_SEARCH = r"https://tools\.cisco\.com/bugsearch/bug/CSC[a-z]{2}\d{5}"
 
 
 def external_references(page: Page) -> list[str]:
@@ -495,7 +495,7 @@ def test_timeline_rows_are_per_node_in_a_cluster() -> None:
     timeline = build_timeline(report)
     assert timeline is not None and timeline.by_node
     names = [row["name"] for row in timeline.rows]
-    assert "cucm0.example.com @ expc1" in names and "cucm0.example.com @ expc2" in names
+    assert "cucm0.example.com:8443 @ expc1" in names and "cucm0.example.com:8443 @ expc2" in names
     assert len(names) == 40 and names[-1] == "(21 other servers)"  # 60 server-node rows, folded
     assert "cluster node" in render_html(report)
     report.transactions["node"] = "expc1"
@@ -523,7 +523,7 @@ def test_page_caps_long_lists_and_says_so() -> None:
     finding.evidence = [Evidence(source="log.txt", line=i, text=f"line {i}") for i in range(300)]
     html = render_html(report)
     card = html[html.index('id="finding-ts-cert-self-signed"') :]
-    card = card[: card.index("</details>")]
+    card = card[: card.index('<div class="related">')]
     assert card.count("<code>cucm") == MAX_FINDING_SERVERS
     assert "300 more server(s) not listed here" in card
     assert card.count('class="logline"') == MAX_FINDING_EVIDENCE

@@ -31,7 +31,7 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    html = ["incomplete", "overview", "findings", "servers", "timeline"]
+    html = ["incomplete", "findings", "overview", "servers", "timeline"]  # the answer first
     assert [s.name for s in sections_for("html")] == html
     assert [s.name for s in sections_for("text")] == [
         "incomplete",
