@@ -332,7 +332,10 @@ def serve(
     try:
         from logscope.serve import run_server
     except ImportError as exc:
-        _fail(f"the web page needs the [web] extra: pip install 'logscope[web]' ({exc.name} is missing)")
+        _fail(
+            "the web page needs the [web] extra: in the logscope source folder, "
+            f"pip install -e '.[web]' ({exc.name} is missing)"
+        )
     run_server(
         host=host,
         port=port,

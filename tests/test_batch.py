@@ -628,7 +628,8 @@ def test_dask_without_the_extra_is_a_one_line_error(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["batch", str(SCENARIOS[0]), "--out", str(out), "--dask", "tcp://x:1"])
     assert result.exit_code == 2
     assert result.output == (
-        "logscope: --dask needs the [dask] extra: pip install 'logscope[dask]' (dask.distributed is missing)\n"
+        "logscope: --dask needs the [dask] extra: in the logscope source folder, pip install -e '.[dask]' "
+        "(dask.distributed is missing)\n"
     )
 
 

@@ -133,7 +133,8 @@ def dask_results(items: Sequence[BatchInput], address: str, options: dict[str, A
         from distributed import Client, as_completed
     except ImportError:
         raise LogscopeError(
-            "--dask needs the [dask] extra: pip install 'logscope[dask]' (dask.distributed is missing)"
+            "--dask needs the [dask] extra: in the logscope source folder, pip install -e '.[dask]' "
+            "(dask.distributed is missing)"
         ) from None
     from distributed.comm import parse_address, parse_host_port
 

@@ -1,0 +1,34 @@
+"""What a user installs and gets: typed package, install hints naming this project's own command, and
+report files with the user's normal mode (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import logscope
+from logscope.batch.files import write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_package_ships_py_typed():
+    assert (Path(logscope.__file__).parent / "py.typed").is_file()
+
+
+def test_install_hints_name_this_projects_install_command_not_an_index_package():
+    for path in (ROOT / "logscope" / "cli.py", ROOT / "logscope" / "batch" / "executors.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "pip install 'logscope[" not in text
+        assert "pip install -e '.[" in text
+
+
+def test_a_written_report_has_the_users_normal_file_mode(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        target = tmp_path / "report.html"
+        write_atomic(target, "<p>x</p>")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
