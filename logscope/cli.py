@@ -277,6 +277,9 @@ def batch(
     except KeyboardInterrupt as interrupt:
         click.echo("logscope: batch stopped; no index was written (run it again to go on)", err=True)
         sys.exit(exit_status(interrupt))
+    for result in summary.results:
+        if not result.ok:  # a damaged archive is a failed row: say why, one line each
+            click.echo(f"logscope: failed: {result.error or result.input}", err=True)
     click.echo(summary.describe(), err=True)
     sys.exit(summary.exit_code)
 

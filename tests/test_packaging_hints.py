@@ -32,3 +32,29 @@ def test_a_written_report_has_the_users_normal_file_mode(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_batch_prints_why_an_input_failed_and_the_index_puts_the_worst_first(tmp_path):
+    import subprocess
+    import sys
+
+    samples = ROOT / "sample_logs"
+    damaged = tmp_path / "damaged.tar.gz"
+    damaged.write_bytes((samples / "permissive-continue.tar.gz").read_bytes()[:3000])
+    inputs = [samples / "healthy-mra-login.tar.gz", damaged, samples / "expired-certificate.tar.gz"]
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "logscope.cli", "batch", *map(str, inputs), "--out", str(out)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert f"logscope: failed: {damaged}: damaged archive damaged.tar.gz" in result.stderr.decode()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    order = [
+        index.index(f'data-name="{name}"') for name in ("expired-certificate", "damaged", "healthy-mra-login")
+    ]
+    assert order == sorted(order)
+    assert (
+        stat.S_IMODE((out / "index.html").stat().st_mode) & 0o044
+    )  # readable by group and others (umask 022)
