@@ -58,3 +58,40 @@ def test_batch_prints_why_an_input_failed_and_the_index_puts_the_worst_first(tmp
     assert (
         stat.S_IMODE((out / "index.html").stat().st_mode) & 0o044
     )  # readable by group and others (umask 022)
+
+
+SCRIPT_WITHOUT_GUARD = """
+import multiprocessing, sys
+import logscope
+multiprocessing.set_start_method("spawn", force=True)  # the default on macOS, Windows, Python 3.14
+try:
+    results = list(logscope.batch(sys.argv[1:], jobs=2))
+except logscope.LogscopeError as exc:
+    print("error:", exc)
+else:
+    print("analyzed", len(results))
+"""
+
+
+def test_a_spawned_batch_without_the_main_guard_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "triage.py"
+    script.write_text(SCRIPT_WITHOUT_GUARD, encoding="utf-8")
+    samples = ROOT / "sample_logs"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(samples / "healthy-mra-login.tar.gz"),
+            str(samples / "unexplained-502.tar.gz"),
+        ],
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    out = result.stdout.decode()
+    assert out.startswith("error: the batch's worker processes start with the 'spawn' method"), out
+    assert 'if __name__ == "__main__":' in out and out.count("\n") == 1
+    assert "Traceback" not in result.stderr.decode()
