@@ -131,7 +131,19 @@ def analyze(
     signature_dirs: tuple[str, ...],
     max_bytes: int,
 ) -> None:
-    """Analyze one incident: bundles of one or several nodes (archives, folders, logs, '-' for stdin)."""
+    """Analyze one incident: bundles of one or several nodes (archives, folders, logs, '-' for stdin).
+
+    \b
+    Exit codes:
+      0  analyzed completely, no issue
+      1  at least one issue
+      2  bad usage, or input that cannot be read (one line on stderr)
+      3  no issue, but some input was not read or cut (INCOMPLETE)
+
+    \b
+    Example:
+      logscope analyze expc1.tar.gz expc2.tar.gz -o report.html
+    """
     from logscope.pipeline import analyze as run_analysis
 
     if paths.count("-") > 1:
@@ -154,16 +166,37 @@ def analyze(
     elif fmt == "json":
         rendered = report.to_json()
     else:
+        to_terminal = output is None and sys.stdout.isatty()
         color = output is None and wants_color(sys.stdout, os.environ)
-        rendered = report.to_text(color=color)
+        rendered = report.to_text(color=color, width=_terminal_width() if to_terminal else 100)
     _write(rendered, output)
+    if output is not None:
+        from logscope.render.terminal import verdict_line
+
+        click.echo(f"logscope: {verdict_line(report)}", err=True)
     sys.exit(report.exit_code)
 
 
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
+
+
 def _format_from_suffix(output: str | None) -> str:
+    """The format an -o file's suffix names; another suffix is a usage error (say --format)."""
     if output and output != "-":
         suffix = Path(output).suffix.lower()
-        return {".html": "html", ".htm": "html", ".json": "json"}.get(suffix, "text")
+        if suffix not in _SUFFIXES:
+            raise click.BadParameter(
+                f"cannot tell the format from {suffix or 'no suffix'!r}: use .html, .htm, .json or .txt, "
+                "or give --format",
+                param_hint="-o",
+            )
+        return _SUFFIXES[suffix]
     return "text"
 
 
@@ -244,6 +277,9 @@ def batch(
     except KeyboardInterrupt as interrupt:
         click.echo("logscope: batch stopped; no index was written (run it again to go on)", err=True)
         sys.exit(exit_status(interrupt))
+    for result in summary.results:
+        if not result.ok:  # a damaged archive is a failed row: say why, one line each
+            click.echo(f"logscope: failed: {result.error or result.input}", err=True)
     click.echo(summary.describe(), err=True)
     sys.exit(summary.exit_code)
 
@@ -299,7 +335,10 @@ def serve(
     try:
         from logscope.serve import run_server
     except ImportError as exc:
-        _fail(f"the web page needs the [web] extra: pip install 'logscope[web]' ({exc.name} is missing)")
+        _fail(
+            "the web page needs the [web] extra: in the logscope source folder, "
+            f"pip install -e '.[web]' ({exc.name} is missing)"
+        )
     run_server(
         host=host,
         port=port,

@@ -29,3 +29,6 @@ class NodeSummary:
     zones: list[dict[str, Any]] = field(default_factory=list)  # xconf zones: type, TLS verify mode, status
     mra_domains: list[str] = field(default_factory=list)  # SIP domains with Edge: On
     alarms: list[dict[str, Any]] = field(default_factory=list)  # xstat alarms not lowered
+    # one entry per bundle (archive or folder) this host name came from: {input, version, first_seen,
+    # last_seen, events}; two or more mean two machines or two times under one name (a warning)
+    bundles: list[dict[str, Any]] = field(default_factory=list)

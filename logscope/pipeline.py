@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -95,6 +95,7 @@ def analyze(
         "seconds": round(time.perf_counter() - started, 3),
     }
     warnings += [f"signature skipped: {error}" for error in library.errors]
+    warnings += same_host_warnings(nodes)
     return Report(
         inputs=labels,
         nodes=nodes,
@@ -154,6 +155,48 @@ def summarize_nodes(node_facts: list, events: pd.DataFrame) -> list[NodeSummary]
                 last_seen=times.max() if not times.empty else None,
                 events=len(rows),
                 role_source=role_source,
+                bundles=_bundles_of(facts, rows) if facts else [],
             )
         )
     return nodes
+
+
+def _bundles_of(facts: Any, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each bundle a host name came from, with its version and the time range of its own lines."""
+    bundles = []
+    for label, bundle in facts.bundles.items():
+        own = rows[rows["source"].isin(bundle["members"])] if not rows.empty else rows
+        times = own["ts"].dropna()
+        bundles.append(
+            {
+                "input": label,
+                "version": bundle["version"],
+                "first_seen": times.min() if not times.empty else None,
+                "last_seen": times.max() if not times.empty else None,
+                "events": len(own),
+            }
+        )
+    return bundles
+
+
+def same_host_warnings(nodes: list[NodeSummary]) -> list[str]:
+    """design.md, "Nodes": one host name from two bundles may be two machines (or two years)."""
+    warnings = []
+    for node in nodes:
+        if len(node.bundles) < 2:
+            continue
+        parts = "; ".join(
+            f"{b['input']} ({b['version']}, {_span(b['first_seen'], b['last_seen'])})" for b in node.bundles
+        )
+        warnings.append(
+            f"host name {node.host} comes from {len(node.bundles)} different bundles: {parts}. "
+            "They are shown as one node; if they are different machines or incidents, analyze them "
+            "apart (logscope batch)."
+        )
+    return warnings
+
+
+def _span(first: Any, last: Any) -> str:
+    if first is None or last is None:
+        return "no time"
+    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"

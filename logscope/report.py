@@ -88,8 +88,9 @@ class Report:
     def to_html(self) -> str:
         return _renderer("html").render_html(self)
 
-    def to_text(self, *, color: bool = False) -> str:
-        return _renderer("text").render_text(self, color=color)
+    def to_text(self, *, color: bool = False, width: int = 100) -> str:
+        """The terminal summary, wrapped to `width` columns (100: what a file or pipe gets)."""
+        return _renderer("text").render_text(self, color=color, width=width)
 
 
 def _renderer(fmt: str) -> ModuleType:

@@ -31,13 +31,13 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    html = ["incomplete", "overview", "this-node", "findings", "servers", "timeline"]
+    html = ["incomplete", "findings", "this-node", "overview", "servers", "timeline"]  # the answer first
     assert [s.name for s in sections_for("html")] == html
     assert [s.name for s in sections_for("text")] == [
         "incomplete",
         "header",
-        "this-node",
         "attention",
+        "this-node",
         "quiet",
         "warnings",
     ]

@@ -214,7 +214,7 @@ def test_recent_list_shows_counts_per_status(client):
         assert title in home
     row_start = home.index("counted.log")
     row = home[row_start : home.index("</tr>", row_start)]
-    counts = [int(n) for n in re.findall(r'<td class="count[^"]*">(\d+)</td>', row)]
+    counts = [int(n) for n in re.findall(r'<td class="count[^"]*"[^>]*>(\d+)</td>', row)]
     assert counts == [summary[status] for status in STATUS_TITLES]
 
 

@@ -182,3 +182,23 @@ def test_a_too_large_selection_is_refused_before_uploading(server_url, browser, 
     assert "upload exceeds 64 MB" in page.inner_text("#message")
     assert uploads == []
     page.close()
+
+
+def test_the_upload_result_and_error_pages_need_no_sideways_scrolling_on_a_phone(server_url, browser):
+    """Issue 12: at 390 px wide, nothing is wider than the screen (tables reflow)."""
+    bundle, _titles = sample()
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    widths = {}
+    page.goto(server_url + "/")
+    widths["upload"] = page.evaluate("document.documentElement.scrollWidth")
+    page.set_input_files("#files", str(bundle))
+    page.click("#analyze")
+    page.wait_for_url(re.compile(r".*/reports/[0-9a-f]{32}$"), timeout=ANALYSIS_TIMEOUT_MS)
+    page.wait_for_load_state("load")
+    widths["result"] = page.evaluate("document.documentElement.scrollWidth")
+    page.goto(server_url + "/")
+    widths["upload with recent"] = page.evaluate("document.documentElement.scrollWidth")
+    page.goto(server_url + "/reports/" + "0" * 32)
+    widths["error"] = page.evaluate("document.documentElement.scrollWidth")
+    page.close()
+    assert all(width <= 390 for width in widths.values()), widths

@@ -5,7 +5,9 @@ held one at a time, and only the one that kills its worker is reported as failed
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +59,24 @@ def execute(
     return pool_results(plan.inputs, partial(_analyze_input, **options), workers)
 
 
+MAIN_GUARD = (
+    "the batch's worker processes start with the '{method}' method, which imports your script again: "
+    'put the code that runs the batch under  if __name__ == "__main__":'
+)
+
+
+def _refuse_while_bootstrapping() -> None:
+    """A spawn/forkserver worker imports the caller's script again; a script without the
+    `if __name__ == "__main__"` guard then starts a batch inside the worker. Stop that worker quietly
+    (SystemExit prints nothing); the parent says why, once (see pool_results)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(1)
+
+
+def _guard_missing(method: str) -> LogscopeError:
+    return LogscopeError(MAIN_GUARD.format(method=method))
+
+
 def pool_results(items: Sequence[BatchInput], task: Task, workers: int) -> Iterator[BatchResult]:
     """Run `task` on every item in a process pool; yield results as they complete.
 
@@ -64,10 +84,28 @@ def pool_results(items: Sequence[BatchInput], task: Task, workers: int) -> Itera
     so only the input that kills its worker is reported, and the batch goes on in a fresh pool.
     """
     queue = deque(items)
+    method = multiprocessing.get_start_method(allow_none=False)
+    finished = 0
     while queue:
-        suspects = yield from _pool_round(queue, task, workers)
+        round_results = _pool_round(queue, task, workers)
+        while True:
+            try:
+                result = next(round_results)
+            except StopIteration as stop:
+                suspects = stop.value
+                break
+            finished += 1
+            yield result
+        if suspects and not finished and method != "fork" and _main_is_a_script():
+            raise _guard_missing(method)  # every worker died at start: the guard, not the inputs
         for item in suspects:
+            finished += 1
             yield _run_alone(item, task)
+
+
+def _main_is_a_script() -> bool:
+    main = sys.modules.get("__main__")
+    return bool(getattr(main, "__file__", None))
 
 
 def _pool_round(queue: deque[BatchInput], task: Task, workers: int) -> Iterator[BatchResult]:
@@ -117,6 +155,7 @@ def _run_alone(item: BatchInput, task: Task) -> BatchResult:
 def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A process pool whose workers stop with the batch: on Ctrl-C, SIGTERM, an early close of the
     results, or the parent's death, never waiting for the inputs they hold to finish."""
+    _refuse_while_bootstrapping()
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_setup, initargs=(os.getpid(),))
     try:
         yield pool
@@ -133,7 +172,8 @@ def dask_results(items: Sequence[BatchInput], address: str, options: dict[str, A
         from distributed import Client, as_completed
     except ImportError:
         raise LogscopeError(
-            "--dask needs the [dask] extra: pip install 'logscope[dask]' (dask.distributed is missing)"
+            "--dask needs the [dask] extra: in the logscope source folder, pip install -e '.[dask]' "
+            "(dask.distributed is missing)"
         ) from None
     from distributed.comm import parse_address, parse_host_port
 

@@ -101,13 +101,17 @@ def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
                 "versions": sorted({node["version"] for node in result.nodes}),
                 "counts": [(status, result.summary.get(status, 0)) for status in STATUSES],
                 "top": top,
-                "top_rank": rank if result.ok else 100,
+                "top_rank": rank if result.ok else FAILED_RANK,
                 "html_name": result.html.name if result.html else None,
                 "json_name": result.json.name if result.json else None,
                 "incomplete": incomplete_text(result),
             }
         )
-    return rows
+    return sorted(rows, key=lambda row: row["top_rank"])  # severity first; stable: input order next
+
+
+# A failed input (a damaged archive) ranks after the findings to act on and before the quiet reports.
+FAILED_RANK = 50
 
 
 def render_index(summary: BatchSummary) -> str:

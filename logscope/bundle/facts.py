@@ -100,6 +100,10 @@ def build_nodes(members: Sequence[Member]) -> list[NodeFacts]:
         status.setdefault(host, {}).update(found.status)
         if node.version == "unknown":
             node.version = found.version
+        bundle = node.bundles.setdefault(member.group, {"version": "unknown", "members": []})
+        bundle["members"].append(member.display())
+        if bundle["version"] == "unknown":
+            bundle["version"] = found.version
     for host, node in nodes.items():
         node.role, node.role_source = role_and_source(node.config, status.get(host, {}))
     return list(nodes.values())

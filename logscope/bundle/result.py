@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from logscope.bundle.limits import DEFAULT_MAX_BYTES
 from logscope.bundle.sources import is_log
@@ -38,6 +38,9 @@ class NodeFacts:
     role_source: str = ""  # the dump that decided the role: xstat | xconf; "" when none did
     config: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    # per archive or folder the host's members came from: its version and its members' labels, so
+    # two bundles of one host name (two machines, or two years) can be told apart
+    bundles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -11,6 +11,6 @@ MAX_EVIDENCE_CHARS = 4000
 MAX_FINDING_SERVERS = 200
 MAX_FINDING_EVIDENCE = 100
 MAX_SERVER_ROWS = 300
-TERMINAL_WIDTH = 160
+TERMINAL_WIDTH = 100  # when the output is not a terminal (a file, a pipe)
 # The statuses a reader must act on: they name a server's cause and get a full terminal entry.
 ATTENTION_STATUSES = ("issue", "potential", "missing-info")

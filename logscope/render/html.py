@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from logscope.render.formatting import time_span, visible_controls
-from logscope.render.page import frame_context
+from logscope.render.page import defect_url, frame_context
 from logscope.render.sections import Section, sections_for
 from logscope.resources import templates_dir
 
@@ -49,6 +49,7 @@ def html_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["span"] = time_span
+    environment.filters["defect_url"] = defect_url
     return environment
 
 

@@ -34,5 +34,5 @@ def incomplete_text_context(report: Report, width: int = TERMINAL_WIDTH) -> dict
     return context
 
 
-register("html", Section("incomplete", "_incomplete.html.j2", incomplete_context), before="overview")
+register("html", Section("incomplete", "_incomplete.html.j2", incomplete_context), before="findings")
 register("text", Section("incomplete", "_incomplete.txt.j2", incomplete_text_context), before="header")

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
+from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -27,7 +28,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "inputs": list(report.inputs),
         "nodes": [node_document(node) for node in report.nodes],
         "summary": report.summary,
-        "findings": [finding.to_dict() for finding in report.findings],
+        "findings": findings_document(report),
         "stats": dict(report.stats),
         "warnings": list(report.warnings),
         "skipped": list(report.skipped),
@@ -35,6 +36,20 @@ def report_document(report: Report) -> dict[str, Any]:
         "incomplete": list(report.incomplete),
         "incomplete_count": report.incomplete_count,
     }
+
+
+def findings_document(report: Report) -> list[dict[str, Any]]:
+    """The findings, each with the nodes it fails and spares and the findings sharing its failures."""
+    related = related_findings(report)
+    return [
+        {
+            **finding.to_dict(),
+            "nodes_failing": nodes_failing(finding),
+            "nodes_healthy": nodes_healthy(finding, report),
+            "related_findings": related.get(finding.id, []),
+        }
+        for finding in report.findings
+    ]
 
 
 def node_document(node: NodeSummary) -> dict[str, Any]:
@@ -52,7 +67,15 @@ def node_document(node: NodeSummary) -> dict[str, Any]:
         "zones": list(node.zones),
         "mra_domains": list(node.mra_domains),
         "alarms": list(node.alarms),
+        "bundles": [
+            {**bundle, "first_seen": _iso(bundle["first_seen"]), "last_seen": _iso(bundle["last_seen"])}
+            for bundle in node.bundles
+        ],
     }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def render_json(report: Report, *, indent: int | None = 2) -> str:

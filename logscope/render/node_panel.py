@@ -66,6 +66,6 @@ def node_text_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, 
 register(
     "html",
     Section("this-node", "_node_panel.html.j2", node_panel_context, title="This node"),
-    before="findings",
+    before="overview",  # after the findings: the answer comes first
 )
-register("text", Section("this-node", "_node_panel.txt.j2", node_text_context), before="attention")
+register("text", Section("this-node", "_node_panel.txt.j2", node_text_context), before="quiet")

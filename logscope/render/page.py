@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.findings import STATUS_TITLES, STATUSES, Finding, Server
-from logscope.render.blocks import TextBlock, text_blocks
+from logscope.render.answers import (
+    ACT_ON,
+    lead_order,
+    missing_group,
+    nodes_failing,
+    nodes_healthy,
+    related_findings,
+)
+from logscope.render.blocks import TextBlock, first_action_line, text_blocks
 from logscope.render.budgets import (
     MAX_EVIDENCE_CHARS,
     MAX_FINDING_EVIDENCE,
@@ -61,6 +69,13 @@ class FindingView:
     first_seen: str
     last_seen: str
     server_columns: set[str]
+    nodes_failing: list[str] = field(default_factory=list)
+    nodes_healthy: list[str] = field(default_factory=list)
+    related_findings: list[tuple[str, str]] = field(default_factory=list)  # (id, status)
+    grouped: bool = False  # folded under the one missing-info card that names what to collect
+    answer: dict[str, str] = field(default_factory=dict)  # server and first action line, at the top
+    evidence_first: list[EvidenceView] = field(default_factory=list)  # shown; the rest behind a toggle
+    evidence_rest: list[EvidenceView] = field(default_factory=list)
 
 
 # The finding texts a card shows, in order, with their titles.
@@ -73,7 +88,7 @@ FINDING_TEXTS = (
 )
 
 
-def finding_view(finding: Finding) -> FindingView:
+def finding_view(finding: Finding, report: Report | None = None) -> FindingView:
     sections = [
         (title, text_blocks(getattr(finding, name)))
         for name, title in FINDING_TEXTS
@@ -91,7 +106,10 @@ def finding_view(finding: Finding) -> FindingView:
         for item in finding.evidence[:MAX_FINDING_EVIDENCE]
     ]
     defects = [item for item in finding.related if DEFECT_ID.search(item)]
+    first = _first_evidence(finding)
     return FindingView(
+        evidence_first=[view for index, view in enumerate(evidence) if index in first],
+        evidence_rest=[view for index, view in enumerate(evidence) if index not in first],
         finding=finding,
         sections=sections,
         servers=finding.servers[:MAX_FINDING_SERVERS],
@@ -104,7 +122,49 @@ def finding_view(finding: Finding) -> FindingView:
         first_seen=format_time(finding.first_seen),
         last_seen=format_time(finding.last_seen),
         server_columns=server_columns(finding.servers[:MAX_FINDING_SERVERS]),
+        **(_answers(finding, report) if report is not None else {}),
     )
+
+
+def _answers(finding: Finding, report: Report) -> dict[str, Any]:
+    failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
+    related = related_findings(report).get(finding.id, [])
+    answer = {}
+    if finding.status in ACT_ON:
+        servers = [
+            f"{s.name}" + (f" :{','.join(map(str, s.ports))}" if s.ports else "") for s in finding.servers[:3]
+        ]
+        more = f" and {len(finding.servers) - 3} more" if len(finding.servers) > 3 else ""
+        answer = {"servers": ", ".join(servers) + more, "action": first_action_line(finding.action)}
+    return {
+        "answer": answer,
+        "nodes_failing": failing if healthy or len(report.nodes) > 1 else [],
+        "nodes_healthy": healthy,
+        "related_findings": [(rid, getattr(report.finding(rid), "status", "")) for rid in related],
+    }
+
+
+def defect_url(defect: str) -> str:
+    """The vendor's public bug search page of a defect id (a link; the page never fetches it)."""
+    return f"https://tools.cisco.com/bugsearch/bug/{defect}"  # as seed 002 writes it (CSCvz20720)
+
+
+def _first_evidence(finding: Finding) -> set[int]:
+    """Indexes of the evidence lines shown first, as the vendor analyzer shows them: the most recent
+    warning and the most recent error line for each server (evidence is most recent first)."""
+    shown = finding.evidence[:MAX_FINDING_EVIDENCE]
+    chosen: set[int] = set()
+    names = [server.name for server in finding.servers] or [""]
+    for name in names:
+        for role in ("warning", "error"):
+            index = next(
+                (i for i, e in enumerate(shown) if e.role == role and (not name or name in e.text)), None
+            )
+            if index is not None:
+                chosen.add(index)
+    if not chosen and shown:
+        chosen.add(0)
+    return chosen
 
 
 def server_columns(servers: Sequence[Server]) -> set[str]:
@@ -136,10 +196,24 @@ def coverage(stats: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def parsed_share(stats: dict[str, Any]) -> str:
+    """The share of lines recognised; never a share over zero events (nothing was understood)."""
     lines, unparsed = stats.get("lines"), stats.get("unparsed")
     if not isinstance(lines, int) or not isinstance(unparsed, int) or lines <= 0:
         return ""
+    if not stats.get("events"):
+        return ""
     return f"{100 * (lines - unparsed) / lines:.1f}% of lines recognised"
+
+
+def coverage_line(stats: dict[str, Any]) -> dict[str, Any]:
+    """The one line the page header gives the parse statistics: lines, events, unparsed; `warn` when
+    no line became an event (no check could see anything)."""
+    parts = [
+        f"{format_number(stats[key])} {label}"
+        for key, label in (("lines", "lines"), ("events", "events"), ("unparsed", "unparsed"))
+        if key in stats
+    ]
+    return {"text": ", ".join(parts), "warn": not stats.get("events")}
 
 
 def node_rows(nodes: Sequence[NodeSummary]) -> list[dict[str, Any]]:
@@ -167,6 +241,7 @@ def frame_context(report: Report) -> dict[str, Any]:
         "time_range": time_range_text(*report.time_range),
         "summary": report.summary,
         "total": len(report.findings),
+        "coverage_line": coverage_line(report.stats),
     }
 
 
@@ -182,7 +257,10 @@ def overview_context(report: Report) -> dict[str, Any]:
 
 def findings_context(report: Report) -> dict[str, Any]:
     """The findings by status, with the categories and defect count the filters offer."""
-    views = [finding_view(finding) for finding in report.findings]
+    views = [finding_view(finding, report) for finding in lead_order(report.findings, report)]
+    group = missing_group(report.findings)
+    for view in views:
+        view.grouped = group is not None and view.finding.id in group["ids"]
     categories: dict[str, int] = {}
     for finding in report.findings:
         categories[finding.category] = categories.get(finding.category, 0) + 1
@@ -190,7 +268,9 @@ def findings_context(report: Report) -> dict[str, Any]:
         "statuses": [(status, STATUS_TITLES[status]) for status in STATUSES],
         "by_status": {status: [v for v in views if v.finding.status == status] for status in STATUSES},
         "categories": sorted(categories.items()),
-        "defect_count": sum(view.has_defects for view in views),
+        "defect_count": sum(view.has_defects for view in views if view.finding.status in ACT_ON),
+        "acting_count": sum(view.finding.status in ACT_ON for view in views),
+        "missing_group": group,
     }
 
 

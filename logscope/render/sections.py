@@ -33,9 +33,10 @@ class Section:
     title: str = ""
 
 
+# The answer first (issue 12): the findings, then what was read (overview), servers and timeline.
 HTML_SECTIONS = (
-    Section("overview", "_overview.html.j2", overview_context, title="Overview"),
     Section("findings", "_findings.html.j2", findings_context, title="Findings"),
+    Section("overview", "_overview.html.j2", overview_context, title="Overview"),
     Section("servers", "_servers.html.j2", servers_context, title="Servers"),
     Section("timeline", "_timeline.html.j2", timeline_context, title="Timeline"),
 )

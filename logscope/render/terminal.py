@@ -5,44 +5,85 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from logscope.findings import STATUS_TITLES, Finding, Server
-from logscope.render.blocks import first_action_line, first_action_lines
+from logscope.render.answers import (
+    is_more_specific,
+    lead_order,
+    missing_group,
+    nodes_failing,
+    nodes_healthy,
+    related_findings,
+)
+from logscope.render.blocks import first_action_lines
 from logscope.render.budgets import ATTENTION_STATUSES, TERMINAL_WIDTH
-from logscope.render.formatting import clip, format_time, time_span, visible_controls
+from logscope.render.formatting import format_time, time_span, visible_controls
 
 if TYPE_CHECKING:
+    from logscope.nodes import NodeSummary
     from logscope.report import Report
 
 MAX_WARNINGS = 5
+# The width the text sections wrap to: the terminal's, set by render_text for one rendering.
+_WIDTH: ContextVar[int] = ContextVar("text_width", default=TERMINAL_WIDTH)
+
+
+def text_width() -> int:
+    return _WIDTH.get()
+
+
+@contextmanager
+def wrapping_at(width: int) -> Iterator[None]:
+    """Render the text sections at `width` columns inside this block."""
+    token = _WIDTH.set(max(int(width), 40))
+    try:
+        yield
+    finally:
+        _WIDTH.reset(token)
 
 
 # --- the sections ------------------------------------------------------------------------------
 
 
-def header_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
-    """One line: inputs, nodes, time span, counts and seconds."""
-    return {"header": _fit_parts(_header_parts(report), width)}
+def header_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """Inputs, nodes, time span, counts and seconds, wrapped at " | " to the width."""
+    width = width or text_width()
+    parts = [visible_controls(part, keep_newlines=False) for part in _header_parts(report)]
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " | " + part
+        else:
+            lines += _wrap(part, width) if len(part) > width else [part]
+    return {"header": lines}
 
 
-def attention_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
+def attention_context(report: Report, width: int | None = None) -> dict[str, Any]:
     """The findings to act on, one entry each, grouped by status."""
-    return {
-        "attention": [
-            {
-                "status": status,
-                "title": STATUS_TITLES[status].upper(),
-                "count": len(report.by_status(status)),
-                "entries": _text_entries(report.by_status(status), width),
-            }
-            for status in ATTENTION_STATUSES
-        ]
-    }
+    width = width or text_width()
+    attention = [
+        {
+            "status": status,
+            "title": STATUS_TITLES[status].upper(),
+            "count": len(report.by_status(status)),
+            "entries": _text_entries(report.by_status(status), report, width),
+        }
+        for status in ATTENTION_STATUSES
+    ]
+    shown = [f for status in ATTENTION_STATUSES for f in report.by_status(status) if f.servers]
+    return {"attention": attention, "legend": _wrap(COUNT_LEGEND, width)[0] if shown else ""}
 
 
-def quiet_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
-    """The findings with nothing to do, as wrapped lists of ids."""
+COUNT_LEGEND = "xN after a server: how many of the finding's log lines name that server."
+
+
+def quiet_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """The findings with nothing to do, as wrapped lists of ids (a status with none is left out)."""
+    width = width or text_width()
     return {
         "quiet": [
             {
@@ -52,14 +93,16 @@ def quiet_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]
                 "lines": _wrapped_ids([f.id for f in report.by_status(status)], width),
             }
             for status in ("ok", "not-applicable")
+            if report.by_status(status)
         ]
     }
 
 
-def warnings_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
-    """The first warnings, how many more, and how many members were skipped."""
+def warnings_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """The first warnings (wrapped, never cut), how many more, and how many members were skipped."""
+    width = width or text_width()
     return {
-        "warnings": [_one_line(w, width - 9) for w in report.warnings[:MAX_WARNINGS]],
+        "warnings": [_wrap(w, width - 9) for w in report.warnings[:MAX_WARNINGS]],
         "more_warnings": max(len(report.warnings) - MAX_WARNINGS, 0),
         "skipped": len(report.skipped),
     }
@@ -112,18 +155,11 @@ def _count(value: Any, word: str) -> str:
     return f"{value:,} {word}{plural}"
 
 
-def _one_line(text: str, width: int) -> str:
-    return clip(visible_controls(" ".join(text.split()), keep_newlines=False), width)
-
-
 def _header_parts(report: Report) -> list[str]:
     first, last = report.time_range
     names = [_base_name(item) for item in report.inputs]
     inputs = ", ".join(names) if len(", ".join(names)) <= 40 else f"{names[0]} +{len(names) - 1} more"
-    nodes = ", ".join(
-        " ".join(part for part in (node.host, node.version, node.role) if part != "unknown") or node.host
-        for node in report.nodes
-    )
+    nodes = ", ".join(_node_text(node) for node in report.nodes)
     stats = report.stats
     counts = ", ".join(
         _count(stats.get(key, 0), word)
@@ -143,29 +179,17 @@ def _header_parts(report: Report) -> list[str]:
     ]
 
 
-def _fit_parts(parts: list[str], width: int) -> str:
-    """Join header parts with " | ". When too wide, shorten the input names, then the node list
-    (down to 16 columns each), then drop the seconds; the counts are never what gets cut."""
-    parts = list(parts)
-    for index in (1, 2):
-        excess = len(" | ".join(parts)) - width
-        if excess > 0:
-            parts[index] = _clip_keeping_more(parts[index], max(len(parts[index]) - excess, 16))
-    if len(" | ".join(parts)) > width:
-        parts = parts[:-1]
-    return _one_line(" | ".join(parts), width)
+def _node_text(node: NodeSummary) -> str:
+    """A node as the header names it; a host name that came from several bundles, once per bundle."""
+    if len(node.bundles) < 2:
+        return " ".join(p for p in (node.host, node.version, node.role) if p != "unknown") or node.host
+    return ", ".join(
+        f"{node.host} {b['version']} ({_base_name(b['input'])}, {_bundle_span(b)})" for b in node.bundles
+    )
 
 
-def _clip_keeping_more(text: str, width: int) -> str:
-    """Clip a list of names to `width`, keeping a trailing "+N more" whole."""
-    match = _MORE.search(text)
-    if match is None:
-        return clip(text, width)
-    more = match.group()
-    return clip(text[: match.start()], max(width - len(more), 8)) + more
-
-
-_MORE = re.compile(r" \+\d+ more$")
+def _bundle_span(bundle: dict[str, Any]) -> str:
+    return time_span(bundle["first_seen"], bundle["last_seen"], milliseconds=False) or "no time"
 
 
 def _base_name(label: str) -> str:
@@ -173,41 +197,65 @@ def _base_name(label: str) -> str:
     return re.split(r"[\\/]", label.rstrip("/\\"))[-1] or label
 
 
-def _text_entries(findings: list[Finding], width: int) -> list[dict[str, Any]]:
-    """One entry per finding; findings that only miss the same source share one entry."""
-    indent = 13  # "    servers  " and its siblings
-    entries: list[dict[str, str]] = []
-    shared: dict[tuple[str, str], dict[str, Any]] = {}
-    for finding in findings:
-        if finding.status == "missing-info" and not finding.servers and not finding.evidence:
-            key = (finding.description, finding.action)
-            if key in shared:
-                shared[key]["ids"].append(finding.id)
-                continue
-            shared[key] = {"ids": [finding.id], "finding": finding}
-            entries.append(shared[key])
+def _text_entries(findings: list[Finding], report: Report, width: int) -> list[dict[str, Any]]:
+    """One entry per finding, the most specific diagnosis of findings sharing failures first; the
+    missing-info checks that name no server share one entry saying what to collect."""
+    entries: list[dict[str, Any]] = []
+    group = missing_group(findings)
+    related = related_findings(report)
+    for finding in lead_order(findings, report):
+        if group is not None and finding.id in group["ids"]:
+            if finding.id == group["ids"][0]:
+                entries.append(_missing_entry(group, width))
             continue
-        entries.append({"ids": [finding.id], "finding": finding})
-    return [_text_entry(entry["ids"], entry["finding"], width, indent) for entry in entries]
+        entries.append(_text_entry(finding, report, related.get(finding.id, []), width))
+    return entries
 
 
-def _text_entry(ids: list[str], finding: Finding, width: int, indent: int) -> dict[str, Any]:
-    if len(ids) == 1:
-        label, title, checks = finding.id, f"{finding.title}  [{finding.severity}, {finding.category}]", []
-    else:
-        label, title = f"{len(ids)} checks", "need the same missing information"
-        checks = _wrapped_ids(ids, width - indent + 24)
-    label = _one_line(label, width - 2)
-    why = first_action_line(finding.description) if finding.status == "missing-info" else ""
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` on as many lines of `width` as it needs: never cut (control characters made visible)."""
+    safe = visible_controls(" ".join(text.split()), keep_newlines=False)
+    return textwrap.wrap(safe, max(width, 20), break_long_words=True, break_on_hyphens=False) or []
+
+
+def _text_entry(finding: Finding, report: Report, related: list[str], width: int) -> dict[str, Any]:
+    body = width - INDENT
+    failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
+    nodes = ""
+    if failing and (healthy or len(report.nodes) > 1):
+        nodes = f"failing on {', '.join(failing)}" + (f"; healthy: {', '.join(healthy)}" if healthy else "")
+    see = "; ".join(_related_text(rid, finding, report) for rid in related)
+    action = [line for first in first_action_lines(finding.action) for line in _wrap(first, body)]
     return {
-        "id": label,
-        "title": _one_line(title, width - 4 - len(label)),
-        "checks": checks,
-        "servers": _one_line("; ".join(map(_server_text, finding.servers)), width - indent),
-        "why": _one_line(why, width - indent),
-        "action": [_one_line(line, width - indent) for line in first_action_lines(finding.action)],
-        "evidence": _one_line(best_evidence(finding), width - indent),
+        "head": _wrap(f"{finding.id}  {finding.title}  [{finding.severity}, {finding.category}]", width - 2),
+        "rows": [
+            ("servers", _wrap("; ".join(map(_server_text, finding.servers)), body)),
+            ("nodes", _wrap(nodes, body)),
+            ("related", _wrap(f"the same failures: {see}" if see else "", body)),
+            ("action", action),
+            ("evidence", _wrap(best_evidence(finding), body)),
+        ],
     }
+
+
+def _related_text(other_id: str, finding: Finding, report: Report) -> str:
+    other = report.finding(other_id)
+    if other is None:
+        return other_id
+    more = " the more specific diagnosis" if is_more_specific(other, finding) else ""
+    return f"{other_id} ({other.status}){more}"
+
+
+def _missing_entry(group: dict[str, Any], width: int) -> dict[str, Any]:
+    body = width - INDENT
+    rows = []
+    for lack in group["lacks"]:
+        rows.append(("missing", _wrap(f"{lack['what']}: needed by {', '.join(lack['ids'])}", body)))
+    rows.append(("collect", _wrap(group["collect"][0] if group["collect"] else "", body)))
+    return {"head": _wrap(group["title"], width - 2), "rows": rows}
+
+
+INDENT = 13  # "    evidence " and its siblings
 
 
 def _wrapped_ids(ids: list[str], width: int) -> list[str]:
@@ -216,3 +264,29 @@ def _wrapped_ids(ids: list[str], width: int) -> list[str]:
         return ["-"]
     safe = [visible_controls(item, keep_newlines=False) for item in ids]
     return textwrap.wrap(", ".join(safe), width - 24, break_long_words=True, break_on_hyphens=False)
+
+
+def verdict_line(report: Report) -> str:
+    """One line for the terminal when the report went to a file: the issues and where they fail,
+    else "no issue" (with the potential problems), and INCOMPLETE when part of the input was not read."""
+    issues = report.by_status("issue")
+    if issues:
+        places = "; ".join(_issue_place(f) for f in issues)
+        text = f"{len(issues)} issue{'s' if len(issues) > 1 else ''}: {places}"
+    else:
+        potential = [f.id for f in report.by_status("potential")]
+        text = "no issue" + (f"; {len(potential)} potential: {', '.join(potential)}" if potential else "")
+    if report.incomplete:
+        text += f"; INCOMPLETE: {report.incomplete_count} item(s) not read, cut or not decided"
+    return visible_controls(text, keep_newlines=False)
+
+
+def _issue_place(finding: Finding) -> str:
+    if not finding.servers:
+        return finding.id
+    server = finding.servers[0]
+    ports = ":" + ",".join(map(str, server.ports)) if server.ports else ""
+    nodes = nodes_failing(finding)
+    more = f" +{len(finding.servers) - 1} more" if len(finding.servers) > 1 else ""
+    where = f" ({', '.join(nodes)})" if nodes else ""
+    return f"{finding.id} on {server.name} {ports}{more}{where}".replace("  ", " ")

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from logscope.render.budgets import TERMINAL_WIDTH
 from logscope.render.formatting import visible_controls
 from logscope.render.sections import sections_for
+from logscope.render.terminal import wrapping_at
 from logscope.resources import templates_dir
 
 if TYPE_CHECKING:
@@ -64,10 +66,12 @@ def _text_environment(color: bool) -> jinja2.Environment:
     return environment
 
 
-def render_text(report: Report, color: bool = False) -> str:
-    """A terminal summary read in ten seconds; ANSI colour only when `color` is true."""
+def render_text(report: Report, color: bool = False, width: int = TERMINAL_WIDTH) -> str:
+    """A terminal summary read in ten seconds, wrapped (never cut) to `width` columns; ANSI colour
+    only when `color` is true."""
     environment = _text_environment(bool(color))
-    return "".join(
-        environment.get_template(section.template).render(section.context(report))
-        for section in sections_for("text")
-    )
+    with wrapping_at(width):
+        return "".join(
+            environment.get_template(section.template).render(section.context(report))
+            for section in sections_for("text")
+        )

@@ -3,7 +3,8 @@ marks, laid out as data (an SVG the template draws) within a budget of points.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +45,7 @@ class Timeline:
     drawn_points: int
     row_height: int
     by_node: bool = False
+    markers: list[tuple[float, str, str]] = field(default_factory=list)  # (x, text, time): DEBUG_MARKER
 
     @property
     def sampled(self) -> bool:
@@ -81,10 +83,17 @@ def build_timeline(report: Report, max_points: int = MAX_TIMELINE_POINTS) -> Tim
     parts: list[pd.DataFrame] = []
     if not txns.empty and "start" in txns:
         parts.append(
-            _timeline_frame(txns, "start", transaction_servers(txns), outcome_of(text_column(txns, "status")))
+            _timeline_frame(
+                txns,
+                "start",
+                _with_port(txns, transaction_servers(txns), "upstream_port", "route_port"),
+                outcome_of(text_column(txns, "status")),
+            )
         )
     if not failures.empty and "ts" in failures:
-        parts.append(_timeline_frame(failures, "ts", failure_servers(failures), "tls"))
+        parts.append(
+            _timeline_frame(failures, "ts", _with_port(failures, failure_servers(failures), "port"), "tls")
+        )
     if not parts:
         return None
     data = pd.concat(parts, ignore_index=True)
@@ -99,7 +108,43 @@ def build_timeline(report: Report, max_points: int = MAX_TIMELINE_POINTS) -> Tim
     data["server"], other = _fold_rare_rows(data["server"], MAX_TIMELINE_ROWS)
     timeline = _layout(data, max_points, other)
     timeline.by_node = by_node
+    timeline.markers = _markers(report.events, data["time"].iloc[0], data["time"].iloc[-1], timeline)
     return timeline
+
+
+def _with_port(frame: pd.DataFrame, servers: pd.Series, *columns: str) -> pd.Series:
+    """`server:port`, so a port that works beside one that fails (8443 and 6972) are two rows."""
+    port = pd.Series(pd.NA, index=frame.index, dtype=object)
+    for column in columns:
+        if column in frame:
+            values = pd.to_numeric(frame[column], errors="coerce").astype("Int64").astype(object)
+            port = port.where(port.notna(), values.where(values.notna(), pd.NA))
+    named = servers.astype(str)
+    return named.where(port.isna(), named + ":" + port.astype(str))
+
+
+MARKER = "DEBUG_MARKER"
+_MARKER_TEXT = re.compile(re.escape(MARKER) + r'[\s:=-]*([^"]*)')
+
+
+def _markers(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, timeline: Timeline) -> list:
+    """The lines an admin marked while logging (a line holding DEBUG_MARKER; the text follows it)."""
+    if events.empty or "raw" not in events or "ts" not in events:
+        return []
+    marked = events[events["raw"].astype(str).str.contains(MARKER, regex=False, na=False)]
+    times = pd.to_datetime(marked["ts"], utc=True, errors="coerce")
+    span = max((end - start).total_seconds(), 0.0)
+    x0, x1 = timeline.plot_left + 8, timeline.plot_right - 8
+    markers = []
+    for raw, when in zip(marked["raw"].astype(str), times, strict=True):
+        if pd.isna(when) or when < start or when > end:
+            continue
+        match = _MARKER_TEXT.search(raw)
+        x = x0 + ((when - start).total_seconds() / span if span else 0.5) * (x1 - x0)
+        markers.append(
+            (round(x, 1), clip((match[1] if match else "").strip() or MARKER, 40), format_time(when))
+        )
+    return markers[:50]
 
 
 def _timeline_frame(frame: pd.DataFrame, time_column: str, servers: pd.Series, kind: Any) -> pd.DataFrame:

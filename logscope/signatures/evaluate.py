@@ -137,6 +137,8 @@ def _render(template: str, finding: Finding, result: DetectorResult) -> str:
         last_seen=finding.last_seen,
         facts=result.facts,
         notes=finding.notes,
+        status=finding.status,
+        potential=MESSAGES["potential_continue"],
     )
 
 
