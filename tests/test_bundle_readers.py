@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import io
 import ipaddress
+import itertools
 import re
 import subprocess
 import tarfile
@@ -280,8 +281,13 @@ def test_the_node_panel_escapes_a_hostile_certificate_subject_in_html_and_termin
     assert "&lt;script\\&gt;alert(1)" in panel and "&lt;b&gt;x&lt;/b&gt;" in panel
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page and "\x1b" not in page
     text = report.to_text()
-    node_lines = [line for line in text.splitlines() if line.startswith("node: expc:")]
-    assert len(node_lines) == 1 and "\x1b" not in text and "no EKU" in node_lines[0]
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("node: expc:")]
+    block = [
+        lines[starts[0]],
+        *itertools.takewhile(lambda line: line.startswith("      "), lines[starts[0] + 1 :]),
+    ]
+    assert len(starts) == 1 and "\x1b" not in text and "no EKU" in " ".join(block)
 
 
 def test_the_node_panel_is_absent_when_the_bundle_holds_none_of_the_nodes_files():

@@ -1,14 +1,15 @@
 """The "This node" panel: per node its version and role (and where they came from), its own
 certificate, its trusted CA list, MRA domains, zones and active alarms. Registered as a page section
-(after the overview) and as one line per node in the terminal summary (after the header)."""
+(after the findings) and as one entry per node in the terminal summary (after the issues)."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
-from logscope.render.budgets import TERMINAL_WIDTH
-from logscope.render.formatting import clip, visible_controls
+from logscope.render.formatting import visible_controls
 from logscope.render.sections import Section, register
+from logscope.render.terminal import text_width
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -58,9 +59,13 @@ def node_line(node: NodeSummary) -> str:
     return "; ".join(parts)
 
 
-def node_text_context(report: Report, width: int = TERMINAL_WIDTH) -> dict[str, Any]:
-    lines = [node_line(node) for node in report.nodes if _described(node)]
-    return {"node_lines": [clip(visible_controls(line), width - 7) for line in lines]}
+def node_text_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """One entry per described node, wrapped (never cut) after the `node: ` label."""
+    width = width or text_width()
+    texts = [
+        visible_controls(node_line(node), keep_newlines=False) for node in report.nodes if _described(node)
+    ]
+    return {"node_lines": [textwrap.wrap(text, max(width - 6, 20), break_on_hyphens=False) for text in texts]}
 
 
 register(
