@@ -19,6 +19,7 @@ import pandas as pd
 
 from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
 from logscope.lines import parse_event
+from logscope.lines.phrases import SafetyNet
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 
@@ -64,6 +65,9 @@ class ParseResult:
     events: pd.DataFrame
     stats: ParseStats
     unread: list[tuple[LogMember, str]] = field(default_factory=list)  # logs cut by a read error
+    # lines that speak of a certificate/TLS failure no rule read (design.md layer (a)):
+    # {file, line, text, family}, in file order
+    unrecognised: list[dict] = field(default_factory=list)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -86,12 +90,14 @@ def iter_events(
     *,
     needle: bytes | None = None,
     progress: Callable[[int], None] | None = None,
+    on_block: Callable[[bytes, int], None] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, event bytes) for each selected event, continuation lines folded in.
 
     A line is selected when it contains `needle` (all lines when None) and does not itself start
     like a continuation. Lines after a selected event that start with `|`, space or tab are folded
-    into it, so a DEBUG `HTTPMSG:` body stays with its event.
+    into it, so a DEBUG `HTTPMSG:` body stays with its event. `on_block(block, first line number)`
+    sees every block of whole lines before its events are selected (the safety net reads them all).
     """
     carry = b""
     line_base = 1  # line number of the first line in `carry + chunk`
@@ -118,9 +124,13 @@ def iter_events(
             continue
         carry = buffer[end + 1 :]
         block = buffer[: end + 1]
+        if on_block:
+            on_block(block, line_base)
         pending = yield from _events_in_block(block, line_base, needle, pending)
         line_base += block.count(b"\n")
     if carry:
+        if on_block:
+            on_block(carry + b"\n", line_base)
         pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
         line_base += 1
     stats.lines += line_base - 1
@@ -292,13 +302,20 @@ def parse_stream(
     default_node: str | None = None,
     all_events: bool = False,
     progress: Callable[[int], None] | None = None,
+    unrecognised: list[dict] | None = None,
 ) -> int:
-    """Parse the selected events of one log stream into `builder`; return how many there were."""
+    """Parse the selected events of one log stream into `builder`; return how many there were.
+
+    Lines that speak of a certificate or TLS failure that no rule read are added to `unrecognised`.
+    """
     count = 0
     needle = _needle_for(source_kind, all_events)
-    for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
+    net = SafetyNet(source_name)
+    events = iter_events(stream, stats, needle=needle, progress=progress, on_block=net.block)
+    for line_no, raw in events:
         text = _decode(raw, stats)
         record = _parse_or_unparsed(text, stats)
+        net.event(line_no, raw, record)
         if record["kind"] == "unparsed":
             stats.unparsed += 1
         if record.pop("partial", False):
@@ -314,6 +331,8 @@ def parse_stream(
         count += 1
     stats.selected += count
     stats.by_source[source_name] = count
+    if unrecognised is not None:
+        unrecognised += net.finish()
     return count
 
 
@@ -345,6 +364,7 @@ def parse_members(
     started = datetime.now(UTC)
     builder = FrameBuilder(year=year)
     unread: list[tuple[LogMember, str]] = []
+    unrecognised: list[dict] = []
     for member in members:
         try:
             with member.open() as stream:
@@ -357,13 +377,14 @@ def parse_members(
                     default_node=_node_of(member),
                     all_events=all_events,
                     progress=(lambda done: progress(done, total)) if progress else None,
+                    unrecognised=unrecognised,
                 )
         except OSError as error:  # the log vanished or a disk failed: what was read stays
             unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats, unread)
+    return ParseResult(events, stats, unread, unrecognised)
 
 
 def _node_of(member: LogMember) -> str | None:

@@ -59,6 +59,7 @@ def analyze(
         tls_failures=correlation.tls_failures,
         nodes=nodes,
         sources=sources,
+        unrecognised_tls_lines=parsed.unrecognised,
     )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
@@ -69,6 +70,7 @@ def analyze(
         "bytes": parsed.stats.bytes,
         "events": parsed.stats.events,
         "unparsed": parsed.stats.unparsed,
+        "unrecognised_tls_lines": len(parsed.unrecognised),
         "partial": parsed.stats.partial,
         "truncated": parsed.stats.truncated,
         "oversize_lines": parsed.stats.oversize_lines,
@@ -94,6 +96,8 @@ def analyze(
         incomplete=incomplete[:MAX_LISTED],
         incomplete_count=len(incomplete),
         tracebacks=[error.traceback for error in errors],
+        unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
+        unrecognised_tls_count=len(parsed.unrecognised),
     )
 
 

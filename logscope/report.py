@@ -35,12 +35,18 @@ class Report:
     skipped_count: int | None = None  # all skipped items, when `skipped` lists only the first
     incomplete_count: int | None = None
     tracebacks: list[str] = field(default_factory=list)  # of the failures in `incomplete`, for --debug
+    # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text,
+    # family}; the first 100, and how many there were in all
+    unrecognised_tls_lines: list[dict[str, Any]] = field(default_factory=list)
+    unrecognised_tls_count: int | None = None
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:
             self.skipped_count = len(self.skipped)
         if self.incomplete_count is None:
             self.incomplete_count = len(self.incomplete)
+        if self.unrecognised_tls_count is None:
+            self.unrecognised_tls_count = len(self.unrecognised_tls_lines)
 
     def finding(self, signature_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == signature_id), None)

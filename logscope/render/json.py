@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
     from logscope.report import Report
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -34,6 +34,8 @@ def report_document(report: Report) -> dict[str, Any]:
         "skipped_count": report.skipped_count,
         "incomplete": list(report.incomplete),
         "incomplete_count": report.incomplete_count,
+        "unrecognised_tls_lines": list(report.unrecognised_tls_lines),
+        "unrecognised_tls_count": report.unrecognised_tls_count,
     }
 
 

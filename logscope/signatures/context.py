@@ -23,6 +23,8 @@ class Context:
     tls_failures: pd.DataFrame
     nodes: list[NodeSummary] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
+    # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text, family}
+    unrecognised_tls_lines: list[dict] = field(default_factory=list)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
