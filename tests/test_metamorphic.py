@@ -49,7 +49,6 @@ NOT_READ_YET = {
     "no_envelope",
     "line_number_prefix",
     "spacing",
-    "thread_tag",
     "masked_values",
     "padded_values",
     "free_text_between_pairs",
