@@ -30,7 +30,8 @@ _FAST_PAIR_RUN = re.compile(r'(?:[ \t]*[A-Za-z_][A-Za-z0-9_.-]*="[^"]*":?)+')
 _FAST_HTTPMSG = re.compile(r"[ \t]*HTTPMSG:([\s\S]*)")
 _LEVELS = "DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY"
 _FAST_ATS = re.compile(
-    rf"[ \t]*(?:\[([^\]\n]+)\][ \t]+|\{{(0x[0-9A-Fa-f]+)\}}[ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?({_LEVELS}):[ \t]*([^ \t].*)",
+    r"[ \t]*(?:\[([^\]\n]+)\][ \t]+|\{(0x[0-9A-Fa-f]+)\}[ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?"
+    rf"({_LEVELS}):[ \t]*([^ \t].*)",
     re.S,
 )
 # Message openings the grammar commits to; when one opens a message the specific pattern must match.

@@ -56,12 +56,9 @@ class _Envelope(Transformer):
 
     def rfc5424_line(self, items: list) -> Record:
         _, ts, host, rest = items
-        app, procid, _msgid, remainder = str(rest).split(None, 3) + [""] * (4 - len(str(rest).split(None, 3)))
-        structured, _, message = remainder.partition(" ") if remainder.startswith("-") else (
-            remainder.partition("] ")[0],
-            "",
-            remainder.partition("] ")[2],
-        )
+        app, procid, _msgid, remainder = [*str(rest).split(None, 3), "", "", ""][:4]
+        # the structured data is `-` or `[...]` (kept out of the body); the message follows it
+        message = remainder[1:] if remainder.startswith("-") else remainder.partition("]")[2]
         record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host), "process": app}
         if procid.isdigit():
             record["pid"] = int(procid)
