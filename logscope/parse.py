@@ -27,7 +27,9 @@ CHUNK_BYTES = 8 * 1024 * 1024
 FRAME_ROWS = 20_000  # records turned into a typed frame at a time
 MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
-_CONTINUATION_START = (b"|", b" ", b"\t")
+# `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
+_CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
+_BLANK = (b"", b"\r")
 
 
 class LogMember(Protocol):
@@ -190,8 +192,8 @@ def _events_in_block(
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
-        if block.startswith(_CONTINUATION_START, start):
-            position = end + 1
+        if block.startswith(_CONTINUATION_START, start) or end - start <= 1 and block[start:end] in _BLANK:
+            position = end + 1  # a continuation without its event, or a blank line: no event
             continue
         folded, after = _fold_continuations(block, end + 1)
         text = block[start:end] + (b"\n" + folded if folded else b"")

@@ -26,7 +26,6 @@ NOT_READ_YET = {
     "flattened:1",
     "flattened:2",
     "free_text_between_pairs:1",
-    "httpmsg_placement:2",
     "line_ends:1",
     "line_number_prefix:1",
     "no_envelope:1",

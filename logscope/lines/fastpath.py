@@ -27,7 +27,7 @@ _FAST_SYSLOG = re.compile(
 _FAST_DIAGS = re.compile(r"\[([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?)\](.+)", re.S)
 _FAST_PAIR = re.compile(r'[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)="([^"]*)":?')
 _FAST_PAIR_RUN = re.compile(r'(?:[ \t]*[A-Za-z_][A-Za-z0-9_.-]*="[^"]*":?)+')
-_FAST_HTTPMSG = re.compile(r"[ \t]*HTTPMSG:([\s\S]*)")
+_FAST_HTTPMSG = re.compile(r"[ \t]*\n?(HTTPMSG|SIPMSG):([\s\S]*)")
 _LEVELS = "DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY"
 _FAST_ATS = re.compile(
     r"[ \t]*(?:\[([^\]\n]+)\][ \t]+|\{(0x[0-9A-Fa-f]+)\}[ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?"
@@ -62,7 +62,7 @@ def fast_pairs(body: str) -> list[tuple[str, str]] | None:
         httpmsg = _FAST_HTTPMSG.match(rest)
         if httpmsg is None:
             return None
-        pairs.append(("HTTPMSG", httpmsg.group(1)))
+        pairs.append((httpmsg.group(1), httpmsg.group(2)))
     return pairs
 
 

@@ -105,7 +105,8 @@ class _KeyValues(Transformer):
         return str(items[0]), str(items[1])[1:-1]
 
     def httpmsg(self, items: list) -> tuple[str, str]:
-        return "HTTPMSG", str(items[0])[len("HTTPMSG:") :]
+        key, _, message = str(items[0]).lstrip("\n").partition(":")
+        return key, message
 
     def start(self, items: list) -> list[tuple[str, str]]:
         return items

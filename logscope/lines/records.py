@@ -103,7 +103,7 @@ def kv_record(pairs: list[tuple[str, str]]) -> Record:
         elif key == "Msg":
             message = value
             record.update(http_start_line(value))
-        elif key == "HTTPMSG":
+        elif key in ("HTTPMSG", "SIPMSG"):
             message = value.strip()
             record.update(http_start_line(message.split("\n", 1)[0]))
         elif key not in REDUNDANT_KEYS:
