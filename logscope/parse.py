@@ -192,7 +192,7 @@ def _events_in_block(
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
-        if block.startswith(_CONTINUATION_START, start) or end - start <= 1 and block[start:end] in _BLANK:
+        if block.startswith(_CONTINUATION_START, start) or (end - start <= 1 and block[start:end] in _BLANK):
             position = end + 1  # a continuation without its event, or a blank line: no event
             continue
         folded, after = _fold_continuations(block, end + 1)
