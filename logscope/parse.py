@@ -75,15 +75,38 @@ class ParseResult:
 # --- reading events out of a binary stream ------------------------------------------------------
 
 
-def _needle_for(source: str, all_events: bool) -> bytes | None:
+def _needle_for(source: str, all_events: bool, head: bytes | None = None) -> bytes | None:
     """The byte string that pre-selects lines; None selects every line.
 
     Expressway snapshots: only `traffic_server` lines feed a signature. An ATS diags.log / error.log
-    is traffic-server output throughout.
+    is traffic-server output throughout, and so is taken an excerpt whose head holds no pristine
+    envelope (bare bodies, a dialect): its lines may not name their process, so all are read.
     """
-    if all_events or source != "log":
+    if all_events or source != "log" or (head is not None and not _PRISTINE_LINE.search(head)):
         return None
     return b" traffic_server"
+
+
+_PRISTINE_LINE = re.compile(
+    rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d) +\S+ +\S+(\[\d+\])?: "
+)
+HEAD_BYTES = 64 * 1024
+
+
+class _Replayed:
+    """A stream whose first bytes were read ahead (to choose the pre-selection), served again."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
 
 
 def iter_events(
@@ -311,8 +334,10 @@ def parse_stream(
     Lines that speak of a certificate or TLS failure that no rule read are added to `unrecognised`.
     """
     count = 0
-    needle = _needle_for(source_kind, all_events)
+    head = stream.read(HEAD_BYTES)
+    needle = _needle_for(source_kind, all_events, head)
     net = SafetyNet(source_name)
+    stream = _Replayed(head, stream)
     events = iter_events(stream, stats, needle=needle, progress=progress, on_block=net.block)
     for line_no, raw in events:
         text = _decode(raw, stats)

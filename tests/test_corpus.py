@@ -28,8 +28,6 @@ NOT_READ_YET = {
     "free_text_between_pairs:1",
     "line_ends:1",
     "line_number_prefix:1",
-    "no_envelope:1",
-    "no_envelope:2",
     "padded_values:1",
     "spacing:1",
     "spacing:2",

@@ -503,7 +503,7 @@ def test_empty_report_renders_without_error() -> None:
     assert tab_counts(html) == dict.fromkeys(STATUSES, 0)
     assert "nothing to draw" in html and "No server appears" in html
     text = render_text(report)
-    assert text.splitlines()[0].startswith("logscope | (no input) | no node | no time")
+    assert text.splitlines()[0].startswith("logscope | (no input) | node unknown | times unknown")
     assert "ISSUES FOUND: none" in text
 
 

@@ -47,7 +47,8 @@ class _Envelope(Transformer):
         return _merge({"ts_raw": f"{ts}.000", "ts_format": DIAGS, "node": str(host)}, rest)
 
     def headless_line(self, items: list) -> Record:
-        host, process, *rest = items
+        head, *rest = items
+        host, process = str(head).split(None, 1)
         record: Record = {"ts_raw": None, "ts_format": NO_TIME, "node": str(host), "process": str(process)}
         for item in rest:
             if isinstance(item, int):
@@ -76,8 +77,11 @@ class _Envelope(Transformer):
         return record
 
     def diags_line(self, items: list) -> Record:
-        ts, body = items
-        return {"ts_raw": str(ts), "ts_format": DIAGS, "process": "traffic_server", **body}
+        head, body = items
+        return {"ts_raw": str(head)[1:-1], "ts_format": DIAGS, "process": "traffic_server", **body}
+
+    def bare_line(self, items: list) -> Record:
+        return {"ts_raw": None, "ts_format": NO_TIME, **items[0]}
 
     def errorlog_line(self, items: list) -> Record:
         ts, body = items
@@ -305,7 +309,12 @@ def parse_line(text: str) -> Record:
     if record["ts_format"] == DIAGS and "node" in record and (utc := _UTC_TIME.search(body)):
         # BSD syslog has no zone: the body's own UTC time wins (else UTC is assumed)
         record["ts_raw"], record["ts_format"] = f"{utc[1]}T{utc[2]}.{utc[3] or '0'}Z", SYSLOG
-    fields, complete = parse_body_with_grammar(body, body_family(body, record["ts_format"]))
+    family = body_family(body, record["ts_format"])
+    if family == "text" and len(record) == 2:  # no envelope and no body shape known: not a log line
+        return {"kind": "unparsed"}
+    if family == "ats" and "process" not in record:
+        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
+    fields, complete = parse_body_with_grammar(body, family)
     record.update(fields)
     if not complete:
         record["partial"] = True
