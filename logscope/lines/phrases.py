@@ -27,6 +27,7 @@ class PhraseList:
     phrases: tuple[tuple[re.Pattern[str], str], ...]  # (pattern, family)
     processes: dict[str, str]  # process name -> family, for the `by-process` phrases
     checks: dict[str, tuple[str, ...]]  # family -> check ids (a trailing `*` is a prefix)
+    any_phrase: re.Pattern[str]  # every phrase at once: whether a line holds one
 
 
 @cache
@@ -40,6 +41,7 @@ def phrase_list() -> PhraseList:
         phrases=tuple((re.compile(p["pattern"], re.IGNORECASE), p["family"]) for p in data["phrase"]),
         processes=processes,
         checks={family: tuple(table["checks"]) for family, table in data["families"].items()},
+        any_phrase=re.compile("|".join(f"(?:{p['pattern']})" for p in data["phrase"]), re.IGNORECASE),
     )
 
 
@@ -59,7 +61,7 @@ def family_of(families: list[str], process: str | None) -> str:
 
 def phrase_lines(block: bytes, line_base: int) -> list[tuple[int, bytes]]:
     """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
-    words = phrase_list().prefilter
+    words, any_phrase = phrase_list().prefilter, phrase_list().any_phrase
     lowered = block.lower()
     starts: set[int] = set()
     for word in words:
@@ -75,7 +77,7 @@ def phrase_lines(block: bytes, line_base: int) -> list[tuple[int, bytes]]:
     for start in sorted(starts):
         end = block.find(b"\n", start)
         line = block[start : len(block) if end < 0 else end]
-        if phrase_families(line.decode("utf-8", errors="replace")):
+        if any_phrase.search(line.decode("utf-8", errors="replace")):
             line_no += block.count(b"\n", counted, start)
             counted = start
             found.append((line_no, line))
