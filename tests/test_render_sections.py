@@ -31,12 +31,13 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    html = ["incomplete", "overview", "findings", "servers", "timeline"]
+    html = ["incomplete", "overview", "findings", "unrecognised", "servers", "timeline"]
     assert [s.name for s in sections_for("html")] == html
     assert [s.name for s in sections_for("text")] == [
         "incomplete",
         "header",
         "attention",
+        "unrecognised",
         "quiet",
         "warnings",
     ]

@@ -14,8 +14,9 @@ from logscope.bundle.spec import DIAGNOSTIC_LOGGING, HOST_TS, SourceSpec, name_p
 # certificate-warning shape, or key="value" pairs with at least two of Expressway's own keys. Other
 # software's TLS logs share OpenSSL's words but not these shapes.
 _PRISTINE = rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d) +\S+ +\S+(\[\d+\])?: "
-_ATS_WARNING = (
-    rb"WARNING: *(Core server certificate verification failed for *\([^)\n]*\)\. *Action=[A-Za-z]+ +"
+_ATS_WARNING = (  # a diags.log line is ATS_DIAGS's (its table entry comes after this one)
+    rb"^(?!\[\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}\] )[^\n]*?WARNING: *"
+    rb"(Core server certificate verification failed for *\([^)\n]*\)\. *Action=[A-Za-z]+ +"
     rb"Error=[^\n]+? +server=[^()\s]*\([^()\s]*\) +depth=-?\d+"
     rb"|(SNI|SAN|Origin hostname) *\([^)\n]*\) *not in certificate\. *Action=[A-Za-z]+ +server=)"
 )
