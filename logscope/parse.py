@@ -19,6 +19,7 @@ import pandas as pd
 
 from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
 from logscope.lines import parse_event
+from logscope.lines.phrases import SafetyNet
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 
@@ -26,7 +27,9 @@ CHUNK_BYTES = 8 * 1024 * 1024
 FRAME_ROWS = 20_000  # records turned into a typed frame at a time
 MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
-_CONTINUATION_START = (b"|", b" ", b"\t")
+# `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
+_CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
+_BLANK = (b"", b"\r")
 
 
 class LogMember(Protocol):
@@ -64,20 +67,46 @@ class ParseResult:
     events: pd.DataFrame
     stats: ParseStats
     unread: list[tuple[LogMember, str]] = field(default_factory=list)  # logs cut by a read error
+    # lines that speak of a certificate/TLS failure no rule read (design.md layer (a)):
+    # {file, line, text, family}, in file order
+    unrecognised: list[dict] = field(default_factory=list)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
 
 
-def _needle_for(source: str, all_events: bool) -> bytes | None:
+def _needle_for(source: str, all_events: bool, head: bytes | None = None) -> bytes | None:
     """The byte string that pre-selects lines; None selects every line.
 
     Expressway snapshots: only `traffic_server` lines feed a signature. An ATS diags.log / error.log
-    is traffic-server output throughout.
+    is traffic-server output throughout, and so is taken an excerpt whose head holds no pristine
+    envelope (bare bodies, a dialect): its lines may not name their process, so all are read.
     """
-    if all_events or source != "log":
+    if all_events or source != "log" or (head is not None and not _PRISTINE_LINE.search(head)):
         return None
     return b" traffic_server"
+
+
+_PRISTINE_LINE = re.compile(
+    rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d) +\S+ +\S+(\[\d+\])?: "
+)
+HEAD_BYTES = 64 * 1024
+
+
+class _Replayed:
+    """A stream whose first bytes were read ahead (to choose the pre-selection), served again."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
 
 
 def iter_events(
@@ -86,12 +115,14 @@ def iter_events(
     *,
     needle: bytes | None = None,
     progress: Callable[[int], None] | None = None,
+    on_block: Callable[[bytes, int], None] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, event bytes) for each selected event, continuation lines folded in.
 
     A line is selected when it contains `needle` (all lines when None) and does not itself start
     like a continuation. Lines after a selected event that start with `|`, space or tab are folded
-    into it, so a DEBUG `HTTPMSG:` body stays with its event.
+    into it, so a DEBUG `HTTPMSG:` body stays with its event. `on_block(block, first line number)`
+    sees every block of whole lines before its events are selected (the safety net reads them all).
     """
     carry = b""
     line_base = 1  # line number of the first line in `carry + chunk`
@@ -118,9 +149,13 @@ def iter_events(
             continue
         carry = buffer[end + 1 :]
         block = buffer[: end + 1]
+        if on_block:
+            on_block(block, line_base)
         pending = yield from _events_in_block(block, line_base, needle, pending)
         line_base += block.count(b"\n")
     if carry:
+        if on_block:
+            on_block(carry + b"\n", line_base)
         pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
         line_base += 1
     stats.lines += line_base - 1
@@ -180,8 +215,8 @@ def _events_in_block(
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
-        if block.startswith(_CONTINUATION_START, start):
-            position = end + 1
+        if block.startswith(_CONTINUATION_START, start) or (end - start <= 1 and block[start:end] in _BLANK):
+            position = end + 1  # a continuation without its event, or a blank line: no event
             continue
         folded, after = _fold_continuations(block, end + 1)
         text = block[start:end] + (b"\n" + folded if folded else b"")
@@ -292,13 +327,22 @@ def parse_stream(
     default_node: str | None = None,
     all_events: bool = False,
     progress: Callable[[int], None] | None = None,
+    unrecognised: list[dict] | None = None,
 ) -> int:
-    """Parse the selected events of one log stream into `builder`; return how many there were."""
+    """Parse the selected events of one log stream into `builder`; return how many there were.
+
+    Lines that speak of a certificate or TLS failure that no rule read are added to `unrecognised`.
+    """
     count = 0
-    needle = _needle_for(source_kind, all_events)
-    for line_no, raw in iter_events(stream, stats, needle=needle, progress=progress):
+    head = stream.read(HEAD_BYTES)
+    needle = _needle_for(source_kind, all_events, head)
+    net = SafetyNet(source_name)
+    stream = _Replayed(head, stream)
+    events = iter_events(stream, stats, needle=needle, progress=progress, on_block=net.block)
+    for line_no, raw in events:
         text = _decode(raw, stats)
         record = _parse_or_unparsed(text, stats)
+        net.event(line_no, raw, record)
         if record["kind"] == "unparsed":
             stats.unparsed += 1
         if record.pop("partial", False):
@@ -314,6 +358,8 @@ def parse_stream(
         count += 1
     stats.selected += count
     stats.by_source[source_name] = count
+    if unrecognised is not None:
+        unrecognised += net.finish()
     return count
 
 
@@ -345,6 +391,7 @@ def parse_members(
     started = datetime.now(UTC)
     builder = FrameBuilder(year=year)
     unread: list[tuple[LogMember, str]] = []
+    unrecognised: list[dict] = []
     for member in members:
         try:
             with member.open() as stream:
@@ -357,13 +404,14 @@ def parse_members(
                     default_node=_node_of(member),
                     all_events=all_events,
                     progress=(lambda done: progress(done, total)) if progress else None,
+                    unrecognised=unrecognised,
                 )
         except OSError as error:  # the log vanished or a disk failed: what was read stays
             unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats, unread)
+    return ParseResult(events, stats, unread, unrecognised)
 
 
 def _node_of(member: LogMember) -> str | None:

@@ -74,6 +74,7 @@ def analyze(
         status=frames.status,
         alarms=frames.alarms,
         bundle_time=now,
+        unrecognised_tls_lines=parsed.unrecognised,
     )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
@@ -84,6 +85,7 @@ def analyze(
         "bytes": parsed.stats.bytes,
         "events": parsed.stats.events,
         "unparsed": parsed.stats.unparsed,
+        "unrecognised_tls_lines": len(parsed.unrecognised),
         "partial": parsed.stats.partial,
         "truncated": parsed.stats.truncated,
         "oversize_lines": parsed.stats.oversize_lines,
@@ -111,6 +113,8 @@ def analyze(
         incomplete_count=len(incomplete),
         tracebacks=[error.traceback for error in errors],
         **_frame_fields(frames),
+        unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
+        unrecognised_tls_count=len(parsed.unrecognised),
     )
 
 

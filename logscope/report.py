@@ -40,12 +40,18 @@ class Report:
     config: pd.DataFrame | None = None
     status: pd.DataFrame | None = None
     alarms: pd.DataFrame | None = None
+    # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text,
+    # family}; the first 100, and how many there were in all
+    unrecognised_tls_lines: list[dict[str, Any]] = field(default_factory=list)
+    unrecognised_tls_count: int | None = None
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:
             self.skipped_count = len(self.skipped)
         if self.incomplete_count is None:
             self.incomplete_count = len(self.incomplete)
+        if self.unrecognised_tls_count is None:
+            self.unrecognised_tls_count = len(self.unrecognised_tls_lines)
 
     def finding(self, signature_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == signature_id), None)

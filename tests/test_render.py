@@ -509,7 +509,7 @@ def test_empty_report_renders_without_error() -> None:
     assert tab_counts(html) == dict.fromkeys(STATUSES, 0)
     assert "nothing to draw" in html and "No server appears" in html
     text = render_text(report)
-    assert text.splitlines()[0].startswith("logscope | (no input) | no node | no time")
+    assert text.splitlines()[0].startswith("logscope | (no input) | node unknown | times unknown")
     assert "No issue, potential problem or missing information." in text
     assert ": none" not in text and "(0)" not in text  # an empty section has no line
 

@@ -31,13 +31,14 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    html = ["incomplete", "findings", "this-node", "overview", "servers", "timeline"]  # the answer first
+    html = ["incomplete", "findings", "this-node", "overview", "unrecognised", "servers", "timeline"]
     assert [s.name for s in sections_for("html")] == html
     assert [s.name for s in sections_for("text")] == [
         "incomplete",
         "header",
         "attention",
         "this-node",
+        "unrecognised",
         "quiet",
         "warnings",
     ]

@@ -32,6 +32,7 @@ FIRST_IDS = {
     "ts-upstream-rejects-expressway",
     "ts-502-unexplained",
     "ts-cert-verify-other",
+    "ts-cert-unrecognised-lines",  # the safety net (design.md layer (a), issue 11)
 }
 
 

@@ -21,16 +21,18 @@ from logscope.lines.records import (
 
 _FAST_SYSLOG = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) +([^\s\[\]]+) +"
-    r"([^\s\[\]:]+)(?:\[(\d+)\])?:(.*)",
+    r"((?!(?:DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY):)[^\s\[\]:=\"]+)(?:\[(\d+)\])?:(.*)",
     re.S,
 )
 _FAST_DIAGS = re.compile(r"\[([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?)\](.+)", re.S)
 _FAST_PAIR = re.compile(r'[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)="([^"]*)":?')
 _FAST_PAIR_RUN = re.compile(r'(?:[ \t]*[A-Za-z_][A-Za-z0-9_.-]*="[^"]*":?)+')
-_FAST_HTTPMSG = re.compile(r"[ \t]*HTTPMSG:([\s\S]*)")
+_FAST_HTTPMSG = re.compile(r"[ \t]*\n?(HTTPMSG|SIPMSG):([\s\S]*)")
 _LEVELS = "DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY"
 _FAST_ATS = re.compile(
-    rf"[ \t]*(?:\[([^\]\n]+)\][ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?({_LEVELS}):[ \t]*([^ \t].*)", re.S
+    r"[ \t]*(?:\[([^\]\n]+)\][ \t]+|\{(0x[0-9A-Fa-f]+)\}[ \t]+|([A-Za-z_][\w.-]*)[ \t]+)?"
+    rf"({_LEVELS}):[ \t]*([^ \t].*)",
+    re.S,
 )
 # Message openings the grammar commits to; when one opens a message the specific pattern must match.
 _KNOWN_OPENING = re.compile(
@@ -60,7 +62,7 @@ def fast_pairs(body: str) -> list[tuple[str, str]] | None:
         httpmsg = _FAST_HTTPMSG.match(rest)
         if httpmsg is None:
             return None
-        pairs.append(("HTTPMSG", httpmsg.group(1)))
+        pairs.append((httpmsg.group(1), httpmsg.group(2)))
     return pairs
 
 
@@ -69,7 +71,8 @@ def fast_ats(body: str) -> Record | None:
     match = _FAST_ATS.fullmatch(body)
     if match is None:
         return None
-    thread, program, level, message = match.groups()
+    thread, hex_thread, program, level, message = match.groups()
+    thread = thread if thread is not None else hex_thread
     if message.startswith(("<", "(")):  # a debug location or tag: rare, the grammar parses it
         return None
     record: Record = {"thread": thread} if thread is not None else {}

@@ -12,6 +12,7 @@ from lark import Lark, Token, Transformer, UnexpectedInput
 from logscope.lines.records import (
     DIAGS,
     ERRORLOG,
+    NO_TIME,
     SYSLOG,
     Record,
     body_family,
@@ -34,33 +35,73 @@ def _lark(name: str, **options: Any) -> Lark:
 
 
 class _Envelope(Transformer):
+    """Envelope parts as dicts merged into one record: time, node, process, pid and body."""
+
     def syslog_line(self, items: list) -> Record:
-        ts, host, process, *rest = items
-        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}
-        record["process"] = str(process)
+        ts, host, *rest = items
+        return _merge({"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}, rest)
+
+    def bsd_line(self, items: list) -> Record:
+        ts, host, *rest = items
+        # the diags.log time shape with a fraction (a BSD time has none)
+        return _merge({"ts_raw": f"{ts}.000", "ts_format": DIAGS, "node": str(host)}, rest)
+
+    def headless_line(self, items: list) -> Record:
+        head, *rest = items
+        host, process = str(head).split(None, 1)
+        record: Record = {"ts_raw": None, "ts_format": NO_TIME, "node": str(host), "process": str(process)}
         for item in rest:
             if isinstance(item, int):
                 record["pid"] = item
-            else:
-                record["body"] = item
+        return _merge(record, rest)
+
+    def rfc5424_line(self, items: list) -> Record:
+        _, ts, host, rest = items
+        app, procid, _msgid, remainder = [*str(rest).split(None, 3), "", "", ""][:4]
+        # the structured data is `-` or `[...]` (kept out of the body); the message follows it
+        message = remainder[1:] if remainder.startswith("-") else remainder.partition("]")[2]
+        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host), "process": app}
+        if procid.isdigit():
+            record["pid"] = int(procid)
+        record["body"] = message.lstrip(" ").removeprefix("\ufeff")
+        return record
+
+    def after_host(self, items: list) -> Record:
+        return _merge({}, items)
+
+    def process(self, items: list) -> Record:
+        record: Record = {"process": str(items[0])}
+        for item in items[1:]:
+            if isinstance(item, int):
+                record["pid"] = item
         return record
 
     def diags_line(self, items: list) -> Record:
-        ts, body = items
-        return {"ts_raw": str(ts), "ts_format": DIAGS, "process": "traffic_server", "body": body}
+        head, body = items
+        return {"ts_raw": str(head)[1:-1], "ts_format": DIAGS, "process": "traffic_server", **body}
+
+    def bare_line(self, items: list) -> Record:
+        return {"ts_raw": None, "ts_format": NO_TIME, **items[0]}
 
     def errorlog_line(self, items: list) -> Record:
         ts, body = items
-        return {"ts_raw": str(ts), "ts_format": ERRORLOG, "process": "traffic_server", "body": body}
+        return {"ts_raw": str(ts), "ts_format": ERRORLOG, "process": "traffic_server", **body}
 
     def pid(self, items: list) -> int:
         return int(items[0])
 
-    def body(self, items: list) -> str:
-        return str(items[0])
+    def body(self, items: list) -> Record:
+        return {"body": str(items[0])}
 
     def start(self, items: list) -> Record:
-        return items[0]
+        return items[-1]
+
+
+def _merge(record: Record, parts: list) -> Record:
+    for part in parts:
+        if isinstance(part, dict):
+            record.update(part)
+    return record
 
 
 class _KeyValues(Transformer):
@@ -68,7 +109,8 @@ class _KeyValues(Transformer):
         return str(items[0]), str(items[1])[1:-1]
 
     def httpmsg(self, items: list) -> tuple[str, str]:
-        return "HTTPMSG", str(items[0])[len("HTTPMSG:") :]
+        key, _, message = str(items[0]).lstrip("\n").partition(":")
+        return key, message
 
     def start(self, items: list) -> list[tuple[str, str]]:
         return items
@@ -88,7 +130,7 @@ class _AtsDiag(Transformer):
 
     def origin(self, items: list) -> Record:
         token = items[0]
-        return {"thread": str(token)} if token.type == "THREAD" else {"program": str(token)}
+        return {"thread": str(token)} if token.type in ("THREAD", "HEX_THREAD") else {"program": str(token)}
 
     def message(self, items: list) -> Record:
         return items[0]
@@ -254,6 +296,9 @@ def salvage_tls_fields(record: Record) -> Record:
     return record
 
 
+_UTC_TIME = re.compile(r'UTCTime="(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:,(\d+))?"')
+
+
 def parse_line(text: str) -> Record:
     """The reference parse of one event (envelope and body) with the Lark grammars only."""
     try:
@@ -261,7 +306,15 @@ def parse_line(text: str) -> Record:
     except UnexpectedInput:
         return {"kind": "unparsed"}
     body = record.pop("body", "")
-    fields, complete = parse_body_with_grammar(body, body_family(body, record["ts_format"]))
+    if record["ts_format"] == DIAGS and "node" in record and (utc := _UTC_TIME.search(body)):
+        # BSD syslog has no zone: the body's own UTC time wins (else UTC is assumed)
+        record["ts_raw"], record["ts_format"] = f"{utc[1]}T{utc[2]}.{utc[3] or '0'}Z", SYSLOG
+    family = body_family(body, record["ts_format"])
+    if family == "text" and len(record) == 2:  # no envelope and no body shape known: not a log line
+        return {"kind": "unparsed"}
+    if family == "ats" and "process" not in record:
+        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
+    fields, complete = parse_body_with_grammar(body, family)
     record.update(fields)
     if not complete:
         record["partial"] = True

@@ -12,6 +12,7 @@ Record = dict[str, Any]
 
 # Envelope formats, named in each record as `ts_format` so the parse stage converts times per format.
 SYSLOG, DIAGS, ERRORLOG = "rfc3339", "diags", "errorlog"
+NO_TIME = "none"  # an excerpt whose lines carry no time: `ts` stays unknown, never invented
 
 # Expressway `Detail=`/`Event=` values that name a transaction step or an access decision.
 DETAIL_KINDS = {
@@ -102,7 +103,7 @@ def kv_record(pairs: list[tuple[str, str]]) -> Record:
         elif key == "Msg":
             message = value
             record.update(http_start_line(value))
-        elif key == "HTTPMSG":
+        elif key in ("HTTPMSG", "SIPMSG"):
             message = value.strip()
             record.update(http_start_line(message.split("\n", 1)[0]))
         elif key not in REDUNDANT_KEYS:
@@ -141,7 +142,7 @@ def _int_or_none(value: Any) -> int | None:
 # --- body dispatch -----------------------------------------------------------------------------
 
 _KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*="')
-_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] +|[A-Za-z_][\w.-]* +)?[A-Z]+:")
+_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] +|\{0x[0-9A-Fa-f]+\} +|[A-Za-z_][\w.-]* +)?[A-Z]+:")
 
 
 def body_family(body: str, ts_format: str) -> str:

@@ -35,6 +35,8 @@ def report_document(report: Report) -> dict[str, Any]:
         "skipped_count": report.skipped_count,
         "incomplete": list(report.incomplete),
         "incomplete_count": report.incomplete_count,
+        "unrecognised_tls_lines": list(report.unrecognised_tls_lines),
+        "unrecognised_tls_count": report.unrecognised_tls_count,
     }
 
 

@@ -172,8 +172,8 @@ def _header_parts(report: Report) -> list[str]:
     return [
         "logscope",
         inputs or "(no input)",
-        nodes or "no node",
-        f"{span} UTC" if span else "no time",
+        nodes or "node unknown",
+        f"{span} UTC" if span else "times unknown",
         counts,
         f"{seconds:.1f} s" if isinstance(seconds, int | float) else f"{seconds} s",
     ]

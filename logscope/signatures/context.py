@@ -29,6 +29,8 @@ class Context:
     status: pd.DataFrame | None = None
     alarms: pd.DataFrame | None = None
     bundle_time: pd.Timestamp | None = None  # the log's last line, else xstat's time: never the clock
+    # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text, family}
+    unrecognised_tls_lines: list[dict] = field(default_factory=list)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""

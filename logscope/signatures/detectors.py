@@ -210,7 +210,14 @@ def _url_host(url: object) -> str | None:
         return None
 
 
+def unrecognised_tls_lines(context: Context, failures: pd.DataFrame) -> DetectorResult:
+    """No row of a frame: the safety net decides this check after every other has run, from the
+    lines about certificate failures that no rule read (logscope.signatures.safety)."""
+    return DetectorResult(failures.iloc[0:0])
+
+
 DETECTORS: dict[str, Detector] = {
+    "unrecognised_tls_lines": unrecognised_tls_lines,
     "ecdsa_port_split": ecdsa_port_split,
     "address_not_fqdn": address_not_fqdn,
     "unexplained_502": unexplained_502,

@@ -48,7 +48,9 @@ def _run_example(
     if example.version or example.role:
         host = str(parsed.events["node"].dropna().iloc[0]) if not parsed.events.empty else "example"
         nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
-    context = Context(parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"})
+    context = Context(
+        parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"}, parsed.unrecognised
+    )
     findings, errors = library.evaluate_all(context)
     finding = next(f for f in findings if f.id == signature.id)
     return finding, [error for error in errors if error.check == signature.id]

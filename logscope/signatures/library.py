@@ -20,6 +20,7 @@ from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS
 from logscope.signatures.evaluate import compiled_template, evaluate_signature
 from logscope.signatures.failures import CheckError, failed_finding, leave_open
+from logscope.signatures.safety import flag_unrecognised
 from logscope.signatures.signature import TEXT_FIELDS, Example, Signature, parse_version
 
 MATCH_STATUSES = {"issue", "potential", "missing-info"}
@@ -127,6 +128,7 @@ class Library:
                 claimed.update(int(i) for i in rows.index)
             findings[signature.id] = finding
         result = [findings[s.id] for s in self.signatures]
+        flag_unrecognised(result, self.signatures, context.unrecognised_tls_lines)
         leave_open(result, list(unread))
         return sort_findings(result), errors
 

@@ -1,0 +1,172 @@
+"""The safety net's word list (grammars/tls_failure_phrases.toml): which lines speak of a certificate
+or TLS failure (design.md, unread input layer (a)).
+
+The parse stage hands every block of a log to :func:`phrase_lines` before it pre-selects lines, so a
+failure line in a wording no grammar knows is seen even when the pre-selection would skip it. A byte
+search for the list's `prefilter` words in the lower-cased block comes first: the phrases (regular
+expressions) run only on the few lines that hold one, which keeps the cost a few finds per block.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import deque
+from dataclasses import dataclass
+from functools import cache
+
+from logscope.lines.fastpath import parse_event
+from logscope.resources import grammar_path
+
+FAILURE_KINDS = frozenset({"tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed"})
+
+
+@dataclass(frozen=True)
+class PhraseList:
+    prefilter: tuple[bytes, ...]
+    phrases: tuple[tuple[re.Pattern[str], str], ...]  # (pattern, family)
+    processes: dict[str, str]  # process name -> family, for the `by-process` phrases
+    checks: dict[str, tuple[str, ...]]  # family -> check ids (a trailing `*` is a prefix)
+    any_phrase: re.Pattern[str]  # every phrase at once: whether a line holds one
+
+
+@cache
+def phrase_list() -> PhraseList:
+    data = tomllib.loads(grammar_path("tls_failure_phrases.toml").read_text(encoding="utf-8"))
+    processes = {
+        process: family for family, table in data["families"].items() for process in table["processes"]
+    }
+    return PhraseList(
+        prefilter=tuple(word.lower().encode() for word in data["prefilter"]),
+        phrases=tuple((re.compile(p["pattern"], re.IGNORECASE), p["family"]) for p in data["phrase"]),
+        processes=processes,
+        checks={family: tuple(table["checks"]) for family, table in data["families"].items()},
+        any_phrase=re.compile("|".join(f"(?:{p['pattern']})" for p in data["phrase"]), re.IGNORECASE),
+    )
+
+
+def phrase_families(text: str) -> list[str]:
+    """The families of the phrases `text` holds (`by-process` unresolved); empty for a healthy line."""
+    return list(dict.fromkeys(family for pattern, family in phrase_list().phrases if pattern.search(text)))
+
+
+def family_of(families: list[str], process: str | None) -> str:
+    """One family for a line: its phrase's own, or for OpenSSL's words the family of its process
+    (`ats` for traffic_server and for ATS's own logs, which name no process)."""
+    for family in families:
+        if family != "by-process":
+            return family
+    return phrase_list().processes.get(process or "traffic_server", "ats")
+
+
+def phrase_lines(block: bytes, line_base: int) -> list[tuple[int, bytes]]:
+    """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
+    words, any_phrase = phrase_list().prefilter, phrase_list().any_phrase
+    lowered = block.lower()
+    starts: set[int] = set()
+    for word in words:
+        position = lowered.find(word)
+        while position >= 0:
+            start = lowered.rfind(b"\n", 0, position) + 1
+            end = lowered.find(b"\n", position)
+            end = len(lowered) if end < 0 else end
+            starts.add(start)
+            position = lowered.find(word, end)
+    found = []
+    counted, line_no = 0, line_base
+    for start in sorted(starts):
+        end = block.find(b"\n", start)
+        line = block[start : len(block) if end < 0 else end]
+        if any_phrase.search(line.decode("utf-8", errors="replace")):
+            line_no += block.count(b"\n", counted, start)
+            counted = start
+            found.append((line_no, line))
+    return found
+
+
+def checks_of(family: str) -> tuple[str, ...]:
+    return phrase_list().checks.get(family, ())
+
+
+def concerns(check_id: str, family: str) -> bool:
+    """Whether a check (signature id) belongs to a family's checks (`ts-*` is a prefix)."""
+    return any(
+        check_id.startswith(pattern[:-1]) if pattern.endswith("*") else check_id == pattern
+        for pattern in checks_of(family)
+    )
+
+
+MAX_TEXT = 2000  # characters of a listed line kept
+NEAR_LINES = 20  # a debug line restating a failure: a failure row of its thread this near reads it
+
+
+class SafetyNet:
+    """Follows one log's events and lists the phrase lines no rule turned into a failure row.
+
+    `block` is given each block before its events; `event` each event in line order with its
+    record; `finish` returns the listed lines ({file, line, text, family}). A `DEBUG` line with a
+    debug tag (`(ssl.error.connect)`, `(ssl-diag)`) that restates a failure its thread's failure row
+    already holds within NEAR_LINES lines is read; alone, it is listed.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.hits: deque[tuple[int, bytes]] = deque()
+        self.listed: list[dict] = []
+        self.debug: list[tuple[int, bytes, dict]] = []
+        self.failures: list[tuple[int, str | None]] = []
+
+    def block(self, block: bytes, line_base: int) -> None:
+        self.hits.extend(phrase_lines(block, line_base))
+
+    def event(self, line_no: int, raw: bytes, record: dict) -> None:
+        hits = self.hits
+        while hits and hits[0][0] < line_no:
+            self._list(*hits.popleft(), None)
+        if not hits:
+            if record.get("kind") in FAILURE_KINDS:
+                self.failures.append((line_no, record.get("thread")))
+            return
+        end = line_no + raw.count(b"\n") + 1
+        inside = []
+        while hits and hits[0][0] < end:
+            inside.append(hits.popleft())
+        if record.get("kind") in FAILURE_KINDS:
+            self.failures.append((line_no, record.get("thread")))
+            return
+        for hit_line, text in inside:
+            if record.get("level") == "DEBUG" and record.get("module"):
+                self.debug.append((hit_line, text, record))
+            else:
+                self._list(hit_line, text, record)
+
+    def finish(self) -> list[dict]:
+        while self.hits:
+            self._list(*self.hits.popleft(), None)
+        for hit_line, text, record in self.debug:
+            thread = record.get("thread")
+            if not any(t == thread and abs(line - hit_line) <= NEAR_LINES for line, t in self.failures):
+                self._list(hit_line, text, record)
+        self.listed.sort(key=lambda item: item["line"])
+        return self.listed
+
+    def _list(self, line_no: int, raw: bytes, record: dict | None) -> None:
+        text = raw.decode("utf-8", errors="replace").replace("\r", "").lstrip("\ufeff")
+        if record is None:
+            record = _record_of(text)
+        self.listed.append(
+            {
+                "file": self.source,
+                "line": line_no,
+                "text": text[:MAX_TEXT],
+                "family": family_of(phrase_families(text), record.get("process")),
+            }
+        )
+
+
+def _record_of(text: str) -> dict:
+    """The parse of a line the pre-selection skipped (for its process): a failure is rare, so cheap."""
+    try:
+        return parse_event(text)
+    except Exception:  # a line that cannot be parsed still gets listed, by its words alone
+        return {}
