@@ -49,7 +49,12 @@ def _run_example(
         host = str(parsed.events["node"].dropna().iloc[0]) if not parsed.events.empty else "example"
         nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
     context = Context(
-        parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"}, parsed.unrecognised
+        events=parsed.events,
+        transactions=correlation.transactions,
+        tls_failures=correlation.tls_failures,
+        nodes=nodes,
+        sources={"log"},
+        unrecognised_tls_lines=parsed.unrecognised,
     )
     findings, errors = library.evaluate_all(context)
     finding = next(f for f in findings if f.id == signature.id)
