@@ -27,6 +27,32 @@ def is_sample(path: Path) -> bool:
 
 
 SAMPLE_INPUTS = sorted(path for path in SAMPLE_LOGS.iterdir() if is_sample(path))
+
+
+def multipart_post_scope(boundary: str) -> dict:
+    """The ASGI scope of a JSON-accepting multipart POST to serve's /analyze, for driving the app
+    chunk by chunk without a server."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/analyze",
+        "raw_path": b"/analyze",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"accept", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which .ci/run installs
 CHROMIUM_ARGS = [
     "--headless",

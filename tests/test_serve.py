@@ -23,7 +23,7 @@ pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
 from starlette.testclient import TestClient
 
 import logscope
-from conftest import tar_bytes
+from conftest import multipart_post_scope, tar_bytes
 from logscope import serve
 from logscope.findings import STATUS_TITLES
 
@@ -255,24 +255,7 @@ def test_cap_is_enforced_while_streaming_and_the_rest_of_the_body_is_never_read(
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/analyze",
-        "raw_path": b"/analyze",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
-            (b"accept", b"application/json"),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = multipart_post_scope(boundary)
     asyncio.run(serve.create_app(max_upload_mb=1)(scope, receive, send))
     assert sent[0]["status"] == 413
     assert json.loads(b"".join(m.get("body", b"") for m in sent[1:])) == {"error": "upload exceeds 1 MB"}

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 import logscope.serve
+from conftest import multipart_post_scope
 from logscope import serve
 from logscope.cli import main
 
@@ -161,25 +162,7 @@ def test_an_upload_that_takes_too_long_is_refused_and_frees_its_slot():
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/analyze",
-        "raw_path": b"/analyze",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"accept", b"application/json"),
-            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
-        ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
+    scope = multipart_post_scope(boundary)
     started = time.monotonic()
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     assert time.monotonic() - started < 5
