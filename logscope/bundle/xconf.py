@@ -24,14 +24,14 @@ XCONF = SourceSpec(
 _XCONF_LINE = re.compile(r"^\*c xConfiguration (?P<key>[^:]+?)\s*:\s?(?P<value>.*?)\s*$")
 
 
+def xconf_items(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """Every `*c xConfiguration A B: "v"` line as ("A B", "v"), as spelled, quoted or not."""
+    return [(match["key"], unquote(match["value"])) for line in lines if (match := _XCONF_LINE.match(line))]
+
+
 def parse_xconf(lines: Sequence[str]) -> dict[str, str]:
-    """`*c xConfiguration A B: "v"` lines -> {"A B": "v"}."""
-    config = {}
-    for line in lines:
-        match = _XCONF_LINE.match(line)
-        if match:
-            config[match["key"]] = unquote(match["value"])
-    return config
+    """`*c xConfiguration A B: "v"` lines -> {"A B": "v"} (the last value of a repeated path wins)."""
+    return dict(xconf_items(lines))
 
 
 _OLD_SPELLINGS = ((re.compile(r"^SIP Domains Domain (\d+) "), r"SIP Domain \1 "),)
@@ -46,9 +46,4 @@ def canonical_path(path: str) -> str:
 
 def config_rows(lines: Sequence[str]) -> list[tuple[str, str]]:
     """Every `*c xConfiguration` line as (canonical path, value), in dump order, quoted or not."""
-    rows = []
-    for line in lines:
-        match = _XCONF_LINE.match(line)
-        if match:
-            rows.append((canonical_path(match["key"]), unquote(match["value"])))
-    return rows
+    return [(canonical_path(path), value) for path, value in xconf_items(lines)]
