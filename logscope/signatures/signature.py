@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FRAMES = ("tls_failures", "transactions")
 TEXT_FIELDS = ("description", "condition", "further_information", "action", "workaround")
 
 
