@@ -26,14 +26,13 @@ def flag_unrecognised(
     """Turn the checks unread certificate-failure lines could concern to `missing-info`."""
     if not lines:
         return
-    families = {line["family"] for line in lines}
     texts = {s.id: s.texts for s in signatures}
     for finding in findings:
         if finding.id == SIGNATURE_ID:
             _fill(finding, texts.get(SIGNATURE_ID, {}), lines)
             continue
         concerned = [line for line in lines if concerns(finding.id, line["family"])]
-        if finding.status in UNDECIDED and concerned and families:
+        if finding.status in UNDECIDED and concerned:
             finding.status = "missing-info"
             finding.description = MESSAGES["unrecognised_description"].format(count=len(concerned))
             finding.action = MESSAGES["unrecognised_action"]
