@@ -37,9 +37,9 @@ CERTIFICATE_COLUMNS = [
     "extended_key_usage",
     "is_ca",
 ]
-CONFIG_COLUMNS = ["node", "path", "value"]
-STATUS_COLUMNS = ["node", "path", "value"]
-ALARM_COLUMNS = ["node", "alarm_id", "title", "state", "severity", "first_raised", "last_raised"]
+CONFIG_COLUMNS = ["node", "path", "value", "file"]
+STATUS_COLUMNS = ["node", "path", "value", "file"]
+ALARM_COLUMNS = ["node", "alarm_id", "title", "state", "severity", "first_raised", "last_raised", "file"]
 _INACTIVE = re.compile(r"^(lowered|cleared|inactive|resolved|acknowledged_cleared)$", re.IGNORECASE)
 _ZONE = re.compile(r"^Zones Zone (\d+) (.+)$")
 _DOMAIN = re.compile(r"^SIP Domain (\d+) (Name|Edge)$")
@@ -180,7 +180,11 @@ def node_alarms(frames: Frames, host: str) -> list[dict[str, Any]]:
     alarms = frames.alarms[frames.alarms["node"] == host]
     active = alarms[~alarms["state"].fillna("").str.strip().str.match(_INACTIVE)]
     return [
-        {key: (None if pd.isna(value) else value) for key, value in row.items() if key != "node"}
+        {
+            key: (None if pd.isna(value) else value)
+            for key, value in row.items()
+            if key not in ("node", "file")
+        }
         for row in active.to_dict("records")
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -13,7 +13,7 @@ from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
 from logscope.bundle.readers import read_records
 from logscope.correlate import correlate
 from logscope.frames import Frames, build_frames, bundle_time, describe_nodes
-from logscope.nodes import NodeSummary
+from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
 from logscope.report import Report
 from logscope.signatures import CheckError, Context, load_library
@@ -129,78 +129,3 @@ def _frame_fields(frames: Frames) -> dict[str, pd.DataFrame]:
 
 def _entry(input_label: str, path: str, reason: str) -> dict[str, str]:
     return {"input": input_label, "path": path, "reason": reason}
-
-
-def summarize_nodes(node_facts: list, events: pd.DataFrame) -> list[NodeSummary]:
-    """One summary per node: facts from the bundle, time range and event count from the log.
-
-    A node seen only in the log gets "unknown" version; a node whose role the bundle does not say is
-    taken to be an Expressway-C when its traffic server proxies MRA routes (only the -C does).
-    """
-    by_host = {facts.host: facts for facts in node_facts if facts.host != "unknown"}
-    nodes: list[NodeSummary] = []
-    seen_hosts = [str(h) for h in events["node"].dropna().unique()] if not events.empty else []
-    for host in sorted(set(by_host) | set(seen_hosts)):
-        facts = by_host.get(host)
-        rows = events[events["node"] == host] if host in seen_hosts else events.iloc[0:0]
-        times = rows["ts"].dropna()
-        role = facts.role if facts else "unknown"
-        role_source = (facts.role_source if facts else "") or "unknown"
-        if role == "unknown" and rows["route_segment"].notna().any():
-            role, role_source = "Expressway-C", "log"
-        nodes.append(
-            NodeSummary(
-                host=host,
-                version=facts.version if facts else "unknown",
-                role=role,
-                sources=dict(facts.sources) if facts else {},
-                config=dict(facts.config) if facts else {},
-                first_seen=times.min() if not times.empty else None,
-                last_seen=times.max() if not times.empty else None,
-                events=len(rows),
-                role_source=role_source,
-                bundles=_bundles_of(facts, rows) if facts else [],
-            )
-        )
-    return nodes
-
-
-def _bundles_of(facts: Any, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """Each bundle a host name came from, with its version and the time range of its own lines."""
-    bundles = []
-    for label, bundle in facts.bundles.items():
-        own = rows[rows["source"].isin(bundle["members"])] if not rows.empty else rows
-        times = own["ts"].dropna()
-        bundles.append(
-            {
-                "input": label,
-                "version": bundle["version"],
-                "first_seen": times.min() if not times.empty else None,
-                "last_seen": times.max() if not times.empty else None,
-                "events": len(own),
-            }
-        )
-    return bundles
-
-
-def same_host_warnings(nodes: list[NodeSummary]) -> list[str]:
-    """design.md, "Nodes": one host name from two bundles may be two machines (or two years)."""
-    warnings = []
-    for node in nodes:
-        if len(node.bundles) < 2:
-            continue
-        parts = "; ".join(
-            f"{b['input']} ({b['version']}, {_span(b['first_seen'], b['last_seen'])})" for b in node.bundles
-        )
-        warnings.append(
-            f"host name {node.host} comes from {len(node.bundles)} different bundles: {parts}. "
-            "They are shown as one node; if they are different machines or incidents, analyze them "
-            "apart (logscope batch)."
-        )
-    return warnings
-
-
-def _span(first: Any, last: Any) -> str:
-    if first is None or last is None:
-        return "no time"
-    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"

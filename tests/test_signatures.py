@@ -219,3 +219,91 @@ def test_ecdsa_port_split_names_the_node_only_when_several_nodes_saw_it(tmp_path
         "on 10.20.30.11 (from expc1) port 8443; 10.20.30.11 (from expc2) port 8443 but failed"
         in cluster.description
     )
+
+
+def _self_signed_pem(common_name: str) -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_an_example_with_files_is_read_through_the_bundle_readers(tmp_path):
+    """Bundle examples (log + PEM/xconf/xstat) reach the certificates frame the real way: the file
+    name decides the source, so a PEM named like the server certificate matches and one that is not
+    named like any bundle file is skipped."""
+    pem = _self_signed_pem("expc.example.com").replace("\n", "\n  ")
+    other = _self_signed_pem("expe.example.com").replace("\n", "\n  ")
+    log = "2024-03-05T10:00:01.100+01:00 expc traffic_server[4242]: [ET_NET 1] NOTE: started"
+    _write(
+        tmp_path,
+        "own-cert.toml",
+        f'''
+        id = "own-cert-cn"
+        title = "The server certificate is for expc.example.com"
+        category = "Test"
+        severity = "info"
+        needs = ["server_pem"]
+        [match]
+        frame = "certificates"
+        [[match.where]]
+        subject_cn = ["expc.example.com"]
+        [text]
+        description = "seen"
+        action = "none"
+        [[examples]]
+        expect = "issue"
+        log = "{log}"
+        files = {{ "server_expc_2024-03-05_10-00.pem" = """
+  {pem}""" }}
+        [[examples]]
+        expect = "missing-info"
+        log = "{log}"
+        files = {{ "notes.pem" = """
+  {pem}""" }}
+        [[examples]]
+        expect = "ok"
+        log = "{log}"
+        files = {{ "server_expc_2024-03-05_10-00.pem" = """
+  {other}""" }}
+        ''',
+    )
+    library = load_library([tmp_path])
+    assert library.errors == []
+    assert check_library(library) == []
+    signature = library.get("own-cert-cn")
+    findings = [run_example(library, signature, e) for e in signature.examples]
+    assert [f.status for f in findings] == ["issue", "missing-info", "ok"]
+    issue = findings[0]
+    assert [(s.name, s.nodes) for s in issue.servers] == [("expc", ["expc"])]
+    assert issue.evidence[0].source.endswith("server_expc_2024-03-05_10-00.pem")
+    assert "subject CN=expc.example.com" in issue.evidence[0].text
+
+
+def test_an_example_file_outside_its_folder_is_refused_by_the_schema(tmp_path):
+    source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
+    text = source.replace(
+        '[[examples]]\nname = "not yet valid',
+        '[[examples]]\nfiles = { "../x.pem" = "x" }\nname = "not yet valid',
+        1,
+    )
+    _write(tmp_path, "escape.toml", text)
+    library = load_library([tmp_path])
+    assert any("escape.toml" in str(e) and "../x.pem" in str(e) for e in library.errors)

@@ -69,8 +69,9 @@ def _read_member(records: BundleRecords, member: Member, node: str, data: bytes)
         return
     lines = text.splitlines()
     if member.source == XCONF.key:
-        records.config += [{"node": node, "path": p, "value": v} for p, v in config_rows(lines)]
+        file = member.display()
+        records.config += [{"node": node, "path": p, "value": v, "file": file} for p, v in config_rows(lines)]
         return
-    items = xstat_items(lines)
-    records.status += [{"node": node, "path": " ".join(p), "value": v} for p, v in items]
-    records.alarms += [{"node": node, **alarm} for alarm in alarm_records(items)]
+    items, file = xstat_items(lines), member.display()
+    records.status += [{"node": node, "path": " ".join(p), "value": v, "file": file} for p, v in items]
+    records.alarms += [{"node": node, **alarm, "file": file} for alarm in alarm_records(items)]

@@ -22,6 +22,7 @@ from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS, DetectorResult
 from logscope.signatures.evidence import collect_evidence, group_servers, time_column
 from logscope.signatures.matching import normalize_text, where_mask
+from logscope.signatures.node_evidence import group_nodes, is_node_frame, node_evidence, node_times
 from logscope.signatures.signature import TEXT_FIELDS, Signature, parse_version
 
 _TEMPLATES = SandboxedEnvironment(
@@ -58,10 +59,15 @@ def evaluate_signature(
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
     finding.status = result.status or _status_of(signature, result.rows)
-    finding.servers = group_servers(result.rows, signature.frame)
-    finding.evidence = collect_evidence(result.rows, signature.frame, context)
+    if is_node_frame(signature.frame):
+        finding.servers = group_nodes(result.rows, signature.frame)
+        finding.evidence = node_evidence(result.rows, signature.frame)
+        times = node_times(result.rows, signature.frame).dropna()
+    else:
+        finding.servers = group_servers(result.rows, signature.frame)
+        finding.evidence = collect_evidence(result.rows, signature.frame, context)
+        times = result.rows[time_column(signature.frame)].dropna()
     finding.count = len(result.rows)
-    times = result.rows[time_column(signature.frame)].dropna()
     finding.first_seen = times.min().to_pydatetime() if not times.empty else None
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None
     finding.notes += result.notes + depth_disagreements(result.rows)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 
+from logscope.bundle import open_bundle
+from logscope.bundle.readers import read_records
 from logscope.correlate import correlate
 from logscope.findings import Finding
-from logscope.nodes import NodeSummary
+from logscope.frames import build_frames, bundle_time, describe_nodes
+from logscope.nodes import NodeSummary, summarize_nodes
 from logscope.parse import parse_members
 from logscope.signatures.context import Context
 from logscope.signatures.failures import CheckError
@@ -41,6 +46,13 @@ def run_example(library: Library, signature: Signature, example: Example) -> Fin
 def _run_example(
     library: Library, signature: Signature, example: Example
 ) -> tuple[Finding, list[CheckError]]:
+    context = _bundle_context(example) if example.files else _log_context(signature, example)
+    findings, errors = library.evaluate_all(context)
+    finding = next(f for f in findings if f.id == signature.id)
+    return finding, [error for error in errors if error.check == signature.id]
+
+
+def _log_context(signature: Signature, example: Example) -> Context:
     member = _TextMember(f"{signature.path.name}:example", example.log)
     parsed = parse_members([member])
     correlation = correlate(parsed.events)
@@ -48,7 +60,7 @@ def _run_example(
     if example.version or example.role:
         host = str(parsed.events["node"].dropna().iloc[0]) if not parsed.events.empty else "example"
         nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
-    context = Context(
+    return Context(
         events=parsed.events,
         transactions=correlation.transactions,
         tls_failures=correlation.tls_failures,
@@ -56,9 +68,50 @@ def _run_example(
         sources={"log"},
         unrecognised_tls_lines=parsed.unrecognised,
     )
-    findings, errors = library.evaluate_all(context)
-    finding = next(f for f in findings if f.id == signature.id)
-    return finding, [error for error in errors if error.check == signature.id]
+
+
+def _bundle_context(example: Example) -> Context:
+    """An example that is a small bundle (log, xconf, xstat, PEM files) read by the real bundle stage."""
+    with tempfile.TemporaryDirectory(prefix="logscope-example-") as folder:
+        _write_example(Path(folder), example)
+        with open_bundle(folder) as bundle:
+            parsed = parse_members(bundle.logs)
+            records = read_records(bundle.members, bundle.nodes)
+            node_facts, sources = list(bundle.nodes), bundle.sources_present()
+    frames = build_frames(records)
+    correlation = correlate(parsed.events)
+    nodes = summarize_nodes(node_facts, parsed.events)
+    for node in nodes:
+        node.version = node.version if node.version != "unknown" else example.version or "unknown"
+        node.role = node.role if node.role != "unknown" else example.role or "unknown"
+    last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
+    now = bundle_time(last_line, frames.status)
+    describe_nodes(nodes, frames, now)
+    return Context(
+        events=parsed.events,
+        transactions=correlation.transactions,
+        tls_failures=correlation.tls_failures,
+        nodes=nodes,
+        sources=sources,
+        certificates=frames.certificates,
+        config=frames.config,
+        status=frames.status,
+        alarms=frames.alarms,
+        bundle_time=now,
+        unrecognised_tls_lines=parsed.unrecognised,
+    )
+
+
+def _write_example(folder: Path, example: Example) -> None:
+    """The example's files under `folder` (names the signature schema allows: relative, no `..`)."""
+    if example.log:
+        (folder / "loggingsnapshot_example.txt").write_text(example.log, encoding="utf-8")
+    for name, text in example.files.items():
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder.resolve()):
+            raise ValueError(f"example file {name!r} is outside the example's folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def check_library(library: Library) -> list[str]:

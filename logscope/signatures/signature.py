@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,12 @@ TEXT_FIELDS = ("description", "condition", "further_information", "action", "wor
 @dataclass
 class Example:
     expect: str
-    log: str
+    log: str = ""
     name: str = ""
     version: str | None = None
     role: str | None = None
+    # a small bundle around the log: relative file name -> text (xconf, xstat, PEM; a folder per node)
+    files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
