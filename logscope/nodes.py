@@ -6,6 +6,7 @@ Built by the pipeline from the bundle's node facts and the parsed events; read b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,3 +33,20 @@ class NodeSummary:
     # one entry per bundle (archive or folder) this host name came from: {input, version, first_seen,
     # last_seen, events}; two or more mean two machines or two times under one name (a warning)
     bundles: list[dict[str, Any]] = field(default_factory=list)
+    # the input (archive or folder) this node came from; with one host name in two bundles, each
+    # bundle is its own node (design.md, "Nodes") and `shared_host` is set on both
+    input: str = ""
+    members: tuple[str, ...] = ()  # its bundle's members (as events' `source` names them); not in the JSON
+    shared_host: bool = False
+
+    @property
+    def label(self) -> str:
+        """How outputs name the node: the host, plus its input's last part when the host name is shared."""
+        if not self.shared_host or not self.input:
+            return self.host
+        return f"{self.host} ({base_name(self.input)})"
+
+
+def base_name(label: str) -> str:
+    """The last part of an input path (headers have no room for folders)."""
+    return re.split(r"[\\/]", label.rstrip("/\\"))[-1] or label

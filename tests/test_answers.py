@@ -63,20 +63,35 @@ def test_one_missing_log_is_one_entry_that_says_what_is_missing_and_what_to_coll
     assert text.count("    collect ") == 1
 
 
-def test_one_host_name_from_two_bundles_is_told_apart_with_a_warning():
+def test_one_host_name_from_two_bundles_is_two_nodes_each_with_its_own_lines_and_findings():
     report = analyze(
         [SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz", SAMPLE_LOGS / "untrusted-root-depth1.tar.gz"]
     )
-    (node,) = report.to_dict()["nodes"]
-    assert [(b["input"].rsplit("/", 1)[-1], b["version"]) for b in node["bundles"]] == [
+    ecdsa, untrusted = report.to_dict()["nodes"]
+    assert (ecdsa["host"], untrusted["host"]) == ("expc", "expc")
+    assert [(n["input"].rsplit("/", 1)[-1], n["version"]) for n in (ecdsa, untrusted)] == [
         ("x14.2-ecdsa-self-signed-6972.tar.gz", "X14.2.1"),
         ("untrusted-root-depth1.tar.gz", "X15.0.2"),
     ]
-    assert node["bundles"][0]["last_seen"] < node["bundles"][1]["first_seen"]
+    assert ecdsa["last_seen"] < untrusted["first_seen"]
+    assert ecdsa["events"] + untrusted["events"] == report.stats["events"]  # each line to one node
     assert any("host name expc comes from 2 different bundles" in w for w in report.warnings)
+    findings = {f["id"]: f for f in report.to_dict()["findings"]}
+    first, second = "expc (x14.2-ecdsa-self-signed-6972.tar.gz)", "expc (untrusted-root-depth1.tar.gz)"
+    assert (
+        findings["ts-cert-self-signed"]["nodes_failing"],
+        findings["ts-cert-self-signed"]["nodes_healthy"],
+    ) == (
+        [first],
+        [second],
+    )
+    assert findings["ts-cert-unknown-ca"]["nodes_failing"] == [second]
     text = " ".join(report.to_text().split())
     assert "expc X14.2.1 (x14.2-ecdsa-self-signed-6972.tar.gz, 2024-02-06" in text
     assert "expc X15.0.2 (untrusted-root-depth1.tar.gz, 2024-09-03" in text
+    assert f"failing on {first}; healthy: {second}" in text
+    html = report.to_html()
+    assert f"<td><code>{first}</code></td>" in html and f"<td><code>{second}</code></td>" in html
 
 
 def test_defect_ids_link_to_the_public_bug_search_and_defects_only_is_hidden_when_it_hides_nothing():
