@@ -129,3 +129,18 @@ def test_a_debug_marker_line_appears_on_the_timeline():
     html = report.to_html()
     assert 'class="marker-label"' in html and "before the &lt;login&gt; test" in html
     assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
+
+
+def test_a_debug_marker_on_a_line_the_parser_does_not_keep_still_appears_on_the_timeline():
+    lines = (SAMPLE_LOGS.parent / "tests" / "data" / "seed003_lines.log").read_bytes().split(b"\n")
+    marker = (
+        b'2022-07-11T18:55:26.500+02:00 vcsc admin: UTCTime="2022-07-11 16:55:26,500" '
+        b'Module="developer.diagnostics" Level="INFO": Detail="DEBUG_MARKER before the <login> test"'
+    )
+    report = analyze(b"\n".join([*lines[:3], marker, *lines[3:]]))  # default: traffic_server lines only
+    assert not report.events["raw"].astype(str).str.contains("DEBUG_MARKER").any()  # not kept as an event
+    (found,) = report.markers
+    assert (found["node"], found["line"], found["text"]) == ("vcsc", 4, "before the <login> test")
+    assert str(found["ts"]) == "2022-07-11 16:55:26.500000+00:00"
+    html = report.to_html()
+    assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
