@@ -65,3 +65,16 @@ def test_incomplete_entries_are_typed_and_still_equal_their_dicts():
     [typed] = incomplete_of({"incomplete": [entry]})
     assert (typed.input, typed.path, typed.reason) == ("case.tar.gz", "diags.log", "cut at --max-bytes")
     assert typed == entry and typed["reason"] == "cut at --max-bytes"
+
+
+def test_the_index_and_summary_csv_tell_apart_two_nodes_with_one_host_name():
+    from logscope.batch import BatchResult, index_rows, summary_csv
+
+    nodes = [
+        {"host": "expc", "version": "X14.2.1", "role": "Expressway-C", "input": "cases/2024/a.tar.gz"},
+        {"host": "expc", "version": "X15.0.2", "role": "Expressway-C", "input": "cases/2025/b.tar.gz"},
+        {"host": "expe", "version": "X15.0.2", "role": "Expressway-E", "input": "cases/2025/b.tar.gz"},
+    ]
+    result = BatchResult(input="cases", name="cases", ok=True, nodes=nodes)
+    assert index_rows([result])[0]["hosts"] == ["expc (a.tar.gz)", "expc (b.tar.gz)", "expe"]
+    assert "expc (a.tar.gz); expc (b.tar.gz); expe" in summary_csv([result])

@@ -7,9 +7,11 @@ dict of its fields, so comparisons written against dicts keep holding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
+
+from logscope.nodes import base_name
 
 
 class _Record:
@@ -74,6 +76,17 @@ class IncompleteEntry(_Record):
     input: str
     path: str
     reason: str
+
+
+def node_labels(nodes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The nodes' host names; a host name two bundles share gets its bundle's name (design.md, "Nodes")."""
+    hosts = [str(node["host"]) for node in nodes]
+    return [
+        f"{host} ({base_name(str(node.get('input') or ''))})"
+        if hosts.count(host) > 1 and node.get("input")
+        else host
+        for host, node in zip(hosts, nodes, strict=True)
+    ]
 
 
 def node_of(node: Mapping[str, Any]) -> BatchNode:
