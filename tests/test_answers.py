@@ -144,3 +144,24 @@ def test_a_debug_marker_on_a_line_the_parser_does_not_keep_still_appears_on_the_
     assert str(found["ts"]) == "2022-07-11 16:55:26.500000+00:00"
     html = report.to_html()
     assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
+
+
+def test_two_bundles_with_one_host_name_each_show_their_own_certificate(tmp_path):
+    import io
+    import tarfile
+
+    renamed = io.BytesIO()  # expc2's bundle, its members named for expc1: one host name, two machines
+    original = SAMPLE_LOGS / "node-certificates" / "expc2.tar.gz"
+    with tarfile.open(original) as source, tarfile.open(fileobj=renamed, mode="w:gz") as target:
+        for member in (m for m in source if m.isfile()):
+            data = source.extractfile(member).read()
+            info = tarfile.TarInfo(member.name.replace("expc2", "expc1"))
+            info.size = len(data)
+            target.addfile(info, io.BytesIO(data))
+    (tmp_path / "second.tar.gz").write_bytes(renamed.getvalue())
+    report = analyze([SAMPLE_LOGS / "node-certificates" / "expc1.tar.gz", tmp_path / "second.tar.gz"])
+    first, second = report.nodes
+    assert (first.label, second.label) == ("expc1 (expc1.tar.gz)", "expc1 (second.tar.gz)")
+    assert first.certificate["subject"].startswith("CN=expc1.example.com")
+    assert second.certificate["subject"].startswith("CN=expc2.example.com")
+    assert first.trust_store["size"] != second.trust_store["size"]
