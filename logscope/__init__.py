@@ -3,6 +3,8 @@
 import logscope
 report = logscope.analyze("bundle.tar.gz")
 for finding in report.findings: ...
+summary = logscope.run_batch(["cases/"], "reports/", jobs=2)   # what `logscope batch` runs
+for result in summary.results: ...
 
 The public names load on first use (PEP 562), so `logscope --help` and `logscope decode` do not pay
 for pandas, numpy and lark, which only analysing needs.
@@ -30,6 +32,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "analyze": "logscope.pipeline",
     "batch": None,
+    "run_batch": "logscope.batch",
+    "BatchResult": "logscope.batch",
+    "BatchSummary": "logscope.batch",
     "Evidence": "logscope.findings",
     "Finding": "logscope.findings",
     "Server": "logscope.findings",
@@ -37,6 +42,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "BatchResult",
+    "BatchSummary",
     "BundleError",
     "CorruptArchive",
     "Evidence",
@@ -52,6 +59,7 @@ __all__ = [
     "__version__",
     "analyze",
     "batch",
+    "run_batch",
 ]
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
 from logscope.lines import parse_event
 from logscope.lines.phrases import SafetyNet
+from logscope.markers import MarkerLines
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 
@@ -70,6 +71,8 @@ class ParseResult:
     # lines that speak of a certificate/TLS failure no rule read (design.md layer (a)):
     # {file, line, text, family}, in file order
     unrecognised: list[dict] = field(default_factory=list)
+    # DEBUG_MARKER lines from any line of the logs: {node, ts, text, file, line} (logscope.markers)
+    markers: list[dict] = field(default_factory=list)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -328,6 +331,7 @@ def parse_stream(
     all_events: bool = False,
     progress: Callable[[int], None] | None = None,
     unrecognised: list[dict] | None = None,
+    markers: MarkerLines | None = None,
 ) -> int:
     """Parse the selected events of one log stream into `builder`; return how many there were.
 
@@ -338,7 +342,8 @@ def parse_stream(
     needle = _needle_for(source_kind, all_events, head)
     net = SafetyNet(source_name)
     stream = _Replayed(head, stream)
-    events = iter_events(stream, stats, needle=needle, progress=progress, on_block=net.block)
+    on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
+    events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
     for line_no, raw in events:
         text = _decode(raw, stats)
         record = _parse_or_unparsed(text, stats)
@@ -361,6 +366,18 @@ def parse_stream(
     if unrecognised is not None:
         unrecognised += net.finish()
     return count
+
+
+def _both(
+    first: Callable[[bytes, int], None], second: Callable[[bytes, int], None]
+) -> Callable[[bytes, int], None]:
+    """One `on_block` callback that feeds every block to two readers (the safety net, the markers)."""
+
+    def read(block: bytes, line_base: int) -> None:
+        first(block, line_base)
+        second(block, line_base)
+
+    return read
 
 
 def _parse_or_unparsed(text: str, stats: ParseStats) -> dict:
@@ -392,6 +409,7 @@ def parse_members(
     builder = FrameBuilder(year=year)
     unread: list[tuple[LogMember, str]] = []
     unrecognised: list[dict] = []
+    marked = MarkerLines()
     for member in members:
         try:
             with member.open() as stream:
@@ -405,13 +423,14 @@ def parse_members(
                     all_events=all_events,
                     progress=(lambda done: progress(done, total)) if progress else None,
                     unrecognised=unrecognised,
+                    markers=marked,
                 )
         except OSError as error:  # the log vanished or a disk failed: what was read stays
             unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats, unread, unrecognised)
+    return ParseResult(events, stats, unread, unrecognised, marked.markers(year=year))
 
 
 def _node_of(member: LogMember) -> str | None:

@@ -115,6 +115,7 @@ def analyze(
         **_frame_fields(frames),
         unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
         unrecognised_tls_count=len(parsed.unrecognised),
+        markers=parsed.markers,
     )
 
 

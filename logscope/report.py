@@ -44,6 +44,9 @@ class Report:
     # family}; the first 100, and how many there were in all
     unrecognised_tls_lines: list[dict[str, Any]] = field(default_factory=list)
     unrecognised_tls_count: int | None = None
+    # DEBUG_MARKER lines an admin inserted while logging, from any line of the logs (not only the
+    # parsed ones): {node, ts, text, file, line}; drawn on the page's timeline
+    markers: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:

@@ -63,20 +63,35 @@ def test_one_missing_log_is_one_entry_that_says_what_is_missing_and_what_to_coll
     assert text.count("    collect ") == 1
 
 
-def test_one_host_name_from_two_bundles_is_told_apart_with_a_warning():
+def test_one_host_name_from_two_bundles_is_two_nodes_each_with_its_own_lines_and_findings():
     report = analyze(
         [SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz", SAMPLE_LOGS / "untrusted-root-depth1.tar.gz"]
     )
-    (node,) = report.to_dict()["nodes"]
-    assert [(b["input"].rsplit("/", 1)[-1], b["version"]) for b in node["bundles"]] == [
+    ecdsa, untrusted = report.to_dict()["nodes"]
+    assert (ecdsa["host"], untrusted["host"]) == ("expc", "expc")
+    assert [(n["input"].rsplit("/", 1)[-1], n["version"]) for n in (ecdsa, untrusted)] == [
         ("x14.2-ecdsa-self-signed-6972.tar.gz", "X14.2.1"),
         ("untrusted-root-depth1.tar.gz", "X15.0.2"),
     ]
-    assert node["bundles"][0]["last_seen"] < node["bundles"][1]["first_seen"]
+    assert ecdsa["last_seen"] < untrusted["first_seen"]
+    assert ecdsa["events"] + untrusted["events"] == report.stats["events"]  # each line to one node
     assert any("host name expc comes from 2 different bundles" in w for w in report.warnings)
+    findings = {f["id"]: f for f in report.to_dict()["findings"]}
+    first, second = "expc (x14.2-ecdsa-self-signed-6972.tar.gz)", "expc (untrusted-root-depth1.tar.gz)"
+    assert (
+        findings["ts-cert-self-signed"]["nodes_failing"],
+        findings["ts-cert-self-signed"]["nodes_healthy"],
+    ) == (
+        [first],
+        [second],
+    )
+    assert findings["ts-cert-unknown-ca"]["nodes_failing"] == [second]
     text = " ".join(report.to_text().split())
     assert "expc X14.2.1 (x14.2-ecdsa-self-signed-6972.tar.gz, 2024-02-06" in text
     assert "expc X15.0.2 (untrusted-root-depth1.tar.gz, 2024-09-03" in text
+    assert f"failing on {first}; healthy: {second}" in text
+    html = report.to_html()
+    assert f"<td><code>{first}</code></td>" in html and f"<td><code>{second}</code></td>" in html
 
 
 def test_defect_ids_link_to_the_public_bug_search_and_defects_only_is_hidden_when_it_hides_nothing():
@@ -114,3 +129,39 @@ def test_a_debug_marker_line_appears_on_the_timeline():
     html = report.to_html()
     assert 'class="marker-label"' in html and "before the &lt;login&gt; test" in html
     assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
+
+
+def test_a_debug_marker_on_a_line_the_parser_does_not_keep_still_appears_on_the_timeline():
+    lines = (SAMPLE_LOGS.parent / "tests" / "data" / "seed003_lines.log").read_bytes().split(b"\n")
+    marker = (
+        b'2022-07-11T18:55:26.500+02:00 vcsc admin: UTCTime="2022-07-11 16:55:26,500" '
+        b'Module="developer.diagnostics" Level="INFO": Detail="DEBUG_MARKER before the <login> test"'
+    )
+    report = analyze(b"\n".join([*lines[:3], marker, *lines[3:]]))  # default: traffic_server lines only
+    assert not report.events["raw"].astype(str).str.contains("DEBUG_MARKER").any()  # not kept as an event
+    (found,) = report.markers
+    assert (found["node"], found["line"], found["text"]) == ("vcsc", 4, "before the <login> test")
+    assert str(found["ts"]) == "2022-07-11 16:55:26.500000+00:00"
+    html = report.to_html()
+    assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
+
+
+def test_two_bundles_with_one_host_name_each_show_their_own_certificate(tmp_path):
+    import io
+    import tarfile
+
+    renamed = io.BytesIO()  # expc2's bundle, its members named for expc1: one host name, two machines
+    original = SAMPLE_LOGS / "node-certificates" / "expc2.tar.gz"
+    with tarfile.open(original) as source, tarfile.open(fileobj=renamed, mode="w:gz") as target:
+        for member in (m for m in source if m.isfile()):
+            data = source.extractfile(member).read()
+            info = tarfile.TarInfo(member.name.replace("expc2", "expc1"))
+            info.size = len(data)
+            target.addfile(info, io.BytesIO(data))
+    (tmp_path / "second.tar.gz").write_bytes(renamed.getvalue())
+    report = analyze([SAMPLE_LOGS / "node-certificates" / "expc1.tar.gz", tmp_path / "second.tar.gz"])
+    first, second = report.nodes
+    assert (first.label, second.label) == ("expc1 (expc1.tar.gz)", "expc1 (second.tar.gz)")
+    assert first.certificate["subject"].startswith("CN=expc1.example.com")
+    assert second.certificate["subject"].startswith("CN=expc2.example.com")
+    assert first.trust_store["size"] != second.trust_store["size"]

@@ -17,6 +17,7 @@ complete or absent and nothing is written outside the output folder.
 The modules, in the order data flows through them:
 
 - ``inputs``: which inputs (files, folders, globs) and their unique report names
+- ``records``: the typed parts of a result (BatchNode, BatchFinding, IncompleteEntry)
 - ``results``: BatchResult, BatchSummary, the top finding of a report
 - ``files``: the output folder and atomic writes
 - ``cache``: content hash and the up-to-date check
@@ -50,6 +51,7 @@ from logscope.batch.inputs import (
     unique_stems,
 )
 from logscope.batch.overview import CSV_COLUMNS, index_rows, render_index, summary_csv
+from logscope.batch.records import BatchFinding, BatchNode, IncompleteEntry
 from logscope.batch.results import (
     ATTENTION_STATUSES,
     CSV_NAME,
@@ -72,10 +74,13 @@ __all__ = [
     "DASK_CONNECT_TIMEOUT",
     "INDEX_NAME",
     "PLAIN_LOG_SUFFIXES",
+    "BatchFinding",
     "BatchInput",
+    "BatchNode",
     "BatchPlan",
     "BatchResult",
     "BatchSummary",
+    "IncompleteEntry",
     "analyze_one",
     "batch",
     "content_hash",

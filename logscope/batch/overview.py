@@ -10,6 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from logscope import __version__
+from logscope.batch.records import node_labels
 from logscope.batch.results import ATTENTION_STATUSES, BatchResult, BatchSummary, severity_rank
 from logscope.findings import STATUS_TITLES, STATUSES
 from logscope.render import (
@@ -49,7 +50,7 @@ def summary_csv(results: Sequence[BatchResult]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for result in results:
-        hosts = "; ".join(node["host"] for node in result.nodes)
+        hosts = "; ".join(node_labels(result.nodes))
         versions = "; ".join(sorted({node["version"] for node in result.nodes}))
         head = [result.input, result.name, result.ok, result.error or "", hosts, versions]
         tail = [incomplete_text(result)]
@@ -97,7 +98,7 @@ def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "result": result,
-                "hosts": [node["host"] for node in result.nodes],
+                "hosts": node_labels(result.nodes),
                 "versions": sorted({node["version"] for node in result.nodes}),
                 "counts": [(status, result.summary.get(status, 0)) for status in STATUSES],
                 "top": top,

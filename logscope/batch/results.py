@@ -7,12 +7,20 @@ cached input), the top finding among them, and the one-line error of a failed in
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from logscope.batch.inputs import BatchInput
+from logscope.batch.records import (
+    BatchFinding,
+    BatchNode,
+    IncompleteEntry,
+    finding_of,
+    incomplete_entry,
+    node_of,
+)
 from logscope.findings import SEVERITIES, STATUSES
 
 INDEX_NAME = "index.html"
@@ -24,7 +32,12 @@ EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 2, 3  # design.md: what `logscope bat
 
 @dataclass
 class BatchResult:
-    """What one input gave: where its reports are, or why it failed."""
+    """What one input gave: where its reports are, or why it failed.
+
+    `summary` counts the findings per status (every status, zeros included); `top_finding` is the
+    most severe finding that needs attention (None when there is none); `actions` are the action
+    texts of the findings at issue or potential, the most severe first.
+    """
 
     input: str
     name: str
@@ -33,14 +46,34 @@ class BatchResult:
     html: Path | None = None
     json: Path | None = None
     summary: dict[str, int] = field(default_factory=dict)
-    nodes: list[dict[str, str]] = field(default_factory=list)
-    top_finding: dict[str, str] | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    nodes: list[BatchNode] = field(default_factory=list)
+    top_finding: BatchFinding | None = None
+    findings: list[BatchFinding] = field(default_factory=list)
     content_hash: str = ""
     cached: bool = False
     seconds: float = 0.0
-    # what the report left unread or cut ({input, path, reason}): the report says INCOMPLETE
-    incomplete: list[dict[str, str]] = field(default_factory=list)
+    # what the report left unread or cut: the report says INCOMPLETE
+    incomplete: list[IncompleteEntry] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """ "ok" when the input was analyzed (whatever its findings), "failed" when it could not be."""
+        return "ok" if self.ok else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        """What `logscope analyze` would exit with for this input: 2 failed, 3 INCOMPLETE, else 0."""
+        if not self.ok:
+            return EXIT_FAILED
+        return EXIT_INCOMPLETE if self.incomplete else EXIT_OK
+
+    @property
+    def actions(self) -> list[str]:
+        """The action texts of the findings at issue or potential, most severe first, each once."""
+        acting = sorted(
+            (f for f in self.findings if f["status"] in ("issue", "potential")), key=severity_rank
+        )
+        return list(dict.fromkeys(str(f["action"]) for f in acting if f.get("action")))
 
 
 @dataclass
@@ -97,50 +130,32 @@ def one_line(message: str, limit: int = MAX_ERROR) -> str:
 
 def result_fields(
     document: dict[str, Any],
-) -> tuple[dict[str, int], list[dict[str, str]], list[dict[str, Any]], dict[str, str] | None]:
+) -> tuple[dict[str, int], list[BatchNode], list[BatchFinding], BatchFinding | None]:
     """summary, nodes, findings and top finding of a report document (fresh, or read back from disk)."""
     summary = {status: int(document["summary"].get(status, 0)) for status in STATUSES}
-    nodes = [
-        {"host": str(node["host"]), "version": str(node["version"]), "role": str(node["role"])}
-        for node in document["nodes"]
-    ]
-    findings = [
-        {
-            "id": str(finding["id"]),
-            "title": str(finding["title"]),
-            "status": str(finding["status"]),
-            "severity": str(finding["severity"]),
-            "category": str(finding["category"]),
-            "count": int(finding.get("count") or 0),
-            "servers": [str(server["name"]) for server in finding.get("servers", [])],
-        }
-        for finding in document["findings"]
-    ]
+    nodes = [node_of(node) for node in document["nodes"]]
+    findings = [finding_of(finding) for finding in document["findings"]]
     return summary, nodes, findings, top_finding(findings)
 
 
-def incomplete_of(document: dict[str, Any]) -> list[dict[str, str]]:
+def incomplete_of(document: dict[str, Any]) -> list[IncompleteEntry]:
     """The report's `incomplete` list (absent in reports from before schema 1.1: none)."""
-    return [
-        {key: str(entry.get(key, "")) for key in ("input", "path", "reason")}
-        for entry in document.get("incomplete") or []
-    ]
+    return [incomplete_entry(entry) for entry in document.get("incomplete") or []]
 
 
-def top_finding(findings: Sequence[dict[str, Any]]) -> dict[str, str] | None:
+def top_finding(findings: Sequence[Any]) -> Any:
     """The most severe finding that needs attention: status first (issue, potential, missing-info),
     then severity. None when every finding is ok or not applicable."""
     candidates = [f for f in findings if f["status"] in ATTENTION_STATUSES]
-    if not candidates:
-        return None
-    best = min(candidates, key=severity_rank)
-    return {key: best[key] for key in ("id", "title", "status", "severity")}
+    return min(candidates, key=severity_rank) if candidates else None
 
 
-def severity_rank(finding: dict[str, Any]) -> tuple[int, int]:
+def severity_rank(finding: Mapping[str, Any]) -> tuple[int, int]:
+    """Where a finding sorts: status (issue, potential, missing-info, then the rest), then severity."""
     severity = finding["severity"]
+    status = finding["status"]
     return (
-        ATTENTION_STATUSES.index(finding["status"]),
+        ATTENTION_STATUSES.index(status) if status in ATTENTION_STATUSES else len(ATTENTION_STATUSES),
         SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES),
     )
 

@@ -100,10 +100,17 @@ def build_nodes(members: Sequence[Member]) -> list[NodeFacts]:
         status.setdefault(host, {}).update(found.status)
         if node.version == "unknown":
             node.version = found.version
-        bundle = node.bundles.setdefault(member.group, {"version": "unknown", "members": []})
+        bundle = node.bundles.setdefault(
+            member.group, {"version": "unknown", "members": [], "sources": {}, "config": {}, "status": {}}
+        )
         bundle["members"].append(member.display())
+        bundle["sources"].setdefault(member.source, member.display())
+        bundle["config"].update(found.config)
+        bundle["status"].update(found.status)
         if bundle["version"] == "unknown":
             bundle["version"] = found.version
     for host, node in nodes.items():
         node.role, node.role_source = role_and_source(node.config, status.get(host, {}))
+        for bundle in node.bundles.values():  # one host name, two bundles: each its own role (design.md)
+            bundle["role"], bundle["role_source"] = role_and_source(bundle["config"], bundle["status"])
     return list(nodes.values())

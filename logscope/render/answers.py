@@ -19,21 +19,32 @@ if TYPE_CHECKING:
 ACT_ON = ("issue", "potential")
 
 
-def nodes_failing(finding: Finding) -> list[str]:
-    """The Expressway nodes whose log holds this finding's failures."""
+def nodes_failing(finding: Finding, report: Report | None = None) -> list[str]:
+    """The Expressway nodes whose log holds this finding's failures, by their labels.
+
+    A host name two bundles share is two nodes: an evidence line goes to the node whose bundle holds
+    its file; a host named only by a server (no evidence line to tell) stands for all its nodes.
+    """
     if finding.status not in ACT_ON:
         return []
-    names = {node for server in finding.servers for node in server.nodes}
-    names |= {e.node for e in finding.evidence if e.node}
+    hosts = {node for server in finding.servers for node in server.nodes}
+    hosts |= {e.node for e in finding.evidence if e.node}
+    shared = [node for node in (report.nodes if report else []) if node.shared_host]
+    names = {host for host in hosts if host not in {node.host for node in shared}}
+    for host in hosts - names:
+        mine = [node for node in shared if node.host == host]
+        lines = [e for e in finding.evidence if e.node == host]
+        held = {node.label for node in mine for e in lines if e.source in node.members}
+        names |= held or {node.label for node in mine}
     return sorted(names)
 
 
 def nodes_healthy(finding: Finding, report: Report) -> list[str]:
     """The other nodes of the report that logged events: the ones where this finding does not fail."""
-    failing = set(nodes_failing(finding))
+    failing = set(nodes_failing(finding, report))
     if not failing:
         return []
-    return sorted({node.host for node in report.nodes if node.events and node.host not in failing})
+    return sorted({node.label for node in report.nodes if node.events and node.label not in failing})
 
 
 def _failures(finding: Finding) -> set[tuple[str, int]]:

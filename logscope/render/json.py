@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
     from logscope.report import Report
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def findings_document(report: Report) -> list[dict[str, Any]]:
     return [
         {
             **finding.to_dict(),
-            "nodes_failing": nodes_failing(finding),
+            "nodes_failing": nodes_failing(finding, report),
             "nodes_healthy": nodes_healthy(finding, report),
             "related_findings": related.get(finding.id, []),
         }
@@ -69,6 +69,7 @@ def node_document(node: NodeSummary) -> dict[str, Any]:
         "zones": list(node.zones),
         "mra_domains": list(node.mra_domains),
         "alarms": list(node.alarms),
+        "input": node.input,
         "bundles": [
             {**bundle, "first_seen": _iso(bundle["first_seen"]), "last_seen": _iso(bundle["last_seen"])}
             for bundle in node.bundles

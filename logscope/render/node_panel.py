@@ -39,7 +39,7 @@ def node_panel_context(report: Report) -> dict[str, Any]:
 
 def node_line(node: NodeSummary) -> str:
     """One line: host, role, version and where they came from, certificate, trust store, alarms."""
-    parts = [f"{node.host}: {node.role} {node.version} (from {node.role_source})"]
+    parts = [f"{node.label}: {node.role} {node.version} (from {node.role_source})"]
     cert = node.certificate
     if cert:
         left = "expired" if cert["expired"] else f"{cert['days_left']} days left"

@@ -127,7 +127,7 @@ def finding_view(finding: Finding, report: Report | None = None) -> FindingView:
 
 
 def _answers(finding: Finding, report: Report) -> dict[str, Any]:
-    failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
+    failing, healthy = nodes_failing(finding, report), nodes_healthy(finding, report)
     related = related_findings(report).get(finding.id, [])
     answer = {}
     if finding.status in ACT_ON:
@@ -219,7 +219,7 @@ def coverage_line(stats: dict[str, Any]) -> dict[str, Any]:
 def node_rows(nodes: Sequence[NodeSummary]) -> list[dict[str, Any]]:
     return [
         {
-            "host": node.host,
+            "host": node.label,
             "version": node.version,
             "role": node.role,
             "range": time_range_text(node.first_seen, node.last_seen),

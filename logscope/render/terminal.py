@@ -181,11 +181,17 @@ def _header_parts(report: Report) -> list[str]:
 
 def _node_text(node: NodeSummary) -> str:
     """A node as the header names it; a host name that came from several bundles, once per bundle."""
+    if node.shared_host:  # one of two bundles with one host name: its own version, input and times
+        return f"{node.host} {node.version} ({_base_name(node.input)}, {time_span_of(node)})"
     if len(node.bundles) < 2:
         return " ".join(p for p in (node.host, node.version, node.role) if p != "unknown") or node.host
     return ", ".join(
         f"{node.host} {b['version']} ({_base_name(b['input'])}, {_bundle_span(b)})" for b in node.bundles
     )
+
+
+def time_span_of(node: NodeSummary) -> str:
+    return time_span(node.first_seen, node.last_seen, milliseconds=False) or "no time"
 
 
 def _bundle_span(bundle: dict[str, Any]) -> str:
@@ -220,7 +226,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _text_entry(finding: Finding, report: Report, related: list[str], width: int) -> dict[str, Any]:
     body = width - INDENT
-    failing, healthy = nodes_failing(finding), nodes_healthy(finding, report)
+    failing, healthy = nodes_failing(finding, report), nodes_healthy(finding, report)
     nodes = ""
     if failing and (healthy or len(report.nodes) > 1):
         nodes = f"failing on {', '.join(failing)}" + (f"; healthy: {', '.join(healthy)}" if healthy else "")
@@ -271,7 +277,7 @@ def verdict_line(report: Report) -> str:
     else "no issue" (with the potential problems), and INCOMPLETE when part of the input was not read."""
     issues = report.by_status("issue")
     if issues:
-        places = "; ".join(_issue_place(f) for f in issues)
+        places = "; ".join(_issue_place(f, report) for f in issues)
         text = f"{len(issues)} issue{'s' if len(issues) > 1 else ''}: {places}"
     else:
         potential = [f.id for f in report.by_status("potential")]
@@ -281,12 +287,12 @@ def verdict_line(report: Report) -> str:
     return visible_controls(text, keep_newlines=False)
 
 
-def _issue_place(finding: Finding) -> str:
+def _issue_place(finding: Finding, report: Report) -> str:
     if not finding.servers:
         return finding.id
     server = finding.servers[0]
     ports = ":" + ",".join(map(str, server.ports)) if server.ports else ""
-    nodes = nodes_failing(finding)
+    nodes = nodes_failing(finding, report)
     more = f" +{len(finding.servers) - 1} more" if len(finding.servers) > 1 else ""
     where = f" ({', '.join(nodes)})" if nodes else ""
     return f"{finding.id} on {server.name} {ports}{more}{where}".replace("  ", " ")

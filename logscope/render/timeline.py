@@ -3,13 +3,13 @@ marks, laid out as data (an SVG the template draws) within a budget of points.""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from logscope.markers import MARKER, marker_text
 from logscope.render.budgets import MAX_TIMELINE_POINTS, MAX_TIMELINE_ROWS
 from logscope.render.formatting import clip, format_time
 from logscope.render.servers import (
@@ -108,7 +108,7 @@ def build_timeline(report: Report, max_points: int = MAX_TIMELINE_POINTS) -> Tim
     data["server"], other = _fold_rare_rows(data["server"], MAX_TIMELINE_ROWS)
     timeline = _layout(data, max_points, other)
     timeline.by_node = by_node
-    timeline.markers = _markers(report.events, data["time"].iloc[0], data["time"].iloc[-1], timeline)
+    timeline.markers = _markers(report, data["time"].iloc[0], data["time"].iloc[-1], timeline)
     return timeline
 
 
@@ -123,27 +123,26 @@ def _with_port(frame: pd.DataFrame, servers: pd.Series, *columns: str) -> pd.Ser
     return named.where(port.isna(), named + ":" + port.astype(str))
 
 
-MARKER = "DEBUG_MARKER"
-_MARKER_TEXT = re.compile(re.escape(MARKER) + r'[\s:=-]*([^"]*)')
-
-
-def _markers(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, timeline: Timeline) -> list:
-    """The lines an admin marked while logging (a line holding DEBUG_MARKER; the text follows it)."""
-    if events.empty or "raw" not in events or "ts" not in events:
-        return []
-    marked = events[events["raw"].astype(str).str.contains(MARKER, regex=False, na=False)]
-    times = pd.to_datetime(marked["ts"], utc=True, errors="coerce")
+def _markers(report: Any, start: pd.Timestamp, end: pd.Timestamp, timeline: Timeline) -> list:
+    """The lines an admin marked while logging (a line holding DEBUG_MARKER; the text follows it):
+    those the parse stage found in any line of the logs, and marked events of a Report built without them."""
+    found = {(m["file"], m["line"]): (m["ts"], m["text"]) for m in getattr(report, "markers", None) or []}
+    events = report.events
+    if not events.empty and {"raw", "ts", "source", "line"} <= set(events.columns):
+        marked = events[events["raw"].astype(str).str.contains(MARKER, regex=False, na=False)]
+        for source, line, ts, raw in zip(
+            marked["source"], marked["line"], marked["ts"], marked["raw"], strict=True
+        ):
+            found.setdefault((str(source), line), (ts, marker_text(str(raw))))
     span = max((end - start).total_seconds(), 0.0)
     x0, x1 = timeline.plot_left + 8, timeline.plot_right - 8
     markers = []
-    for raw, when in zip(marked["raw"].astype(str), times, strict=True):
-        if pd.isna(when) or when < start or when > end:
+    dated = [(pd.to_datetime(ts, utc=True, errors="coerce"), text) for ts, text in found.values()]
+    for when, text in sorted((item for item in dated if not pd.isna(item[0])), key=lambda item: item[0]):
+        if when < start or when > end:
             continue
-        match = _MARKER_TEXT.search(raw)
         x = x0 + ((when - start).total_seconds() / span if span else 0.5) * (x1 - x0)
-        markers.append(
-            (round(x, 1), clip((match[1] if match else "").strip() or MARKER, 40), format_time(when))
-        )
+        markers.append((round(x, 1), clip(text, 40), format_time(when)))
     return markers[:50]
 
 

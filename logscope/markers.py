@@ -1,0 +1,92 @@
+"""Markers an admin inserted while logging: any log line that holds DEBUG_MARKER (issue 12).
+
+The parse stage keeps only the lines a signature reads (traffic_server lines), so a marker written
+by another process would never reach the events. :class:`MarkerLines` sees every block of whole
+lines the parser reads (the same hook as the safety net), finds the token with one byte search and
+keeps each marker as a small dict, never the rest of the log.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from logscope.frame import records_to_frame
+from logscope.lines import parse_event
+
+MARKER = "DEBUG_MARKER"
+MAX_MARKERS = 200  # a log that holds more is marking something else; the timeline shows 50
+MAX_MARKER_LINE = 4096  # bytes of a marked line read (the time and the text are near its start)
+_TOKEN = MARKER.encode()
+_TEXT = re.compile(re.escape(MARKER) + r'[\s:=-]*([^"]*)')
+
+
+def marker_text(line: str) -> str:
+    """What follows the token on a marked line (up to a closing quote), or the token itself."""
+    match = _TEXT.search(line)
+    return (match[1] if match else "").strip() or MARKER
+
+
+class MarkerLines:
+    """Collects the marked lines of the logs one parse reads, as records with their time."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def reader(self, source: str, default_node: str | None) -> _BlockReader:
+        return _BlockReader(self, source, default_node)
+
+    def markers(self, *, year: int | None = None) -> list[dict[str, Any]]:
+        """{node, ts (UTC, or None), text, file, line} per marked line, in the order read."""
+        if not self.records:
+            return []
+        frame = records_to_frame(self.records, year=year)
+        return [
+            {
+                "node": record["node"],
+                "ts": None if pd.isna(ts) else ts,
+                "text": marker_text(record["raw"]),
+                "file": record["source"],
+                "line": record["line"],
+            }
+            for record, ts in zip(self.records, frame["ts"], strict=True)
+        ]
+
+
+class _BlockReader:
+    """The `on_block` callback of one log: finds DEBUG_MARKER in each block of whole lines."""
+
+    def __init__(self, owner: MarkerLines, source: str, default_node: str | None) -> None:
+        self.owner, self.source, self.default_node = owner, source, default_node
+
+    def __call__(self, block: bytes, line_base: int) -> None:
+        records = self.owner.records
+        position = block.find(_TOKEN)
+        while position >= 0 and len(records) < MAX_MARKERS:
+            start = block.rfind(b"\n", 0, position) + 1
+            end = block.find(b"\n", position)
+            end = len(block) if end < 0 else end
+            raw = block[start : min(end, start + MAX_MARKER_LINE)]
+            records.append(
+                self._record(raw.decode("utf-8", "replace"), line_base + block.count(b"\n", 0, start))
+            )
+            position = block.find(_TOKEN, end)
+
+    def _record(self, text: str, line: int) -> dict[str, Any]:
+        try:
+            parsed = parse_event(text)
+        except Exception:  # a marker whose line no grammar reads still marks its place (no time)
+            parsed = {"kind": "unparsed"}
+        parsed.pop("partial", None)
+        node = self.default_node or parsed.get("node")
+        return {
+            "ts_raw": parsed.get("ts_raw"),
+            "ts_format": parsed.get("ts_format"),
+            "kind": parsed.get("kind"),
+            "node": node,
+            "source": self.source,
+            "line": line,
+            "raw": text,
+        }
