@@ -8,7 +8,7 @@ bundle package.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -192,18 +192,17 @@ def node_alarms(frames: Frames, host: str) -> list[dict[str, Any]]:
 def describe_nodes(nodes: list[Any], frames: Frames, now: pd.Timestamp | None) -> None:
     """Fill each NodeSummary's certificate, trust store, zones, MRA domains and alarms."""
     for node in nodes:
-        own = _own_certificates(frames, node)
+        own = _own_frames(frames, node)
         node.certificate = node_certificate(own, node.host, now)
         node.trust_store = node_trust_store(own, node.host, now)
-        node.zones = node_zones(frames, node.host)
-        node.mra_domains = node_mra_domains(frames, node.host)
-        node.alarms = node_alarms(frames, node.host)
+        node.zones = node_zones(own, node.host)
+        node.mra_domains = node_mra_domains(own, node.host)
+        node.alarms = node_alarms(own, node.host)
 
 
-def _own_certificates(frames: Frames, node: Any) -> Frames:
-    """A node whose host name another bundle shares reads only its own bundle's PEM files (design.md,
-    "Nodes"); the xconf/xstat frames carry no file, so zones, domains and alarms stay the host's."""
+def _own_frames(frames: Frames, node: Any) -> Frames:
+    """A node whose host name another bundle shares reads only its own bundle's files (design.md,
+    "Nodes"): every frame row carries the file it came from."""
     if not getattr(node, "shared_host", False):
         return frames
-    certificates = frames.certificates
-    return replace(frames, certificates=certificates[certificates["file"].isin(node.members)])
+    return Frames(**{name: table[table["file"].isin(node.members)] for name, table in vars(frames).items()})

@@ -146,7 +146,7 @@ def test_a_debug_marker_on_a_line_the_parser_does_not_keep_still_appears_on_the_
     assert "2022-07-11 16:55:26.500 UTC: before the &lt;login&gt; test" in html
 
 
-def test_two_bundles_with_one_host_name_each_show_their_own_certificate(tmp_path):
+def test_two_bundles_with_one_host_name_each_show_their_own_certificate_and_alarms(tmp_path):
     import io
     import tarfile
 
@@ -165,3 +165,5 @@ def test_two_bundles_with_one_host_name_each_show_their_own_certificate(tmp_path
     assert first.certificate["subject"].startswith("CN=expc1.example.com")
     assert second.certificate["subject"].startswith("CN=expc2.example.com")
     assert first.trust_store["size"] != second.trust_store["size"]
+    assert [a["alarm_id"] for a in first.alarms] == ["40068"]  # each node its own xstat's alarms
+    assert [a["alarm_id"] for a in second.alarms] == ["40040", "25019"]
