@@ -34,7 +34,9 @@ _UTC_KEY = re.compile(rb'UTCTime="')
 _UTC_TIME = re.compile(rb'UTCTime="(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:,(\d{1,9}))?"')
 _KV_START = re.compile(rb'[A-Za-z_][A-Za-z0-9_.-]*="')
 _PAIR = re.compile(rb'([A-Za-z_][A-Za-z0-9_.-]*)="([^"\n]*)":?')
-_HTTPMSG = re.compile(rb"[ \n](HTTPMSG|SIPMSG):")
+_VALUE = re.compile(rb'"[^"\n]*"')
+_MARKER = re.compile(rb" (HTTPMSG|SIPMSG):")
+_NEXT_MARKER = re.compile(rb"\n(HTTPMSG|SIPMSG):")
 _ATS = re.compile(
     rb"(?:\[([ -\\^-~]+)\] |\{(0x[0-9A-Fa-f]+)\} |([A-Za-z_][A-Za-z0-9_.-]*) )?"
     rb"(DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY): (?=[^ \t])"
@@ -124,6 +126,7 @@ class _Scanner:
         self.block, self.year = block, year
         self.raw = RawScan()
         self.shape_ids: dict[tuple[bytes, ...], int] = {}
+        self.plans: dict[tuple[bytes, bytes], tuple | bool] = {}
 
     def decline(self, start: int, length: int, line: int, reason: int) -> None:
         self.raw.declined.extend((start, length, line, reason))
@@ -221,29 +224,65 @@ class _Scanner:
         return _message(text, body, row)
 
     def pairs(self, text: bytes, position: int, row: list[int], base: int) -> bool:
+        """A key="value" body: its skeleton (values emptied) picks a per-shape regex, matched once."""
+        newline = text.find(b"\n", position)
+        first = text[position:] if newline < 0 else text[position:newline]
+        skeleton = _VALUE.sub(b'""', first)
+        if marker := _MARKER.search(skeleton):
+            key = (skeleton[: marker.end()], b"")
+        elif newline >= 0:
+            following = _NEXT_MARKER.match(text, newline)
+            if following is None:
+                return False
+            key = (skeleton, following[1])
+        else:
+            key = (skeleton, b"")
+        plan = self.plans.get(key)
+        if plan is None:
+            if len(self.plans) >= 4 * L.MAX_SHAPES:
+                return False
+            plan = self.plans[key] = self.plan(*key)
+        if plan is False:
+            return False
+        regex, shape_id, count = plan
+        m = regex.fullmatch(text, position)
+        if m is None:
+            return False
+        spans = self.raw.values
+        row[L.SHAPE], row[L.VALUES_FIRST], row[L.VALUES_COUNT] = shape_id, len(spans) // 2, count
+        for group in range(1, count + 1):
+            start, end = m.span(group)
+            spans.extend((base + start, end - start))
+        return True
+
+    def plan(self, skeleton: bytes, next_line: bytes):
+        """(regex with one group per value, shape id, value count) for a skeleton, or False."""
         keys: list[bytes] = []
-        spans: list[int] = []
-        size = len(text)
+        parts: list[bytes] = []
+        position, size = 0, len(skeleton)
         while True:
-            m = _PAIR.match(text, position)
+            m = _PAIR.match(skeleton, position)
             if m is None or len(keys) >= L.MAX_PAIRS or m[1] in (b"HTTPMSG", b"SIPMSG"):
                 return False
             keys.append(m[1])
-            spans.extend((base + m.start(2), m.end(2) - m.start(2)))
+            parts.append(m[1] + b'="([^"\n]*)"' + (b":" if m[0].endswith(b":") else b""))
             position = m.end()
             if position == size:
                 break
-            if text[position] != 32 and not (text[position] == 10 and _HTTPMSG.match(text, position)):
+            if skeleton[position : position + 1] != b" ":
                 return False
-            if message := _HTTPMSG.match(text, position):
+            if message := _MARKER.match(skeleton, position):
+                if message.end() != size:
+                    return False
                 keys.append(message[1])
-                spans.extend((base + message.end(), size - message.end()))
                 break
-            if position + 1 >= size or not _PAIR.match(text, position + 1):
-                return False
             position += 1
-        if b"\n" in text and keys[-1] not in (b"HTTPMSG", b"SIPMSG"):
-            return False
+        pattern = b" ".join(parts)
+        if len(keys) > len(parts):
+            pattern += b" " + keys[-1] + b":(.*)"
+        elif next_line:
+            keys.append(next_line)
+            pattern += b"\n" + next_line + b":(.*)"
         shape = tuple(keys)
         shape_id = self.shape_ids.get(shape)
         if shape_id is None:
@@ -251,9 +290,7 @@ class _Scanner:
                 return False
             shape_id = self.shape_ids[shape] = len(self.shape_ids)
             self.raw.shapes.append(tuple(key.decode() for key in shape))
-        row[L.SHAPE], row[L.VALUES_FIRST], row[L.VALUES_COUNT] = shape_id, len(self.raw.values) // 2, len(keys)
-        self.raw.values.extend(spans)
-        return True
+        return re.compile(pattern, re.S), shape_id, len(keys)
 
     def ats(self, text: bytes, body: int, row: list[int]) -> bool:
         m = _ATS.match(text, body)
