@@ -239,8 +239,8 @@ class _Scanner:
             key = (skeleton, b"")
         plan = self.plans.get(key)
         if plan is None:
-            if len(self.plans) >= 4 * L.MAX_SHAPES:
-                return False
+            if len(self.plans) >= 4 * L.MAX_SHAPES:  # a cache: forgetting it changes no output
+                self.plans.clear()
             plan = self.plans[key] = self.plan(*key)
         if plan is False:
             return False
