@@ -45,7 +45,7 @@ def _compile(root: Path) -> Path | None:
 
 class CustomBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict) -> None:
-        if self.target_name not in ("wheel", "editable") and self.target_name != "wheel":
+        if self.target_name != "wheel":
             return
         target = _compile(Path(self.root))
         if target is None:
