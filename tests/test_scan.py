@@ -210,3 +210,65 @@ compiled = pytest.mark.skipif(BACKEND != "compiled", reason="the C extension is 
 def test_compiled_and_python_backends_give_the_same_spans(name):
     block = {"samples": SAMPLES, "corpus": CORPUS, "fuzz": FUZZ}[name]
     assert scan_raw(block, year=YEAR, backend="compiled") == scan_raw(block, year=YEAR, backend="python")
+
+
+_ASAN_RUN = """
+import hashlib, importlib.util, sys
+spec = importlib.util.spec_from_file_location("_cscan", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+digest = hashlib.sha256()
+for path in sys.argv[2:]:
+    block = open(path, "rb").read()
+    events, values, shapes, declined = module.scan(block, 1, None, 2026)
+    for part in (events, declined, values):
+        digest.update(part)
+    module.scan(block, 1, b"traffic_server", None)
+print(digest.hexdigest())
+"""
+
+
+def _asan_inputs(tmp_path) -> list:
+    rng = random.Random(1414)
+    cuts = b"".join(line[: rng.randrange(len(line) + 1)] + b"\n" for line in REAL_LINES[:2000])
+    noise = bytes(rng.randrange(256) for _ in range(200_000))
+    paths = []
+    for name, data in (("fuzz", FUZZ.replace(b"\r", b" ")), ("cuts", cuts), ("noise", noise), ("corpus", CORPUS)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def test_compiled_scanner_under_address_sanitizer(tmp_path):
+    """The C extension built with -fsanitize=address reads the fuzz corpus, cut lines and random bytes
+    without an out-of-bounds read, and gives the Python backend's spans."""
+    import hashlib
+    import shutil
+    import sysconfig
+
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    libasan = subprocess.run([compiler, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    target = tmp_path / ("_cscan" + sysconfig.get_config_var("EXT_SUFFIX"))
+    build = subprocess.run(
+        [compiler, "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-shared", "-fPIC",
+         f"-I{sysconfig.get_paths()['include']}", str(ROOT / "logscope" / "scan" / "_cscan.c"), "-o", str(target)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if build.returncode != 0 or not os.path.isabs(libasan):
+        pytest.skip(f"no AddressSanitizer toolchain: {build.stderr[-200:]}")
+    paths = _asan_inputs(tmp_path)
+    env = {**os.environ, "LD_PRELOAD": libasan, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"}
+    run = subprocess.run(
+        [sys.executable, "-c", _ASAN_RUN, str(target), *map(str, paths)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    digest = hashlib.sha256()
+    for path in paths:
+        raw = scan_raw(path.read_bytes(), 1, None, 2026, backend="python")
+        for part in (raw.events, raw.declined, raw.values):
+            digest.update(part.tobytes())
+    assert run.stdout.strip() == digest.hexdigest()
