@@ -135,7 +135,8 @@ def test_debug_message_continuation_lines_stay_in_their_event():
     block = ENV + KV + b'x" HTTPMSG:\n|GET /a HTTP/1.1\n Host: x\n' + ENV + b"[ET_NET 0] NOTE: hello\n"
     result = assert_agrees(block)
     assert result.events["line"].to_pylist() == [1, 4]
-    assert result.events["method"].to_pylist() == [None, None]  # a transaction step keeps no message
+    assert result.events["method"].to_pylist() == ["GET", None]  # read from the message's first line
+    assert result.events["message"].to_pylist() == [None, "hello"]  # a transaction step keeps none
     assert result.events["length"][0].as_py() == block.index(b"\n2022")
 
 
