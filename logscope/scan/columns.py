@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from logscope.lines.records import (
     DETAIL_KINDS,
@@ -50,25 +51,37 @@ class ScanResult:
     declined: pa.Table
     shapes: list[tuple[str, ...]]
     values: np.ndarray
+    block: bytes
 
 
-def _decoder(block: bytes):
-    cache: dict[bytes, str] = {}
+def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """(start, length) spans of `block` -> a string array (length -1: null), built without a Python
+    loop: a string_view array over the block's own bytes, cast to string."""
+    count = len(starts)
+    if count == 0:
+        return pa.array([], pa.string())
+    data = np.frombuffer(block, dtype=np.uint8)
+    valid = lengths >= 0
+    lengths32 = np.where(valid, lengths, 0).astype("<i4")
+    views = np.zeros((count, 16), dtype=np.uint8)
+    views[:, 0:4] = lengths32.view(np.uint8).reshape(count, 4)
+    index = np.minimum(np.where(valid, starts, 0)[:, None] + np.arange(12), max(len(data) - 1, 0))
+    head = data[index] if len(data) else np.zeros((count, 12), np.uint8)
+    head[np.arange(12)[None, :] >= lengths32[:, None]] = 0
+    small = lengths32 <= 12
+    views[small, 4:16] = head[small]
+    views[~small, 4:8] = head[~small, 0:4]
+    views[~small, 12:16] = starts[~small].astype("<i4").view(np.uint8).reshape(-1, 4)
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    array = pa.Array.from_buffers(pa.string_view(), count, [validity, pa.py_buffer(views), pa.py_buffer(block)])
+    return array.cast(pa.string())
 
-    def decode(start: int, length: int) -> str | None:
-        if length < 0:
-            return None
-        raw = block[start : start + length]
-        text = cache.get(raw)
-        if text is None:
-            text = cache[raw] = raw.decode("utf-8")
-        return text
 
-    return decode
-
-
-def _spans(decode, rows: np.ndarray, column: int) -> list[str | None]:
-    return [decode(int(s), int(n)) for s, n in zip(rows[:, column], rows[:, column + 1], strict=True)]
+def _per_value(array: pa.Array, compute, kind=None) -> pa.Array:
+    """`compute` once per distinct value of `array` (nulls stay null)."""
+    encoded = array.dictionary_encode()
+    mapped = pa.array([compute(value) for value in encoded.dictionary.to_pylist()], kind or pa.string())
+    return mapped.take(encoded.indices)
 
 
 def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
@@ -81,80 +94,187 @@ def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
     return {key: i for i, key in enumerate(shape)}
 
 
+def _kv_gather(rows: np.ndarray, plans: list, keys: tuple[str, ...]) -> np.ndarray:
+    """Per row, the index into `values` of the first of `keys` its shape holds (-1: none)."""
+    out = np.full(len(rows), -1, dtype=np.int64)
+    shapes = rows[:, L.SHAPE]
+    for shape_id, plan in enumerate(plans):
+        position = next((plan[key] for key in keys if plan and key in plan), None)
+        if position is not None:
+            mask = shapes == shape_id
+            out[mask] = rows[mask, L.VALUES_FIRST] + position
+    return out
+
+
+def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray) -> pa.Array:
+    present = index >= 0
+    safe = np.where(present, index, 0)
+    starts = values[safe, 0] if len(values) else np.zeros(len(index), np.int64)
+    lengths = np.where(present, values[safe, 1], -1) if len(values) else np.full(len(index), -1)
+    return span_strings(block, starts, lengths)
+
+
+def _kind(detail: str | None, event: str | None) -> str:
+    return DETAIL_KINDS.get(detail or "", "") or EVENT_KINDS.get(event or "", "other")
+
+
+def _number(value: str | None) -> int | None | bool:
+    try:
+        return _int_or_none(value) if value is not None else None
+    except ValueError:  # a digit int() does not read (superscripts): the reference decides
+        return False
+
+
+def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
+    """The key="value" columns, mapped once per shape and decoded once per distinct value."""
+    n = len(rows)
+    kv = rows[:, L.FAMILY] == L.KV
+    shapes = rows[:, L.SHAPE]
+    for shape_id, plan in enumerate(plans):
+        if plan is None:
+            keep &= ~(kv & (shapes == shape_id))
+    columns = {
+        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,))) for key, column in KEY_COLUMNS.items()
+    }
+    msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)))
+    httpmsg = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")))
+    stripped = _per_value(httpmsg, str.strip)
+    message = pc.coalesce(msg, stripped)
+    start = pc.coalesce(msg, _per_value(stripped, lambda text: text.split("\n", 1)[0])).dictionary_encode()
+    parsed = [_cached(_START_LINES, text, http_start_line) for text in start.dictionary.to_pylist()]
+    for field in ("method", "url", "status", "reason"):
+        from_line = pa.array([p.get(field) for p in parsed], pa.int64() if field == "status" else pa.string())
+        columns[field] = pc.coalesce(from_line.take(start.indices).cast(pa.string()), columns[field])
+    pairs = pa.StructArray.from_arrays([columns["detail"], columns["event"]], ["d", "e"])
+    kinds = [_kind(p["d"], p["e"]) for p in pairs.to_pylist()] if n < 64 else None
+    if kinds is None:
+        encoded = pc.binary_join_element_wise(
+            pc.fill_null(columns["detail"], "\0"), pc.fill_null(columns["event"], "\0"), "\x01"
+        ).dictionary_encode()
+        mapped = []
+        for joined in encoded.dictionary.to_pylist():
+            detail, event = joined.split("\x01", 1)
+            mapped.append(_kind(detail.replace("\0", ""), event.replace("\0", "")))
+        kind = pa.array(mapped, pa.string()).take(encoded.indices)
+    else:
+        kind = pa.array(kinds, pa.string())
+    transaction = pc.is_in(kind, pa.array(sorted(TRANSACTION_KINDS)))
+    columns["message"] = pc.if_else(transaction, pa.nulls(n, pa.string()), message)
+    columns["kind"] = kind
+    for column in _INT_COLUMNS:
+        encoded = columns[column].dictionary_encode()
+        decoded = [_number(value) for value in encoded.dictionary.to_pylist()]
+        bad = pa.array([value is False for value in decoded], pa.bool_()).take(encoded.indices)
+        keep &= ~np.asarray(bad.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        columns[column] = pa.array([None if v is False else v for v in decoded], pa.int64()).take(encoded.indices)
+    urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
+    encoded = urls.dictionary_encode()
+    routes = [_route(url) if url else {} for url in encoded.dictionary.to_pylist()]
+    for part in _ROUTE:
+        kind_of = pa.int64() if part == "port" else pa.string()
+        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(encoded.indices)
+    return columns
+
+
 def to_table(block: bytes, raw: RawScan) -> ScanResult:
     """Build the block's ScanResult from a backend's RawScan."""
     rows = np.frombuffer(raw.events, dtype=np.int64).reshape(-1, L.NCOL) if raw.count else np.zeros((0, L.NCOL), np.int64)
     values = np.frombuffer(raw.values, dtype=np.int64).reshape(-1, 2) if len(raw.values) else np.zeros((0, 2), np.int64)
-    decode = _decoder(block)
     plans = [_shape_plan(shape) for shape in raw.shapes]
     keep = np.ones(len(rows), dtype=bool)
-    columns: dict[str, list] = {name: [None] * len(rows) for name in (*STRING_COLUMNS, *INT_COLUMNS)}
-    extras: list[dict | None] = [None] * len(rows)
-    for name, column in (
-        ("host", L.HOST_START), ("process", L.PROC_START), ("thread", L.THREAD_START),
-        ("program", L.PROGRAM_START), ("message", L.MSG_START), ("sni", L.F1_START),
-        ("action", L.ACTION_START), ("verify_error", L.F3_START), ("server_name", L.SERVER_START),
-        ("server_ip", L.IP_START),
-    ):  # fmt: skip
-        columns[name] = _spans(decode, rows, column)
-    diags = rows[:, L.DIALECT] == L.DIAGS  # ATS's diags.log: only the traffic server writes it
-    columns["process"] = ["traffic_server" if d else p for d, p in zip(diags, columns["process"], strict=True)]
-    for name in ("server_name", "server_ip"):  # `server=(ip)`: an empty part is absent
-        columns[name] = [value or None for value in columns[name]]
-    for i, row in enumerate(rows):
-        family, kind = int(row[L.FAMILY]), int(row[L.KIND])
-        columns["pid"][i] = None if row[L.PID] == L.NULL else int(row[L.PID])
-        columns["level"][i] = L.LEVELS[row[L.LEVEL] - 1] if row[L.LEVEL] else None
-        if family == L.KV:
-            keep[i] = _kv_row(decode, row, values, raw.shapes, plans, columns, extras, i)
-            continue
-        columns["kind"][i] = L.ATS_KINDS[kind]
-        if kind == L.KIND_VERIFY:
-            columns["depth"][i] = int(row[L.DEPTH])
-        elif kind == L.KIND_NAME_CHECK:
-            columns["name_check"][i] = L.NAME_CHECKS[row[L.NAME_CHECK] - 1]
-        elif kind == L.KIND_SSL_FAILED:
-            columns["server_name"][i], columns["sni"][i] = columns["sni"][i], None
-            error = _openssl(columns["verify_error"][i])
-            columns["verify_error"][i] = None
-            columns["ssl_error_code"][i] = error.get("ssl_error_code")
-            columns["ssl_reason"][i] = error.get("ssl_reason")
+    n = len(rows)
+    null_str = pa.nulls(n, pa.string())
+
+    def spans(column: int) -> pa.Array:
+        return span_strings(block, rows[:, column], rows[:, column + 1])
+
+    kind_code = rows[:, L.KIND]
+    kv = rows[:, L.FAMILY] == L.KV
+    columns: dict[str, pa.Array] = {"host": spans(L.HOST_START)}
+    diags = pa.array(rows[:, L.DIALECT] == L.DIAGS, pa.bool_())
+    columns["process"] = pc.if_else(diags, pa.scalar("traffic_server"), spans(L.PROC_START))
+    for name, column in (("thread", L.THREAD_START), ("program", L.PROGRAM_START), ("action", L.ACTION_START)):
+        columns[name] = spans(column)
+    columns["level"] = pa.array(np.array([None, *L.LEVELS], dtype=object)[rows[:, L.LEVEL]], pa.string())
+    f1, f3 = spans(L.F1_START), spans(L.F3_START)
+    ssl = pa.array(kind_code == L.KIND_SSL_FAILED, pa.bool_())
+    server, address = spans(L.SERVER_START), spans(L.IP_START)
+    columns["server_name"] = pc.if_else(ssl, f1, pc.if_else(pc.equal(server, ""), null_str, server))
+    columns["server_ip"] = pc.if_else(pc.equal(address, ""), null_str, address)
+    columns["sni"] = pc.if_else(ssl, null_str, f1)
+    columns["verify_error"] = pc.if_else(ssl, null_str, f3)
+    errors = pc.if_else(ssl, f3, null_str).dictionary_encode()
+    split = [_openssl(text) for text in errors.dictionary.to_pylist()]
+    for field in ("ssl_error_code", "ssl_reason"):
+        columns[field] = pa.array([e.get(field) for e in split], pa.string()).take(errors.indices)
+    columns["name_check"] = pa.array(np.array([None, *L.NAME_CHECKS], dtype=object)[rows[:, L.NAME_CHECK]], pa.string())
+    verify = (kind_code == L.KIND_VERIFY) & ~kv
+    columns["depth"] = pa.array(rows[:, L.DEPTH], mask=~verify)
+    columns["pid"] = pa.array(rows[:, L.PID], mask=rows[:, L.PID] == L.NULL)
+    kv_columns = _kv_columns(block, rows, values, plans, keep)
+    kv_arrow = pa.array(kv, pa.bool_())
+    ats_kinds = np.array([L.ATS_KINDS[k] for k in range(4)], dtype=object)
+    columns["kind"] = pc.if_else(kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string()))
+    columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), spans(L.MSG_START))
+    for name, array in kv_columns.items():
+        other = columns.get(name, pa.nulls(n, pa.int64() if name in INT_COLUMNS else pa.string()))
+        columns[name] = pc.if_else(kv_arrow, array, other)
     arrays = {
         "offset": pa.array(rows[:, L.OFFSET]),
         "length": pa.array(rows[:, L.LENGTH]),
         "line": pa.array(rows[:, L.LINE]),
-        "dialect": pa.array([L.DIALECTS[d] for d in rows[:, L.DIALECT]], pa.string()),
+        "dialect": pa.array(np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()),
         "ts": pa.array(rows[:, L.TS], mask=rows[:, L.TS] == L.NULL).cast(pa.timestamp("ns", "UTC")),
         "ts_start": pa.array(rows[:, L.TS_START]),
         "ts_len": pa.array(rows[:, L.TS_LEN]),
-        **{name: pa.array(columns[name], pa.string()) for name in STRING_COLUMNS},
-        **{name: pa.array(columns[name], pa.int64()) for name in INT_COLUMNS},
+        **{name: columns[name] for name in STRING_COLUMNS},
+        **{name: columns[name] for name in INT_COLUMNS},
         "shape": pa.array(rows[:, L.SHAPE], pa.int32()),
         "values_first": pa.array(rows[:, L.VALUES_FIRST]),
         "values_count": pa.array(rows[:, L.VALUES_COUNT], pa.int32()),
-        "extra": pa.array(extras, pa.map_(pa.string(), pa.string())),
     }
     table = pa.table(arrays)
     declined = np.frombuffer(raw.declined, dtype=np.int64).reshape(-1, 4) if len(raw.declined) else np.zeros((0, 4), np.int64)
     dropped = rows[~keep]
-    declined_rows = np.concatenate(
-        [declined, np.stack([dropped[:, L.OFFSET], dropped[:, L.LENGTH], dropped[:, L.LINE],
-                             np.full(len(dropped), L.DECLINE_SHAPE)], axis=1)]
-    ) if len(dropped) else declined  # fmt: skip
-    declined_rows = declined_rows[np.argsort(declined_rows[:, 2], kind="stable")]
+    if len(dropped):
+        extra_rows = np.stack(
+            [dropped[:, L.OFFSET], dropped[:, L.LENGTH], dropped[:, L.LINE], np.full(len(dropped), L.DECLINE_SHAPE)], axis=1
+        )
+        declined = np.concatenate([declined, extra_rows])
+        declined = declined[np.argsort(declined[:, 2], kind="stable")]
     return ScanResult(
         events=table.filter(pa.array(keep)) if not keep.all() else table,
         declined=pa.table(
             {
-                "offset": pa.array(declined_rows[:, 0]),
-                "length": pa.array(declined_rows[:, 1]),
-                "line": pa.array(declined_rows[:, 2]),
-                "reason": pa.array([L.DECLINE_REASONS[r] for r in declined_rows[:, 3]], pa.string()),
+                "offset": pa.array(declined[:, 0]),
+                "length": pa.array(declined[:, 1]),
+                "line": pa.array(declined[:, 2]),
+                "reason": pa.array([L.DECLINE_REASONS[r] for r in declined[:, 3]], pa.string()),
             }
         ),
         shapes=raw.shapes,
         values=values,
+        block=block,
     )
+
+
+def extras(result: ScanResult) -> list[dict[str, str] | None]:
+    """Per event, the unknown keys of its key="value" body (as the parse stage's `extra`), read from
+    its shape and value spans on demand: the table does not carry them."""
+    out: list[dict[str, str] | None] = []
+    block_of = result.block
+    for shape, first in zip(result.events["shape"].to_pylist(), result.events["values_first"].to_pylist(), strict=True):
+        if shape < 0:
+            out.append(None)
+            continue
+        extra = {}
+        for i, key in enumerate(result.shapes[shape]):
+            if key in KEY_COLUMNS or key in ("Msg", "HTTPMSG", "SIPMSG") or key in REDUNDANT_KEYS:
+                continue
+            start, length = result.values[first + i]
+            extra[key] = block_of[start : start + length].decode("utf-8")
+        out.append(extra or None)
+    return out
 
 
 _OPENSSL: dict[str, dict] = {}
@@ -182,43 +302,3 @@ def _route(url: str) -> dict:
         return {} if route is None else {f"route_{part}": getattr(route, part) for part in _ROUTE}
 
     return _cached(_ROUTES, url, compute)
-
-
-def _kv_row(decode, row, values, shapes, plans, columns, extras, i) -> bool:
-    """One kv event's columns from its shape's plan; False declines it."""
-    plan = plans[row[L.SHAPE]]
-    if plan is None:
-        return False
-    first = int(row[L.VALUES_FIRST])
-    record: dict = {}
-    extra: dict[str, str] = {}
-    message = None
-    for key, position in plan.items():
-        value = decode(int(values[first + position, 0]), int(values[first + position, 1]))
-        column = KEY_COLUMNS.get(key)
-        if column:
-            record[column] = value
-        elif key == "Msg":
-            message = value
-            record.update(_cached(_START_LINES, value, http_start_line))
-        elif key in ("HTTPMSG", "SIPMSG"):
-            message = value.strip()
-            record.update(_cached(_START_LINES, message.split("\n", 1)[0], http_start_line))
-        elif key not in REDUNDANT_KEYS:
-            extra[key] = value
-    kind = DETAIL_KINDS.get(record.get("detail", ""), "") or EVENT_KINDS.get(record.get("event", ""), "other")
-    record["kind"] = kind
-    if message is not None and kind not in TRANSACTION_KINDS:
-        record["message"] = message
-    for column in _INT_COLUMNS:
-        if column in record:
-            try:
-                record[column] = _int_or_none(record[column])
-            except ValueError:  # a digit int() does not read (superscripts): the reference decides
-                return False
-    if kind == "receive_request" and record.get("url"):
-        record.update(_route(record["url"]))
-    for column, value in record.items():
-        columns[column][i] = value
-    extras[i] = list(extra.items()) if extra else None
-    return True
