@@ -115,7 +115,11 @@ KV = b'UTCTime="2022-07-11 16:55:25,910" Module="network.http.trafficserver" Lev
         (ENV.replace(b" vcsc", b"  vcsc") + KV + b'emusk"', "shape"),
         (ENV + KV + b'emusk"  Src-ip="1.2.3.4"', "shape"),
         (ENV + b"[ET_NET 0] WARNING: SNI (x) not in certificate. Action=Terminate", "shape"),
-        (ENV + b"[ET_NET 0] WARNING: Core server certificate verification failed for (x). Action=Terminate", "shape"),
+        (
+            ENV
+            + b"[ET_NET 0] WARNING: Core server certificate verification failed for (x). Action=Terminate",
+            "shape",
+        ),
         (ENV + b"[1209613.546000] TCP: request_sock_TCP: Possible SYN flooding", "shape"),
         (ENV + KV + b"x" * MAX_EVENT_BYTES + b'"', "overlong"),
     ],
@@ -155,11 +159,16 @@ def test_blocks_cut_only_where_an_event_opens():
 
 
 KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True)
-VALUES = st.text(alphabet=st.characters(blacklist_characters='"\n\r', blacklist_categories=("Cs",)), max_size=30)
+VALUES = st.text(
+    alphabet=st.characters(blacklist_characters='"\n\r', blacklist_categories=("Cs",)), max_size=30
+)
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)
-@given(st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=8), st.sampled_from([ENV, b"[Nov 22 15:10:45.188] "]))
+@given(
+    st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=8),
+    st.sampled_from([ENV, b"[Nov 22 15:10:45.188] "]),
+)
 def test_random_kv_bodies_agree_or_are_declined(pairs, envelope):
     body = " ".join(f'{k}="{v}"' for k, v in pairs).encode()
     assert_agrees(envelope + body + b"\n")
@@ -191,7 +200,9 @@ def _mutants(lines: list[bytes], count: int, seed: int = 14) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-REAL_LINES = [line for line in (SAMPLES + CORPUS).split(b"\n") if b"traffic_server" in line or b'="' in line][::7]
+REAL_LINES = [line for line in (SAMPLES + CORPUS).split(b"\n") if b"traffic_server" in line or b'="' in line][
+    ::7
+]
 FUZZ = _mutants(REAL_LINES, 3000)
 
 
@@ -238,7 +249,12 @@ def _asan_inputs(tmp_path) -> list:
     cuts = b"".join(line[: rng.randrange(len(line) + 1)] + b"\n" for line in REAL_LINES[:2000])
     noise = bytes(rng.randrange(256) for _ in range(200_000))
     paths = []
-    for name, data in (("fuzz", FUZZ.replace(b"\r", b" ")), ("cuts", cuts), ("noise", noise), ("corpus", CORPUS)):
+    for name, data in (
+        ("fuzz", FUZZ.replace(b"\r", b" ")),
+        ("cuts", cuts),
+        ("noise", noise),
+        ("corpus", CORPUS),
+    ):
         path = tmp_path / name
         path.write_bytes(data)
         paths.append(path)
@@ -255,7 +271,9 @@ def test_compiled_scanner_under_address_sanitizer(tmp_path):
     compiler = shutil.which("gcc") or shutil.which("cc")
     if compiler is None:
         pytest.skip("no C compiler")
-    libasan = subprocess.run([compiler, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    libasan = subprocess.run(
+        [compiler, "-print-file-name=libasan.so"], capture_output=True, text=True
+    ).stdout.strip()
     target = tmp_path / ("_cscan" + sysconfig.get_config_var("EXT_SUFFIX"))
     build = subprocess.run(
         [compiler, "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-shared", "-fPIC",

@@ -62,7 +62,12 @@ __all__ = ["BACKEND", "MAX_EVENT_BYTES", "RawScan", "ScanResult", "blocks", "sca
 
 
 def scan_raw(
-    block: bytes, line_base: int = 1, needle: bytes | None = None, year: int | None = None, *, backend: str = ""
+    block: bytes,
+    line_base: int = 1,
+    needle: bytes | None = None,
+    year: int | None = None,
+    *,
+    backend: str = "",
 ) -> RawScan:
     """The flat spans of one block, from `backend` ("compiled" or "python"; default: BACKEND)."""
     if (backend or BACKEND) == "compiled":
@@ -78,7 +83,12 @@ def scan_raw(
 
 
 def scan(
-    block: bytes, line_base: int = 1, needle: bytes | None = None, year: int | None = None, *, backend: str = ""
+    block: bytes,
+    line_base: int = 1,
+    needle: bytes | None = None,
+    year: int | None = None,
+    *,
+    backend: str = "",
 ) -> ScanResult:
     """Scan one event-aligned block (see the module docstring for the contract)."""
     return to_table(block, scan_raw(block, line_base, needle, year, backend=backend))

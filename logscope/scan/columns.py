@@ -73,7 +73,9 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Ar
     views[~small, 4:8] = head[~small, 0:4]
     views[~small, 12:16] = starts[~small].astype("<i4").view(np.uint8).reshape(-1, 4)
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    array = pa.Array.from_buffers(pa.string_view(), count, [validity, pa.py_buffer(views), pa.py_buffer(block)])
+    array = pa.Array.from_buffers(
+        pa.string_view(), count, [validity, pa.py_buffer(views), pa.py_buffer(block)]
+    )
     return array.cast(pa.string())
 
 
@@ -114,11 +116,27 @@ def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray) -> pa.Array
     return span_strings(block, starts, lengths)
 
 
+def _kv_values(block: bytes, values: np.ndarray, rows: np.ndarray, plans: list, key: str) -> pa.Array:
+    return _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
+
+
+def _matrix(buffer, width: int) -> np.ndarray:
+    """A flat int64 array as rows of `width` (an empty one keeps its width)."""
+    if not len(buffer):
+        return np.zeros((0, width), np.int64)
+    return np.frombuffer(buffer, dtype=np.int64).reshape(-1, width)
+
+
+def _names(names: tuple, codes: np.ndarray) -> pa.Array:
+    """Codes 1.. -> names (0: null)."""
+    return pa.array(np.array([None, *names], dtype=object)[codes], pa.string())
+
+
 def _kind(detail: str | None, event: str | None) -> str:
     return DETAIL_KINDS.get(detail or "", "") or EVENT_KINDS.get(event or "", "other")
 
 
-def _number(value: str | None) -> int | None | bool:
+def _number(value: str | None) -> int | bool | None:
     try:
         return _int_or_none(value) if value is not None else None
     except ValueError:  # a digit int() does not read (superscripts): the reference decides
@@ -134,7 +152,8 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
         if plan is None:
             keep &= ~(kv & (shapes == shape_id))
     columns = {
-        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,))) for key, column in KEY_COLUMNS.items()
+        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
+        for key, column in KEY_COLUMNS.items()
     }
     msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)))
     httpmsg = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")))
@@ -166,20 +185,32 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
         decoded = [_number(value) for value in encoded.dictionary.to_pylist()]
         bad = pa.array([value is False for value in decoded], pa.bool_()).take(encoded.indices)
         keep &= ~np.asarray(bad.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        columns[column] = pa.array([None if v is False else v for v in decoded], pa.int64()).take(encoded.indices)
+        columns[column] = pa.array([None if v is False else v for v in decoded], pa.int64()).take(
+            encoded.indices
+        )
     urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
     encoded = urls.dictionary_encode()
     routes = [_route(url) if url else {} for url in encoded.dictionary.to_pylist()]
     for part in _ROUTE:
         kind_of = pa.int64() if part == "port" else pa.string()
-        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(encoded.indices)
+        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(
+            encoded.indices
+        )
     return columns
 
 
 def to_table(block: bytes, raw: RawScan) -> ScanResult:
     """Build the block's ScanResult from a backend's RawScan."""
-    rows = np.frombuffer(raw.events, dtype=np.int64).reshape(-1, L.NCOL) if raw.count else np.zeros((0, L.NCOL), np.int64)
-    values = np.frombuffer(raw.values, dtype=np.int64).reshape(-1, 2) if len(raw.values) else np.zeros((0, 2), np.int64)
+    rows = (
+        np.frombuffer(raw.events, dtype=np.int64).reshape(-1, L.NCOL)
+        if raw.count
+        else np.zeros((0, L.NCOL), np.int64)
+    )
+    values = (
+        np.frombuffer(raw.values, dtype=np.int64).reshape(-1, 2)
+        if len(raw.values)
+        else np.zeros((0, 2), np.int64)
+    )
     plans = [_shape_plan(shape) for shape in raw.shapes]
     keep = np.ones(len(rows), dtype=bool)
     n = len(rows)
@@ -193,9 +224,13 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     columns: dict[str, pa.Array] = {"host": spans(L.HOST_START)}
     diags = pa.array(rows[:, L.DIALECT] == L.DIAGS, pa.bool_())
     columns["process"] = pc.if_else(diags, pa.scalar("traffic_server"), spans(L.PROC_START))
-    for name, column in (("thread", L.THREAD_START), ("program", L.PROGRAM_START), ("action", L.ACTION_START)):
+    for name, column in (
+        ("thread", L.THREAD_START),
+        ("program", L.PROGRAM_START),
+        ("action", L.ACTION_START),
+    ):
         columns[name] = spans(column)
-    columns["level"] = pa.array(np.array([None, *L.LEVELS], dtype=object)[rows[:, L.LEVEL]], pa.string())
+    columns["level"] = _names(L.LEVELS, rows[:, L.LEVEL])
     f1, f3 = spans(L.F1_START), spans(L.F3_START)
     ssl = pa.array(kind_code == L.KIND_SSL_FAILED, pa.bool_())
     server, address = spans(L.SERVER_START), spans(L.IP_START)
@@ -207,14 +242,18 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     split = [_openssl(text) for text in errors.dictionary.to_pylist()]
     for field in ("ssl_error_code", "ssl_reason"):
         columns[field] = pa.array([e.get(field) for e in split], pa.string()).take(errors.indices)
-    columns["name_check"] = pa.array(np.array([None, *L.NAME_CHECKS], dtype=object)[rows[:, L.NAME_CHECK]], pa.string())
+    columns["name_check"] = pa.array(
+        np.array([None, *L.NAME_CHECKS], dtype=object)[rows[:, L.NAME_CHECK]], pa.string()
+    )
     verify = (kind_code == L.KIND_VERIFY) & ~kv
     columns["depth"] = pa.array(rows[:, L.DEPTH], mask=~verify)
     columns["pid"] = pa.array(rows[:, L.PID], mask=rows[:, L.PID] == L.NULL)
     kv_columns = _kv_columns(block, rows, values, plans, keep)
     kv_arrow = pa.array(kv, pa.bool_())
     ats_kinds = np.array([L.ATS_KINDS[k] for k in range(4)], dtype=object)
-    columns["kind"] = pc.if_else(kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string()))
+    columns["kind"] = pc.if_else(
+        kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string())
+    )
     columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), spans(L.MSG_START))
     for name, array in kv_columns.items():
         other = columns.get(name, pa.nulls(n, pa.int64() if name in INT_COLUMNS else pa.string()))
@@ -223,7 +262,9 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         "offset": pa.array(rows[:, L.OFFSET]),
         "length": pa.array(rows[:, L.LENGTH]),
         "line": pa.array(rows[:, L.LINE]),
-        "dialect": pa.array(np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()),
+        "dialect": pa.array(
+            np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()
+        ),
         "ts": pa.array(rows[:, L.TS], mask=rows[:, L.TS] == L.NULL).cast(pa.timestamp("ns", "UTC")),
         "ts_start": pa.array(rows[:, L.TS_START]),
         "ts_len": pa.array(rows[:, L.TS_LEN]),
@@ -234,11 +275,21 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         "values_count": pa.array(rows[:, L.VALUES_COUNT], pa.int32()),
     }
     table = pa.table(arrays)
-    declined = np.frombuffer(raw.declined, dtype=np.int64).reshape(-1, 4) if len(raw.declined) else np.zeros((0, 4), np.int64)
+    declined = (
+        np.frombuffer(raw.declined, dtype=np.int64).reshape(-1, 4)
+        if len(raw.declined)
+        else np.zeros((0, 4), np.int64)
+    )
     dropped = rows[~keep]
     if len(dropped):
         extra_rows = np.stack(
-            [dropped[:, L.OFFSET], dropped[:, L.LENGTH], dropped[:, L.LINE], np.full(len(dropped), L.DECLINE_SHAPE)], axis=1
+            [
+                dropped[:, L.OFFSET],
+                dropped[:, L.LENGTH],
+                dropped[:, L.LINE],
+                np.full(len(dropped), L.DECLINE_SHAPE),
+            ],
+            axis=1,
         )
         declined = np.concatenate([declined, extra_rows])
         declined = declined[np.argsort(declined[:, 2], kind="stable")]
@@ -263,7 +314,9 @@ def extras(result: ScanResult) -> list[dict[str, str] | None]:
     its shape and value spans on demand: the table does not carry them."""
     out: list[dict[str, str] | None] = []
     block_of = result.block
-    for shape, first in zip(result.events["shape"].to_pylist(), result.events["values_first"].to_pylist(), strict=True):
+    for shape, first in zip(
+        result.events["shape"].to_pylist(), result.events["values_first"].to_pylist(), strict=True
+    ):
         if shape < 0:
             out.append(None)
             continue

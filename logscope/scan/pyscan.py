@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from logscope.scan import layout as L
 
-_MONTHS = {m.encode(): i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
+_MONTHS = {
+    m.encode(): i + 1
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    )
+}
 _LEVEL_CODES = {level.encode(): i + 1 for i, level in enumerate(L.LEVELS)}
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f]")
@@ -27,7 +32,11 @@ _BSD = re.compile(
     _MON_DAY + rb" (\d\d):(\d\d):(\d\d) " + _HOST + rb" " + _PROC + rb"(?:\[(\d{1,18})\])?:", re.S
 )
 _RFC5424 = re.compile(
-    rb"<\d{1,3}>1 " + _RFC3339 + rb" " + _HOST + rb" ([!-~]+) (\d{1,18}|-) [!-~]+ - (?:\xef\xbb\xbf)?(?=[!-~\x80-\xff])"
+    rb"<\d{1,3}>1 "
+    + _RFC3339
+    + rb" "
+    + _HOST
+    + rb" ([!-~]+) (\d{1,18}|-) [!-~]+ - (?:\xef\xbb\xbf)?(?=[!-~\x80-\xff])"
 )
 _DIAGS = re.compile(rb"\[" + _MON_DAY + rb" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?\]")
 _UTC_KEY = re.compile(rb'UTCTime="')
@@ -43,7 +52,11 @@ _ATS = re.compile(
 )
 # A superset of what body_family() calls an ATS body: a body it matches is ATS or declined, never text.
 _ATS_START = re.compile(rb"(\[[^\]\n]+\] +|\{0x[0-9A-Fa-f]+\} +|[A-Za-z_][^ \t\n]* +)?[A-Z]+:")
-_KNOWN_OPENING = re.compile(rb"Core server certificate verification failed for |(?:SNI|SAN|Origin hostname) \(|SSL connection failed for ")
+_KNOWN_OPENING = re.compile(
+    rb"Core server certificate verification failed for "
+    rb"|(?:SNI|SAN|Origin hostname) \("
+    rb"|SSL connection failed for "
+)
 _SERVER = rb"server=([!-'*-~]*)\(([!-'*-~]*)\)"  # printable ASCII but ( )
 _VERIFY = re.compile(
     rb"Core server certificate verification failed for \(([^)\n]*)\)\. Action=([A-Za-z]+) Error=(.+?) "
@@ -100,9 +113,27 @@ def time_ns(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac: by
     return seconds * 1_000_000_000 + nanos
 
 
+_HOURS: dict[tuple, int | None] = {}
+
+
 def _rfc3339_ns(m: re.Match, base: int) -> int | None:
     g = m.groups()[base : base + 8]
-    ns = time_ns(int(g[0]), int(g[1]), int(g[2]), int(g[3]), int(g[4]), int(g[5]), g[6])
+    key = (g[0], g[1], g[2], g[3], g[7])
+    hour = _HOURS.get(key, 0)
+    if hour == 0:
+        hour = _hour_ns(g)
+        if len(_HOURS) < 65536:
+            _HOURS[key] = hour
+    minutes, seconds = int(g[4]), int(g[5])
+    if hour is None or minutes > 59 or seconds > 59:
+        return None
+    nanos = int(g[6].ljust(9, b"0")) if g[6] else 0
+    return hour + (minutes * 60 + seconds) * 1_000_000_000 + nanos
+
+
+def _hour_ns(g: tuple) -> int | None:
+    """UTC ns of the hour of an RFC 3339 time, its zone applied (None: not a time pandas holds)."""
+    ns = time_ns(int(g[0]), int(g[1]), int(g[2]), int(g[3]), 0, 0, None)
     zone = g[7]
     if ns is None:
         return None
@@ -127,9 +158,21 @@ class _Scanner:
         self.raw = RawScan()
         self.shape_ids: dict[tuple[bytes, ...], int] = {}
         self.plans: dict[tuple[bytes, bytes], tuple | bool] = {}
+        self.events: list[int] = []  # lists while scanning (fast appends), arrays at the end
+        self.values: list[int] = []
+        self.declined: list[int] = []
+
+    def finish(self) -> RawScan:
+        raw = self.raw
+        raw.events, raw.values, raw.declined = (
+            array("q", self.events),
+            array("q", self.values),
+            array("q", self.declined),
+        )
+        return raw
 
     def decline(self, start: int, length: int, line: int, reason: int) -> None:
-        self.raw.declined.extend((start, length, line, reason))
+        self.declined.extend((start, length, line, reason))
 
     def event(self, start: int, end: int, line: int, multiline: bool) -> None:
         """One event: block[start:end] (no final newline)."""
@@ -148,7 +191,7 @@ class _Scanner:
             return self.decline(start, length, line, L.DECLINE_UTF8)
         if _CONTROL.search(text):
             return self.decline(start, length, line, L.DECLINE_CONTROL)
-        row = _empty_row()
+        row = _TEMPLATE.copy()
         row[L.OFFSET], row[L.LENGTH], row[L.LINE] = start, length, line
         body = self.envelope(text, row)
         if body is None or not self.body(text, body, row, start):
@@ -156,7 +199,7 @@ class _Scanner:
         for column in _SPAN_STARTS:
             if row[column + 1] >= 0:
                 row[column] += start
-        self.raw.events.extend(row)
+        self.events.extend(row)
         return None
 
     def envelope(self, text: bytes, row: list[int]) -> int | None:
@@ -248,11 +291,9 @@ class _Scanner:
         m = regex.fullmatch(text, position)
         if m is None:
             return False
-        spans = self.raw.values
+        spans = self.values
         row[L.SHAPE], row[L.VALUES_FIRST], row[L.VALUES_COUNT] = shape_id, len(spans) // 2, count
-        for group in range(1, count + 1):
-            start, end = m.span(group)
-            spans.extend((base + start, end - start))
+        spans.extend([x for start, end in m.regs[1:] for x in (base + start, end - start)])
         return True
 
     def plan(self, skeleton: bytes, next_line: bytes):
@@ -370,13 +411,16 @@ _SPAN_STARTS = (
 )
 
 
-def _empty_row() -> list[int]:
+def _template_row() -> list[int]:
     row = [L.NULL] * L.NCOL
     for column in _SPAN_STARTS:
         row[column], row[column + 1] = 0, -1
     row[L.DIALECT] = row[L.FAMILY] = row[L.KIND] = row[L.LEVEL] = row[L.NAME_CHECK] = 0
     row[L.SHAPE], row[L.VALUES_FIRST], row[L.VALUES_COUNT] = -1, 0, 0
     return row
+
+
+_TEMPLATE = _template_row()
 
 
 def scan(block: bytes, line_base: int = 1, needle: bytes | None = None, year: int | None = None) -> RawScan:
@@ -405,4 +449,4 @@ def scan(block: bytes, line_base: int = 1, needle: bytes | None = None, year: in
             last = size if nxt < 0 else nxt
         scanner.event(start, last, line_no, last != end)
         position = last + 1
-    return scanner.raw
+    return scanner.finish()
