@@ -60,18 +60,24 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Ar
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string())
-    data = np.frombuffer(block, dtype=np.uint8)
+    if len(block) >= 2**31:  # string_view offsets are 32-bit; blocks are 8-32 MiB
+        raise ValueError("a scanner block must be smaller than 2 GiB")
     valid = lengths >= 0
-    lengths32 = np.where(valid, lengths, 0).astype("<i4")
-    views = np.zeros((count, 16), dtype=np.uint8)
-    views[:, 0:4] = lengths32.view(np.uint8).reshape(count, 4)
-    index = np.minimum(np.where(valid, starts, 0)[:, None] + np.arange(12), max(len(data) - 1, 0))
-    head = data[index] if len(data) else np.zeros((count, 12), np.uint8)
+    present = np.flatnonzero(valid)
+    if len(present) == 0:
+        return pa.nulls(count, pa.string())
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts32, lengths32 = starts[present].astype("<i4"), lengths[present].astype("<i4")
+    part = np.zeros((len(present), 16), dtype=np.uint8)
+    part[:, 0:4] = lengths32.view(np.uint8).reshape(-1, 4)
+    head = data[np.minimum(starts32[:, None] + np.arange(12), len(data) - 1)]
     head[np.arange(12)[None, :] >= lengths32[:, None]] = 0
     small = lengths32 <= 12
-    views[small, 4:16] = head[small]
-    views[~small, 4:8] = head[~small, 0:4]
-    views[~small, 12:16] = starts[~small].astype("<i4").view(np.uint8).reshape(-1, 4)
+    part[small, 4:16] = head[small]
+    part[~small, 4:8] = head[~small, 0:4]
+    part[~small, 12:16] = starts32[~small].view(np.uint8).reshape(-1, 4)
+    views = np.zeros((count, 16), dtype=np.uint8)
+    views[present] = part
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     array = pa.Array.from_buffers(
         pa.string_view(), count, [validity, pa.py_buffer(views), pa.py_buffer(block)]
