@@ -1,0 +1,363 @@
+"""A backend's flat spans -> one pyarrow Table per block, the same for both backends.
+
+Strings are decoded once per distinct byte value; kv columns are mapped once per shape (key
+sequence) and gathered for every row of that shape with numpy; HTTP start lines, routes and OpenSSL
+errors are decoded once per distinct value. A shape this layer cannot map with certainty (a
+repeated key; a start line and a Status/Reason/Method/Request key in one body, whose winner depends
+on order) declines its events, and so does a number field Python's int() would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logscope.lines.records import (
+    DETAIL_KINDS,
+    EVENT_KINDS,
+    KEY_COLUMNS,
+    REDUNDANT_KEYS,
+    TRANSACTION_KINDS,
+    _int_or_none,
+    http_start_line,
+    split_openssl_error,
+)
+from logscope.route import route_from_url
+from logscope.scan import layout as L
+from logscope.scan.pyscan import RawScan
+
+_START_LINE_KEYS = frozenset({"Status", "Reason", "Method", "Request"})
+_INT_COLUMNS = ("txn_id", "src_port", "dst_port", "status")
+_ROUTE = ("segment", "domain", "scheme", "host", "port", "error")
+STRING_COLUMNS = (
+    "host", "process", "thread", "level", "program", "kind", "message", "sni", "name_check", "action",
+    "verify_error", "server_name", "server_ip", "ssl_error_code", "ssl_reason", "module", "detail",
+    "event", "tracking_id", "src_ip", "dst_ip", "method", "url", "reason", "username",
+    "route_segment", "route_domain", "route_scheme", "route_host", "route_error",
+)  # fmt: skip
+INT_COLUMNS = ("pid", "depth", "txn_id", "src_port", "dst_port", "status", "route_port")
+
+
+@dataclass
+class ScanResult:
+    """One block scanned: `events` (one row per accepted event), `declined` (offset, length, line,
+    reason), and per kv event its `shape` id into `shapes` with (start, length) value spans in
+    `values` (rows values_first .. values_first + values_count)."""
+
+    events: pa.Table
+    declined: pa.Table
+    shapes: list[tuple[str, ...]]
+    values: np.ndarray
+    block: bytes
+
+
+def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """(start, length) spans of `block` -> a string array (length -1: null), built without a Python
+    loop: a string_view array over the block's own bytes, cast to string."""
+    count = len(starts)
+    if count == 0:
+        return pa.array([], pa.string())
+    if len(block) >= 2**31:  # string_view offsets are 32-bit; blocks are 8-32 MiB
+        raise ValueError("a scanner block must be smaller than 2 GiB")
+    valid = lengths >= 0
+    present = np.flatnonzero(valid)
+    if len(present) == 0:
+        return pa.nulls(count, pa.string())
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts32, lengths32 = starts[present].astype("<i4"), lengths[present].astype("<i4")
+    part = np.zeros((len(present), 16), dtype=np.uint8)
+    part[:, 0:4] = lengths32.view(np.uint8).reshape(-1, 4)
+    head = data[np.minimum(starts32[:, None] + np.arange(12), len(data) - 1)]
+    head[np.arange(12)[None, :] >= lengths32[:, None]] = 0
+    small = lengths32 <= 12
+    part[small, 4:16] = head[small]
+    part[~small, 4:8] = head[~small, 0:4]
+    part[~small, 12:16] = starts32[~small].view(np.uint8).reshape(-1, 4)
+    views = np.zeros((count, 16), dtype=np.uint8)
+    views[present] = part
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    array = pa.Array.from_buffers(
+        pa.string_view(), count, [validity, pa.py_buffer(views), pa.py_buffer(block)]
+    )
+    return array.cast(pa.string())
+
+
+def _per_value(array: pa.Array, compute, kind=None) -> pa.Array:
+    """`compute` once per distinct value of `array` (nulls stay null)."""
+    encoded = array.dictionary_encode()
+    mapped = pa.array([compute(value) for value in encoded.dictionary.to_pylist()], kind or pa.string())
+    return mapped.take(encoded.indices)
+
+
+def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
+    """Key -> position for one shape, or None when the shape is declined."""
+    if len(set(shape)) != len(shape):
+        return None
+    has_message = any(key in ("Msg", "HTTPMSG", "SIPMSG") for key in shape)
+    if has_message and _START_LINE_KEYS & set(shape):
+        return None
+    return {key: i for i, key in enumerate(shape)}
+
+
+def _kv_gather(rows: np.ndarray, plans: list, keys: tuple[str, ...]) -> np.ndarray:
+    """Per row, the index into `values` of the first of `keys` its shape holds (-1: none)."""
+    out = np.full(len(rows), -1, dtype=np.int64)
+    shapes = rows[:, L.SHAPE]
+    for shape_id, plan in enumerate(plans):
+        position = next((plan[key] for key in keys if plan and key in plan), None)
+        if position is not None:
+            mask = shapes == shape_id
+            out[mask] = rows[mask, L.VALUES_FIRST] + position
+    return out
+
+
+def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray) -> pa.Array:
+    present = index >= 0
+    safe = np.where(present, index, 0)
+    starts = values[safe, 0] if len(values) else np.zeros(len(index), np.int64)
+    lengths = np.where(present, values[safe, 1], -1) if len(values) else np.full(len(index), -1)
+    return span_strings(block, starts, lengths)
+
+
+def _kv_values(block: bytes, values: np.ndarray, rows: np.ndarray, plans: list, key: str) -> pa.Array:
+    return _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
+
+
+def _matrix(buffer, width: int) -> np.ndarray:
+    """A flat int64 array as rows of `width` (an empty one keeps its width)."""
+    if not len(buffer):
+        return np.zeros((0, width), np.int64)
+    return np.frombuffer(buffer, dtype=np.int64).reshape(-1, width)
+
+
+def _names(names: tuple, codes: np.ndarray) -> pa.Array:
+    """Codes 1.. -> names (0: null)."""
+    return pa.array(np.array([None, *names], dtype=object)[codes], pa.string())
+
+
+def _kind(detail: str | None, event: str | None) -> str:
+    return DETAIL_KINDS.get(detail or "", "") or EVENT_KINDS.get(event or "", "other")
+
+
+def _number(value: str | None) -> int | bool | None:
+    try:
+        return _int_or_none(value) if value is not None else None
+    except ValueError:  # a digit int() does not read (superscripts): the reference decides
+        return False
+
+
+def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
+    """The key="value" columns, mapped once per shape and decoded once per distinct value."""
+    n = len(rows)
+    kv = rows[:, L.FAMILY] == L.KV
+    shapes = rows[:, L.SHAPE]
+    for shape_id, plan in enumerate(plans):
+        if plan is None:
+            keep &= ~(kv & (shapes == shape_id))
+    columns = {
+        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
+        for key, column in KEY_COLUMNS.items()
+    }
+    msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)))
+    httpmsg = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")))
+    stripped = _per_value(httpmsg, str.strip)
+    message = pc.coalesce(msg, stripped)
+    start = pc.coalesce(msg, _per_value(stripped, lambda text: text.split("\n", 1)[0])).dictionary_encode()
+    parsed = [_cached(_START_LINES, text, http_start_line) for text in start.dictionary.to_pylist()]
+    for field in ("method", "url", "status", "reason"):
+        from_line = pa.array([p.get(field) for p in parsed], pa.int64() if field == "status" else pa.string())
+        columns[field] = pc.coalesce(from_line.take(start.indices).cast(pa.string()), columns[field])
+    pairs = pa.StructArray.from_arrays([columns["detail"], columns["event"]], ["d", "e"])
+    kinds = [_kind(p["d"], p["e"]) for p in pairs.to_pylist()] if n < 64 else None
+    if kinds is None:
+        encoded = pc.binary_join_element_wise(
+            pc.fill_null(columns["detail"], "\0"), pc.fill_null(columns["event"], "\0"), "\x01"
+        ).dictionary_encode()
+        mapped = []
+        for joined in encoded.dictionary.to_pylist():
+            detail, event = joined.split("\x01", 1)
+            mapped.append(_kind(detail.replace("\0", ""), event.replace("\0", "")))
+        kind = pa.array(mapped, pa.string()).take(encoded.indices)
+    else:
+        kind = pa.array(kinds, pa.string())
+    transaction = pc.is_in(kind, pa.array(sorted(TRANSACTION_KINDS)))
+    columns["message"] = pc.if_else(transaction, pa.nulls(n, pa.string()), message)
+    columns["kind"] = kind
+    for column in _INT_COLUMNS:
+        encoded = columns[column].dictionary_encode()
+        decoded = [_number(value) for value in encoded.dictionary.to_pylist()]
+        bad = pa.array([value is False for value in decoded], pa.bool_()).take(encoded.indices)
+        keep &= ~np.asarray(bad.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        columns[column] = pa.array([None if v is False else v for v in decoded], pa.int64()).take(
+            encoded.indices
+        )
+    urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
+    encoded = urls.dictionary_encode()
+    routes = [_route(url) if url else {} for url in encoded.dictionary.to_pylist()]
+    for part in _ROUTE:
+        kind_of = pa.int64() if part == "port" else pa.string()
+        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(
+            encoded.indices
+        )
+    return columns
+
+
+def to_table(block: bytes, raw: RawScan) -> ScanResult:
+    """Build the block's ScanResult from a backend's RawScan."""
+    rows = (
+        np.frombuffer(raw.events, dtype=np.int64).reshape(-1, L.NCOL)
+        if raw.count
+        else np.zeros((0, L.NCOL), np.int64)
+    )
+    values = (
+        np.frombuffer(raw.values, dtype=np.int64).reshape(-1, 2)
+        if len(raw.values)
+        else np.zeros((0, 2), np.int64)
+    )
+    plans = [_shape_plan(shape) for shape in raw.shapes]
+    keep = np.ones(len(rows), dtype=bool)
+    n = len(rows)
+    null_str = pa.nulls(n, pa.string())
+
+    def spans(column: int) -> pa.Array:
+        return span_strings(block, rows[:, column], rows[:, column + 1])
+
+    kind_code = rows[:, L.KIND]
+    kv = rows[:, L.FAMILY] == L.KV
+    columns: dict[str, pa.Array] = {"host": spans(L.HOST_START)}
+    diags = pa.array(rows[:, L.DIALECT] == L.DIAGS, pa.bool_())
+    columns["process"] = pc.if_else(diags, pa.scalar("traffic_server"), spans(L.PROC_START))
+    for name, column in (
+        ("thread", L.THREAD_START),
+        ("program", L.PROGRAM_START),
+        ("action", L.ACTION_START),
+    ):
+        columns[name] = spans(column)
+    columns["level"] = _names(L.LEVELS, rows[:, L.LEVEL])
+    f1, f3 = spans(L.F1_START), spans(L.F3_START)
+    ssl = pa.array(kind_code == L.KIND_SSL_FAILED, pa.bool_())
+    server, address = spans(L.SERVER_START), spans(L.IP_START)
+    columns["server_name"] = pc.if_else(ssl, f1, pc.if_else(pc.equal(server, ""), null_str, server))
+    columns["server_ip"] = pc.if_else(pc.equal(address, ""), null_str, address)
+    columns["sni"] = pc.if_else(ssl, null_str, f1)
+    columns["verify_error"] = pc.if_else(ssl, null_str, f3)
+    errors = pc.if_else(ssl, f3, null_str).dictionary_encode()
+    split = [_openssl(text) for text in errors.dictionary.to_pylist()]
+    for field in ("ssl_error_code", "ssl_reason"):
+        columns[field] = pa.array([e.get(field) for e in split], pa.string()).take(errors.indices)
+    columns["name_check"] = pa.array(
+        np.array([None, *L.NAME_CHECKS], dtype=object)[rows[:, L.NAME_CHECK]], pa.string()
+    )
+    verify = (kind_code == L.KIND_VERIFY) & ~kv
+    columns["depth"] = pa.array(rows[:, L.DEPTH], mask=~verify)
+    columns["pid"] = pa.array(rows[:, L.PID], mask=rows[:, L.PID] == L.NULL)
+    kv_columns = _kv_columns(block, rows, values, plans, keep)
+    kv_arrow = pa.array(kv, pa.bool_())
+    ats_kinds = np.array([L.ATS_KINDS[k] for k in range(4)], dtype=object)
+    columns["kind"] = pc.if_else(
+        kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string())
+    )
+    columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), spans(L.MSG_START))
+    for name, array in kv_columns.items():
+        other = columns.get(name, pa.nulls(n, pa.int64() if name in INT_COLUMNS else pa.string()))
+        columns[name] = pc.if_else(kv_arrow, array, other)
+    arrays = {
+        "offset": pa.array(rows[:, L.OFFSET]),
+        "length": pa.array(rows[:, L.LENGTH]),
+        "line": pa.array(rows[:, L.LINE]),
+        "dialect": pa.array(
+            np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()
+        ),
+        "ts": pa.array(rows[:, L.TS], mask=rows[:, L.TS] == L.NULL).cast(pa.timestamp("ns", "UTC")),
+        "ts_start": pa.array(rows[:, L.TS_START]),
+        "ts_len": pa.array(rows[:, L.TS_LEN]),
+        **{name: columns[name] for name in STRING_COLUMNS},
+        **{name: columns[name] for name in INT_COLUMNS},
+        "shape": pa.array(rows[:, L.SHAPE], pa.int32()),
+        "values_first": pa.array(rows[:, L.VALUES_FIRST]),
+        "values_count": pa.array(rows[:, L.VALUES_COUNT], pa.int32()),
+    }
+    table = pa.table(arrays)
+    declined = (
+        np.frombuffer(raw.declined, dtype=np.int64).reshape(-1, 4)
+        if len(raw.declined)
+        else np.zeros((0, 4), np.int64)
+    )
+    dropped = rows[~keep]
+    if len(dropped):
+        extra_rows = np.stack(
+            [
+                dropped[:, L.OFFSET],
+                dropped[:, L.LENGTH],
+                dropped[:, L.LINE],
+                np.full(len(dropped), L.DECLINE_SHAPE),
+            ],
+            axis=1,
+        )
+        declined = np.concatenate([declined, extra_rows])
+        declined = declined[np.argsort(declined[:, 2], kind="stable")]
+    return ScanResult(
+        events=table.filter(pa.array(keep)) if not keep.all() else table,
+        declined=pa.table(
+            {
+                "offset": pa.array(declined[:, 0]),
+                "length": pa.array(declined[:, 1]),
+                "line": pa.array(declined[:, 2]),
+                "reason": pa.array([L.DECLINE_REASONS[r] for r in declined[:, 3]], pa.string()),
+            }
+        ),
+        shapes=raw.shapes,
+        values=values,
+        block=block,
+    )
+
+
+def extras(result: ScanResult) -> list[dict[str, str] | None]:
+    """Per event, the unknown keys of its key="value" body (as the parse stage's `extra`), read from
+    its shape and value spans on demand: the table does not carry them."""
+    out: list[dict[str, str] | None] = []
+    block_of = result.block
+    for shape, first in zip(
+        result.events["shape"].to_pylist(), result.events["values_first"].to_pylist(), strict=True
+    ):
+        if shape < 0:
+            out.append(None)
+            continue
+        extra = {}
+        for i, key in enumerate(result.shapes[shape]):
+            if key in KEY_COLUMNS or key in ("Msg", "HTTPMSG", "SIPMSG") or key in REDUNDANT_KEYS:
+                continue
+            start, length = result.values[first + i]
+            extra[key] = block_of[start : start + length].decode("utf-8")
+        out.append(extra or None)
+    return out
+
+
+_OPENSSL: dict[str, dict] = {}
+_START_LINES: dict[str, dict] = {}
+_ROUTES: dict[str, dict] = {}
+_CACHE_LIMIT = 65536
+
+
+def _cached(cache: dict, key: str, compute):
+    value = cache.get(key)
+    if value is None:
+        value = compute(key)
+        if len(cache) < _CACHE_LIMIT:
+            cache[key] = value
+    return value
+
+
+def _openssl(text: str) -> dict:
+    return _cached(_OPENSSL, text, split_openssl_error)
+
+
+def _route(url: str) -> dict:
+    def compute(url: str) -> dict:
+        route = route_from_url(url)
+        return {} if route is None else {f"route_{part}": getattr(route, part) for part in _ROUTE}
+
+    return _cached(_ROUTES, url, compute)

@@ -1,0 +1,297 @@
+"""The block scanner (logscope.scan): what it accepts equals today's parse rows, what it is not sure
+of it declines, and the compiled and Python backends give the same spans."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tarfile
+import tomllib
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, SAMPLE_LOGS
+from logscope.frame import records_to_frame
+from logscope.lines import parse_event
+from logscope.scan import BACKEND, MAX_EVENT_BYTES, blocks, scan, scan_raw
+from logscope.scan.columns import extras
+
+YEAR = 2026
+_POSITIONAL = {"offset", "length", "line", "dialect", "ts", "ts_start", "ts_len", "shape"}
+_POSITIONAL |= {"values_first", "values_count", "extra", "host"}
+
+
+def _sample_logs() -> bytes:
+    data = []
+    for path in sorted(SAMPLE_LOGS.glob("*.tar.gz")):
+        with tarfile.open(path) as archive:
+            for member in archive.getmembers():
+                if member.isfile() and "log" in member.name.rsplit("/", 1)[-1]:
+                    data.append(archive.extractfile(member).read())
+    return b"\n".join(data)
+
+
+def _corpus_lines() -> list[str]:
+    lines = []
+    for path in sorted((ROOT / "tests" / "corpus").glob("*.toml")):
+        for case in tomllib.loads(path.read_text(encoding="utf-8")).get("case", []):
+            lines += [line for line in case["text"].splitlines() if line.strip()]
+    for path in sorted((ROOT / "grammars" / "samples").glob("*.toml")):
+        lines += [s["line"] for s in tomllib.loads(path.read_text(encoding="utf-8"))["sample"]]
+    return lines
+
+
+SAMPLES = _sample_logs()
+CORPUS = "\n".join(_corpus_lines()).encode() + b"\n"
+
+
+def rows_of(result) -> list[dict]:
+    events = result.events
+    events = events.set_column(events.schema.get_field_index("ts"), "ts", events["ts"].cast(pa.int64()))
+    return [{**row, "extra": extra} for row, extra in zip(events.to_pylist(), extras(result), strict=True)]
+
+
+def row_record(row: dict) -> dict:
+    """A scanner row in the shape of a parse_event record (None dropped, `host` named `node`)."""
+    record = {k: v for k, v in row.items() if v is not None and k not in _POSITIONAL}
+    if row["host"] is not None:
+        record["node"] = row["host"]
+    if row["extra"]:
+        record["extra"] = row["extra"]
+    record["ts"] = row["ts"]
+    return record
+
+
+def reference_records(texts: list[str]) -> list[dict]:
+    """What the parse stage's fast path / grammars give for each event's text, times in UTC ns."""
+    records = [parse_event(text) for text in texts]
+    times = records_to_frame([dict(r) for r in records], year=YEAR)["ts"] if records else []
+    out = []
+    for record, ts in zip(records, times, strict=True):
+        clean = {k: v for k, v in record.items() if v is not None and k not in ("ts_raw", "ts_format")}
+        clean["ts"] = None if ts is None or ts != ts else ts.value
+        out.append(clean)
+    return out
+
+
+def assert_agrees(block: bytes, backend: str = "") -> object:
+    """Accepted events equal the parse rows; with the C extension built, both backends' spans are equal."""
+    if BACKEND == "compiled":
+        assert scan_raw(block, year=YEAR, backend="compiled") == scan_raw(block, year=YEAR, backend="python")
+    result = scan(block, year=YEAR, backend=backend)
+    rows = rows_of(result)
+    texts = [block[row["offset"] : row["offset"] + row["length"]].decode("utf-8") for row in rows]
+    for row, text, expected in zip(rows, texts, reference_records(texts), strict=True):
+        assert row_record(row) == expected, text
+    return result
+
+
+def test_accepted_sample_events_equal_parse_rows():
+    result = assert_agrees(SAMPLES)
+    assert result.events.num_rows > 30_000  # most events are read by the scanner
+
+
+def test_accepted_corpus_lines_equal_parse_rows():
+    result = assert_agrees(CORPUS)
+    dialects = set(result.events["dialect"].to_pylist())
+    assert {"rfc3339", "bsd", "rfc5424", "diags"} <= dialects
+
+
+ENV = b"2022-07-11T18:55:25.910+02:00 vcsc traffic_server[18242]: "
+KV = b'UTCTime="2022-07-11 16:55:25,910" Module="network.http.trafficserver" Level="INFO": Detail="Receive Request" Txn-id="189" Username="'
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (ENV + KV + b'\xffmusk"', "invalid-utf8"),
+        (ENV + KV + b'mu\x00sk"', "nul"),
+        (ENV + KV + b'mu\x07sk"', "control-or-cr"),
+        (ENV.replace(b" vcsc", b"  vcsc") + KV + b'emusk"', "shape"),
+        (ENV + KV + b'emusk"  Src-ip="1.2.3.4"', "shape"),
+        (ENV + b"[ET_NET 0] WARNING: SNI (x) not in certificate. Action=Terminate", "shape"),
+        (
+            ENV
+            + b"[ET_NET 0] WARNING: Core server certificate verification failed for (x). Action=Terminate",
+            "shape",
+        ),
+        (ENV + b"[1209613.546000] TCP: request_sock_TCP: Possible SYN flooding", "shape"),
+        (ENV + KV + b"x" * MAX_EVENT_BYTES + b'"', "overlong"),
+    ],
+)
+def test_unsure_events_are_declined_with_their_reason(line, reason):
+    result = scan(b"first line kept\n" + line + b"\n")
+    assert result.events.num_rows == 0
+    first, declined = result.declined.to_pylist()
+    assert first["line"] == 1  # no envelope: the reference path reads it
+    assert declined == {"offset": 16, "length": len(line), "line": 2, "reason": reason}
+
+
+def test_non_ascii_user_names_are_read_not_declined():
+    line = ENV + KV + 'Ærøskøbing-ünïcode"'.encode()
+    result = assert_agrees(line + b"\n")
+    assert result.events["username"].to_pylist() == ["Ærøskøbing-ünïcode"]
+    assert result.declined.num_rows == 0
+
+
+def test_debug_message_continuation_lines_stay_in_their_event():
+    block = ENV + KV + b'x" HTTPMSG:\n|GET /a HTTP/1.1\n Host: x\n' + ENV + b"[ET_NET 0] NOTE: hello\n"
+    result = assert_agrees(block)
+    assert result.events["line"].to_pylist() == [1, 4]
+    assert result.events["method"].to_pylist() == ["GET", None]  # read from the message's first line
+    assert result.events["message"].to_pylist() == [None, "hello"]  # a transaction step keeps none
+    assert result.events["length"][0].as_py() == block.index(b"\n2022")
+
+
+def test_blocks_cut_only_where_an_event_opens():
+    import io
+
+    parts = list(blocks(io.BytesIO(SAMPLES), size=64 * 1024))
+    assert b"".join(block for block, _, _ in parts) == SAMPLES
+    assert len(parts) > 10
+    lines = [line for block, _, first in parts for line in scan(block, first).events["line"].to_pylist()]
+    assert lines == scan(SAMPLES).events["line"].to_pylist()
+
+
+KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True)
+VALUES = st.text(
+    alphabet=st.characters(blacklist_characters='"\n\r', blacklist_categories=("Cs",)), max_size=30
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(
+    st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=8),
+    st.sampled_from([ENV, b"[Nov 22 15:10:45.188] "]),
+)
+def test_random_kv_bodies_agree_or_are_declined(pairs, envelope):
+    body = " ".join(f'{k}="{v}"' for k, v in pairs).encode()
+    assert_agrees(envelope + body + b"\n")
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(st.text(max_size=120))
+def test_arbitrary_text_after_an_envelope_agrees_or_is_declined(text):
+    encoded = text.encode("utf-8", errors="replace")
+    assert_agrees(ENV + encoded.replace(b"\n", b" ") + b"\n")
+
+
+def _mutants(lines: list[bytes], count: int, seed: int = 14) -> bytes:
+    rng = random.Random(seed)
+    alphabet = b' \t"()[]:=.-x0\xc3\xa9\xff\r'
+    out = []
+    for _ in range(count):
+        line = bytearray(rng.choice(lines))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(line) + 1)
+            action = rng.random()
+            if action < 0.4 and line:
+                del line[min(at, len(line) - 1)]
+            elif action < 0.8:
+                line[at:at] = bytes([rng.choice(alphabet)])
+            elif line:
+                line[min(at, len(line) - 1)] = rng.choice(alphabet)
+        out.append(bytes(line).replace(b"\n", b" "))
+    return b"\n".join(out) + b"\n"
+
+
+REAL_LINES = [line for line in (SAMPLES + CORPUS).split(b"\n") if b"traffic_server" in line or b'="' in line][
+    ::7
+]
+FUZZ = _mutants(REAL_LINES, 3000)
+
+
+def test_mutated_real_lines_agree_or_are_declined():
+    result = assert_agrees(FUZZ.replace(b"\r", b" "))
+    assert result.declined.num_rows > 0 and result.events.num_rows > 0
+
+
+def test_python_fallback_is_forced_by_the_environment():
+    code = "import logscope.scan as s; print(s.BACKEND)"
+    env = {**os.environ, "LOGSCOPE_SCANNER": "python"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "python"
+
+
+compiled = pytest.mark.skipif(BACKEND != "compiled", reason="the C extension is not built here")
+
+
+@compiled
+@pytest.mark.parametrize("name", ["samples", "corpus", "fuzz"])
+def test_compiled_and_python_backends_give_the_same_spans(name):
+    block = {"samples": SAMPLES, "corpus": CORPUS, "fuzz": FUZZ}[name]
+    assert scan_raw(block, year=YEAR, backend="compiled") == scan_raw(block, year=YEAR, backend="python")
+
+
+_ASAN_RUN = """
+import hashlib, importlib.util, sys
+spec = importlib.util.spec_from_file_location("_cscan", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+digest = hashlib.sha256()
+for path in sys.argv[2:]:
+    block = open(path, "rb").read()
+    events, values, shapes, declined = module.scan(block, 1, None, 2026)
+    for part in (events, declined, values):
+        digest.update(part)
+    module.scan(block, 1, b"traffic_server", None)
+print(digest.hexdigest())
+"""
+
+
+def _asan_inputs(tmp_path) -> list:
+    rng = random.Random(1414)
+    cuts = b"".join(line[: rng.randrange(len(line) + 1)] + b"\n" for line in REAL_LINES[:2000])
+    noise = bytes(rng.randrange(256) for _ in range(200_000))
+    paths = []
+    for name, data in (
+        ("fuzz", FUZZ.replace(b"\r", b" ")),
+        ("cuts", cuts),
+        ("noise", noise),
+        ("corpus", CORPUS),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def test_compiled_scanner_under_address_sanitizer(tmp_path):
+    """The C extension built with -fsanitize=address reads the fuzz corpus, cut lines and random bytes
+    without an out-of-bounds read, and gives the Python backend's spans."""
+    import hashlib
+    import shutil
+    import sysconfig
+
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    libasan = subprocess.run(
+        [compiler, "-print-file-name=libasan.so"], capture_output=True, text=True
+    ).stdout.strip()
+    target = tmp_path / ("_cscan" + sysconfig.get_config_var("EXT_SUFFIX"))
+    build = subprocess.run(
+        [compiler, "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-shared", "-fPIC",
+         f"-I{sysconfig.get_paths()['include']}", str(ROOT / "logscope" / "scan" / "_cscan.c"), "-o", str(target)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if build.returncode != 0 or not os.path.isabs(libasan):
+        pytest.skip(f"no AddressSanitizer toolchain: {build.stderr[-200:]}")
+    paths = _asan_inputs(tmp_path)
+    env = {**os.environ, "LD_PRELOAD": libasan, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"}
+    run = subprocess.run(
+        [sys.executable, "-c", _ASAN_RUN, str(target), *map(str, paths)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    digest = hashlib.sha256()
+    for path in paths:
+        raw = scan_raw(path.read_bytes(), 1, None, 2026, backend="python")
+        for part in (raw.events, raw.declined, raw.values):
+            digest.update(part.tobytes())
+    assert run.stdout.strip() == digest.hexdigest()
