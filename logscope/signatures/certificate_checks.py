@@ -118,7 +118,7 @@ def edge_missing_mra_domain(context: Context, leaves: pd.DataFrame) -> DetectorR
     Edge On in xconf) nor collab-edge.<domain> (seeds 001, 002)."""
     nodes = _nodes(context)
     frames = Frames(certificates=leaves, config=context.config, status=context.status, alarms=context.alarms)
-    picked, missing, undecided = [], {}, False
+    picked, missing, sans, undecided = [], {}, {}, False
     for index, row in leaves.iterrows():
         host = str(row["node"])
         if _role(nodes, host) not in ("Expressway-E", "unknown"):
@@ -128,6 +128,7 @@ def edge_missing_mra_domain(context: Context, leaves: pd.DataFrame) -> DetectorR
             continue
         picked.append(index)
         missing[host] = lacking
+        sans[host] = list(row["san_dns"]) or ["none"]
         undecided = undecided or _role(nodes, host) == "unknown"
     rows = leaves.loc[picked]
     if rows.empty:
@@ -135,7 +136,9 @@ def edge_missing_mra_domain(context: Context, leaves: pd.DataFrame) -> DetectorR
     status = (
         "issue" if len(missing) > sum(1 for h in missing if _role(nodes, h) == "unknown") else "missing-info"
     )
-    return DetectorResult(rows, status=status, facts={"missing": missing, "role_unknown": undecided})
+    return DetectorResult(
+        rows, status=status, facts={"missing": missing, "sans": sans, "role_unknown": undecided}
+    )
 
 
 def san_characters(dns: Iterable[str], ips: Iterable[str]) -> int:
