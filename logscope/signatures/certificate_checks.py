@@ -201,6 +201,11 @@ def _involved(failures: pd.DataFrame, node: str, names: set[str], expired_ca: bo
     return mine[named.fillna(False).astype(bool) | chain.fillna(False).astype(bool)]
 
 
+def _quoted(lines: pd.DataFrame, limit: int = 3) -> list[tuple[str, Any, str]]:
+    head = lines.head(limit)
+    return list(zip(head["source"].astype(str), head["line"], head["raw"].astype(str), strict=True))
+
+
 def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult:
     """Expired CAs and CAs that share a CN in a node's trusted CA list (seeds 000, 001, 003:
     the Expressway keeps only one of two certificates with one CN)."""
@@ -222,6 +227,7 @@ def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult
             "expired": sorted(group.loc[expired.loc[group.index], "subject"]),
             "duplicates": sorted(set(group.loc[duplicate.loc[group.index], "subject_cn"])),
             "failures": len(lines),
+            "lines": [f"{source}:{line}: {raw}" for source, line, raw in _quoted(lines)],
         }
     return DetectorResult(rows, status="issue" if involved else "potential", facts={"nodes": per_node})
 
