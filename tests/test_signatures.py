@@ -54,6 +54,10 @@ SECOND_WAVE_IDS = {
 CERTIFICATE_IDS = {  # issue 13: the node's own certificates and trust store
     "expressway-cert-expired",
     "expressway-cert-no-client-eku",
+    "edge-cert-missing-mra-domain",
+    "expressway-cert-weak",
+    "trust-store-hygiene",
+    "trust-store-differs",
 }
 
 

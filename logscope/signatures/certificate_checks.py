@@ -241,6 +241,18 @@ def _peers_named(context: Context, host: str) -> bool:
     return bool(mine["value"].astype(str).str.strip().ne("").any())
 
 
+def _absent_rows(store: pd.DataFrame, present: pd.DataFrame, held: dict[str, set[str]]) -> pd.DataFrame:
+    """Per node, a row for each CA its peers hold and it lacks, marked `absent`, with the node's own
+    list as the file: the evidence that names the node lacking the CA."""
+    files = dict(zip(store["node"].astype(str), store["file"], strict=False))
+    unique = present.drop_duplicates("sha256")
+    parts = [
+        unique[~unique["sha256"].isin(hashes)].assign(node=node, file=files[node], absent=True)
+        for node, hashes in held.items()
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else present.iloc[0:0]
+
+
 def trust_store_differs(context: Context, store: pd.DataFrame) -> DetectorResult:
     """Cluster peers whose trusted CA lists differ (the list is not replicated; seed 003: update the
     trust store on every server in the cluster); issue when only some nodes fail in the log."""
@@ -253,12 +265,13 @@ def trust_store_differs(context: Context, store: pd.DataFrame) -> DetectorResult
             return DetectorResult(store, status="missing-info", facts={"single": host})
         return _empty(store)
     common = set.intersection(*held.values())
-    rows = store[~store["sha256"].isin(common)]
-    if rows.empty:
+    present = store[~store["sha256"].isin(common)]
+    if present.empty:
         return _empty(store)
     subjects = dict(zip(store["sha256"], store["subject"], strict=True))
     every = set().union(*held.values())
     lacking = {node: sorted({subjects[h] for h in every - hashes}) for node, hashes in sorted(held.items())}
+    rows = pd.concat([present, _absent_rows(store, present, held)], ignore_index=True)
     failures = _verify_failures(context)
     failing = sorted(set(failures["node"].astype(str)) & set(held)) if not failures.empty else []
     status = "issue" if failing and len(failing) < len(held) else "potential"
