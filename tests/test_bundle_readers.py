@@ -53,14 +53,14 @@ def report():
     return logscope.analyze(NODE_CERTS)
 
 
-def member_bytes(tmp_path, prefix: str) -> list:
-    """The PEM members of the node-certificates sample, extracted to tmp_path."""
+def member_bytes(tmp_path, prefix: str, bundles: list | None = None) -> list:
+    """The PEM members of the node-certificates sample (or of `bundles`), extracted to tmp_path."""
     paths = []
-    for bundle in sorted(NODE_CERTS.glob("*.tar.gz")):
+    for number, bundle in enumerate(bundles or sorted(NODE_CERTS.glob("*.tar.gz"))):
         with tarfile.open(bundle) as archive:
             for info in archive.getmembers():
                 if info.name.startswith(prefix):
-                    target = tmp_path / info.name
+                    target = tmp_path / f"{number}-{info.name}"
                     target.write_bytes(archive.extractfile(info).read())
                     paths.append(target)
     return paths
@@ -118,7 +118,8 @@ def openssl_facts(text: str) -> dict:
 def test_certificates_frame_agrees_with_openssl_x509_text_on_every_sample_certificate(tmp_path):
     blocks = re.compile(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", re.S)
     compared = 0
-    for path in member_bytes(tmp_path, "server_") + member_bytes(tmp_path, "ca_"):
+    bundles = sorted(SAMPLE_LOGS.rglob("*.tar.gz"))  # every sample that carries PEM files
+    for path in member_bytes(tmp_path, "server_", bundles) + member_bytes(tmp_path, "ca_", bundles):
         data = path.read_bytes()
         rows, skips = read_certificates(data, "n", "ca_pem")
         assert not skips
@@ -126,7 +127,7 @@ def test_certificates_frame_agrees_with_openssl_x509_text_on_every_sample_certif
             expected = openssl_facts(openssl_text(block))
             assert {key: row[key] for key in expected} == expected, path.name
             compared += 1
-    assert compared == 10
+    assert compared == 41  # node-certificates 10, the own-certificates family 31
 
 
 def test_garbage_and_a_broken_block_are_counted_skips_and_the_good_blocks_still_read():
