@@ -31,7 +31,9 @@ NODE_CERTS = SAMPLE_LOGS / "node-certificates"
 KEY = ec.derive_private_key(20250310, ec.SECP256R1())
 
 
-def make_cert(cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int = 365) -> bytes:
+def make_cert(
+    cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int = 365, both_ekus: bool = False
+) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     builder = (
@@ -45,6 +47,9 @@ def make_cert(cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int
     )
     if dns:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), False)
+    if both_ekus:
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), False)
     return builder.sign(KEY, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
@@ -258,8 +263,10 @@ def test_a_bad_certificate_in_a_bundle_is_reported_incomplete_never_a_crash():
     with tarfile.open(fileobj=io.BytesIO(log)) as archive:
         members = {i.name: archive.extractfile(i).read() for i in archive.getmembers()}
     stamp = next(n for n in members if n.startswith("loggingsnapshot_"))[len("loggingsnapshot_") : -4]
+    # the readable certificate has both EKUs: on this X14.2.1 Expressway-C one without clientAuth is an
+    # issue (expressway-cert-no-client-eku), and an issue found makes the exit code 1, not 3
     members[f"server_{stamp}.pem"] = (
-        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + make_cert()
+        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + make_cert(both_ekus=True)
     )
     report = logscope.analyze(tar_bytes(members))
     assert len(report.certificates) == 1
