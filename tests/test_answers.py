@@ -55,7 +55,7 @@ def test_findings_sharing_failures_are_linked_and_the_most_specific_leads():
 
 def test_one_missing_log_is_one_entry_that_says_what_is_missing_and_what_to_collect():
     report = report_of("no-traffic-server.tar.gz")
-    assert len(report.by_status("missing-info")) == 10  # every check keeps its own status
+    assert len(report.by_status("missing-info")) == 16  # every check keeps its own status (6 need PEMs)
     text = report.to_text(width=100)
     assert text.count("Missing: traffic_server lines") == 1
     assert "need the same missing information" not in text

@@ -31,7 +31,9 @@ NODE_CERTS = SAMPLE_LOGS / "node-certificates"
 KEY = ec.derive_private_key(20250310, ec.SECP256R1())
 
 
-def make_cert(cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int = 365) -> bytes:
+def make_cert(
+    cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int = 365, both_ekus: bool = False
+) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     builder = (
@@ -45,6 +47,9 @@ def make_cert(cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int
     )
     if dns:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), False)
+    if both_ekus:
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), False)
     return builder.sign(KEY, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
@@ -53,14 +58,14 @@ def report():
     return logscope.analyze(NODE_CERTS)
 
 
-def member_bytes(tmp_path, prefix: str) -> list:
-    """The PEM members of the node-certificates sample, extracted to tmp_path."""
+def member_bytes(tmp_path, prefix: str, bundles: list | None = None) -> list:
+    """The PEM members of the node-certificates sample (or of `bundles`), extracted to tmp_path."""
     paths = []
-    for bundle in sorted(NODE_CERTS.glob("*.tar.gz")):
+    for number, bundle in enumerate(bundles or sorted(NODE_CERTS.glob("*.tar.gz"))):
         with tarfile.open(bundle) as archive:
             for info in archive.getmembers():
                 if info.name.startswith(prefix):
-                    target = tmp_path / info.name
+                    target = tmp_path / f"{number}-{info.name}"
                     target.write_bytes(archive.extractfile(info).read())
                     paths.append(target)
     return paths
@@ -118,7 +123,8 @@ def openssl_facts(text: str) -> dict:
 def test_certificates_frame_agrees_with_openssl_x509_text_on_every_sample_certificate(tmp_path):
     blocks = re.compile(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", re.S)
     compared = 0
-    for path in member_bytes(tmp_path, "server_") + member_bytes(tmp_path, "ca_"):
+    bundles = sorted(SAMPLE_LOGS.rglob("*.tar.gz"))  # every sample that carries PEM files
+    for path in member_bytes(tmp_path, "server_", bundles) + member_bytes(tmp_path, "ca_", bundles):
         data = path.read_bytes()
         rows, skips = read_certificates(data, "n", "ca_pem")
         assert not skips
@@ -126,7 +132,7 @@ def test_certificates_frame_agrees_with_openssl_x509_text_on_every_sample_certif
             expected = openssl_facts(openssl_text(block))
             assert {key: row[key] for key in expected} == expected, path.name
             compared += 1
-    assert compared == 10
+    assert compared == 41  # node-certificates 10, the own-certificates family 31
 
 
 def test_garbage_and_a_broken_block_are_counted_skips_and_the_good_blocks_still_read():
@@ -257,8 +263,10 @@ def test_a_bad_certificate_in_a_bundle_is_reported_incomplete_never_a_crash():
     with tarfile.open(fileobj=io.BytesIO(log)) as archive:
         members = {i.name: archive.extractfile(i).read() for i in archive.getmembers()}
     stamp = next(n for n in members if n.startswith("loggingsnapshot_"))[len("loggingsnapshot_") : -4]
+    # the readable certificate has both EKUs: on this X14.2.1 Expressway-C one without clientAuth is an
+    # issue (expressway-cert-no-client-eku), and an issue found makes the exit code 1, not 3
     members[f"server_{stamp}.pem"] = (
-        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + make_cert()
+        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + make_cert(both_ekus=True)
     )
     report = logscope.analyze(tar_bytes(members))
     assert len(report.certificates) == 1

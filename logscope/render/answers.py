@@ -136,5 +136,13 @@ def missing_group(findings: list[Finding]) -> dict[str, Any] | None:
                 entry = {"what": part["what"] or finding.description, "ids": []}
                 lacks.append(entry)
             entry["ids"].append(finding.id)
+    # what unblocks the most checks first (the log before one of the node's files)
+    weight = {entry["what"]: -len(entry["ids"]) for entry in lacks}
+    lacks.sort(key=lambda entry: weight[entry["what"]])
+    parts = [part for finding in plain for part in missing_parts(finding)]
+    rank = {part["short"]: weight.get(part["what"], 0) for part in reversed(parts)}
+    shorts.sort(key=lambda short: rank.get(short, 0))
+    hint_rank = {part["hint"]: weight.get(part["what"], 0) for part in reversed(parts)}
+    hints.sort(key=lambda hint: hint_rank.get(hint, 0))
     title = "Missing: " + "; ".join(shorts) if shorts else "Missing information"
     return {"title": title, "collect": hints, "lacks": lacks, "ids": [f.id for f in plain]}

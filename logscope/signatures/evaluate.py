@@ -53,8 +53,11 @@ def evaluate_signature(
     result = _match(signature, context, claimed or set())
     not_applicable = _not_applicable_reason(signature, context.nodes)
     if result.rows.empty:
+        node_level = is_node_frame(signature.frame)
         finding.status = "not-applicable" if not_applicable else "ok"
-        finding.description = not_applicable or MESSAGES["ok_description"]
+        finding.description = (
+            not_applicable or MESSAGES["ok_description_node" if node_level else "ok_description"]
+        )
         return finding, result.rows
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
@@ -105,7 +108,8 @@ def _not_applicable_reason(signature: Signature, nodes: Sequence[NodeSummary]) -
     versions = [(node.version, parse_version(node.version)) for node in nodes]
     known = [(text, parsed) for text, parsed in versions if parsed]
     if signature.min_version and known and all(parsed < signature.min_version for _, parsed in known):
-        return MESSAGES["old_version"].format(
+        message = "old_version_node" if is_node_frame(signature.frame) else "old_version"
+        return MESSAGES[message].format(
             versions=", ".join(sorted({text for text, _ in known})), minimum=signature.min_version_text
         )
     return None

@@ -75,7 +75,8 @@ def describe_row(row: dict[str, Any], frame: str) -> str:
         parts = [f"subject {row.get('subject')}", f"issuer {row.get('issuer')}"]
         if pd.notna(row.get("not_after")):
             parts.append(f"not after {pd.Timestamp(row['not_after']):%Y-%m-%d %H:%M} UTC")
-        return ", ".join(parts)
+        # a row marked `absent` stands for a certificate a peer holds and this node's file lacks
+        return ("not in this list: " if row.get("absent") is True else "") + ", ".join(parts)
     if frame == "alarms":
         return f"alarm {row.get('alarm_id')} {row.get('title')} ({row.get('state')})"
     return f"{row.get('path')}: {row.get('value')}"

@@ -93,6 +93,7 @@ class NodeSpec:
     debug_loggers: bool = False
     peers: tuple[str, ...] = ()
     uptime_s: int = 1_209_600
+    role: str = "Expressway-C"  # what the manifest expects the analyzer to find (xconf decides it)
 
     def pid(self, process: str) -> int:
         """A stable pid per process, derived from the traffic_server pid (no hashing of strings)."""

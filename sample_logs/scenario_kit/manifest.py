@@ -36,7 +36,7 @@ def node_entry(spec: NodeSpec, path: str, lines: list[str], verbatim: tuple[str,
         "host": spec.host,
         "bundle": path,
         "version": spec.version,
-        "role": "Expressway-C",
+        "role": spec.role,
         "utc_offset": offset_text(spec.offset_minutes),
         "traffic_server_pid": spec.ts_pid,
         "lines": len(text_lines),
@@ -47,11 +47,23 @@ def node_entry(spec: NodeSpec, path: str, lines: list[str], verbatim: tuple[str,
 
 
 def manifest_entry(
-    name: str, path: str, summary: str, statuses: dict[str, str], nodes: list[dict], tally: Tally
+    name: str,
+    path: str,
+    summary: str,
+    statuses: dict[str, str],
+    nodes: list[dict],
+    tally: Tally,
+    node_findings: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     servers = [
         {"signature": sig, "node": host, "name": server, "ip": ip, "ports": sorted(ports)}
         for (sig, host, server, ip), ports in sorted(tally.servers.items())
+    ]
+    # findings about a node's own files name the node itself, with no address or port
+    servers += [
+        {"signature": sig, "node": host, "name": host, "ports": []}
+        for sig, hosts in sorted((node_findings or {}).items())
+        for host in hosts
     ]
     check_expectations(name, statuses, servers)
     return {

@@ -146,7 +146,24 @@ def node_certificates() -> Scenario:
         "a trust store with an expired CA, a duplicate subject and a SHA-1 root; expc2: an expired "
         "8192-bit SHA-1 leaf with serverAuth only and no SANs, TLS verify Off, alarm 40040, another root."
     )
-    return Scenario("node-certificates", "node-certificates", summary, site, runs, expect({}), 113)
+    found = {  # the checks of the node's own files (own_certs.py has one sample per check)
+        "expressway-cert-expired": "issue",
+        "expressway-cert-no-client-eku": "issue",
+        "edge-cert-missing-mra-domain": "not-applicable",
+        "expressway-cert-weak": "issue",
+        "trust-store-hygiene": "potential",
+        "trust-store-differs": "potential",
+    }
+    nodes = {
+        "expressway-cert-expired": ("expc1", "expc2"),
+        "expressway-cert-no-client-eku": ("expc2",),
+        "expressway-cert-weak": ("expc2",),
+        "trust-store-hygiene": ("expc1",),
+        "trust-store-differs": ("expc1", "expc2"),
+    }
+    return Scenario(
+        "node-certificates", "node-certificates", summary, site, runs, expect(found), 113, node_findings=nodes
+    )
 
 
 def build() -> list[Built]:

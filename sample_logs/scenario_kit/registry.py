@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import ats_causes, clusters, node_certs, plain_ats, seed003
+from . import ats_causes, clusters, node_certs, own_certs, plain_ats, seed003
 from .manifest import Built
 
 
@@ -31,6 +31,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("seed003", seed003.build, seed003.source_problems),
     Family("plain-ats", plain_ats.build),
     Family("node-certificates", node_certs.build),
+    Family("own-certificates", own_certs.build),
 )
 
 # scenarios.toml lists these in the order they had before the generator was split by family; keeping

@@ -40,6 +40,8 @@ class Scenario:
     noise_per_second: float = 4.0
     traffic: bool = True
     verbatim: tuple[str, ...] = ()
+    # signature -> the nodes a finding about their own files (certificates, trust store) names
+    node_findings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def single(
@@ -85,5 +87,14 @@ def build_scenario(scenario: Scenario) -> Built:
         nodes.append(node_entry(spec, path, lines, scenario.verbatim))
     tally.port_splits(scenario.site)
     return Built(
-        files, manifest_entry(scenario.name, scenario.path, scenario.summary, scenario.expect, nodes, tally)
+        files,
+        manifest_entry(
+            scenario.name,
+            scenario.path,
+            scenario.summary,
+            scenario.expect,
+            nodes,
+            tally,
+            scenario.node_findings,
+        ),
     )
