@@ -149,29 +149,43 @@ class Shape:
         }
 
 
+Record = tuple[int, str, tuple[int, str, bool] | None]
+
+
 def minute_records(
-    state: NodeState, start: int, logins: int, users: list[str], rng: random.Random, txn: int, shape: Shape
-) -> tuple[list[tuple[int, str]], int]:
-    """One minute of log: planned logins and background requests, numbered from `txn`, with noise."""
+    state: NodeState, start: int, logins: int, users: list[str], rng: random.Random, txn: int
+) -> tuple[list[Record], int]:
+    """One minute of log: planned logins and background requests, numbered from `txn`, with noise.
+
+    A transaction's first record carries (Txn-id, server, failed) so the shape counts only what is written.
+    """
     plan = Plan(logins, logins // 2 + 8, start, 60)
     steps: list[Step] = plan_steps(state.site, state.spec.host, plan, rng.sample(users, logins), rng)
-    records: list[tuple[int, str]] = []
+    records: list[Record] = []
     host, pid, clock = state.spec.host, state.ts_pid, state.clock
     for step in steps:
         result = transaction_events(state, step, txn, rng)
-        shape.transactions += 1
-        shape.failed += result.status == 502 or result.warned
-        shape.txn_ids.add(txn)
-        shape.servers.add(step.upstream.name)
-        records += [(t, envelope(clock, t, host, "traffic_server", pid, body)) for t, body in result.events]
+        info = (txn, step.upstream.name, result.status == 502 or result.warned)
+        for index, (t, body) in enumerate(result.events):
+            records.append(
+                (t, envelope(clock, t, host, "traffic_server", pid, body), None if index else info)
+            )
         txn += 1
-    records += noise_records(state, plan, NOISE_PER_MINUTE, NoisePicker(), rng)
+    records += [
+        (t, text, None) for t, text in noise_records(state, plan, NOISE_PER_MINUTE, NoisePicker(), rng)
+    ]
     records.sort(key=lambda record: record[0])
     return records, txn
 
 
-def tally(text: str, shape: Shape) -> None:
-    """Count one event's lines: all of it traffic_server or not, DEBUG when its head says so."""
+def tally(text: str, info: tuple[int, str, bool] | None, shape: Shape) -> None:
+    """Count one written event: its lines (traffic_server or not, DEBUG or not) and its transaction."""
+    if info is not None:
+        txn, server, failed = info
+        shape.transactions += 1
+        shape.failed += failed
+        shape.txn_ids.add(txn)
+        shape.servers.add(server)
     lines = text.count("\n") + 1
     shape.events += 1
     shape.lines += lines
@@ -199,16 +213,16 @@ def write_storm(path: Path, size_mb: float, seed: int = 2026) -> dict[str, float
                 shape.pids.append(state.ts_pid)
                 restart_at += rng.randint(*RESTART_MINUTES)
             logins = rng.randint(*(STORM_LOGINS if minute % 5 else QUIET_LOGINS))
-            records, txn = minute_records(state, t, logins, users, rng, txn, shape)
+            records, txn = minute_records(state, t, logins, users, rng, txn)
             parts = []
-            for _, text in records:
+            for _, text, info in records:
                 size = len(text) + 1
                 if shape.bytes + size > target:
                     target = shape.bytes  # whole events only: the file ends before this one
                     break
                 parts.append(text)
                 shape.bytes += size
-                tally(text, shape)
+                tally(text, info, shape)
             if parts:
                 out.write("\n".join(parts) + "\n")
             minute, t = minute + 1, t + MINUTE_MS
