@@ -14,6 +14,8 @@ measures, in this order, on a machine whose load it records (os.getloadavg) befo
    argument (bundle open, parse, bundle readers, bundle close, correlate, node summaries, signature
    library, signatures and evidence, report), then the JSON render (`Report.to_json`). A checkout
    whose `analyze` has no `timings` argument (older code) is timed as one "analyze" stage;
+   The child's CPU seconds (user+sys, from wait4) are printed beside its wall time: on a shared
+   machine they say how much of the wall time was waiting for a core;
 3. the CLI: `logscope analyze FILE -o OUT.json` as a subprocess, wall time and peak RSS (the child's
    ru_maxrss from wait4, as /usr/bin/time reports it). --no-cli skips it.
 
@@ -75,8 +77,8 @@ def child_stages(path: str) -> dict[str, Any]:
 
 def run_measured(
     command: list[str], env: dict[str, str], stdout: int | None
-) -> tuple[float, float, int, bytes]:
-    """Wall seconds, peak RSS (MiB) from wait4, exit code and stdout of one subprocess."""
+) -> tuple[float, float, float, int, bytes]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) from wait4, exit code and stdout of a subprocess."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(
@@ -86,7 +88,8 @@ def run_measured(
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return seconds, usage.ru_maxrss / 1024, process.returncode, out.read()
+        cpu = usage.ru_utime + usage.ru_stime
+        return seconds, cpu, usage.ru_maxrss / 1024, process.returncode, out.read()
 
 
 def best_of(command: str, runs: int = 3) -> tuple[float, str]:
@@ -111,11 +114,11 @@ def code_env(code: Path) -> dict[str, str]:
 
 def measure_stages(path: Path, code: Path) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)]
-    seconds, peak, code_rc, out = run_measured(command, code_env(code), None)
+    seconds, cpu, peak, code_rc, out = run_measured(command, code_env(code), None)
     if code_rc != 0:
-        return {"error": f"exit {code_rc}", "seconds": seconds, "peak_rss_mib": peak}
+        return {"error": f"exit {code_rc}", "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak}
     result = json.loads(out)
-    result.update({"seconds": seconds, "peak_rss_mib": peak})
+    result.update({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak})
     return result
 
 
@@ -123,10 +126,10 @@ def measure_cli(path: Path, code: Path, out_dir: Path) -> dict[str, Any]:
     target = out_dir / f"{path.stem}.bench.json"
     command = [sys.executable, "-c", "from logscope.cli import main; main()", "analyze", str(path)]
     command += ["-o", str(target)]
-    seconds, peak, rc, _ = run_measured(command, code_env(code), subprocess.DEVNULL)
+    seconds, cpu, peak, rc, _ = run_measured(command, code_env(code), subprocess.DEVNULL)
     wrote = target.is_file() and target.stat().st_size > 0
     target.unlink(missing_ok=True)
-    return {"seconds": seconds, "peak_rss_mib": peak, "exit": rc, "wrote_json": wrote}
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak, "exit": rc, "wrote_json": wrote}
 
 
 def bsd_copy(path: Path) -> Path:
@@ -193,14 +196,20 @@ def table(result: dict[str, Any]) -> str:
         rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep")
     total = sum(stages["stages"].values())
     rows.append(f"in-process total           {rates(total, size, lines, grep['seconds'])}")
-    rows.append(f"in-process peak RSS        {stages['peak_rss_mib']:,.0f} MiB (fresh interpreter)")
+    rows.append(
+        f"in-process peak RSS        {stages['peak_rss_mib']:,.0f} MiB (fresh interpreter); "
+        f"CPU {stages['cpu_seconds']:.1f} s user+sys for {stages['seconds']:.1f} s wall"
+    )
     if "cli" in result:
         cli = result["cli"]
         state = f"  exit {cli['exit']}, " + ("JSON written" if cli["wrote_json"] else "NO JSON WRITTEN")
         rows.append(
             f"CLI analyze -o x.json      {rates(cli['seconds'], size, lines, grep['seconds'])}{state}"
         )
-        rows.append(f"CLI peak RSS               {cli['peak_rss_mib']:,.0f} MiB")
+        rows.append(
+            f"CLI peak RSS               {cli['peak_rss_mib']:,.0f} MiB; "
+            f"CPU {cli['cpu_seconds']:.1f} s user+sys"
+        )
     findings = ", ".join(f"{f['id']} {f['status']} {f['count']}" for f in stages["findings"])
     rows.append(f"findings  {findings}")
     return "\n".join(rows)
