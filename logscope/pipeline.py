@@ -30,16 +30,19 @@ def analyze(
     all_events: bool = False,
     progress: Callable[[int, int], None] | None = None,
     work_dir: str | os.PathLike | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Report:
     """Analyze one incident: a bundle, several nodes' bundles, a folder, a log, a file object or bytes.
 
     Raises :class:`logscope.BundleError` (or a subclass) when the input cannot be read at all.
     Archives are unpacked in a temporary folder inside `work_dir` (default: the system's), removed
-    before this returns.
+    before this returns. `timings`, when given, gets the seconds of each stage (benchmarks/).
     """
-    started = time.perf_counter()
+    started = lap = time.perf_counter()
     with open_bundle(inputs, max_bytes=max_bytes, work_dir=work_dir) as bundle:
+        lap = _lap(timings, "bundle open", lap)
         parsed = parse_members(bundle.logs, all_events=all_events, progress=progress)
+        lap = _lap(timings, "parse", lap)
         records = read_records(bundle.members, bundle.nodes)
         node_facts = list(bundle.nodes)
         sources = bundle.sources_present()
@@ -47,10 +50,13 @@ def analyze(
         warnings = list(bundle.warnings)
         skipped = [_entry(s.input, s.path, s.reason) for s in bundle.skipped]
         unread = [_entry(s.input, s.path, s.reason) for s in bundle.unread]
+        lap = _lap(timings, "bundle readers", lap)
+    lap = _lap(timings, "bundle close", lap)
     skipped += [_entry(s.input, s.path, s.reason) for s in records.skips]
     unread += [_entry(s.input, s.path, s.reason) for s in records.skips if s.unread]
     warnings += [f"{path}: XML dumps are not read yet; collect the .txt dump" for path in records.xml_only]
     frames = build_frames(records)
+    lap = _lap(timings, "bundle readers", lap)
     unread += [_entry(m.input, m.path, reason) for m, reason in parsed.unread]
     errors: list[CheckError] = []
     try:
@@ -58,11 +64,14 @@ def analyze(
     except Exception as error:  # every check depends on it: none may say ok (layer (d), then (c))
         errors.append(CheckError.of("correlation", error))
         correlation = correlate(parsed.events.iloc[0:0])
+    lap = _lap(timings, "correlate", lap)
     nodes = summarize_nodes(node_facts, parsed.events)
     last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
     now = bundle_time(last_line, frames.status)
     describe_nodes(nodes, frames, now)
+    lap = _lap(timings, "node summaries", lap)
     library = load_library(signature_dirs)
+    lap = _lap(timings, "signature library", lap)
     context = Context(
         events=parsed.events,
         transactions=correlation.transactions,
@@ -79,6 +88,7 @@ def analyze(
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
     errors += check_errors
+    lap = _lap(timings, "signatures and evidence", lap)
     incomplete = unread + [error.incomplete_entry() for error in errors]
     stats = {
         "lines": parsed.stats.lines,
@@ -98,7 +108,7 @@ def analyze(
     }
     warnings += [f"signature skipped: {error}" for error in library.errors]
     warnings += same_host_warnings(nodes)
-    return Report(
+    report = Report(
         inputs=labels,
         nodes=nodes,
         findings=findings,
@@ -117,6 +127,16 @@ def analyze(
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
     )
+    _lap(timings, "report", lap)
+    return report
+
+
+def _lap(timings: dict[str, float] | None, stage: str, since: float) -> float:
+    """Add the seconds since `since` to `timings[stage]` (when timings are wanted); return now."""
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - since
+    return now
 
 
 def _frame_fields(frames: Frames) -> dict[str, pd.DataFrame]:

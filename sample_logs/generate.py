@@ -4,6 +4,8 @@
     python sample_logs/generate.py                          # (re)write the bundles and scenarios.toml
     python sample_logs/generate.py --check                  # regenerate in a temp dir, compare bytes
     python sample_logs/generate.py --big PATH --size-mb N   # one large snapshot, streamed to disk
+    python sample_logs/generate.py --big PATH --size-mb N --storm [--seed S]
+                                        # the benchmark's login-storm snapshot; prints its shape
 
 Every line is synthetic except the SEED003_* lines, copied from seed document 003 and re-joined where
 the publisher wrapped them mid-token (`--check` verifies them against the document when it is beside
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scenario_kit.benchmark_file import write_big
 from scenario_kit.bundle_files import tar_gz
 from scenario_kit.outputs import build_all, check, write_files
+from scenario_kit.storm_file import shape_line, write_storm
 
 __all__ = ["main", "tar_gz"]
 
@@ -43,11 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="regenerate in a temp dir and compare bytes")
     parser.add_argument("--big", type=Path, metavar="PATH", help="write one large loggingsnapshot .txt")
     parser.add_argument("--size-mb", type=float, default=100.0, help="size of --big in MiB (default 100)")
+    parser.add_argument(
+        "--storm", action="store_true", help="--big as a login storm (benchmarks/analyze_bench.py's file)"
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="seed of --big --storm (default 2026)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the bundles go (default: sample_logs/)")
     args = parser.parse_args(argv)
     if args.big is not None:
         if args.size_mb <= 0:
             parser.error("--size-mb must be positive")
+        if args.storm:
+            print(shape_line(args.big, write_storm(args.big, args.size_mb, args.seed)))
+            return 0
         stats = write_big(args.big, args.size_mb)
         print(
             f"{args.big}: {stats['bytes'] / 1024 / 1024:.1f} MiB, {stats['lines']:,.0f} lines in "

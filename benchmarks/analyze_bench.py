@@ -1,0 +1,246 @@
+"""Time the whole analysis of one log file, stage by stage, against `grep -c traffic_server` (issue 14).
+
+    python sample_logs/generate.py --big /tmp/storm.txt --size-mb 1024 --storm   # the benchmark file
+    PYTHONPATH=. .venv/bin/python benchmarks/analyze_bench.py /tmp/storm.txt [--bsd] [--json OUT]
+    PYTHONPATH=. .venv/bin/python benchmarks/analyze_bench.py FILE --code /path/to/other/checkout
+
+For each file (FILE, and with --bsd a copy of it re-rendered as BSD syslog, written beside it once) it
+measures, in this order, on a machine whose load it records (os.getloadavg) before each measurement:
+
+1. grep: `grep -c traffic_server FILE` with its output through a pipe, best of three after one warm-up
+   run (the page cache is warm), and `cat FILE | grep -c traffic_server` the same way;
+2. in-process stages, in a fresh interpreter (so imports and peak RSS are its own): imports (pandas,
+   pyarrow, logscope), then each stage `logscope.pipeline.analyze` reports through its `timings`
+   argument (bundle open, parse, bundle readers, bundle close, correlate, node summaries, signature
+   library, signatures and evidence, report), then the JSON render (`Report.to_json`). A checkout
+   whose `analyze` has no `timings` argument (older code) is timed as one "analyze" stage;
+   The child's CPU seconds (user+sys, from wait4) are printed beside its wall time: on a shared
+   machine they say how much of the wall time was waiting for a core;
+3. the CLI: `logscope analyze FILE -o OUT.json` as a subprocess, wall time and peak RSS (the child's
+   ru_maxrss from wait4, as /usr/bin/time reports it). --no-cli skips it.
+
+Figures: seconds per stage, MiB/s and lines/s of the whole in-process run and of the CLI, their ratio to
+grep's best time, peak RSS in MiB. `--code DIR` measures another checkout's logscope (e.g. a worktree of
+an older commit) with this script. The figures are for the issue notes and the README, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+MONTHS = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+RFC3339_HEAD = re.compile(rb"^\d{4}-(\d\d)-(\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ", re.M)
+
+
+def child_stages(path: str) -> dict[str, Any]:
+    """Run in a fresh interpreter: import, analyze with per-stage timings, render JSON."""
+    started = time.perf_counter()
+    import pandas  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import pyarrow  # noqa: F401
+    from logscope.pipeline import analyze
+
+    stages = {"imports": time.perf_counter() - started}
+    timings: dict[str, float] = {}
+    lap = time.perf_counter()
+    try:
+        report = analyze(path, timings=timings)
+    except TypeError as error:
+        if "timings" not in str(error):
+            raise
+        report = analyze(path)
+        timings = {"analyze (no stage hook)": time.perf_counter() - lap}
+    stages.update(timings)
+    lap = time.perf_counter()
+    rendered = report.to_json()
+    stages["JSON render"] = time.perf_counter() - lap
+    findings = [
+        {"id": f.get("id"), "status": f.get("status"), "count": f.get("count")}
+        for f in json.loads(rendered).get("findings", [])
+    ]
+    return {"stages": stages, "stats": dict(report.stats), "findings": findings, "json_bytes": len(rendered)}
+
+
+def run_measured(
+    command: list[str], env: dict[str, str], stdout: int | None
+) -> tuple[float, float, float, int, bytes]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) from wait4, exit code and stdout of a subprocess."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out if stdout is None else stdout, stderr=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        return seconds, cpu, usage.ru_maxrss / 1024, process.returncode, out.read()
+
+
+def best_of(command: str, runs: int = 3) -> tuple[float, str]:
+    """Best wall time of `runs` runs of a shell command (after one untimed warm-up), and its output."""
+    subprocess.run(command, shell=True, capture_output=True, check=False)
+    times, output = [], ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - started)
+        output = done.stdout.strip()
+    return min(times), output
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def code_env(code: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(code)}
+
+
+def measure_stages(path: Path, code: Path) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)]
+    seconds, cpu, peak, code_rc, out = run_measured(command, code_env(code), None)
+    if code_rc != 0:
+        return {"error": f"exit {code_rc}", "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak}
+    result = json.loads(out)
+    result.update({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak})
+    return result
+
+
+def measure_cli(path: Path, code: Path, out_dir: Path) -> dict[str, Any]:
+    target = out_dir / f"{path.stem}.bench.json"
+    command = [sys.executable, "-c", "from logscope.cli import main; main()", "analyze", str(path)]
+    command += ["-o", str(target)]
+    seconds, cpu, peak, rc, _ = run_measured(command, code_env(code), subprocess.DEVNULL)
+    wrote = target.is_file() and target.stat().st_size > 0
+    target.unlink(missing_ok=True)
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak, "exit": rc, "wrote_json": wrote}
+
+
+def bsd_copy(path: Path) -> Path:
+    """The same file with every RFC 3339 envelope time rewritten as BSD syslog's `Mar  2 08:00:00`."""
+    target = path.with_name(f"{path.stem}.bsd{path.suffix}")
+    if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+
+    def bsd(match: re.Match[bytes]) -> bytes:
+        month, day, clock = match.groups()
+        return b"%s %2d %s " % (MONTHS[int(month) - 1], int(day), clock)
+
+    partial = target.with_suffix(".partial")
+    with path.open("rb") as source, partial.open("wb") as out:
+        rest = b""
+        while block := source.read(16 * MIB):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            out.write(RFC3339_HEAD.sub(bsd, block[:cut]))
+        out.write(RFC3339_HEAD.sub(bsd, rest))
+    partial.replace(target)
+    return target
+
+
+def measure_file(path: Path, code: Path, cli: bool) -> dict[str, Any]:
+    size = path.stat().st_size
+    quoted = shlex.quote(str(path))
+    result: dict[str, Any] = {"file": str(path), "bytes": size, "code": str(code), "load": {}}
+    result["load"]["grep"] = load()
+    grep, count = best_of(f"grep -c traffic_server {quoted} | cat")
+    cat_grep, _ = best_of(f"cat {quoted} | grep -c traffic_server")
+    result["grep"] = {"seconds": grep, "count": int(count or 0), "cat_pipe_seconds": cat_grep}
+    result["load"]["stages"] = load()
+    result["in_process"] = measure_stages(path, code)
+    if cli:
+        result["load"]["cli"] = load()
+        result["cli"] = measure_cli(path, code, path.parent)
+    result["load"]["end"] = load()
+    return result
+
+
+def rates(seconds: float, size: int, lines: int, grep: float) -> str:
+    return (
+        f"{seconds:8.2f} s  {size / MIB / seconds:6.2f} MiB/s  {lines / seconds:>10,.0f} lines/s  "
+        f"{seconds / grep:6.1f}x grep"
+    )
+
+
+def table(result: dict[str, Any]) -> str:
+    size, grep = result["bytes"], result["grep"]
+    rows = [
+        f"file      {result['file']}: {size / MIB:.1f} MiB (code: {result['code']})",
+        f"load      {', '.join(f'{k} {v}' for k, v in result['load'].items())} (1/5/15 min)",
+        f"grep -c   {grep['seconds']:.3f} s best of 3, warm, output piped ({grep['count']:,} lines); "
+        f"cat | grep -c {grep['cat_pipe_seconds']:.3f} s",
+    ]
+    stages = result["in_process"]
+    if "error" in stages:
+        rows.append(f"in-process run failed: {stages['error']} after {stages['seconds']:.1f} s")
+        return "\n".join(rows)
+    lines = int(stages["stats"].get("lines", 0))
+    for stage, seconds in stages["stages"].items():
+        rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep")
+    total = sum(stages["stages"].values())
+    rows.append(f"in-process total           {rates(total, size, lines, grep['seconds'])}")
+    rows.append(
+        f"in-process peak RSS        {stages['peak_rss_mib']:,.0f} MiB (fresh interpreter); "
+        f"CPU {stages['cpu_seconds']:.1f} s user+sys for {stages['seconds']:.1f} s wall"
+    )
+    if "cli" in result:
+        cli = result["cli"]
+        state = f"  exit {cli['exit']}, " + ("JSON written" if cli["wrote_json"] else "NO JSON WRITTEN")
+        rows.append(
+            f"CLI analyze -o x.json      {rates(cli['seconds'], size, lines, grep['seconds'])}{state}"
+        )
+        rows.append(
+            f"CLI peak RSS               {cli['peak_rss_mib']:,.0f} MiB; "
+            f"CPU {cli['cpu_seconds']:.1f} s user+sys"
+        )
+    findings = ", ".join(f"{f['id']} {f['status']} {f['count']}" for f in stages["findings"])
+    rows.append(f"findings  {findings}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--bsd", action="store_true", help="also measure a BSD-syslog copy of FILE")
+    parser.add_argument("--no-cli", action="store_true", help="skip the `logscope analyze` subprocess")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the logscope checkout to measure")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.file.is_file():
+        parser.error(f"{args.file}: not a file")
+    if args.child:
+        print(json.dumps(child_stages(str(args.file))))
+        return 0
+    files = [args.file] + ([bsd_copy(args.file)] if args.bsd else [])
+    results = []
+    for path in files:
+        result = measure_file(path, args.code.resolve(), not args.no_cli)
+        print(table(result), flush=True)
+        results.append(result)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
