@@ -30,6 +30,12 @@ class BundleRecords:
     alarms: list[dict[str, Any]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     xml_only: list[str] = field(default_factory=list)  # dumps present only as XML: not read
+    text_sources: set[str] = field(default_factory=set)  # xconf / xstat kinds read from a .txt dump
+    xml_sources: set[str] = field(default_factory=set)  # xconf / xstat kinds met as XML
+
+    def xml_only_sources(self) -> set[str]:
+        """The dump kinds (xconf, xstat) the bundle holds only as XML: to the checks, absent."""
+        return self.xml_sources - self.text_sources
 
 
 def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> BundleRecords:
@@ -66,7 +72,9 @@ def _read_member(records: BundleRecords, member: Member, node: str, data: bytes)
     text = data.decode("utf-8", "replace")
     if text.lstrip().startswith("<"):
         records.xml_only.append(member.display())
+        records.xml_sources.add(member.source)
         return
+    records.text_sources.add(member.source)
     lines = text.splitlines()
     if member.source == XCONF.key:
         file = member.display()

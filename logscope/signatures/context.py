@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -31,10 +32,12 @@ class Context:
     bundle_time: pd.Timestamp | None = None  # the log's last line, else xstat's time: never the clock
     # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text, family}
     unrecognised_tls_lines: list[dict] = field(default_factory=list)
+    # sources the bundle holds only as XML dumps, which are not read: absent to the checks
+    xml_only: set[str] = field(default_factory=set)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
-        present = set(self.sources)
+        present = set(self.sources) - self.xml_only
         if not self.events.empty and (self.events["process"] == "traffic_server").any():
             present.add("traffic_server")
         if not self.transactions.empty:
@@ -78,3 +81,19 @@ def row_positions(keys: Any) -> dict[Any, np.ndarray]:
     appearance, found in one pass: a boolean mask per key would be quadratic."""
     size = len(keys[0]) if isinstance(keys, list) else len(keys)
     return pd.Series(range(size)).groupby(keys, sort=False).indices
+
+
+@dataclass
+class DetectorResult:
+    """What a named detector found: the rows that make the finding, an optional status, facts for the
+    texts, notes, and `missing`: what it could not decide for want of input (missing-info when no row
+    decided). Here, beside the Context, so detector modules need not import one another."""
+
+    rows: pd.DataFrame
+    status: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+Detector = Callable[[Context, pd.DataFrame], DetectorResult]

@@ -7,28 +7,16 @@ and returns the rows that make the finding, with an optional status and facts fo
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
-from logscope.signatures.context import Context
+from logscope.signatures.config_checks import CONFIG_DETECTORS
+from logscope.signatures.context import Context, Detector, DetectorResult
 
 RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
 VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
-
-
-@dataclass
-class DetectorResult:
-    rows: pd.DataFrame
-    status: str | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-Detector = Callable[[Context, pd.DataFrame], DetectorResult]
+__all__ = ["DETECTORS", "Detector", "DetectorResult"]
 
 
 def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult:
@@ -221,4 +209,5 @@ DETECTORS: dict[str, Detector] = {
     "ecdsa_port_split": ecdsa_port_split,
     "address_not_fqdn": address_not_fqdn,
     "unexplained_502": unexplained_502,
+    **CONFIG_DETECTORS,
 }
