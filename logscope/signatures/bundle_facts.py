@@ -68,7 +68,8 @@ def issuer_chain(certificates: pd.DataFrame | None) -> list[str]:
     leaves = server[server["role"] == "leaf"]
     if leaves.empty:
         return []
-    by_subject = {str(s): str(i) for s, i in zip(certificates["subject"], certificates["issuer"], strict=True)}
+    pairs = zip(certificates["subject"], certificates["issuer"], strict=True)
+    by_subject = {str(subject): str(issuer) for subject, issuer in pairs}
     chain = [str(leaves["subject"].iloc[0])]
     issuer = str(leaves["issuer"].iloc[0])
     while issuer not in chain and len(chain) < 10:

@@ -143,7 +143,7 @@ def mra_domain_not_enabled(context: Context, transactions: pd.DataFrame) -> Dete
     missing = [f"the configuration dump of {node} lists no SIP domain" for node in unknown]
     if rows.empty:
         return DetectorResult(rows, missing=missing)
-    failed = int(((rows["status"].fillna(0) >= 400)).sum())
+    failed = int((rows["status"].fillna(0) >= 400).sum())
     facts = {
         "domains": sorted({str(d) for d in rows["route_domain"]}),
         "failed": failed,
@@ -168,10 +168,8 @@ def expressway_alarms(context: Context, alarms: pd.DataFrame) -> DetectorResult:
     ids = sorted({str(a) for a in rows["alarm_id"]})
     status = "potential" if set(ids) <= WARNING_ONLY_ALARMS else "issue"
     listed = [
-        {"node": str(node), "id": str(alarm), "title": title, "state": state}
-        for node, alarm, title, state in zip(
-            rows["node"], rows["alarm_id"], rows["title"].astype(object), rows["state"].astype(object), strict=True
-        )
+        {"node": str(row["node"]), "id": str(row["alarm_id"]), "title": row["title"], "state": row["state"]}
+        for row in rows.to_dict("records")
     ]
     return DetectorResult(rows, status=status, facts={"ids": ids, "alarms": listed})
 
