@@ -38,7 +38,18 @@ def healthy() -> Scenario:
     )
     plan = Plan(logins=24, background=30, start=utc_ms("2024-06-12T06:58:00"), seconds=480)
     summary = "Expressway-C X14.2.1, RSA preferred, CA-signed upstreams: every MRA login gets 200s on 8443, 6970 and 6972."
-    return single("healthy-mra-login", summary, site, spec, plan, expect({}), 101)
+    statuses = expect(
+        {"cfg-uc-zone-tls-verify-off": "ok", "mra-domain-not-enabled": "ok", "expressway-alarms": "ok"}
+    )
+    return single("healthy-mra-login", summary, site, spec, plan, statuses, 101, xconf_extra=HEALTHY_XCONF)
+
+
+# An MRA Expressway-C serves its clients' domain: SIP Domain Edge On (seeds/001: the Unified CM
+# registrations domains are configured on the Expressway-C).
+HEALTHY_XCONF = (
+    '*c xConfiguration SIP Domain 1 Name: "example.com"',
+    '*c xConfiguration SIP Domain 1 Edge: "On"',
+)
 
 
 def ecdsa_self_signed() -> Scenario:

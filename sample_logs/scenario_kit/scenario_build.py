@@ -40,6 +40,8 @@ class Scenario:
     noise_per_second: float = 4.0
     traffic: bool = True
     verbatim: tuple[str, ...] = ()
+    # servers a node-level check names, which no log line makes: (signature, node, name, ip)
+    named: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def single(
@@ -50,9 +52,11 @@ def single(
     plan: Plan,
     statuses: dict[str, str],
     seed: int,
+    xconf_extra: tuple[str, ...] = (),
     **more,
 ) -> Scenario:
-    return Scenario(name, f"{name}.tar.gz", summary, site, [NodeRun(spec, plan)], statuses, seed, **more)
+    run = NodeRun(spec, plan, xconf_extra=xconf_extra)
+    return Scenario(name, f"{name}.tar.gz", summary, site, [run], statuses, seed, **more)
 
 
 def build_scenario(scenario: Scenario) -> Built:
@@ -84,6 +88,8 @@ def build_scenario(scenario: Scenario) -> Built:
         files[path] = tar_gz(members)
         nodes.append(node_entry(spec, path, lines, scenario.verbatim))
     tally.port_splits(scenario.site)
+    for key in scenario.named:
+        tally.servers.setdefault(key, set())
     return Built(
         files, manifest_entry(scenario.name, scenario.path, scenario.summary, scenario.expect, nodes, tally)
     )
