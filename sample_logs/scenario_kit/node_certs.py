@@ -190,7 +190,14 @@ def mra_domain_not_enabled() -> Scenario:
     )
     named = (("mra-domain-not-enabled", "expc3", "cucm1.example.com", "10.70.20.11"),)
     return Scenario(
-        "mra-domain-not-enabled", "mra-domain-not-enabled.tar.gz", summary, site, [run], statuses, 131, named=named
+        "mra-domain-not-enabled",
+        "mra-domain-not-enabled.tar.gz",
+        summary,
+        site,
+        [run],
+        statuses,
+        131,
+        named=named,
     )
 
 
