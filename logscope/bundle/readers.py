@@ -48,8 +48,7 @@ def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> Bundl
         node = member.host or (hosts[0] if len(hosts) == 1 else "unknown")
         limit = PEM_MAX_BYTES if member.source in PEM_SOURCES else FACTS_MAX_BYTES
         try:
-            with member.open() as stream:
-                data = stream.read(limit + 1)
+            data = member.dump if member.dump is not None else _read(member, limit)
         except OSError as error:
             records.skips.append(Skip(member.input, member.display(), f"unreadable: {error}", True))
             continue
@@ -59,6 +58,11 @@ def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> Bundl
             records.skips.append(Skip(member.input, member.display(), reason, True))
         _read_member(records, member, node, data)
     return records
+
+
+def _read(member: Member, limit: int) -> bytes:
+    with member.open() as stream:
+        return stream.read(limit + 1)
 
 
 def _read_member(records: BundleRecords, member: Member, node: str, data: bytes) -> None:
