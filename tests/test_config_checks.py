@@ -123,3 +123,50 @@ def test_node_certificates_sample_raises_the_uc_zone_and_alarm_findings():
     assert alarms.status == "issue"
     assert {server.name for server in alarms.servers} == {"expc1", "expc2"}
     assert "25019" not in alarms.description
+
+
+RULE_SIGNATURE = """
+id = "{id}"
+title = "t"
+category = "Test"
+severity = "info"
+needs = {needs}
+[applies]
+roles = ["Expressway-E"]
+min_version = "X15.4"
+[match]
+frame = "{frame}"
+[[match.where]]
+{column} = ["never"]
+[text]
+description = "seen"
+action = "none"
+[[examples]]
+expect = "ok"
+log = "2024-03-05T10:00:01.100+01:00 expc traffic_server[4242]: [ET_NET 1] NOTE: started"
+[examples.files]
+"xconf_dump_expc_2024-03-05_10-00.txt" = '*c xConfiguration CollaborationEdge Enabled: "On"'
+"""
+
+
+def test_unknown_role_or_version_is_missing_info_for_node_file_checks_only(tmp_path):
+    """A check on the node's own files cannot say not-applicable (or ok) for a node whose role or
+    version the bundle does not tell; a first-wave log check keeps treating unknown as unrestricted."""
+    from logscope.signatures.examples import run_example
+    from logscope.signatures.library import load_library
+
+    (tmp_path / "node.toml").write_text(
+        RULE_SIGNATURE.format(id="node-check", needs='["xconf"]', frame="config", column="path")
+    )
+    (tmp_path / "log.toml").write_text(
+        RULE_SIGNATURE.format(id="log-check", needs="[]", frame="tls_failures", column="kind")
+    )
+    library = load_library([tmp_path])
+    assert library.errors == []
+    node = library.get("node-check")
+    finding = run_example(library, node, node.examples[0])
+    assert finding.status == "missing-info"
+    assert "whether expc is an Expressway-C or an Expressway-E" in finding.description
+    assert "which version expc runs" in finding.description
+    log = library.get("log-check")
+    assert run_example(library, log, log.examples[0]).status == "ok"

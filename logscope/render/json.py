@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
     from logscope.report import Report
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def report_document(report: Report) -> dict[str, Any]:

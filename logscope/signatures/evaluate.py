@@ -61,7 +61,8 @@ def evaluate_signature(
         return finding, result.rows
     if result.rows.empty:
         finding.status = "not-applicable" if not_applicable else "ok"
-        finding.description = not_applicable or MESSAGES["ok_description"]
+        ok_text = MESSAGES["ok_description_files" if reads_node_files(signature) else "ok_description"]
+        finding.description = not_applicable or ok_text
         return finding, result.rows
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
