@@ -146,6 +146,9 @@ expect = "ok"
 log = "2024-03-05T10:00:01.100+01:00 expc traffic_server[4242]: [ET_NET 1] NOTE: started"
 [examples.files]
 "xconf_dump_expc_2024-03-05_10-00.txt" = '*c xConfiguration CollaborationEdge Enabled: "On"'
+[[examples]]
+expect = "missing-info"
+log = "2024-03-05T10:00:01.100+01:00 expc traffic_server[4242]: [ET_NET 1] NOTE: started"
 """
 
 
