@@ -292,7 +292,7 @@ def test_the_node_panel_escapes_a_hostile_certificate_subject_in_html_and_termin
 
 def test_the_node_panel_is_absent_when_the_bundle_holds_none_of_the_nodes_files():
     # no PEM, zone, MRA domain or alarm in its dumps (the healthy sample now lists its MRA domain)
-    report = logscope.analyze(SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz")
+    report = logscope.analyze(SAMPLE_LOGS / "untrusted-root-depth1.tar.gz")
     assert 'id="this-node"' not in report.to_html()
     assert "node: " not in report.to_text()
 

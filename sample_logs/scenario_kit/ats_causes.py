@@ -41,15 +41,22 @@ def healthy() -> Scenario:
     statuses = expect(
         {"cfg-uc-zone-tls-verify-off": "ok", "mra-domain-not-enabled": "ok", "expressway-alarms": "ok"}
     )
-    return single("healthy-mra-login", summary, site, spec, plan, statuses, 101, xconf_extra=HEALTHY_XCONF)
+    return single(
+        "healthy-mra-login",
+        summary,
+        site,
+        spec,
+        plan,
+        statuses,
+        101,
+        xconf_extra=mra_domain_xconf("example.com"),
+    )
 
 
-# An MRA Expressway-C serves its clients' domain: SIP Domain Edge On (seeds/001: the Unified CM
-# registrations domains are configured on the Expressway-C).
-HEALTHY_XCONF = (
-    '*c xConfiguration SIP Domain 1 Name: "example.com"',
-    '*c xConfiguration SIP Domain 1 Edge: "On"',
-)
+def mra_domain_xconf(domain: str) -> tuple[str, ...]:
+    """An MRA Expressway-C serves its clients' domain: SIP Domain Edge On (seeds/001: the Unified CM
+    registrations domains are configured on the Expressway-C)."""
+    return (f'*c xConfiguration SIP Domain 1 Name: "{domain}"', '*c xConfiguration SIP Domain 1 Edge: "On"')
 
 
 def ecdsa_self_signed() -> Scenario:
@@ -69,8 +76,17 @@ def ecdsa_self_signed() -> Scenario:
         "After an upgrade to X14.2.1 (ECDSA preferred): cucm answers 200 on 8443 (RSA, CA-signed) but every "
         "6972 request fails on its self-signed ECDSA certificate (depth 0), mostly retried, ERROR line, 502."
     )
-    statuses = expect({"ts-cert-self-signed": "issue", "ts-ecdsa-port-split": "potential"})
-    return single("x14.2-ecdsa-self-signed-6972", summary, site, spec, plan, statuses, 102)
+    statuses = expect(
+        {
+            "ts-cert-self-signed": "issue",
+            "ts-ecdsa-port-split": "potential",
+            "cfg-uc-zone-tls-verify-off": "ok",
+            "mra-domain-not-enabled": "ok",
+            "expressway-alarms": "ok",
+        }
+    )
+    edge = mra_domain_xconf(domain)
+    return single("x14.2-ecdsa-self-signed-6972", summary, site, spec, plan, statuses, 102, xconf_extra=edge)
 
 
 def untrusted_root() -> Scenario:
