@@ -81,17 +81,19 @@ def issuer_chain(certificates: pd.DataFrame | None) -> list[str]:
 
 
 def xconf_mentions(config: pd.DataFrame | None, servers: Sequence[Server]) -> dict[str, list[str]]:
-    """Per server: the xconf entries whose value is its name or address, quoted with their file."""
+    """Per server: the xconf entries whose value is its name or address, quoted with their file.
+
+    One pass over the settings into a value index, then a lookup per server: a finding may name
+    thousands of servers."""
     if config is None or config.empty or not servers:
         return {}
-    values = config["value"].astype(str).str.strip().str.lower()
+    by_value: dict[str, list[str]] = {}
+    for file, path, value in zip(config["file"], config["path"], config["value"], strict=True):
+        by_value.setdefault(str(value).strip().lower(), []).append(f"{file}: {path}: {value}")
     mentions: dict[str, list[str]] = {}
     for server in servers:
-        wanted = {str(name).strip().lower() for name in (server.name, server.ip) if name}
-        rows = config[values.isin(wanted)]
-        if not rows.empty:
-            mentions[server.name] = [
-                f"{file}: {path}: {value}"
-                for file, path, value in zip(rows["file"], rows["path"], rows["value"], strict=True)
-            ]
+        keys = dict.fromkeys(str(name).strip().lower() for name in (server.name, server.ip) if name)
+        entries = [entry for key in keys for entry in by_value.get(key, [])]
+        if entries:
+            mentions[server.name] = entries
     return mentions
