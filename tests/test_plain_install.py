@@ -55,7 +55,16 @@ def test_a_plain_pip_install_analyzes_a_pem_bundle_with_the_same_findings(tmp_pa
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check", str(project)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--disable-pip-version-check",
+            str(project),
+        ],
         check=True,
         timeout=240,
         env={**os.environ, "PIP_NO_INPUT": "1"},
