@@ -84,6 +84,7 @@ def analyze(
         alarms=frames.alarms,
         bundle_time=now,
         unrecognised_tls_lines=parsed.unrecognised,
+        xml_only=records.xml_only_sources(),
     )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)

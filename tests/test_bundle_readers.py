@@ -299,7 +299,8 @@ def test_the_node_panel_escapes_a_hostile_certificate_subject_in_html_and_termin
 
 
 def test_the_node_panel_is_absent_when_the_bundle_holds_none_of_the_nodes_files():
-    report = logscope.analyze(SAMPLE_LOGS / "healthy-mra-login.tar.gz")
+    # no PEM, zone, MRA domain or alarm in its dumps (the healthy sample now lists its MRA domain)
+    report = logscope.analyze(SAMPLE_LOGS / "untrusted-root-depth1.tar.gz")
     assert 'id="this-node"' not in report.to_html()
     assert "node: " not in report.to_text()
 
@@ -352,3 +353,21 @@ def test_certificates_frame_agrees_with_openssl_on_generated_certificates(
     assert not skips
     expected = openssl_facts(openssl_text(pem))
     assert {key: rows[0][key] for key in expected} == expected
+
+
+def test_each_xconf_and_xstat_dump_is_opened_once(monkeypatch):
+    """Node facts and the config/status frames share one read of each dump."""
+    from logscope.bundle.result import Member
+
+    opened: list[str] = []
+    original = Member.open
+
+    def counting_open(self):
+        opened.append(self.source)
+        return original(self)
+
+    monkeypatch.setattr(Member, "open", counting_open)
+    report = logscope.analyze(SAMPLE_LOGS / "node-certificates" / "expc1.tar.gz")
+    assert report.nodes[0].zones
+    assert opened.count("xconf") == 1
+    assert opened.count("xstat") == 1

@@ -36,8 +36,8 @@ def test_scenario_findings_name_the_constructed_servers(name):
     report = report_for(name)
     for server in SCENARIOS[name].get("servers", []):
         finding = report.finding(server["signature"])
-        named = {(s.name, s.ip): s for s in finding.servers}
-        match = named.get((server["name"], server.get("ip")))  # a node-level finding has no ip
+        named = {(s.name, s.ip or ""): s for s in finding.servers}  # a node names no address
+        match = named.get((server["name"], server["ip"]))
         assert match is not None, (
             f"{server['signature']} does not name {server['name']} ({server.get('ip')}): {list(named)}"
         )

@@ -63,7 +63,8 @@ class DumpFacts:
 def read_facts(member: Member) -> DumpFacts:
     """Host, version and items of an xconf / xstat dump (at most FACTS_MAX_BYTES of it)."""
     with member.open() as stream:
-        text = stream.read(FACTS_MAX_BYTES).decode("utf-8", "replace")
+        member.dump = stream.read(FACTS_MAX_BYTES + 1)
+    text = member.dump[:FACTS_MAX_BYTES].decode("utf-8", "replace")
     lines = text.splitlines()
     config = parse_xconf(lines) if member.source == XCONF.key else {}
     status = parse_xstat(lines) if member.source == XSTAT.key else {}

@@ -30,6 +30,12 @@ class BundleRecords:
     alarms: list[dict[str, Any]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     xml_only: list[str] = field(default_factory=list)  # dumps present only as XML: not read
+    text_sources: set[str] = field(default_factory=set)  # xconf / xstat kinds read from a .txt dump
+    xml_sources: set[str] = field(default_factory=set)  # xconf / xstat kinds met as XML
+
+    def xml_only_sources(self) -> set[str]:
+        """The dump kinds (xconf, xstat) the bundle holds only as XML: to the checks, absent."""
+        return self.xml_sources - self.text_sources
 
 
 def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> BundleRecords:
@@ -42,8 +48,7 @@ def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> Bundl
         node = member.host or (hosts[0] if len(hosts) == 1 else "unknown")
         limit = PEM_MAX_BYTES if member.source in PEM_SOURCES else FACTS_MAX_BYTES
         try:
-            with member.open() as stream:
-                data = stream.read(limit + 1)
+            data = member.dump if member.dump is not None else _read(member, limit)
         except OSError as error:
             records.skips.append(Skip(member.input, member.display(), f"unreadable: {error}", True))
             continue
@@ -53,6 +58,11 @@ def read_records(members: Sequence[Member], nodes: Sequence[NodeFacts]) -> Bundl
             records.skips.append(Skip(member.input, member.display(), reason, True))
         _read_member(records, member, node, data)
     return records
+
+
+def _read(member: Member, limit: int) -> bytes:
+    with member.open() as stream:
+        return stream.read(limit + 1)
 
 
 def _read_member(records: BundleRecords, member: Member, node: str, data: bytes) -> None:
@@ -66,7 +76,9 @@ def _read_member(records: BundleRecords, member: Member, node: str, data: bytes)
     text = data.decode("utf-8", "replace")
     if text.lstrip().startswith("<"):
         records.xml_only.append(member.display())
+        records.xml_sources.add(member.source)
         return
+    records.text_sources.add(member.source)
     lines = text.splitlines()
     if member.source == XCONF.key:
         file = member.display()

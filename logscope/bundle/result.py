@@ -22,6 +22,9 @@ class Member:
     file: Path = field(repr=False, compare=False)  # where the bytes are: in place, or in our temp folder
     label: str = field(repr=False, compare=False, default="")
     group: str = field(repr=False, compare=False, default="")  # archive or folder holding the member
+    # an xconf / xstat dump's bytes (up to one past the cap), kept by the node facts' read so the
+    # frames' reader does not open the file again
+    dump: bytes | None = field(repr=False, compare=False, default=None)
 
     def display(self) -> str:
         return self.label or self.path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -31,10 +32,12 @@ class Context:
     bundle_time: pd.Timestamp | None = None  # the log's last line, else xstat's time: never the clock
     # lines about a certificate/TLS failure no rule read (design.md layer (a)): {file, line, text, family}
     unrecognised_tls_lines: list[dict] = field(default_factory=list)
+    # sources the bundle holds only as XML dumps, which are not read: absent to the checks
+    xml_only: set[str] = field(default_factory=set)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
-        present = set(self.sources)
+        present = set(self.sources) - self.xml_only
         if not self.events.empty and (self.events["process"] == "traffic_server").any():
             present.add("traffic_server")
         if not self.transactions.empty:

@@ -1,5 +1,5 @@
 """What a detector returns, apart from the detectors: the modules of detectors (detectors.py,
-certificate_checks.py) import it, and detectors.py merges their tables without an import cycle."""
+certificate_checks.py, config_checks.py) import it, and detectors.py merges their tables without an import cycle."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
 
 @dataclass
 class DetectorResult:
+    """What a named detector found: the rows that make the finding, an optional status, facts for the
+    texts, notes, and `missing`: what it could not decide for want of input (missing-info when no row
+    decided)."""
+
     rows: pd.DataFrame
     status: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 Detector = Callable[[Context, pd.DataFrame], DetectorResult]

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from logscope.signatures.certificate_checks import CERTIFICATE_DETECTORS
+from logscope.signatures.config_checks import CONFIG_DETECTORS
 from logscope.signatures.context import Context
 from logscope.signatures.detector_result import VERIFY_KINDS, Detector, DetectorResult
 
@@ -210,4 +211,5 @@ DETECTORS: dict[str, Detector] = {
     "address_not_fqdn": address_not_fqdn,
     "unexplained_502": unexplained_502,
     **CERTIFICATE_DETECTORS,
+    **CONFIG_DETECTORS,
 }

@@ -18,6 +18,7 @@ from logscope.bundle import SOURCES
 from logscope.findings import Finding
 from logscope.nodes import NodeSummary
 from logscope.resources import templates_dir
+from logscope.signatures.bundle_facts import bundle_facts
 from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS, DetectorResult
 from logscope.signatures.evidence import collect_evidence, group_servers, time_column
@@ -47,17 +48,21 @@ def evaluate_signature(
     missing = [source for source in signature.needs if source not in context.available()]
     if missing:
         finding.status = "missing-info"
-        finding.description = _missing_text(missing)
+        finding.description = _missing_text(missing, context.xml_only)
         finding.action = MESSAGES["missing_info_action"]
         return finding, None
     result = _match(signature, context, claimed or set())
     not_applicable = _not_applicable_reason(signature, context.nodes)
+    undecided = result.missing + _unknown_node_facts(signature, context.nodes)
+    if result.rows.empty and undecided:
+        finding.status = "missing-info"
+        finding.description = MESSAGES["undecided"].format(what="; ".join(undecided))
+        finding.action = MESSAGES["missing_info_action"]
+        return finding, result.rows
     if result.rows.empty:
-        node_level = is_node_frame(signature.frame)
         finding.status = "not-applicable" if not_applicable else "ok"
-        finding.description = (
-            not_applicable or MESSAGES["ok_description_node" if node_level else "ok_description"]
-        )
+        ok_text = MESSAGES["ok_description_files" if reads_node_files(signature) else "ok_description"]
+        finding.description = not_applicable or ok_text
         return finding, result.rows
     if not_applicable:
         finding.notes.append(MESSAGES["logged_anyway"].format(reason=not_applicable))
@@ -74,9 +79,12 @@ def evaluate_signature(
     finding.first_seen = times.min().to_pydatetime() if not times.empty else None
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None
     finding.notes += result.notes + depth_disagreements(result.rows)
+    if result.missing:
+        finding.notes.append(MESSAGES["undecided"].format(what="; ".join(result.missing)))
+    bundle = bundle_facts(context, finding.servers)
     for name in TEXT_FIELDS:
         try:
-            text = _render(signature.texts[name], finding, result)
+            text = _render(signature.texts[name], finding, result, bundle)
         except jinja2.TemplateError as exc:
             raise TemplateFailure(f"text.{name}: {UNRENDERED} {exc})") from exc
         setattr(finding, name, text.strip())
@@ -120,13 +128,37 @@ def compiled_template(template: str) -> jinja2.Template:
     return _TEMPLATES.from_string(template)
 
 
-def _missing_text(missing: list[str]) -> str:
+def _unknown_node_facts(signature: Signature, nodes: Sequence[NodeSummary]) -> list[str]:
+    """For a check that reads the node's own files: the nodes whose role or version it needs and the
+    bundle does not say. Unknown then means undecided (missing-info), not "does not apply"; the
+    first-wave log checks keep treating an unknown role or version as no restriction."""
+    if not reads_node_files(signature):
+        return []
+    unknown = []
+    for node in nodes:
+        if signature.roles and node.role == "unknown":
+            unknown.append(MESSAGES["unknown_role"].format(node=node.host))
+        if signature.min_version and not parse_version(node.version):
+            unknown.append(MESSAGES["unknown_version"].format(node=node.host))
+    return unknown
+
+
+def reads_node_files(signature: Signature) -> bool:
+    """Whether a signature decides from the node's own files (PEM, xconf, xstat): second-wave checks."""
+    return is_node_frame(signature.frame) or bool(set(signature.needs) & NODE_SOURCES)
+
+
+NODE_SOURCES = {"xconf", "xstat", "server_pem", "ca_pem"}
+
+
+def _missing_text(missing: list[str], xml_only: set[str] | frozenset[str] = frozenset()) -> str:
     hints = {spec.key: (spec.description, spec.collect_hint) for spec in SOURCES}
     hints.update({key: tuple(value) for key, value in MESSAGES["pseudo_sources"].items()})
     parts = []
     for source in missing:
         description, hint = hints.get(source, (source, ""))
-        parts.append(MESSAGES["missing_source"].format(description=description, hint=hint).strip())
+        template = MESSAGES["xml_only_source"] if source in xml_only else MESSAGES["missing_source"]
+        parts.append(template.format(description=description, hint=hint).strip())
     return " ".join(parts)
 
 
@@ -137,9 +169,10 @@ class TemplateFailure(Exception):
     """A signature's text could not be rendered for this finding (the finding becomes missing-info)."""
 
 
-def _render(template: str, finding: Finding, result: DetectorResult) -> str:
+def _render(template: str, finding: Finding, result: DetectorResult, bundle: dict | None = None) -> str:
     names = [server.name for server in finding.servers]
     return compiled_template(template).render(
+        bundle=bundle or {},
         servers=finding.servers,
         names=", ".join(names),
         count=finding.count,

@@ -99,6 +99,7 @@ def _bundle_context(example: Example) -> Context:
         alarms=frames.alarms,
         bundle_time=now,
         unrecognised_tls_lines=parsed.unrecognised,
+        xml_only=records.xml_only_sources(),
     )
 
 

@@ -38,7 +38,25 @@ def healthy() -> Scenario:
     )
     plan = Plan(logins=24, background=30, start=utc_ms("2024-06-12T06:58:00"), seconds=480)
     summary = "Expressway-C X14.2.1, RSA preferred, CA-signed upstreams: every MRA login gets 200s on 8443, 6970 and 6972."
-    return single("healthy-mra-login", summary, site, spec, plan, expect({}), 101)
+    statuses = expect(
+        {"cfg-uc-zone-tls-verify-off": "ok", "mra-domain-not-enabled": "ok", "expressway-alarms": "ok"}
+    )
+    return single(
+        "healthy-mra-login",
+        summary,
+        site,
+        spec,
+        plan,
+        statuses,
+        101,
+        xconf_extra=mra_domain_xconf("example.com"),
+    )
+
+
+def mra_domain_xconf(domain: str) -> tuple[str, ...]:
+    """An MRA Expressway-C serves its clients' domain: SIP Domain Edge On (seeds/001: the Unified CM
+    registrations domains are configured on the Expressway-C)."""
+    return (f'*c xConfiguration SIP Domain 1 Name: "{domain}"', '*c xConfiguration SIP Domain 1 Edge: "On"')
 
 
 def ecdsa_self_signed() -> Scenario:
@@ -58,8 +76,17 @@ def ecdsa_self_signed() -> Scenario:
         "After an upgrade to X14.2.1 (ECDSA preferred): cucm answers 200 on 8443 (RSA, CA-signed) but every "
         "6972 request fails on its self-signed ECDSA certificate (depth 0), mostly retried, ERROR line, 502."
     )
-    statuses = expect({"ts-cert-self-signed": "issue", "ts-ecdsa-port-split": "potential"})
-    return single("x14.2-ecdsa-self-signed-6972", summary, site, spec, plan, statuses, 102)
+    statuses = expect(
+        {
+            "ts-cert-self-signed": "issue",
+            "ts-ecdsa-port-split": "potential",
+            "cfg-uc-zone-tls-verify-off": "ok",
+            "mra-domain-not-enabled": "ok",
+            "expressway-alarms": "ok",
+        }
+    )
+    edge = mra_domain_xconf(domain)
+    return single("x14.2-ecdsa-self-signed-6972", summary, site, spec, plan, statuses, 102, xconf_extra=edge)
 
 
 def untrusted_root() -> Scenario:

@@ -53,17 +53,10 @@ def manifest_entry(
     statuses: dict[str, str],
     nodes: list[dict],
     tally: Tally,
-    node_findings: dict[str, tuple[str, ...]] | None = None,
 ) -> dict:
     servers = [
         {"signature": sig, "node": host, "name": server, "ip": ip, "ports": sorted(ports)}
         for (sig, host, server, ip), ports in sorted(tally.servers.items())
-    ]
-    # findings about a node's own files name the node itself, with no address or port
-    servers += [
-        {"signature": sig, "node": host, "name": host, "ports": []}
-        for sig, hosts in sorted((node_findings or {}).items())
-        for host in hosts
     ]
     check_expectations(name, statuses, servers)
     return {

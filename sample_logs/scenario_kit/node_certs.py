@@ -153,6 +153,9 @@ def node_certificates() -> Scenario:
         "expressway-cert-weak": "issue",
         "trust-store-hygiene": "potential",
         "trust-store-differs": "potential",
+        "cfg-uc-zone-tls-verify-off": "issue",
+        "expressway-alarms": "issue",
+        "mra-domain-not-enabled": "ok",
     }
     nodes = {
         "expressway-cert-expired": ("expc1", "expc2"),
@@ -160,12 +163,55 @@ def node_certificates() -> Scenario:
         "expressway-cert-weak": ("expc2",),
         "trust-store-hygiene": ("expc1",),
         "trust-store-differs": ("expc1", "expc2"),
+        "cfg-uc-zone-tls-verify-off": ("expc2",),
+        "expressway-alarms": ("expc1", "expc2"),
     }
+    named = tuple((sid, host, host, "") for sid, hosts in nodes.items() for host in hosts)
     return Scenario(
-        "node-certificates", "node-certificates", summary, site, runs, expect(found), 113, node_findings=nodes
+        "node-certificates", "node-certificates", summary, site, runs, expect(found), 113, named=named
+    )
+
+
+MRA_DOMAIN_XCONF = (  # the clients' domain is configured, but not for MRA; another domain is
+    '*c xConfiguration CollaborationEdge Enabled: "On"',
+    '*c xConfiguration SIP Domain 1 Name: "example.org"',
+    '*c xConfiguration SIP Domain 1 Edge: "On"',
+    '*c xConfiguration SIP Domain 2 Name: "example.com"',
+    '*c xConfiguration SIP Domain 2 Edge: "Off"',
+)
+
+
+def mra_domain_not_enabled() -> Scenario:
+    """One Expressway-C whose MRA clients use example.com while only example.org has Edge On. The
+    requests in the log still succeed (the capture shows the -C side only), so the check is potential."""
+    site = standard_site("example.com", "10.70.20")
+    site.missing_paths = ()
+    spec = node("expc3", "10.70.10.21", 60, "Europe/Paris", "X15.0.2", 8120, 300)
+    run = NodeRun(
+        spec,
+        Plan(logins=4, background=8, start=utc_ms("2025-04-02T13:00:00"), seconds=180),
+        xconf_extra=MRA_DOMAIN_XCONF,
+    )
+    summary = (
+        "Expressway-C X15.0.2 whose MRA clients ask for example.com, a SIP domain listed with Edge Off "
+        "(only example.org has Edge On); the requests themselves succeed."
+    )
+    statuses = expect(
+        {"mra-domain-not-enabled": "potential", "cfg-uc-zone-tls-verify-off": "ok", "expressway-alarms": "ok"}
+    )
+    named = (("mra-domain-not-enabled", "expc3", "cucm1.example.com", "10.70.20.11"),)
+    return Scenario(
+        "mra-domain-not-enabled",
+        "mra-domain-not-enabled.tar.gz",
+        summary,
+        site,
+        [run],
+        statuses,
+        131,
+        named=named,
     )
 
 
 def build() -> list[Built]:
     """Every scenario of the family, built."""
-    return [build_scenario(node_certificates())]
+    return [build_scenario(node_certificates()), build_scenario(mra_domain_not_enabled())]

@@ -75,7 +75,9 @@ def single_node(name: str, summary: str, server: Spec, found: dict[str, str], se
         Plan(logins=4, background=8, start=START, seconds=180),
         pems={"server": pem(server, ISSUING), "ca": pem(*ca)},
     )
-    node_findings = {sid: ("expc",) for sid, status in found.items() if status in ("issue", "potential")}
+    named = tuple(
+        (sid, "expc", "expc", "") for sid, status in found.items() if status in ("issue", "potential")
+    )
     first_wave = more.pop("first_wave", {})
     return Scenario(
         name,
@@ -85,7 +87,7 @@ def single_node(name: str, summary: str, server: Spec, found: dict[str, str], se
         [run],
         statuses({**found, **first_wave}),
         seed,
-        node_findings=node_findings,
+        named=named,
     )
 
 
@@ -173,7 +175,7 @@ def edge_cert_missing_mra_domain() -> Scenario:
         205,
         noise_per_second=2.0,
         traffic=False,
-        node_findings={"edge-cert-missing-mra-domain": ("expe",)},
+        named=(("edge-cert-missing-mra-domain", "expe", "expe", ""),),
     )
 
 
@@ -214,7 +216,7 @@ def cluster_trust_stores_differ() -> Scenario:
         runs,
         statuses({**found, "ts-cert-unknown-ca": "issue"}),
         206,
-        node_findings={"trust-store-differs": ("expc1", "expc2")},
+        named=(("trust-store-differs", "expc1", "expc1", ""), ("trust-store-differs", "expc2", "expc2", "")),
     )
 
 

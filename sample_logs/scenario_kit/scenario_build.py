@@ -40,8 +40,8 @@ class Scenario:
     noise_per_second: float = 4.0
     traffic: bool = True
     verbatim: tuple[str, ...] = ()
-    # signature -> the nodes a finding about their own files (certificates, trust store) names
-    node_findings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # servers a node-level check names, which no log line makes: (signature, node, name, ip)
+    named: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def single(
@@ -52,9 +52,11 @@ def single(
     plan: Plan,
     statuses: dict[str, str],
     seed: int,
+    xconf_extra: tuple[str, ...] = (),
     **more,
 ) -> Scenario:
-    return Scenario(name, f"{name}.tar.gz", summary, site, [NodeRun(spec, plan)], statuses, seed, **more)
+    run = NodeRun(spec, plan, xconf_extra=xconf_extra)
+    return Scenario(name, f"{name}.tar.gz", summary, site, [run], statuses, seed, **more)
 
 
 def build_scenario(scenario: Scenario) -> Built:
@@ -86,6 +88,8 @@ def build_scenario(scenario: Scenario) -> Built:
         files[path] = tar_gz(members)
         nodes.append(node_entry(spec, path, lines, scenario.verbatim))
     tally.port_splits(scenario.site)
+    for key in scenario.named:
+        tally.servers.setdefault(key, set())
     return Built(
         files,
         manifest_entry(
@@ -95,6 +99,5 @@ def build_scenario(scenario: Scenario) -> Built:
             scenario.expect,
             nodes,
             tally,
-            scenario.node_findings,
         ),
     )
