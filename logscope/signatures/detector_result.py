@@ -1,5 +1,6 @@
 """What a detector returns, apart from the detectors: the modules of detectors (detectors.py,
-certificate_checks.py, config_checks.py) import it, and detectors.py merges their tables without an import cycle."""
+certificate_checks.py, config_checks.py) import it, and detectors.py merges their tables without
+an import cycle."""
 
 from __future__ import annotations
 
