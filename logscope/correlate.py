@@ -169,7 +169,9 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     Adds `linked` (bool), the transaction's key and outcome, and `port`: the upstream port, else the
     route port, else the port of a matching error.log CONNECT line.
     """
-    failures = events[events["kind"].isin(TLS_FAILURE_KINDS)][list(FAILURE_COLUMNS)].copy()
+    failures = name_debug_verdicts(events[events["kind"].isin(TLS_FAILURE_KINDS)])[
+        list(FAILURE_COLUMNS)
+    ].copy()
     failures = failures.reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
     failures["address"] = (
@@ -193,6 +195,49 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     for column in ("txn_id", "txn_status", "upstream_port", "route_port"):
         failures[column] = pd.to_numeric(failures[column], errors="coerce").astype("Int64")
     return failures.drop(columns=["address", "name"])
+
+
+DEBUG_VERDICT_MODULE = "ssl_verify"
+
+
+def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    """The verify callback's debug verdicts (`(ssl_verify) verification error:num=..`) named by the
+    line after them on the same thread.
+
+    A verdict names no server. The next failure line of the same file, node, pid and thread, in file
+    order, says which connection it was about: an `SSL connection failed for '<name>'` gives the
+    verdict its server; a `Core server certificate verification failed` warning already tells the
+    same failure with its server, so the verdict is dropped (one failure, counted once).
+    """
+    if "module" not in rows or rows.empty:
+        return rows
+    verdict = (rows["kind"] == "tls_verify_failed") & (
+        rows["module"].astype("string") == DEBUG_VERDICT_MODULE
+    )
+    verdict = verdict.fillna(False).astype(bool)
+    if not verdict.any():
+        return rows
+    ordered = rows.assign(
+        _verdict=verdict,
+        _group=rows["source"].astype("string").fillna("")
+        + "\0"
+        + rows["node"].astype("string").fillna("")
+        + "\0"
+        + rows["pid"].astype("string").fillna("")
+        + "\0"
+        + rows["thread"].astype("string").fillna(""),
+    ).sort_values(["_group", "line"], kind="stable")
+    position = pd.Series(range(len(ordered)), index=ordered.index, dtype="float64")
+    after = position.where(~ordered["_verdict"]).groupby(ordered["_group"], sort=False).bfill()
+    nexts = after[ordered["_verdict"] & after.notna()].astype("int64")
+    following = ordered.iloc[nexts.to_numpy()]
+    repeated = following["kind"].to_numpy() == "tls_verify_failed"
+    named = following["kind"].to_numpy() == "ssl_connect_failed"
+    result = rows.copy()
+    if "server_name" in result:
+        result["server_name"] = result["server_name"].astype(object)
+    result.loc[nexts.index[named], "server_name"] = following["server_name"].to_numpy(dtype=object)[named]
+    return result.drop(index=nexts.index[repeated])
 
 
 def _paired(failures: pd.DataFrame) -> pd.Series:

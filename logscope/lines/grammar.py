@@ -173,6 +173,10 @@ class _AtsDiag(Transformer):
                 record.update(server_fields(str(item)))
         return record
 
+    def ssl_verify_error(self, items: list) -> Record:
+        _number, reason, depth = items
+        return {"kind": "tls_verify_failed", "verify_error": str(reason), "depth": int(depth)}
+
     def ssl_connect_failed(self, items: list) -> Record:
         name, error = (str(item) for item in items)
         return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
