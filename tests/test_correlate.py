@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import events_of
 from logscope.correlate import correlate
 
@@ -166,3 +168,23 @@ def test_a_debug_verdict_followed_by_its_warning_is_one_failure_not_two():
     failures = _correlate(text).tls_failures
     verifies = failures[failures["kind"] == "tls_verify_failed"]
     assert list(verifies["server_ip"]) == ["10.1.1.5"]
+
+
+def _without(text: str, pattern: str) -> str:
+    return re.sub(pattern, "", text, flags=re.M)
+
+
+def test_an_excerpt_with_no_times_is_correlated_by_file_order_and_its_times_stay_unknown():
+    text = _without(failing_transaction(2210, 7, 1), r"^\S+ ")
+    correlation = _correlate(text)
+    assert list(correlation.transactions["txn_id"]) == [7]
+    assert correlation.transactions["start"].isna().all()
+    failure = correlation.tls_failures.iloc[0]
+    assert failure["linked"] and failure["txn_id"] == 7 and failure["port"] == 6972
+    assert correlation.tls_failures["ts"].isna().all()
+
+
+def test_lines_with_no_pid_are_correlated_within_their_node():
+    correlation = _correlate(_without(failing_transaction(2210, 7, 1), r"\[2210\]"))
+    assert list(correlation.transactions["txn_id"]) == [7]
+    assert correlation.tls_failures.iloc[0]["linked"]

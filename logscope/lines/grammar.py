@@ -300,6 +300,8 @@ def salvage_tls_fields(record: Record) -> Record:
     return record
 
 
+# Expressway's module of the traffic server's own events (its HTTP transaction steps).
+TRAFFIC_SERVER_MODULE = "network.http.trafficserver"
 _UTC_TIME = re.compile(r'UTCTime="(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:,(\d+))?"')
 
 
@@ -316,10 +318,12 @@ def parse_line(text: str) -> Record:
     family = body_family(body, record["ts_format"])
     if family == "text" and len(record) == 2:  # no envelope and no body shape known: not a log line
         return {"kind": "unparsed"}
-    if family == "ats" and "process" not in record:
-        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
     fields, complete = parse_body_with_grammar(body, family)
+    if family == "ats" and "process" not in record and "level" in fields:
+        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
     record.update(fields)
+    if "process" not in record and str(record.get("module", "")).startswith(TRAFFIC_SERVER_MODULE):
+        record["process"] = "traffic_server"  # no process written: the module says who wrote it
     if not complete:
         record["partial"] = True
     return record
