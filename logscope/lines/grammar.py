@@ -15,6 +15,7 @@ from logscope.lines.records import (
     NO_TIME,
     SYSLOG,
     Record,
+    FREE_TEXT_KEY,
     body_family,
     kv_record,
     server_fields,
@@ -108,12 +109,17 @@ class _KeyValues(Transformer):
     def pair(self, items: list) -> tuple[str, str]:
         return str(items[0]), str(items[1])[1:-1]
 
+    def free_text(self, items: list) -> tuple[str, str]:
+        return FREE_TEXT_KEY, str(items[0])
+
     def httpmsg(self, items: list) -> tuple[str, str]:
         key, _, message = str(items[0]).lstrip("\n").partition(":")
         return key, message
 
     def start(self, items: list) -> list[tuple[str, str]]:
-        return items
+        words = [value for key, value in items if key == FREE_TEXT_KEY]
+        pairs = [item for item in items if item[0] != FREE_TEXT_KEY]
+        return [*pairs, (FREE_TEXT_KEY, " ".join(words))] if words else pairs
 
 
 class _AtsDiag(Transformer):
@@ -166,7 +172,7 @@ class _AtsDiag(Transformer):
             if isinstance(item, dict):
                 record.update(item)
             elif item.type == "NAME_CHECK":
-                record["name_check"] = str(item).strip()
+                record["name_check"] = " ".join(str(item).split())
             elif item.type == "PAREN_GROUP":
                 record["sni"] = str(item)[1:-1]
             elif item.type == "SERVER":
@@ -174,11 +180,11 @@ class _AtsDiag(Transformer):
         return record
 
     def ssl_verify_error(self, items: list) -> Record:
-        _number, reason, depth = items
+        _opening, _number, reason, depth = items
         return {"kind": "tls_verify_failed", "verify_error": str(reason), "depth": int(depth)}
 
     def ssl_connect_failed(self, items: list) -> Record:
-        name, error = (str(item) for item in items)
+        _opening, name, error = (str(item) for item in items)
         return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
 
 

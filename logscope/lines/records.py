@@ -47,6 +47,9 @@ KEY_COLUMNS = {
 # `UTCTime=` repeats the envelope's time in UTC (which `ts` already holds): not kept, to keep a
 # million-event frame small. Every other key without a column of its own is kept in `extra`.
 REDUNDANT_KEYS = frozenset({"UTCTime"})
+# The pseudo-key of free text between the pairs (expressway_kv.lark): the event's message when it
+# has no `Msg=`.
+FREE_TEXT_KEY = ""
 TRANSACTION_KINDS = frozenset(DETAIL_KINDS.values())
 
 
@@ -96,13 +99,17 @@ def kv_record(pairs: list[tuple[str, str]]) -> Record:
     record: Record = {}
     extra: dict[str, str] = {}
     message = None
-    for key, value in pairs:
+    for key, raw_value in pairs:
+        # padded values (`Detail=" Access allowed "`) compare trimmed; the message keeps its lines
+        value = raw_value if key in ("HTTPMSG", "SIPMSG") else raw_value.strip()
         column = KEY_COLUMNS.get(key)
         if column:
             record[column] = value
         elif key == "Msg":
             message = value
             record.update(http_start_line(value))
+        elif key == FREE_TEXT_KEY:
+            message = message if message is not None else value
         elif key in ("HTTPMSG", "SIPMSG"):
             message = value.strip()
             record.update(http_start_line(message.split("\n", 1)[0]))
@@ -142,7 +149,7 @@ def _int_or_none(value: Any) -> int | None:
 # --- body dispatch -----------------------------------------------------------------------------
 
 _KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*="')
-_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] +|\{0x[0-9A-Fa-f]+\} +|[A-Za-z_][\w.-]* +)?[A-Z]+:")
+_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] *|\{0x[0-9A-Fa-f]+\} *|[A-Za-z_][\w.-]* +)?[A-Z]+:")
 
 
 def body_family(body: str, ts_format: str) -> str:
