@@ -45,8 +45,6 @@ NOT_READ_YET = {
     "line_number_prefix",
     "spacing",
     "masked_values",
-    "padded_values",
-    "free_text_between_pairs",
     "wrapped",
     "flattened",
 }

@@ -12,10 +12,10 @@ from lark import Lark, Token, Transformer, UnexpectedInput
 from logscope.lines.records import (
     DIAGS,
     ERRORLOG,
+    FREE_TEXT_KEY,
     NO_TIME,
     SYSLOG,
     Record,
-    FREE_TEXT_KEY,
     body_family,
     kv_record,
     server_fields,
@@ -200,6 +200,8 @@ class _ErrorLog(Transformer):
         for item in items:
             if isinstance(item, tuple):
                 record[item[0]] = item[1]
+            elif item.type == "CONNECT_OPENING":
+                continue
             elif item.type == "WORDCHARS":
                 record["reason"] = str(item)
             elif item.type == "ADDR":

@@ -148,7 +148,7 @@ def _int_or_none(value: Any) -> int | None:
 
 # --- body dispatch -----------------------------------------------------------------------------
 
-_KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*="')
+_KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"')  # `Key= "v"`: a padded first pair
 _ATS_START = re.compile(r"\s*(\[[^\]\n]+\] *|\{0x[0-9A-Fa-f]+\} *|[A-Za-z_][\w.-]* +)?[A-Z]+:")
 
 
