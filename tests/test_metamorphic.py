@@ -43,8 +43,6 @@ NOT_READ_YET = {
     "bsd_syslog",
     "no_envelope",
     "line_number_prefix",
-    "spacing",
-    "masked_values",
     "wrapped",
     "flattened",
 }

@@ -53,6 +53,17 @@ FREE_TEXT_KEY = ""
 TRANSACTION_KINDS = frozenset(DETAIL_KINDS.values())
 
 
+# An address a publisher masked (`192.0.2.xx`, `10.*.*.4`, `<REDACTED>`). Kept as written (one log
+# masks one address the same way, so lines still meet by it), but never taken to tell servers apart:
+# two servers may share a mask, so checks that compare servers name them by host (section 7).
+_MASKED_ADDRESS = re.compile(r"(?i)<?redacted>?|((\d{1,3}|x+|\*+)\.){3}(\d{1,3}|x+|\*+)")
+
+
+def is_masked(address: str) -> bool:
+    """Whether an address was masked by whoever published the log."""
+    return bool(_MASKED_ADDRESS.fullmatch(address)) and not address.replace(".", "").isdigit()
+
+
 def server_fields(token: str) -> Record:
     """`server=cucm.steven.lab(10.48.36.215)` -> server_name and server_ip (each only when not empty)."""
     name, _, address = token.removeprefix("server=").rstrip(")").partition("(")
