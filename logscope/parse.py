@@ -30,6 +30,15 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without b
 # `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 _BLANK = (b"", b"\r")
+# An editor's search window indents its `Line N:` prefixes: such a line starts an event, never continues one.
+_INDENTED_LINE_PREFIX = re.compile(rb"[ \t]+Line \d+: ")
+
+
+def _continues(block: bytes, position: int) -> bool:
+    """Whether the line at `position` continues the event above it (an HTTP/SIP message line)."""
+    return block.startswith(_CONTINUATION_START, position) and not _INDENTED_LINE_PREFIX.match(
+        block, position
+    )
 
 
 class LogMember(Protocol):
@@ -215,7 +224,7 @@ def _events_in_block(
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
-        if block.startswith(_CONTINUATION_START, start) or (end - start <= 1 and block[start:end] in _BLANK):
+        if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
             position = end + 1  # a continuation without its event, or a blank line: no event
             continue
         folded, after = _fold_continuations(block, end + 1)
@@ -231,7 +240,7 @@ def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
     """Continuation lines starting at `position`: (their bytes joined by newlines, position after)."""
     start = position
     size = len(block)
-    while position < size and block.startswith(_CONTINUATION_START, position):
+    while position < size and _continues(block, position):
         position = block.index(b"\n", position) + 1
     if position == start:
         return b"", position
@@ -251,7 +260,8 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     except UnicodeDecodeError:
         stats.invalid_utf8 += 1
         text = raw.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd")
+    # CRLF line ends, and the byte order mark an editor put before the first line
+    return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd").removeprefix("\ufeff")
 
 
 class FrameBuilder:
