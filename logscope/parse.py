@@ -30,15 +30,18 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without b
 # `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 _BLANK = (b"", b"\r")
-# An editor's search window indents its `Line N:` prefixes: such a line starts an event, never continues one.
-_INDENTED_LINE_PREFIX = re.compile(rb"[ \t]+Line \d+: ")
+# An editor's search window puts `Line N: ` (maybe indented) before every line it lists, continuation
+# lines too: what follows the prefix says whether the line continues the event above it.
+_LINE_PREFIX = re.compile(rb"[ \t]*Line \d+: ")
+_LINE_PREFIXES = re.compile(rb"(?m)^[ \t]*Line \d+: ")
+_MAY_HAVE_PREFIX = (b"Line ", b" ", b"\t")
 
 
 def _continues(block: bytes, position: int) -> bool:
     """Whether the line at `position` continues the event above it (an HTTP/SIP message line)."""
-    return block.startswith(_CONTINUATION_START, position) and not _INDENTED_LINE_PREFIX.match(
-        block, position
-    )
+    if block.startswith(_MAY_HAVE_PREFIX, position) and (prefix := _LINE_PREFIX.match(block, position)):
+        position = prefix.end()
+    return block.startswith(_CONTINUATION_START, position)
 
 
 class LogMember(Protocol):
@@ -244,7 +247,8 @@ def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
         position = block.index(b"\n", position) + 1
     if position == start:
         return b"", position
-    return block[start : position - 1], position
+    folded = block[start : position - 1]
+    return (_LINE_PREFIXES.sub(b"", folded) if b"Line " in folded else folded), position
 
 
 # --- records -> frame ------------------------------------------------------------------------------

@@ -42,7 +42,6 @@ ALLOWANCES = {
 NOT_READ_YET = {
     "bsd_syslog",
     "no_envelope",
-    "line_number_prefix",
     "wrapped",
     "flattened",
 }
