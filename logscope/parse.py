@@ -17,7 +17,15 @@ from typing import BinaryIO, Protocol
 
 import pandas as pd
 
-from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
+from logscope.frame import (
+    EVENT_COLUMNS,
+    EVENT_DTYPES,
+    KINDS,
+    TEXT_COLUMNS,
+    infer_bsd_zones,
+    records_to_frame,
+    typed,
+)
 from logscope.lines import parse_event
 from logscope.lines.phrases import SafetyNet
 
@@ -325,7 +333,7 @@ class FrameBuilder:
         for column, values in self.text.items():
             frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
         self.text = {column: [] for column in self.TEXT_COLUMNS}
-        frame = frame[list(EVENT_COLUMNS)]
+        frame = infer_bsd_zones(frame[list(EVENT_COLUMNS)])
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)

@@ -4,12 +4,14 @@ a line means, and the salvage of TLS failure lines they cannot parse in full."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedInput
 
 from logscope.lines.records import (
+    BSD,
     DIAGS,
     ERRORLOG,
     FREE_TEXT_KEY,
@@ -45,7 +47,7 @@ class _Envelope(Transformer):
     def bsd_line(self, items: list) -> Record:
         ts, host, *rest = items
         # the diags.log time shape with a fraction (a BSD time has none)
-        return _merge({"ts_raw": f"{ts}.000", "ts_format": DIAGS, "node": str(host)}, rest)
+        return _merge({"ts_raw": f"{ts}.000", "ts_format": BSD, "node": str(host)}, rest)
 
     def headless_line(self, items: list) -> Record:
         head, *rest = items
@@ -313,6 +315,26 @@ TRAFFIC_SERVER_MODULE = "network.http.trafficserver"
 _UTC_TIME = re.compile(r'UTCTime="(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:,(\d+))?"')
 
 
+_ZONE_STEP = 15 * 60  # zones are whole quarter hours
+
+
+def bsd_with_zone(local: str, utc: re.Match) -> str:
+    """A BSD time (`Mar  4 09:12:44.000`) and the body's UTCTime -> RFC 3339 local time with its
+    offset (rounded to a quarter hour), so the line keeps the zone it was written in."""
+    universal = datetime.strptime(f"{utc[1]} {utc[2]}", "%Y-%m-%d %H:%M:%S")
+    candidates = []
+    for year in (universal.year - 1, universal.year, universal.year + 1):
+        try:
+            candidates.append(datetime.strptime(f"{year} {local.split('.')[0]}", "%Y %b %d %H:%M:%S"))
+        except ValueError:  # 29 February in another year
+            continue
+    written = min(candidates, key=lambda when: abs((when - universal).total_seconds()))
+    offset = round((written - universal).total_seconds() / _ZONE_STEP) * _ZONE_STEP
+    sign, minutes = ("-" if offset < 0 else "+"), abs(offset) // 60
+    shifted = universal + timedelta(seconds=offset)
+    return f"{shifted:%Y-%m-%dT%H:%M:%S}.{utc[3] or '0'}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def parse_line(text: str) -> Record:
     """The reference parse of one event (envelope and body) with the Lark grammars only."""
     try:
@@ -320,9 +342,9 @@ def parse_line(text: str) -> Record:
     except UnexpectedInput:
         return {"kind": "unparsed"}
     body = record.pop("body", "")
-    if record["ts_format"] == DIAGS and "node" in record and (utc := _UTC_TIME.search(body)):
-        # BSD syslog has no zone: the body's own UTC time wins (else UTC is assumed)
-        record["ts_raw"], record["ts_format"] = f"{utc[1]}T{utc[2]}.{utc[3] or '0'}Z", SYSLOG
+    if record["ts_format"] == BSD and (utc := _UTC_TIME.search(body)):
+        # BSD syslog has no zone: the body's own UTC time gives the time and the zone
+        record["ts_raw"], record["ts_format"] = bsd_with_zone(record["ts_raw"], utc), SYSLOG
     family = body_family(body, record["ts_format"])
     if family == "text" and len(record) == 2:  # no envelope and no body shape known: not a log line
         return {"kind": "unparsed"}

@@ -12,6 +12,9 @@ Record = dict[str, Any]
 
 # Envelope formats, named in each record as `ts_format` so the parse stage converts times per format.
 SYSLOG, DIAGS, ERRORLOG = "rfc3339", "diags", "errorlog"
+# BSD syslog (`Mar  4 09:12:44`): no year and no zone; the zone comes from the node's own lines
+# (frame.infer_bsd_zones), else UTC is assumed and the offset says so.
+BSD = "bsd"
 NO_TIME = "none"  # an excerpt whose lines carry no time: `ts` stays unknown, never invented
 
 # Expressway `Detail=`/`Event=` values that name a transaction step or an access decision.
