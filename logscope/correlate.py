@@ -59,9 +59,42 @@ class Correlation:
 
 
 def correlate(events: pd.DataFrame) -> Correlation:
-    transactions = build_transactions(events)
-    failures = link_failures(events, transactions)
+    """Transactions and failures. Lines with no time are correlated by file order (see file_order)."""
+    ordered = file_order(events)
+    transactions = build_transactions(ordered)
+    failures = link_failures(ordered, transactions)
+    if ordered is not events:
+        transactions = _times_unknown(transactions, ("start", "end", "first_attempt"))
+        failures = _times_unknown(failures, ("ts", "txn_start", "txn_end"))
     return Correlation(transactions, failures)
+
+
+# An excerpt with no times (log-lines.md section 7) is correlated by file order within (node, pid): each
+# timeless line gets a stand-in time of FILE_ORDER_STEP per line from FILE_ORDER_EPOCH, so the time
+# windows below become windows of lines (LINK_SLACK: 100 lines). The stand-ins never leave this
+# module: every time before KNOWN_TIMES goes back to unknown.
+FILE_ORDER_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+FILE_ORDER_STEP = pd.Timedelta(milliseconds=10)
+KNOWN_TIMES = pd.Timestamp("1971-01-01", tz="UTC")
+
+
+def file_order(events: pd.DataFrame) -> pd.DataFrame:
+    """The events, with a stand-in time from its line number on each line that has none."""
+    timeless = events["ts"].isna()
+    if not timeless.any():
+        return events
+    lines = pd.to_numeric(events["line"], errors="coerce").fillna(0).astype("int64")
+    stand_in = FILE_ORDER_EPOCH + lines.to_numpy() * FILE_ORDER_STEP
+    return events.assign(ts=events["ts"].where(~timeless, pd.Series(stand_in, index=events.index)))
+
+
+def _times_unknown(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            values = pd.to_datetime(frame[column], utc=True)
+            frame[column] = values.where(values >= KNOWN_TIMES)
+    return frame
 
 
 # What each transaction step contributes to its row: event column -> transaction column.
@@ -85,12 +118,12 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     if steps.empty:
         return _empty_transactions()
     steps = steps.assign(node=steps["node"].astype(str))
-    grouped = steps.groupby(TXN_KEY, observed=True, sort=False)
+    grouped = steps.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
     frame = grouped.agg(start=("ts", "min"), end=("ts", "max")).reset_index()
 
     def step(kind: str, columns: dict[str, str], how: str = "first") -> pd.DataFrame:
         rows = steps[steps["kind"] == kind]
-        picked = rows.groupby(TXN_KEY, observed=True, sort=False)
+        picked = rows.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
         picked = picked.head(1) if how == "first" else picked.tail(1)
         return picked[TXN_KEY + list(columns)].rename(columns=columns)
 
@@ -98,7 +131,7 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     upstream = step("sending_request", UPSTREAM_FIELDS, how="last")
     attempts = (
         steps[steps["kind"] == "sending_request"]
-        .groupby(TXN_KEY, observed=True, sort=False)
+        .groupby(TXN_KEY, observed=True, sort=False, dropna=False)
         .agg(attempts=("ts", "size"), first_attempt=("ts", "min"))
         .reset_index()
     )
@@ -169,7 +202,9 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     Adds `linked` (bool), the transaction's key and outcome, and `port`: the upstream port, else the
     route port, else the port of a matching error.log CONNECT line.
     """
-    failures = events[events["kind"].isin(TLS_FAILURE_KINDS)][list(FAILURE_COLUMNS)].copy()
+    failures = name_debug_verdicts(events[events["kind"].isin(TLS_FAILURE_KINDS)])[
+        list(FAILURE_COLUMNS)
+    ].copy()
     failures = failures.reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
     failures["address"] = (
@@ -195,6 +230,49 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     return failures.drop(columns=["address", "name"])
 
 
+DEBUG_VERDICT_MODULE = "ssl_verify"
+
+
+def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    """The verify callback's debug verdicts (`(ssl_verify) verification error:num=..`) named by the
+    line after them on the same thread.
+
+    A verdict names no server. The next failure line of the same file, node, pid and thread, in file
+    order, says which connection it was about: an `SSL connection failed for '<name>'` gives the
+    verdict its server; a `Core server certificate verification failed` warning already tells the
+    same failure with its server, so the verdict is dropped (one failure, counted once).
+    """
+    if "module" not in rows or rows.empty:
+        return rows
+    verdict = (rows["kind"] == "tls_verify_failed") & (
+        rows["module"].astype("string") == DEBUG_VERDICT_MODULE
+    )
+    verdict = verdict.fillna(False).astype(bool)
+    if not verdict.any():
+        return rows
+    ordered = rows.assign(
+        _verdict=verdict,
+        _group=rows["source"].astype("string").fillna("")
+        + "\0"
+        + rows["node"].astype("string").fillna("")
+        + "\0"
+        + rows["pid"].astype("string").fillna("")
+        + "\0"
+        + rows["thread"].astype("string").fillna(""),
+    ).sort_values(["_group", "line"], kind="stable")
+    position = pd.Series(range(len(ordered)), index=ordered.index, dtype="float64")
+    after = position.where(~ordered["_verdict"]).groupby(ordered["_group"], sort=False).bfill()
+    nexts = after[ordered["_verdict"] & after.notna()].astype("int64")
+    following = ordered.iloc[nexts.to_numpy()]
+    repeated = following["kind"].to_numpy() == "tls_verify_failed"
+    named = following["kind"].to_numpy() == "ssl_connect_failed"
+    result = rows.copy()
+    if "server_name" in result:
+        result["server_name"] = result["server_name"].astype(object)
+    result.loc[nexts.index[named], "server_name"] = following["server_name"].to_numpy(dtype=object)[named]
+    return result.drop(index=nexts.index[repeated])
+
+
 def _paired(failures: pd.DataFrame) -> pd.Series:
     """Whether a certificate warning has its `SSL connection failed` error beside it, and vice versa.
 
@@ -206,7 +284,7 @@ def _paired(failures: pd.DataFrame) -> pd.Series:
     if failures.empty:
         return paired
     rows = failures[failures["ts"].notna()].assign(
-        row=lambda f: f.index, pid_key=lambda f: f["pid"].astype("Int64").fillna(-1).astype("int64")
+        row=lambda f: f.index, pid_key=lambda f: _pid_key(f["pid"])
     )
     errors = rows[rows["kind"] == "ssl_connect_failed"]
     warnings = rows[rows["kind"] != "ssl_connect_failed"]
@@ -245,7 +323,6 @@ def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     """One row per (transaction, address it could be known by): upstream IP and route host."""
     base = transactions.assign(node=transactions["node"].astype(str))
-    base = base[base["pid"].notna()]
     by_ip = base.assign(key=base["upstream_ip"].astype("string"))
     by_host = base.assign(key=base["route_host"].astype("string"))
     keys = pd.concat([by_ip, by_host], ignore_index=True)
@@ -278,16 +355,16 @@ def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) ->
     keys = keys[keys["since"].notna()]
     if keys.empty:
         return
-    right = keys.assign(pid=keys["pid"].astype("int64")).sort_values("since")
+    right = keys.assign(pid=_pid_key(keys["pid"])).sort_values("since")
     right = right[["node", "pid", "key", "since", *set(_COPIED_FROM_TRANSACTION.values())]]
     right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
     for key_column in ("address", "name"):
         todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
-        todo = todo[todo["pid"].notna() & todo["ts"].notna()]
+        todo = todo[todo["ts"].notna()]
         if todo.empty:
             continue
         left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
-        left = left.assign(row=left.index, pid=left["pid"].astype("int64"), key=left["key"].astype("string"))
+        left = left.assign(row=left.index, pid=_pid_key(left["pid"]), key=left["key"].astype("string"))
         matched = pd.merge_asof(
             left.sort_values("ts"),
             right.assign(key=right["key"].astype("string")),
@@ -300,6 +377,11 @@ def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) ->
         rows = matched["row"].to_numpy()
         for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
             failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
+
+
+def _pid_key(pid: pd.Series) -> pd.Series:
+    """The pid as a join key: a line with no pid (an excerpt) is in the unknown process -1."""
+    return pd.to_numeric(pid, errors="coerce").astype("Int64").fillna(-1).astype("int64")
 
 
 def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:

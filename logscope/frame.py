@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from logscope.lines import DIAGS, ERRORLOG, SYSLOG
+from logscope.lines.records import BSD
 
 KINDS = (
     "receive_request",
@@ -183,6 +184,7 @@ def diags_times(text: pd.Series, year: int | None = None, now: datetime | None =
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+UTC_ASSUMED = "UTC assumed"  # a BSD syslog time no line of its node gave a zone to
 _FORMATS = {DIAGS: "%Y %b %d %H:%M:%S.%f", ERRORLOG: "%Y%m%d.%Hh%Mm%Ss"}
 
 
@@ -202,7 +204,49 @@ def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[p
     diags = formats == DIAGS
     if diags.any():
         ts[diags] = diags_times(raw[diags].astype(str), year)
+    bsd = formats == BSD
+    if bsd.any():
+        ts[bsd] = diags_times(raw[bsd].astype(str), year)
+        offset[bsd] = UTC_ASSUMED
     errorlog = formats == ERRORLOG
     if errorlog.any():
         ts[errorlog] = _to_utc(raw[errorlog].astype(str), fmt=_FORMATS[ERRORLOG])
     return ts, offset.astype("category")
+
+
+def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
+    """BSD syslog lines read as UTC take the zone, and the year, of their node's other lines (a line
+    with `UTCTime=` or an RFC 3339 envelope); a node with none keeps UTC, its offset "UTC assumed"."""
+    assumed = frame["ts_offset"] == UTC_ASSUMED
+    if not assumed.any():
+        return frame
+    known = frame["ts_offset"].astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
+    zones = (
+        frame.loc[known & frame["node"].isin(frame.loc[assumed, "node"].unique()), ["node", "ts_offset"]]
+        .astype(str)
+        .groupby("node")["ts_offset"]
+        .agg(lambda offsets: offsets.mode().iloc[0])
+    )
+    if zones.empty:
+        return frame
+    zone = frame["node"].astype(str).map(zones).where(assumed)
+    shift = zone.dropna().map(_offset_delta)
+    frame = frame.copy()
+    frame["ts"] = frame["ts"].astype("datetime64[ns, UTC]")
+    frame.loc[shift.index, "ts"] = frame.loc[shift.index, "ts"] - pd.to_timedelta(shift.to_numpy())
+    years = frame.loc[known, ["node", "ts"]].assign(node=lambda f: f["node"].astype(str))
+    year = frame["node"].astype(str).map(years.groupby("node")["ts"].median().dt.year).loc[shift.index]
+    change = (year - frame.loc[shift.index, "ts"].dt.year).dropna().astype(int)
+    for delta in sorted(set(change) - {0}):
+        rows = change.index[change == delta]
+        frame.loc[rows, "ts"] = frame.loc[rows, "ts"] + pd.DateOffset(years=delta)
+    offsets = frame["ts_offset"].astype(str)
+    offsets.loc[shift.index] = zone.loc[shift.index]
+    frame["ts_offset"] = offsets.astype("category")
+    return frame
+
+
+def _offset_delta(offset: str) -> pd.Timedelta:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = int(offset[1:3]), int(offset[-2:])
+    return sign * pd.Timedelta(hours=hours, minutes=minutes)

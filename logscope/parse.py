@@ -17,7 +17,15 @@ from typing import BinaryIO, Protocol
 
 import pandas as pd
 
-from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, TEXT_COLUMNS, records_to_frame, typed
+from logscope.frame import (
+    EVENT_COLUMNS,
+    EVENT_DTYPES,
+    KINDS,
+    TEXT_COLUMNS,
+    infer_bsd_zones,
+    records_to_frame,
+    typed,
+)
 from logscope.lines import parse_event
 from logscope.lines.phrases import SafetyNet
 from logscope.markers import MarkerLines
@@ -31,6 +39,18 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without b
 # `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 _BLANK = (b"", b"\r")
+# An editor's search window puts `Line N: ` (maybe indented) before every line it lists, continuation
+# lines too: what follows the prefix says whether the line continues the event above it.
+_LINE_PREFIX = re.compile(rb"[ \t]*Line \d+: ")
+_LINE_PREFIXES = re.compile(rb"(?m)^[ \t]*Line \d+: ")
+_MAY_HAVE_PREFIX = (b"Line ", b" ", b"\t")
+
+
+def _continues(block: bytes, position: int) -> bool:
+    """Whether the line at `position` continues the event above it (an HTTP/SIP message line)."""
+    if block.startswith(_MAY_HAVE_PREFIX, position) and (prefix := _LINE_PREFIX.match(block, position)):
+        position = prefix.end()
+    return block.startswith(_CONTINUATION_START, position)
 
 
 class LogMember(Protocol):
@@ -218,7 +238,7 @@ def _events_in_block(
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
-        if block.startswith(_CONTINUATION_START, start) or (end - start <= 1 and block[start:end] in _BLANK):
+        if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
             position = end + 1  # a continuation without its event, or a blank line: no event
             continue
         folded, after = _fold_continuations(block, end + 1)
@@ -234,11 +254,12 @@ def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
     """Continuation lines starting at `position`: (their bytes joined by newlines, position after)."""
     start = position
     size = len(block)
-    while position < size and block.startswith(_CONTINUATION_START, position):
+    while position < size and _continues(block, position):
         position = block.index(b"\n", position) + 1
     if position == start:
         return b"", position
-    return block[start : position - 1], position
+    folded = block[start : position - 1]
+    return (_LINE_PREFIXES.sub(b"", folded) if b"Line " in folded else folded), position
 
 
 # --- records -> frame ------------------------------------------------------------------------------
@@ -254,7 +275,8 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     except UnicodeDecodeError:
         stats.invalid_utf8 += 1
         text = raw.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd")
+    # CRLF line ends, and the byte order mark an editor put before the first line
+    return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd").removeprefix("\ufeff")
 
 
 class FrameBuilder:
@@ -314,7 +336,7 @@ class FrameBuilder:
         for column, values in self.text.items():
             frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
         self.text = {column: [] for column in self.TEXT_COLUMNS}
-        frame = frame[list(EVENT_COLUMNS)]
+        frame = infer_bsd_zones(frame[list(EVENT_COLUMNS)])
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)

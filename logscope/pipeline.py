@@ -12,6 +12,7 @@ import pandas as pd
 from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
 from logscope.bundle.readers import read_records
 from logscope.correlate import correlate
+from logscope.frame import UTC_ASSUMED
 from logscope.frames import Frames, build_frames, bundle_time, describe_nodes
 from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
@@ -109,6 +110,7 @@ def analyze(
     }
     warnings += [f"signature skipped: {error}" for error in library.errors]
     warnings += same_host_warnings(nodes)
+    warnings += utc_assumed_warnings(parsed.events)
     report = Report(
         inputs=labels,
         nodes=nodes,
@@ -151,3 +153,15 @@ def _frame_fields(frames: Frames) -> dict[str, pd.DataFrame]:
 
 def _entry(input_label: str, path: str, reason: str) -> dict[str, str]:
     return {"input": input_label, "path": path, "reason": reason}
+
+
+def utc_assumed_warnings(events: pd.DataFrame) -> list[str]:
+    """BSD syslog lines whose zone no line of their node gave: read as UTC, and the report says so."""
+    assumed = events[events["ts_offset"] == UTC_ASSUMED]
+    if assumed.empty:
+        return []
+    nodes = ", ".join(sorted({str(node) for node in assumed["node"].dropna()})) or "unknown"
+    return [
+        f"{len(assumed)} BSD syslog line(s) of node(s) {nodes} carry no time zone and no line of theirs gave"
+        " one (no UTCTime=): their times are read as UTC"
+    ]

@@ -20,16 +20,8 @@ CORPUS = ROOT / "tests" / "corpus"
 FILES = sorted(CORPUS.glob("*.toml"))
 # Case ids (`<dialect>:<number>`) the parser does not read yet (issue 11).
 NOT_READ_YET = {
-    "ats_ssl_debug:1",
-    "ats_ssl_debug:3",
-    "ats_ssl_debug:4",
     "flattened:1",
     "flattened:2",
-    "free_text_between_pairs:1",
-    "line_ends:1",
-    "line_number_prefix:1",
-    "padded_values:1",
-    "spacing:1",
     "spacing:2",
     "wrapped:1",
     "wrapped:2",

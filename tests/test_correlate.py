@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import events_of
 from logscope.correlate import correlate
 
@@ -124,3 +126,65 @@ def test_an_error_for_another_server_is_not_paired_with_the_warning():
     )
     failures = _correlate(WARN.format(ts="2024-03-05T10:00:01.000+01:00", pid=100) + other).tls_failures
     assert not failures["paired"].any()
+
+
+DEBUG = "2026-03-04T09:12:44.{ms}+01:00 expc1 traffic_server[2210]: [{thread}] DEBUG: "
+VERDICT = "<SSLClientUtils.cc:78 (verify_callback)> (ssl_verify) verification error:num=10:certificate has expired:depth=0\n"
+CONNECT_ERROR = (
+    "<SSLNetVConnection.cc:1573 (sslClientHandShakeEvent)> (ssl.error) SSL connection failed for '{name}': "
+    "error:0A000086:SSL routines::certificate verify failed\n"
+)
+
+
+def test_a_debug_verdict_takes_its_server_from_the_connection_error_after_it_on_its_thread():
+    text = (
+        DEBUG.format(ms="120", thread="ET_NET 1")
+        + VERDICT
+        + DEBUG.format(ms="121", thread="ET_NET 2")
+        + CONNECT_ERROR.format(name="other.example.com")
+        + DEBUG.format(ms="122", thread="ET_NET 1")
+        + CONNECT_ERROR.format(name="cuc1.example.com")
+    )
+    failures = _correlate(text).tls_failures.sort_values("line")
+    verdict = failures[failures["kind"] == "tls_verify_failed"]
+    assert list(verdict["server_name"]) == ["cuc1.example.com"]
+    assert list(verdict["verify_error"]) == ["certificate has expired"]
+    assert verdict["paired"].all()
+
+
+def test_a_debug_verdict_followed_by_its_warning_is_one_failure_not_two():
+    warning = (
+        "[ET_NET 1] WARNING: Core server certificate verification failed for (cuc1.example.com). Action=Terminate "
+        "Error=certificate has expired server=cuc1.example.com(10.1.1.5) depth=0\n"
+    )
+    text = (
+        DEBUG.format(ms="120", thread="ET_NET 1")
+        + VERDICT
+        + "2026-03-04T09:12:44.121+01:00 expc1 traffic_server[2210]: "
+        + warning
+        + DEBUG.format(ms="122", thread="ET_NET 1")
+        + CONNECT_ERROR.format(name="cuc1.example.com")
+    )
+    failures = _correlate(text).tls_failures
+    verifies = failures[failures["kind"] == "tls_verify_failed"]
+    assert list(verifies["server_ip"]) == ["10.1.1.5"]
+
+
+def _without(text: str, pattern: str) -> str:
+    return re.sub(pattern, "", text, flags=re.M)
+
+
+def test_an_excerpt_with_no_times_is_correlated_by_file_order_and_its_times_stay_unknown():
+    text = _without(failing_transaction(2210, 7, 1), r"^\S+ ")
+    correlation = _correlate(text)
+    assert list(correlation.transactions["txn_id"]) == [7]
+    assert correlation.transactions["start"].isna().all()
+    failure = correlation.tls_failures.iloc[0]
+    assert failure["linked"] and failure["txn_id"] == 7 and failure["port"] == 6972
+    assert correlation.tls_failures["ts"].isna().all()
+
+
+def test_lines_with_no_pid_are_correlated_within_their_node():
+    correlation = _correlate(_without(failing_transaction(2210, 7, 1), r"\[2210\]"))
+    assert list(correlation.transactions["txn_id"]) == [7]
+    assert correlation.tls_failures.iloc[0]["linked"]

@@ -71,3 +71,24 @@ def test_an_excerpt_without_time_or_node_says_so_and_stdin_reads_the_same(tmp_pa
     assert "cucm1.example.com" in result.output
     document = CliRunner().invoke(main, ["analyze", "-", "--format", "json"], input=text).output
     assert '"ts-cert-self-signed"' in document
+
+
+BSD_WARNING = (
+    b"Mar  4 09:13:00 expc1 traffic_server[2210]: [ET_NET 1] WARNING: Core server certificate verification failed"
+    b" for (a.lab). Action=Terminate Error=self-signed certificate server=a.lab(127.0.0.11) depth=0\n"
+)
+BSD_WITH_UTCTIME = (
+    b'Mar  4 09:13:05 expc1 traffic_server[2210]: UTCTime="2026-03-04 08:13:05,120" Module="network.http.'
+    b'trafficserver" Level="INFO": Detail="Sending Response" Txn-id="78" TrackingID="" Dst-ip="127.0.0.1"'
+    b' Dst-port="35766" Msg="HTTP/1.1 502 connect failed"\n'
+)
+
+
+def test_bsd_syslog_times_with_no_zone_anywhere_are_read_as_utc_and_the_report_says_so():
+    warnings = logscope.analyze(BSD_WARNING).warnings
+    assert any("read as UTC" in warning and "expc1" in warning for warning in warnings)
+
+
+def test_bsd_syslog_lines_take_the_zone_and_year_their_node_s_utctime_lines_give():
+    report = logscope.analyze(BSD_WARNING + BSD_WITH_UTCTIME)
+    assert not any("read as UTC" in warning for warning in report.warnings)

@@ -80,6 +80,17 @@ def test_report_to_dict_validates_without_the_batch_block(validator):
     assert {f["id"] for f in document["findings"]} >= {"ts-cert-name-mismatch", "mra-address-not-fqdn"}
 
 
+def test_evidence_from_a_line_with_no_envelope_names_node_unknown_and_validates(validator):
+    bare = (
+        b"[ET_NET 0] WARNING: Core server certificate verification failed for (cucm.example.com). "
+        b"Action=Terminate Error=self signed certificate server=cucm.example.com(10.1.1.10) depth=0\n"
+    )
+    document = json.loads(logscope.analyze(bare).to_json())
+    evidence = [row for f in document["findings"] for row in f.get("evidence") or []]
+    assert evidence and {row["node"] for row in evidence} == {"unknown"}
+    assert errors_of(validator, document) == []
+
+
 def test_hostile_report_validates_and_keeps_the_text(validator):
     report = logscope.analyze(HOSTILE_LOG)
     document = json.loads(report.to_json())

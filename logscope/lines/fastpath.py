@@ -36,9 +36,9 @@ _FAST_ATS = re.compile(
 )
 # Message openings the grammar commits to; when one opens a message the specific pattern must match.
 _KNOWN_OPENING = re.compile(
-    r"Core server certificate verification failed for "
-    r"|(?:SNI|SAN|Origin hostname) \("
-    r"|SSL connection failed for "
+    r"Core[ \t]+server[ \t]+certificate[ \t]+verification[ \t]+failed[ \t]+for"
+    r"|(?:SNI|SAN|Origin[ \t]+hostname)[ \t]*\("
+    r"|SSL[ \t]+connection[ \t]+failed[ \t]+for"
 )
 _FAST_VERIFY = re.compile(
     r"Core server certificate verification failed for \(([^)\n]*)\)\.[ \t]+Action=([A-Za-z]+)[ \t]+"

@@ -4,14 +4,17 @@ a line means, and the salvage of TLS failure lines they cannot parse in full."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedInput
 
 from logscope.lines.records import (
+    BSD,
     DIAGS,
     ERRORLOG,
+    FREE_TEXT_KEY,
     NO_TIME,
     SYSLOG,
     Record,
@@ -44,7 +47,7 @@ class _Envelope(Transformer):
     def bsd_line(self, items: list) -> Record:
         ts, host, *rest = items
         # the diags.log time shape with a fraction (a BSD time has none)
-        return _merge({"ts_raw": f"{ts}.000", "ts_format": DIAGS, "node": str(host)}, rest)
+        return _merge({"ts_raw": f"{ts}.000", "ts_format": BSD, "node": str(host)}, rest)
 
     def headless_line(self, items: list) -> Record:
         head, *rest = items
@@ -108,12 +111,17 @@ class _KeyValues(Transformer):
     def pair(self, items: list) -> tuple[str, str]:
         return str(items[0]), str(items[1])[1:-1]
 
+    def free_text(self, items: list) -> tuple[str, str]:
+        return FREE_TEXT_KEY, str(items[0])
+
     def httpmsg(self, items: list) -> tuple[str, str]:
         key, _, message = str(items[0]).lstrip("\n").partition(":")
         return key, message
 
     def start(self, items: list) -> list[tuple[str, str]]:
-        return items
+        words = [value for key, value in items if key == FREE_TEXT_KEY]
+        pairs = [item for item in items if item[0] != FREE_TEXT_KEY]
+        return [*pairs, (FREE_TEXT_KEY, " ".join(words))] if words else pairs
 
 
 class _AtsDiag(Transformer):
@@ -166,15 +174,19 @@ class _AtsDiag(Transformer):
             if isinstance(item, dict):
                 record.update(item)
             elif item.type == "NAME_CHECK":
-                record["name_check"] = str(item).strip()
+                record["name_check"] = " ".join(str(item).split())
             elif item.type == "PAREN_GROUP":
                 record["sni"] = str(item)[1:-1]
             elif item.type == "SERVER":
                 record.update(server_fields(str(item)))
         return record
 
+    def ssl_verify_error(self, items: list) -> Record:
+        _opening, _number, reason, depth = items
+        return {"kind": "tls_verify_failed", "verify_error": str(reason), "depth": int(depth)}
+
     def ssl_connect_failed(self, items: list) -> Record:
-        name, error = (str(item) for item in items)
+        _opening, name, error = (str(item) for item in items)
         return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
 
 
@@ -190,6 +202,8 @@ class _ErrorLog(Transformer):
         for item in items:
             if isinstance(item, tuple):
                 record[item[0]] = item[1]
+            elif item.type == "CONNECT_OPENING":
+                continue
             elif item.type == "WORDCHARS":
                 record["reason"] = str(item)
             elif item.type == "ADDR":
@@ -296,7 +310,29 @@ def salvage_tls_fields(record: Record) -> Record:
     return record
 
 
+# Expressway's module of the traffic server's own events (its HTTP transaction steps).
+TRAFFIC_SERVER_MODULE = "network.http.trafficserver"
 _UTC_TIME = re.compile(r'UTCTime="(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:,(\d+))?"')
+
+
+_ZONE_STEP = 15 * 60  # zones are whole quarter hours
+
+
+def bsd_with_zone(local: str, utc: re.Match) -> str:
+    """A BSD time (`Mar  4 09:12:44.000`) and the body's UTCTime -> RFC 3339 local time with its
+    offset (rounded to a quarter hour), so the line keeps the zone it was written in."""
+    universal = datetime.strptime(f"{utc[1]} {utc[2]}", "%Y-%m-%d %H:%M:%S")
+    candidates = []
+    for year in (universal.year - 1, universal.year, universal.year + 1):
+        try:
+            candidates.append(datetime.strptime(f"{year} {local.split('.')[0]}", "%Y %b %d %H:%M:%S"))
+        except ValueError:  # 29 February in another year
+            continue
+    written = min(candidates, key=lambda when: abs((when - universal).total_seconds()))
+    offset = round((written - universal).total_seconds() / _ZONE_STEP) * _ZONE_STEP
+    sign, minutes = ("-" if offset < 0 else "+"), abs(offset) // 60
+    shifted = universal + timedelta(seconds=offset)
+    return f"{shifted:%Y-%m-%dT%H:%M:%S}.{utc[3] or '0'}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_line(text: str) -> Record:
@@ -306,16 +342,18 @@ def parse_line(text: str) -> Record:
     except UnexpectedInput:
         return {"kind": "unparsed"}
     body = record.pop("body", "")
-    if record["ts_format"] == DIAGS and "node" in record and (utc := _UTC_TIME.search(body)):
-        # BSD syslog has no zone: the body's own UTC time wins (else UTC is assumed)
-        record["ts_raw"], record["ts_format"] = f"{utc[1]}T{utc[2]}.{utc[3] or '0'}Z", SYSLOG
+    if record["ts_format"] == BSD and (utc := _UTC_TIME.search(body)):
+        # BSD syslog has no zone: the body's own UTC time gives the time and the zone
+        record["ts_raw"], record["ts_format"] = bsd_with_zone(record["ts_raw"], utc), SYSLOG
     family = body_family(body, record["ts_format"])
     if family == "text" and len(record) == 2:  # no envelope and no body shape known: not a log line
         return {"kind": "unparsed"}
-    if family == "ats" and "process" not in record:
-        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
     fields, complete = parse_body_with_grammar(body, family)
+    if family == "ats" and "process" not in record and "level" in fields:
+        record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
     record.update(fields)
+    if "process" not in record and str(record.get("module", "")).startswith(TRAFFIC_SERVER_MODULE):
+        record["process"] = "traffic_server"  # no process written: the module says who wrote it
     if not complete:
         record["partial"] = True
     return record

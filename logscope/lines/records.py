@@ -12,6 +12,9 @@ Record = dict[str, Any]
 
 # Envelope formats, named in each record as `ts_format` so the parse stage converts times per format.
 SYSLOG, DIAGS, ERRORLOG = "rfc3339", "diags", "errorlog"
+# BSD syslog (`Mar  4 09:12:44`): no year and no zone; the zone comes from the node's own lines
+# (frame.infer_bsd_zones), else UTC is assumed and the offset says so.
+BSD = "bsd"
 NO_TIME = "none"  # an excerpt whose lines carry no time: `ts` stays unknown, never invented
 
 # Expressway `Detail=`/`Event=` values that name a transaction step or an access decision.
@@ -47,7 +50,21 @@ KEY_COLUMNS = {
 # `UTCTime=` repeats the envelope's time in UTC (which `ts` already holds): not kept, to keep a
 # million-event frame small. Every other key without a column of its own is kept in `extra`.
 REDUNDANT_KEYS = frozenset({"UTCTime"})
+# The pseudo-key of free text between the pairs (expressway_kv.lark): the event's message when it
+# has no `Msg=`.
+FREE_TEXT_KEY = ""
 TRANSACTION_KINDS = frozenset(DETAIL_KINDS.values())
+
+
+# An address a publisher masked (`192.0.2.xx`, `10.*.*.4`, `<REDACTED>`). Kept as written (one log
+# masks one address the same way, so lines still meet by it), but never taken to tell servers apart:
+# two servers may share a mask, so checks that compare servers name them by host (section 7).
+_MASKED_ADDRESS = re.compile(r"(?i)<?redacted>?|((\d{1,3}|x+|\*+)\.){3}(\d{1,3}|x+|\*+)")
+
+
+def is_masked(address: str) -> bool:
+    """Whether an address was masked by whoever published the log."""
+    return bool(_MASKED_ADDRESS.fullmatch(address)) and not address.replace(".", "").isdigit()
 
 
 def server_fields(token: str) -> Record:
@@ -96,13 +113,17 @@ def kv_record(pairs: list[tuple[str, str]]) -> Record:
     record: Record = {}
     extra: dict[str, str] = {}
     message = None
-    for key, value in pairs:
+    for key, raw_value in pairs:
+        # padded values (`Detail=" Access allowed "`) compare trimmed; the message keeps its lines
+        value = raw_value if key in ("HTTPMSG", "SIPMSG") else raw_value.strip()
         column = KEY_COLUMNS.get(key)
         if column:
             record[column] = value
         elif key == "Msg":
             message = value
             record.update(http_start_line(value))
+        elif key == FREE_TEXT_KEY:
+            message = message if message is not None else value
         elif key in ("HTTPMSG", "SIPMSG"):
             message = value.strip()
             record.update(http_start_line(message.split("\n", 1)[0]))
@@ -141,8 +162,8 @@ def _int_or_none(value: Any) -> int | None:
 
 # --- body dispatch -----------------------------------------------------------------------------
 
-_KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*="')
-_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] +|\{0x[0-9A-Fa-f]+\} +|[A-Za-z_][\w.-]* +)?[A-Z]+:")
+_KV_START = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"')  # `Key= "v"`: a padded first pair
+_ATS_START = re.compile(r"\s*(\[[^\]\n]+\] *|\{0x[0-9A-Fa-f]+\} *|[A-Za-z_][\w.-]* +)?[A-Z]+:")
 
 
 def body_family(body: str, ts_format: str) -> str:

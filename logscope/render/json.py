@@ -45,7 +45,7 @@ def findings_document(report: Report) -> list[dict[str, Any]]:
     related = related_findings(report)
     return [
         {
-            **finding.to_dict(),
+            **_nodes_named(finding.to_dict()),
             "nodes_failing": nodes_failing(finding, report),
             "nodes_healthy": nodes_healthy(finding, report),
             "related_findings": related.get(finding.id, []),
@@ -75,6 +75,17 @@ def node_document(node: NodeSummary) -> dict[str, Any]:
             for bundle in node.bundles
         ],
     }
+
+
+UNKNOWN_NODE = "unknown"
+
+
+def _nodes_named(finding: dict[str, Any]) -> dict[str, Any]:
+    """Evidence from a line with no envelope names node "unknown" (issue 11), never null."""
+    for row in finding.get("evidence") or []:
+        if isinstance(row, dict) and "node" in row and row["node"] is None:
+            row["node"] = UNKNOWN_NODE
+    return finding
 
 
 def _iso(value: Any) -> str | None:

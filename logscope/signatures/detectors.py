@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from logscope.lines.records import is_masked
 from logscope.signatures.certificate_checks import CERTIFICATE_DETECTORS
 from logscope.signatures.config_checks import CONFIG_DETECTORS
 from logscope.signatures.context import Context
@@ -32,7 +33,10 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
     failures = failures[failures["kind"].isin(VERIFY_KINDS) & failures["port"].notna()]
     if failures.empty or transactions.empty:
         return DetectorResult(failures.iloc[0:0])
-    address = failures["upstream_ip"].astype("string").fillna(failures["server_ip"].astype("string"))
+    address = server_key(
+        failures["upstream_ip"].astype("string").fillna(failures["server_ip"].astype("string")),
+        failures["route_host"],
+    )
     failing = {
         (str(node), str(ip), int(port))
         for node, ip, port in zip(failures["node"], address, failures["port"], strict=True)
@@ -41,7 +45,8 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
     https = transactions["route_scheme"].isna() | (transactions["route_scheme"].astype("string") == "https")
     answered = transactions[https & transactions["upstream_status"].notna() & (transactions["status"] < 500)]
     clean_ports: dict[tuple[str, str], set[int]] = {}
-    upstreams = zip(answered["node"], answered["upstream_ip"], answered["upstream_port"], strict=True)
+    answered_at = server_key(answered["upstream_ip"], answered["route_host"])
+    upstreams = zip(answered["node"], answered_at, answered["upstream_port"], strict=True)
     for node, ip, port in upstreams:
         if pd.notna(ip) and pd.notna(port) and (str(node), str(ip), int(port)) not in failing:
             clean_ports.setdefault((str(node), str(ip)), set()).add(int(port))
@@ -100,6 +105,14 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     status = "issue" if any(broken) else "potential"
     hosts = sorted({str(h) for h in rows["route_host"]})
     return DetectorResult(rows, status=status, facts={"hosts": hosts, "failed": sum(broken)})
+
+
+def server_key(address: pd.Series, host: pd.Series) -> pd.Series:
+    """The address that tells servers apart; a masked one (two servers may share a mask) gives way to
+    the route's host (log-lines.md section 7: a masked address, the server named by host)."""
+    address = address.astype("string")
+    masked = address.fillna("").map(is_masked).astype(bool)
+    return address.where(~masked, host.astype("string"))
 
 
 def is_fqdn(host: str) -> bool:
