@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import tar_bytes
+from conftest import SAMPLE_LOGS, tar_bytes
 from logscope.bundle import (
     SOURCES,
     Member,
@@ -425,3 +426,19 @@ def test_several_inputs_none_with_a_log_is_still_no_log_found(tmp_path):
     second.write_text("hello\n")
     with pytest.raises(NoLogFound, match=r"random\.bin, .*notes\.txt: no Expressway or traffic-server log"):
         open_bundle([first, second])
+
+
+def test_an_archive_of_expressway_files_without_the_log_names_them_and_says_what_to_collect(tmp_path):
+    """Issue 11, item 4: the dumps and certificates are there, the diagnostic log is not."""
+    source = SAMPLE_LOGS / "node-certificates" / "expc1.tar.gz"
+    stripped = tmp_path / "no-log.tar.gz"
+    with tarfile.open(source) as original, tarfile.open(stripped, "w:gz") as target:
+        for member in original:
+            if member.isfile() and "loggingsnapshot" not in member.name:
+                target.addfile(member, original.extractfile(member))
+    with pytest.raises(NoLogFound) as raised:
+        open_bundle(stripped)
+    message = str(raised.value)
+    assert "no Expressway or traffic-server log found" in message
+    assert "xconf_dump_expc1_" in message and "server_expc1_" in message
+    assert "but no diagnostic log: collect it from Maintenance > Diagnostics > Diagnostic logging" in message

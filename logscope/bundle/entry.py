@@ -10,6 +10,7 @@ from logscope.bundle.facts import build_nodes
 from logscope.bundle.inputs import Input, InputReader
 from logscope.bundle.limits import DEFAULT_MAX_BYTES, human_size
 from logscope.bundle.result import Bundle
+from logscope.bundle.spec import DIAGNOSTIC_LOGGING
 from logscope.errors import CorruptArchive, NoLogFound, SizeLimitExceeded
 
 
@@ -69,4 +70,18 @@ def _finish(bundle: Bundle, collector: Collector, notes: list[str]) -> None:
         "loggingsnapshot_*.txt, diags.log, error.log, or any file whose first 64 KiB hold their lines"
     )
     empty = "; it is empty" if collector.entries == 0 else ""
-    raise NoLogFound(f"{names}: no Expressway or traffic-server log found (looked for {looked_for}){empty}")
+    raise NoLogFound(
+        f"{names}: no Expressway or traffic-server log found (looked for {looked_for}){empty}"
+        + _what_it_holds(bundle)
+    )
+
+
+def _what_it_holds(bundle: Bundle) -> str:
+    """For a bundle of Expressway files without the log: which files, and how to collect the log."""
+    if not bundle.members:
+        return ""
+    names = [member.display().rsplit("/", 1)[-1] for member in bundle.members]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"; it holds Expressway files ({shown}) but no diagnostic log: collect it from {DIAGNOSTIC_LOGGING}"
+    )
