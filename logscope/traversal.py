@@ -124,6 +124,8 @@ def tls_events_frame(
     times = records_to_frame(
         [{"ts_raw": r["ts_raw"], "ts_format": r["ts_format"]} for r in records], year=year
     )["ts"]
+    body_times = pd.to_datetime(pd.Series([r.get("utc_time") for r in records]), utc=True, errors="coerce")
+    times = times.fillna(body_times)
     zones = zones_of(config)
     rows = []
     for record, ts in zip(records, times, strict=True):

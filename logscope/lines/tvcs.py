@@ -8,6 +8,7 @@ dialect of section 7) and ``grammars/tvcs.lark`` for the developer line's addres
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -25,6 +26,7 @@ MARKERS: tuple[tuple[bytes, str], ...] = (
 )
 MAX_TVCS_LINES = 20_000  # a log holding more repeats itself: the first ones tell the story
 MAX_LINE = 8192  # bytes of one tvcs line read
+_UTC_TIME = re.compile(r'UTCTime=\s*"\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[,.](\d+)')
 TVCS_PROCESSES = {None, "tvcs"}  # a line that names another process is not a traversal line
 
 
@@ -93,6 +95,8 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
         "kind": marker,
         "ts_raw": parsed.get("ts_raw"),
         "ts_format": parsed.get("ts_format"),
+        # the body's own UTC time, for a line whose envelope has none (section 7: host and process only)
+        "utc_time": f"{utc[1]}.{utc[2]}+00:00" if (utc := _UTC_TIME.search(text)) else None,
         "host": parsed.get("node"),
         "direction": direction,
         "event": str(event),
