@@ -73,7 +73,8 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
     if parsed.get("process") not in TVCS_PROCESSES:
         return None
     extra = parsed.get("extra") or {}
-    if marker == "tcp_closed" and not str(extra.get("Reason", "")).strip():
+    reason = str(extra.get("Reason") or parsed.get("reason") or "").strip()
+    if marker == "tcp_closed" and not reason:
         return None  # a close with no reason is the healthy end of a connection
     src = (parsed.get("src_ip"), _port(parsed.get("src_port")))
     dst = (parsed.get("dst_ip"), _port(parsed.get("dst_port")))
@@ -104,7 +105,7 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
         "local_port": local[1],
         "peer_ip": peer[0],
         "peer_port": peer[1],
-        "detail": extra["Reason"].strip() if marker == "tcp_closed" else parsed.get("detail"),
+        "detail": reason if marker == "tcp_closed" else parsed.get("detail"),
         "checked_name": extra.get("Common-name") or None,
         "ssl_error_reason": extra.get("ssl_error_reason") or None,
         "user": extra.get("Username") or extra.get("Auth-user") or None,
