@@ -28,6 +28,7 @@ from logscope.frame import (
 )
 from logscope.lines import parse_event
 from logscope.lines.phrases import SafetyNet
+from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
@@ -93,6 +94,7 @@ class ParseResult:
     unrecognised: list[dict] = field(default_factory=list)
     # DEBUG_MARKER lines from any line of the logs: {node, ts, text, file, line} (logscope.markers)
     markers: list[dict] = field(default_factory=list)
+    tls_records: list[dict] = field(default_factory=list)  # tvcs traversal lines (logscope.lines.tvcs)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -354,6 +356,7 @@ def parse_stream(
     progress: Callable[[int], None] | None = None,
     unrecognised: list[dict] | None = None,
     markers: MarkerLines | None = None,
+    tvcs: TvcsLines | None = None,
 ) -> int:
     """Parse the selected events of one log stream into `builder`; return how many there were.
 
@@ -365,6 +368,7 @@ def parse_stream(
     net = SafetyNet(source_name)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
+    on_block = on_block if tvcs is None else _both(on_block, tvcs.reader(source_name, default_node))
     events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
     for line_no, raw in events:
         text = _decode(raw, stats)
@@ -431,7 +435,7 @@ def parse_members(
     builder = FrameBuilder(year=year)
     unread: list[tuple[LogMember, str]] = []
     unrecognised: list[dict] = []
-    marked = MarkerLines()
+    marked, tvcs = MarkerLines(), TvcsLines()
     for member in members:
         try:
             with member.open() as stream:
@@ -446,13 +450,16 @@ def parse_members(
                     progress=(lambda done: progress(done, total)) if progress else None,
                     unrecognised=unrecognised,
                     markers=marked,
+                    tvcs=tvcs,
                 )
         except OSError as error:  # the log vanished or a disk failed: what was read stays
             unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
-    return ParseResult(events, stats, unread, unrecognised, marked.markers(year=year))
+    read = tvcs.claimed()
+    unrecognised = [line for line in unrecognised if (line["file"], line["line"]) not in read]
+    return ParseResult(events, stats, unread, unrecognised, marked.markers(year=year), tvcs.records)
 
 
 def _node_of(member: LogMember) -> str | None:

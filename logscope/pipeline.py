@@ -18,6 +18,7 @@ from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
 from logscope.report import Report
 from logscope.signatures import CheckError, Context, load_library
+from logscope.traversal import tls_events_frame, traversal_summary
 
 Input = str | os.PathLike | BinaryIO | bytes
 MAX_LISTED = 100  # skipped and incomplete entries a report lists (a 100k-member archive); it counts all
@@ -71,6 +72,7 @@ def analyze(
     now = bundle_time(last_line, frames.status)
     describe_nodes(nodes, frames, now)
     lap = _lap(timings, "node summaries", lap)
+    tls_events = tls_events_frame(parsed.tls_records, frames.config)
     library = load_library(signature_dirs)
     lap = _lap(timings, "signature library", lap)
     context = Context(
@@ -86,6 +88,7 @@ def analyze(
         bundle_time=now,
         unrecognised_tls_lines=parsed.unrecognised,
         xml_only=records.xml_only_sources(),
+        tls_events=tls_events,
     )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
@@ -129,6 +132,7 @@ def analyze(
         unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
+        traversal=traversal_summary(tls_events, frames.config, {n.host: n.role for n in nodes}),
     )
     _lap(timings, "report", lap)
     return report

@@ -47,6 +47,7 @@ class Report:
     # DEBUG_MARKER lines an admin inserted while logging, from any line of the logs (not only the
     # parsed ones): {node, ts, text, file, line}; drawn on the page's timeline
     markers: list[dict[str, Any]] = field(default_factory=list)
+    traversal: dict[str, Any] | None = None  # both sides of the traversal (logscope.traversal)
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:

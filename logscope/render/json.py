@@ -37,6 +37,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "incomplete_count": report.incomplete_count,
         "unrecognised_tls_lines": list(report.unrecognised_tls_lines),
         "unrecognised_tls_count": report.unrecognised_tls_count,
+        "traversal": report.traversal,
     }
 
 

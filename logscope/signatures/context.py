@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from logscope.nodes import NodeSummary
+from logscope.traversal import empty_tls_events
 
 STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
 
@@ -33,6 +34,8 @@ class Context:
     unrecognised_tls_lines: list[dict] = field(default_factory=list)
     # sources the bundle holds only as XML dumps, which are not read: absent to the checks
     xml_only: set[str] = field(default_factory=set)
+    # tvcs traversal and SIP TLS lines, both sides paired (logscope.traversal, issue 15)
+    tls_events: pd.DataFrame = field(default_factory=empty_tls_events)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""

@@ -16,6 +16,7 @@ from logscope.signatures.certificate_checks import CERTIFICATE_DETECTORS
 from logscope.signatures.config_checks import CONFIG_DETECTORS
 from logscope.signatures.context import Context
 from logscope.signatures.detector_result import VERIFY_KINDS, Detector, DetectorResult
+from logscope.signatures.traversal_checks import TRAVERSAL_DETECTORS
 
 RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
 __all__ = ["DETECTORS", "VERIFY_KINDS", "Detector", "DetectorResult"]
@@ -225,4 +226,5 @@ DETECTORS: dict[str, Detector] = {
     "unexplained_502": unexplained_502,
     **CERTIFICATE_DETECTORS,
     **CONFIG_DETECTORS,
+    **TRAVERSAL_DETECTORS,
 }

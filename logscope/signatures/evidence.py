@@ -17,12 +17,12 @@ WARNING_KINDS = ("tls_verify_failed", "sni_not_in_cert")
 
 
 def time_column(frame: str) -> str:
-    return "ts" if frame == "tls_failures" else "start"
+    return "ts" if frame in ("tls_failures", "tls_events") else "start"
 
 
 def server_identity(rows: pd.DataFrame, frame: str) -> tuple[pd.Series, pd.Series]:
     """(name, ip) per row: how the logs name the server a row concerns."""
-    if frame == "tls_failures":
+    if frame in ("tls_failures", "tls_events"):  # tls_events: the peer (logscope.traversal)
         ip = _first_present(rows, ["server_ip", "upstream_ip"])
         name = _first_present(rows, ["server_name", "sni", "server_ip"])
     else:

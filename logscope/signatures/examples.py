@@ -17,6 +17,7 @@ from logscope.signatures.context import Context
 from logscope.signatures.failures import CheckError
 from logscope.signatures.library import Library
 from logscope.signatures.signature import Example, Signature
+from logscope.traversal import tls_events_frame
 
 
 class _TextMember:
@@ -67,6 +68,7 @@ def _log_context(signature: Signature, example: Example) -> Context:
         nodes=nodes,
         sources={"log"},
         unrecognised_tls_lines=parsed.unrecognised,
+        tls_events=tls_events_frame(parsed.tls_records),
     )
 
 
@@ -100,6 +102,7 @@ def _bundle_context(example: Example) -> Context:
         bundle_time=now,
         unrecognised_tls_lines=parsed.unrecognised,
         xml_only=records.xml_only_sources(),
+        tls_events=tls_events_frame(parsed.tls_records, frames.config),
     )
 
 

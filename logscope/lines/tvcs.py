@@ -1,0 +1,160 @@
+"""The traversal and SIP TLS lines of Expressway's `tvcs` (log-lines.md section 8), as records.
+
+The parse stage keeps only traffic_server lines as events, so :class:`TvcsLines` reads every block of
+whole lines the parser sees (the hook the safety net and the markers use), finds the few tvcs failure
+lines with one byte search per marker, and parses each with the envelope and body grammars (every
+dialect of section 7) and ``grammars/tvcs.lark`` for the developer line's address values.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from lark import Lark, Transformer, UnexpectedInput
+
+from logscope.lines.fastpath import parse_event
+from logscope.resources import grammar_path
+
+# (byte marker, what the line is): one search per marker per block
+MARKERS: tuple[tuple[bytes, str], ...] = (
+    (b"TLS Negotiation Error", "tls_negotiation_error"),
+    (b"TCP Connection Closed", "tcp_closed"),
+    (b"Failed to establish SSL connection", "ssl_failed"),
+    (b"Authentication Failed", "auth_failed"),
+)
+MAX_TVCS_LINES = 20_000  # a log holding more repeats itself: the first ones tell the story
+MAX_LINE = 8192  # bytes of one tvcs line read
+_UTC_TIME = re.compile(r'UTCTime=\s*"\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[,.](\d+)')
+TVCS_PROCESSES = {None, "tvcs"}  # a line that names another process is not a traversal line
+
+
+class _Address(Transformer):
+    def start(self, items: list) -> tuple[str | None, int | None]:
+        return items[-1]
+
+    def quoted_endpoint(self, items: list) -> tuple[str | None, int | None]:
+        return items[0]
+
+    def endpoint(self, items: list) -> tuple[str | None, int | None]:
+        host = str(items[0]).strip("[]") or None
+        port = int(items[1]) if len(items) > 1 and int(items[1]) <= 65535 else None
+        return host, port
+
+
+@cache
+def _address_parser() -> Lark:
+    path = grammar_path("tvcs.lark")
+    return Lark(path.read_text(encoding="utf-8"), parser="lalr", transformer=_Address())
+
+
+def parse_address(value: str | None) -> tuple[str | None, int | None]:
+    """`['IPv4''TCP''172.16.0.10:7001']` or `172.16.0.10:7001` -> (ip, port); (None, None) unread."""
+    if not value or not value.strip():
+        return None, None
+    try:
+        return _address_parser().parse(value.strip())
+    except UnexpectedInput:
+        return None, None
+
+
+def _port(value: Any) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() and int(text) <= 65535 else None
+
+
+def tvcs_record(text: str) -> dict[str, Any] | None:
+    """One tvcs line -> a tls_events record (no time conversion yet), or None when it is not one."""
+    marker = next((name for needle, name in MARKERS if needle.decode() in text), None)
+    if marker is None:
+        return None
+    parsed = parse_event(text)
+    if parsed.get("process") not in TVCS_PROCESSES:
+        return None
+    extra = parsed.get("extra") or {}
+    reason = str(extra.get("Reason") or parsed.get("reason") or "").strip()
+    if marker == "tcp_closed" and not reason:
+        return None  # a close with no reason is the healthy end of a connection
+    src = (parsed.get("src_ip"), _port(parsed.get("src_port")))
+    dst = (parsed.get("dst_ip"), _port(parsed.get("dst_port")))
+    event = parsed.get("event") or parsed.get("detail") or marker
+    if marker == "ssl_failed":
+        local, peer = parse_address(extra.get("localAddress")), parse_address(extra.get("remoteAddress"))
+        server = str(extra.get("bServer", "")).strip().lower()
+        direction = {"true": "Inbound", "false": "Outbound"}.get(server)
+        event = "Failed to establish SSL connection"
+    elif str(event).startswith("Outbound"):
+        direction, local, peer = "Outbound", src, dst
+    elif str(event).startswith("Inbound") or marker == "auth_failed":
+        direction, local, peer = "Inbound", dst, src
+    else:  # a TCP close names no side: the lower port is the listener's (the zone port)
+        inbound = src[1] is not None and dst[1] is not None and dst[1] < src[1]
+        direction = "Inbound" if inbound else None
+        local, peer = (dst, src) if inbound else (src, dst)
+    return {
+        "kind": marker,
+        "ts_raw": parsed.get("ts_raw"),
+        "ts_format": parsed.get("ts_format"),
+        # the body's own UTC time, for a line whose envelope has none (section 7: host and process only)
+        "utc_time": f"{utc[1]}.{utc[2]}+00:00" if (utc := _UTC_TIME.search(text)) else None,
+        "host": parsed.get("node"),
+        "direction": direction,
+        "event": str(event),
+        "local_ip": local[0],
+        "local_port": local[1],
+        "peer_ip": peer[0],
+        "peer_port": peer[1],
+        "detail": reason if marker == "tcp_closed" else parsed.get("detail"),
+        "checked_name": extra.get("Common-name") or None,
+        "ssl_error_reason": extra.get("ssl_error_reason") or None,
+        "user": extra.get("Username") or extra.get("Auth-user") or None,
+    }
+
+
+class TvcsLines:
+    """Collects the tvcs traversal lines of the logs one parse reads, as records with their place."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def reader(self, source: str, default_node: str | None) -> _BlockReader:
+        return _BlockReader(self, source, default_node)
+
+    def claimed(self) -> set[tuple[str, int]]:
+        """(file, line) of every line read into a record: the safety net need not list them."""
+        return {(record["source"], record["line"]) for record in self.records}
+
+
+class _BlockReader:
+    """The `on_block` callback of one log: finds the tvcs markers in each block of whole lines."""
+
+    def __init__(self, owner: TvcsLines, source: str, default_node: str | None) -> None:
+        self.owner, self.source, self.default_node = owner, source, default_node
+
+    def __call__(self, block: bytes, line_base: int) -> None:
+        starts: set[int] = set()
+        for needle, _ in MARKERS:
+            position = block.find(needle)
+            while position >= 0:
+                starts.add(block.rfind(b"\n", 0, position) + 1)
+                position = block.find(needle, position + len(needle))
+        for start in sorted(starts):
+            if len(self.owner.records) >= MAX_TVCS_LINES:
+                return
+            end = block.find(b"\n", start)
+            end = len(block) if end < 0 else end
+            raw = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
+            self._read(raw, line_base + block.count(b"\n", 0, start))
+
+    def _read(self, text: str, line: int) -> None:
+        try:
+            record = tvcs_record(text)
+        except Exception:  # a line no rule reads stays with the safety net (listed, never dropped)
+            return
+        if record is None:
+            return
+        record.update(
+            node=self.default_node or record["host"], source=self.source, line=line, raw=text.lstrip("\ufeff")
+        )
+        self.owner.records.append(record)

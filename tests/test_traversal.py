@@ -1,0 +1,93 @@
+"""The tvcs traversal lines, read in the dialects of log-lines.md section 7, and the -C/-E pairing."""
+
+from __future__ import annotations
+
+import io
+
+from logscope.parse import parse_members
+from logscope.traversal import tls_events_frame
+
+C_OUT = (
+    '{env}expc1 tvcs: Event="Outbound TLS Negotiation Error" Service="SIP" Src-ip="10.0.0.5" Src-port="{port}"'
+    ' Dst-ip="203.0.113.10" Dst-port="7001" Detail="Peer\'s TLS certificate identity was unacceptable"'
+    ' Protocol="TLS" Common-name="203.0.113.10" Level="1" UTCTime="2026-03-04 08:12:{sec:02d},120"'
+)
+E_IN = (
+    '{env}expe1 tvcs: UTCTime="2026-03-04 08:12:{sec:02d},500" Module="developer.ssl" Level="ERROR"'
+    ' CodeLocation="x" Method="::f" Thread="0x7f1d": TTSSLConnection::handshake: Failed to establish SSL'
+    ' connection iResult="-1" error="1" bServer="true" localAddress="[\'IPv4\'\'TCP\'\'172.16.0.10:7001\']"'
+    " remoteAddress=\"['IPv4''TCP''198.51.100.7:{port}']\""
+    ' ssl_error_reason="error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate"'
+)
+
+
+class _Member:
+    source, host = "log", None
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.data = name, text.encode()
+
+    def display(self) -> str:
+        return self.name
+
+    def open(self) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
+def _events(*logs: tuple[str, str]):
+    parsed = parse_members([_Member(name, text) for name, text in logs])
+    return parsed, tls_events_frame(parsed.tls_records)
+
+
+def test_tvcs_lines_are_read_in_every_envelope_dialect():
+    envs = [
+        "2026-03-04T09:12:44.120+01:00 ",
+        "Mar  4 09:12:44 ",
+        "<134>1 2026-03-04T09:12:44.120+01:00 ",
+        "Line 190: 2026-03-04T09:12:44+01:00 ",
+    ]
+    text = "\n".join(C_OUT.format(env=env, port=25000 + i, sec=44) for i, env in enumerate(envs))
+    text = text.replace(
+        "<134>1 2026-03-04T09:12:44.120+01:00 expc1 tvcs:",
+        "<134>1 2026-03-04T09:12:44.120+01:00 expc1 tvcs - - -",
+    )
+    parsed, frame = _events(("c.log", text))
+    assert list(frame["direction"]) == ["Outbound"] * 4
+    assert list(frame["local_port"]) == [25000, 25001, 25002, 25003]
+    assert set(frame["cause"]) == {"identity"}
+    assert set(frame["checked_name"]) == {"203.0.113.10"}
+    assert parsed.unrecognised == []  # read lines are not left to the safety net
+
+
+def test_developer_line_addresses_come_from_the_tvcs_grammar():
+    _, frame = _events(("e.log", E_IN.format(env="2026-03-04T09:12:44.120+01:00 ", port=25697, sec=44)))
+    row = frame.iloc[0]
+    assert (row["direction"], row["local_ip"], row["local_port"]) == ("Inbound", "172.16.0.10", 7001)
+    assert (row["peer_ip"], row["peer_port"]) == ("198.51.100.7", 25697)
+    assert (row["cause"], row["rejected_by"]) == ("untrusted", "peer")
+
+
+def test_pairs_match_on_source_port_across_nat_and_clock_skew():
+    # the -C dials the -E's public 203.0.113.10; the -E logs its private 172.16.0.10 and the -C's NAT
+    # address; the -E's clock runs 40 s ahead
+    c_log = "\n".join(C_OUT.format(env="", port=p, sec=s) for p, s in ((30001, 1), (30002, 5), (30003, 9)))
+    e_log = "\n".join(
+        E_IN.format(env="", port=p, sec=s + 40) for p, s in ((30001, 1), (30003, 9), (39999, 5))
+    )
+    _, frame = _events(("c.log", c_log), ("e.log", e_log))
+    paired = frame[frame["pair"].notna()]
+    outbound = paired[paired["direction"] == "Outbound"].set_index("pair")["local_port"]
+    inbound = paired[paired["direction"] == "Inbound"].set_index("pair")["peer_port"]
+    assert sorted(outbound) == [30001, 30003] and outbound.to_dict() == inbound.to_dict()
+    assert frame.loc[frame["peer_port"] == 39999, "pair"].isna().all()
+    assert frame.loc[frame["local_port"] == 30002, "pair"].isna().all()
+
+
+def test_a_tcp_close_without_a_reason_is_not_a_traversal_event():
+    line = (
+        '2026-03-04T09:12:44.120+01:00 expe1 tvcs: UTCTime="2026-03-04 08:12:44,120" Module="network.tcp"'
+        ' Level="DEBUG": Src-ip="1.2.3.4" Src-port="25697" Dst-ip="172.16.0.10" Dst-port="7001"'
+        ' Detail="TCP Connection Closed"'
+    )
+    _, frame = _events(("e.log", line + "\n" + line + ' Reason="Got EOF on socket"'))
+    assert list(frame["detail"]) == ["Got EOF on socket"]
