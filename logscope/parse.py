@@ -95,6 +95,7 @@ class ParseResult:
     # DEBUG_MARKER lines from any line of the logs: {node, ts, text, file, line} (logscope.markers)
     markers: list[dict] = field(default_factory=list)
     tls_records: list[dict] = field(default_factory=list)  # tvcs traversal lines (logscope.lines.tvcs)
+    tvcs_seen: bool = False  # whether any line of the logs names the tvcs process (traversal checks need it)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -459,7 +460,9 @@ def parse_members(
     stats.seconds = (datetime.now(UTC) - started).total_seconds()
     read = tvcs.claimed()
     unrecognised = [line for line in unrecognised if (line["file"], line["line"]) not in read]
-    return ParseResult(events, stats, unread, unrecognised, marked.markers(year=year), tvcs.records)
+    return ParseResult(
+        events, stats, unread, unrecognised, marked.markers(year=year), tvcs.records, tvcs_seen=tvcs.seen
+    )
 
 
 def _node_of(member: LogMember) -> str | None:

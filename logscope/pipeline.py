@@ -80,7 +80,7 @@ def analyze(
         transactions=correlation.transactions,
         tls_failures=correlation.tls_failures,
         nodes=nodes,
-        sources=sources,
+        sources=sources | ({"tvcs"} if parsed.tvcs_seen else set()),
         certificates=frames.certificates,
         config=frames.config,
         status=frames.status,

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from logscope.frame import records_to_frame
+from logscope.lines.tvcs import classify
 
 TLS_EVENT_COLUMNS = [
     "node", "ts", "direction", "event", "kind", "cause", "rejected_by", "local_ip", "local_port",
@@ -27,51 +28,6 @@ _ZONE_PATH = re.compile(
     r"^Zones Zone (\d+) (Type|Name|TraversalClient Peer \d+ Address"
     r"|Traversal(?:Client|Server) SIP TLS Verify (?:Mode|Subject Name))$"
 )
-
-# log-lines.md section 8 and 10: what a Detail= or ssl_error_reason says, and which side rejected
-IDENTITY = ("certificate identity was unacceptable", "hostname mismatch", "ip address mismatch")
-PURPOSE = (
-    "unsupported certificate purpose",
-    "unsuitable certificate purpose",
-    "alert unsupported certificate",
-)
-ALERTS = (
-    "alert unknown ca",
-    "alert certificate unknown",
-    "alert bad certificate",
-    "alert unsupported certificate",
-)
-VERIFY = (
-    "self signed certificate", "self-signed certificate", "unable to get local issuer certificate",
-    "unable to get issuer certificate", "unable to verify the first certificate", "certificate verify failed",
-    "certificate signature failure", "unsupported certificate purpose", "unsuitable certificate purpose",
-)  # fmt: skip
-DISCONNECT = ("no ssl error available", "probably remote disconnect")
-
-
-def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str, str | None]:
-    """(cause, rejected_by) of one line: identity, untrusted, purpose, disconnect, auth, close, other;
-    `self` when this side rejected the peer's certificate, `peer` when the peer's alert says it
-    rejected ours."""
-    text = f"{detail or ''} {ssl_reason or ''}".lower()
-    if kind == "auth_failed":
-        return "auth", "self"
-    if kind == "tcp_closed":
-        return "close", None
-    if any(phrase in text for phrase in IDENTITY):
-        return "identity", "self"
-    if any(phrase in text for phrase in PURPOSE):
-        return "purpose", "peer" if "alert" in text else "self"
-    if any(phrase in text for phrase in ALERTS):
-        return "untrusted", "peer"
-    if any(phrase in text for phrase in VERIFY):
-        return "untrusted", "self"
-    if any(phrase in text for phrase in DISCONNECT):
-        return "disconnect", None
-    return "other", None
-
-
-KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
 
 
 def zones_of(config: pd.DataFrame | None) -> dict[str, dict[str, dict[str, Any]]]:

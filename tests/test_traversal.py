@@ -91,3 +91,13 @@ def test_a_tcp_close_without_a_reason_is_not_a_traversal_event():
     )
     _, frame = _events(("e.log", line + "\n" + line + ' Reason="Got EOF on socket"'))
     assert list(frame["detail"]) == ["Got EOF on socket"]
+
+
+def test_a_tvcs_failure_whose_cause_no_rule_knows_stays_listed_as_unread():
+    """Never a confident answer over a line no rule read: a TLS negotiation error with a detail the
+    traversal rules do not know becomes a record, but stays in the safety net's list."""
+    known = C_OUT.format(env="2026-03-04T09:12:44.120+01:00 ", port=25000, sec=44)
+    unknown = known.replace("Peer's TLS certificate identity was unacceptable", "certificate has expired")
+    parsed, frame = _events(("c.log", known + "\n" + unknown))
+    assert list(frame["cause"]) == ["identity", "other"]
+    assert [line["line"] for line in parsed.unrecognised] == [2]

@@ -112,18 +112,74 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
     }
 
 
+# log-lines.md section 8 and 10: what a Detail= or ssl_error_reason says, and which side rejected
+IDENTITY = ("certificate identity was unacceptable", "hostname mismatch", "ip address mismatch")
+PURPOSE = (
+    "unsupported certificate purpose",
+    "unsuitable certificate purpose",
+    "alert unsupported certificate",
+)
+ALERTS = (
+    "alert unknown ca",
+    "alert certificate unknown",
+    "alert bad certificate",
+    "alert unsupported certificate",
+)
+VERIFY = (
+    "self signed certificate", "self-signed certificate", "unable to get local issuer certificate",
+    "unable to get issuer certificate", "unable to verify the first certificate", "certificate verify failed",
+    "certificate signature failure", "unsupported certificate purpose", "unsuitable certificate purpose",
+)  # fmt: skip
+DISCONNECT = ("no ssl error available", "probably remote disconnect")
+
+
+def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str, str | None]:
+    """(cause, rejected_by) of one line: identity, untrusted, purpose, disconnect, auth, close, other;
+    `self` when this side rejected the peer's certificate, `peer` when the peer's alert says it
+    rejected ours."""
+    text = f"{detail or ''} {ssl_reason or ''}".lower()
+    if kind == "auth_failed":
+        return "auth", "self"
+    if kind == "tcp_closed":
+        return "close", None
+    if any(phrase in text for phrase in IDENTITY):
+        return "identity", "self"
+    if any(phrase in text for phrase in PURPOSE):
+        return "purpose", "peer" if "alert" in text else "self"
+    if any(phrase in text for phrase in ALERTS):
+        return "untrusted", "peer"
+    if any(phrase in text for phrase in VERIFY):
+        return "untrusted", "self"
+    if any(phrase in text for phrase in DISCONNECT):
+        return "disconnect", None
+    return "other", None
+
+
+KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
+
+
+# the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424)
+TVCS_PROCESS_NEEDLE = re.compile(rb" tvcs(?:\[\d+\])?[: ]")
+
+
 class TvcsLines:
     """Collects the tvcs traversal lines of the logs one parse reads, as records with their place."""
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
+        self.seen = False  # any line naming the tvcs process: the log covers the traversal at all
 
     def reader(self, source: str, default_node: str | None) -> _BlockReader:
         return _BlockReader(self, source, default_node)
 
     def claimed(self) -> set[tuple[str, int]]:
-        """(file, line) of every line read into a record: the safety net need not list them."""
-        return {(record["source"], record["line"]) for record in self.records}
+        """(file, line) of every line read into a record with a known cause: the safety net need not
+        list them. A line whose cause no rule knows stays listed (never a confident answer over it)."""
+        return {
+            (record["source"], record["line"])
+            for record in self.records
+            if classify(record["kind"], record["detail"], record["ssl_error_reason"])[0] in KNOWN_CAUSES
+        }
 
 
 class _BlockReader:
@@ -133,6 +189,7 @@ class _BlockReader:
         self.owner, self.source, self.default_node = owner, source, default_node
 
     def __call__(self, block: bytes, line_base: int) -> None:
+        self.owner.seen = self.owner.seen or TVCS_PROCESS_NEEDLE.search(block) is not None
         starts: set[int] = set()
         for needle, _ in MARKERS:
             position = block.find(needle)

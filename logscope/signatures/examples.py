@@ -66,7 +66,7 @@ def _log_context(signature: Signature, example: Example) -> Context:
         transactions=correlation.transactions,
         tls_failures=correlation.tls_failures,
         nodes=nodes,
-        sources={"log"},
+        sources={"log", "tvcs"} if parsed.tvcs_seen else {"log"},
         unrecognised_tls_lines=parsed.unrecognised,
         tls_events=tls_events_frame(parsed.tls_records),
     )
@@ -94,7 +94,7 @@ def _bundle_context(example: Example) -> Context:
         transactions=correlation.transactions,
         tls_failures=correlation.tls_failures,
         nodes=nodes,
-        sources=sources,
+        sources=sources | ({"tvcs"} if parsed.tvcs_seen else set()),
         certificates=frames.certificates,
         config=frames.config,
         status=frames.status,
