@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -110,6 +111,6 @@ def test_the_quiet_checks_are_one_block_filled_to_the_width_at_80_and_100_column
             assert block == lines[start : start + len(block)]  # one block, nothing in between
             ids = ", ".join(line[label:] for line in block).replace(",, ", ", ").split(", ")
             assert sorted(ids) == sorted(f.id for f in report.by_status("ok"))
-            for line, after in zip(block, block[1:], strict=False):
+            for line, after in itertools.pairwise(block):
                 assert len(line) <= width
                 assert len(line) + 2 + len(after[label:].split(",")[0]) > width  # the next id did not fit

@@ -259,7 +259,8 @@ def _missing_entry(group: dict[str, Any], width: int) -> dict[str, Any]:
     body = width - INDENT
     rows = []
     for lack in group["lacks"]:
-        rows.append(("reason" if lack["undecided"] else "missing", _wrap(f"{lack['what']}: needed by {', '.join(lack['ids'])}", body)))
+        label = "reason" if lack["undecided"] else "missing"
+        rows.append((label, _wrap(f"{lack['what']}: needed by {', '.join(lack['ids'])}", body)))
     rows.append(("collect", _wrap(group["collect"][0] if group["collect"] else "", body)))
     return {"head": _wrap(group["title"], width - 2), "rows": rows}
 
