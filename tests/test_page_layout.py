@@ -83,3 +83,23 @@ def test_the_ecdsa_sample_prints_on_at_most_3_pages(browser, tmp_path):  # noqa:
     page.close()
     pages = max(int(count) for count in re.findall(rb"/Count (\d+)", pdf))
     assert 1 <= pages <= 3
+
+
+def test_the_print_lists_the_quiet_checks_one_line_per_category_and_the_grouped_cards_once(browser, tmp_path):  # noqa: F811
+    report = logscope.analyze(ECDSA)
+    path = tmp_path / "report.html"
+    path.write_text(report.to_html(), encoding="utf-8")
+    page = _page(browser, path, 1280, 900)
+    page.emulate_media(media="print")
+    shown = "els => els.filter(e => e.getClientRects().length > 0).map(e => e.textContent.trim())"
+    quiet_cards = page.eval_on_selector_all(".group-ok details.finding", shown)
+    quiet_lines = page.eval_on_selector_all(".group-ok .quiet-print li", shown)
+    missing_cards = page.eval_on_selector_all("details.finding-missing-info", shown)
+    groups = page.eval_on_selector_all(".missing-group", shown)
+    page.close()
+    ok = report.by_status("ok")
+    assert quiet_cards == []
+    assert len(quiet_lines) == len({f.category for f in ok})
+    assert all(f.title in " ".join(quiet_lines) for f in ok)
+    assert missing_cards == [] and len(groups) == 1
+    assert all(f.id in groups[0] for f in report.by_status("missing-info"))

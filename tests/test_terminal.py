@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -87,3 +88,29 @@ def test_analyze_help_lists_the_exit_codes_and_an_example():
     for line in ("0  analyzed completely", "1  at least one issue", "2  bad usage", "3  no issue, but"):
         assert line in text
     assert "logscope analyze expc1.tar.gz expc2.tar.gz -o report.html" in text
+
+
+def test_a_check_the_node_files_leave_undecided_says_why_once_in_the_terminal():
+    text = analyze(SAMPLE_LOGS / "trust-store-hygiene.tar.gz").to_text(width=80)
+    block = text[text.index("MISSING INFORMATION (1)") :].splitlines()
+    assert block[1].strip() == "Not decided"
+    assert block[2].split()[0] == "reason"
+    assert "lists no SIP domain: needed by" in " ".join(text.split())
+    assert ".:" not in text and "Not decided: " not in text
+
+
+def test_the_quiet_checks_are_one_block_filled_to_the_width_at_80_and_100_columns():
+    for sample in ("trust-store-hygiene.tar.gz", "own-cert-weak.tar.gz", "cluster-trust-stores-differ"):
+        report = analyze(SAMPLE_LOGS / sample)
+        for width in (80, 100):
+            lines = report.to_text(width=width).splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith("No issue ("))
+            label = lines[start].index(": ") + 2
+            block = [lines[start]]
+            block += [line for line in lines[start + 1 :] if line.startswith(" " * label)]
+            assert block == lines[start : start + len(block)]  # one block, nothing in between
+            ids = ", ".join(line[label:] for line in block).replace(",, ", ", ").split(", ")
+            assert sorted(ids) == sorted(f.id for f in report.by_status("ok"))
+            for line, after in itertools.pairwise(block):
+                assert len(line) <= width
+                assert len(line) + 2 + len(after[label:].split(",")[0]) > width  # the next id did not fit

@@ -95,9 +95,25 @@ def _detector_signatures() -> frozenset[str]:
 
 
 @cache
+def _messages() -> dict[str, Any]:
+    return tomllib.loads((templates_dir() / "messages.toml").read_text(encoding="utf-8"))
+
+
+@cache
+def _undecided_pattern() -> re.Pattern[str]:
+    text = re.escape(_messages()["undecided"]).replace(re.escape("{what}"), r"(?P<what>.+)")
+    return re.compile(text.replace(r"\ ", " ") + "$", re.S)
+
+
+def undecided_what(description: str) -> str | None:
+    """What keeps a check undecided, from the engine's "Not decided: {what}." message; else None."""
+    match = _undecided_pattern().match(description.strip())
+    return match["what"].strip() if match else None
+
+
+@cache
 def _missing_pattern() -> re.Pattern[str]:
-    template = tomllib.loads((templates_dir() / "messages.toml").read_text(encoding="utf-8"))
-    text = re.escape(template["missing_source"])
+    text = re.escape(_messages()["missing_source"])
     text = text.replace(re.escape("{description}"), r"(?P<what>.+?)").replace(
         re.escape("{hint}"), r"(?P<hint>.*?)"
     )
@@ -133,7 +149,9 @@ def missing_group(findings: list[Finding]) -> dict[str, Any] | None:
                 hints.append(part["hint"])
             entry = next((e for e in lacks if e["what"] == part["what"]), None)
             if entry is None:
-                entry = {"what": part["what"] or finding.description, "ids": []}
+                undecided = "" if part["what"] else undecided_what(finding.description)
+                what = part["what"] or undecided or finding.description.rstrip(".")
+                entry = {"what": what, "ids": [], "undecided": bool(undecided)}
                 lacks.append(entry)
             entry["ids"].append(finding.id)
     # what unblocks the most checks first (the log before one of the node's files)
@@ -144,5 +162,10 @@ def missing_group(findings: list[Finding]) -> dict[str, Any] | None:
     shorts.sort(key=lambda short: rank.get(short, 0))
     hint_rank = {part["hint"]: weight.get(part["what"], 0) for part in reversed(parts)}
     hints.sort(key=lambda hint: hint_rank.get(hint, 0))
-    title = "Missing: " + "; ".join(shorts) if shorts else "Missing information"
+    title = "Missing: " + "; ".join(shorts) if shorts else _undecided_title(lacks)
     return {"title": title, "collect": hints, "lacks": lacks, "ids": [f.id for f in plain]}
+
+
+def _undecided_title(lacks: list[dict[str, Any]]) -> str:
+    """The card's title when no source is missing: the lines below say why each check is open."""
+    return "Not decided" if all(lack["undecided"] for lack in lacks) else "Missing information"

@@ -90,7 +90,10 @@ def quiet_context(report: Report, width: int | None = None) -> dict[str, Any]:
                 "status": status,
                 "title": STATUS_TITLES[status],
                 "count": len(report.by_status(status)),
-                "lines": _wrapped_ids([f.id for f in report.by_status(status)], width),
+                "lines": _wrapped_ids(
+                    [f.id for f in report.by_status(status)],
+                    width - _quiet_label_width(status, len(report.by_status(status))),
+                ),
             }
             for status in ("ok", "not-applicable")
             if report.by_status(status)
@@ -256,7 +259,8 @@ def _missing_entry(group: dict[str, Any], width: int) -> dict[str, Any]:
     body = width - INDENT
     rows = []
     for lack in group["lacks"]:
-        rows.append(("missing", _wrap(f"{lack['what']}: needed by {', '.join(lack['ids'])}", body)))
+        label = "reason" if lack["undecided"] else "missing"
+        rows.append((label, _wrap(f"{lack['what']}: needed by {', '.join(lack['ids'])}", body)))
     rows.append(("collect", _wrap(group["collect"][0] if group["collect"] else "", body)))
     return {"head": _wrap(group["title"], width - 2), "rows": rows}
 
@@ -264,12 +268,17 @@ def _missing_entry(group: dict[str, Any], width: int) -> dict[str, Any]:
 INDENT = 13  # "    evidence " and its siblings
 
 
+def _quiet_label_width(status: str, count: int) -> int:
+    """The columns of "No issue (12): ", the label _quiet.txt.j2 puts before (and indents under) the ids."""
+    return len(STATUS_TITLES[status]) + len(str(count)) + 5
+
+
 def _wrapped_ids(ids: list[str], width: int) -> list[str]:
-    """Ids joined by commas, wrapped (never cut) so each line fits after a short label."""
+    """Ids joined by commas, wrapped (never cut) to `width`, the columns left after the label."""
     if not ids:
         return ["-"]
     safe = [visible_controls(item, keep_newlines=False) for item in ids]
-    return textwrap.wrap(", ".join(safe), width - 24, break_long_words=True, break_on_hyphens=False)
+    return textwrap.wrap(", ".join(safe), max(width, 20), break_long_words=True, break_on_hyphens=False)
 
 
 def verdict_line(report: Report) -> str:
