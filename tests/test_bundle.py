@@ -271,6 +271,7 @@ def test_source_table_keys_and_hints():
         "pcap",
         "ca_pem",
         "server_pem",
+        "client_pem",
     ]
     assert [spec.key for spec in SOURCES if spec.is_log] == ["log", "ats_diags", "ats_error"]
     assert all(spec.description and spec.collect_hint for spec in SOURCES)

@@ -78,3 +78,46 @@ def test_key_sizes_split_between_the_expressway_rule_and_general_practice():
         {"hash": "SHA1", "rsa_bits": 1024},
     )
     assert weak_problems(_certificate([], subject_cn="")) == ({"no_cn": True}, {})
+
+
+def _client_certificate_pem(client_auth: bool) -> bytes:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expc.example.com")])
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [ExtendedKeyUsageOID.SERVER_AUTH]
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(15)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=730))
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(("client_auth", "status"), [(True, "ok"), (False, "issue")])
+def test_an_x15_5_bundle_is_checked_on_its_client_certificate(tmp_path, client_auth, status):
+    """log-lines section 10: X15.5 keeps separate server and client certificates and its bundles carry
+    the client PEM: the clientAuth check reads that one (the server certificate here has serverAuth
+    only, which on X15.5 is not a problem by itself)."""
+    with tarfile.open(SAMPLE_LOGS / "own-cert-no-client-eku.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    xstat = next(tmp_path.glob("xstat_dump_*.txt"))
+    xstat.write_text(xstat.read_text().replace('Version: "X15.0.2"', 'Version: "X15.5.0"'))
+    stamp = xstat.name.removeprefix("xstat_dump_expc_")[: -len(".txt")]
+    (tmp_path / f"client_expc_{stamp}.pem").write_bytes(_client_certificate_pem(client_auth))
+    report = logscope.analyze(tmp_path)
+    assert report.nodes[0].version == "X15.5.0"
+    assert report.finding("expressway-cert-no-client-eku").status == status
+    assert report.exit_code in (0, 1) and not report.incomplete

@@ -29,7 +29,16 @@ SERVER_PEM = SourceSpec(
     False,
     f"{IN_ARCHIVE} The certificate itself is under Maintenance > Security > Server certificate.",
 )
-PEM_SOURCES = (CA_PEM.key, SERVER_PEM.key)
+# log-lines section 9: "X15.5 bundles may add the client certificate"; named like its siblings
+CLIENT_PEM = SourceSpec(
+    "client_pem",
+    "the Expressway's client certificate, X15.5 and later (client_<host>_<timestamp>.pem)",
+    name_patterns(rf"^client{HOST_TS}\.pem$"),
+    None,
+    False,
+    f"{IN_ARCHIVE} X15.5 keeps the client certificate apart from the server certificate.",
+)
+PEM_SOURCES = (CA_PEM.key, SERVER_PEM.key, CLIENT_PEM.key)
 
 _BLOCK = re.compile(
     rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----.*?-----END (?:X509 |TRUSTED )?CERTIFICATE-----", re.S
@@ -58,8 +67,9 @@ _KEY_USAGES = (
 def read_certificates(data: bytes, node: str, source: str) -> tuple[list[dict[str, Any]], list[str]]:
     """(rows, skips): one row per certificate in `data`, one reason per block that could not be read.
 
-    In the server PEM the first certificate is the node's leaf; the others (and every certificate of
-    the CA list) are roots when self-issued, else intermediates.
+    In the server PEM the first certificate is the node's leaf, in the client PEM (X15.5) its client
+    certificate; the others (and every certificate of the CA list) are roots when self-issued, else
+    intermediates.
     """
     from cryptography import x509  # imported on use: `logscope --help` loads none of it
 
@@ -77,9 +87,9 @@ def read_certificates(data: bytes, node: str, source: str) -> tuple[list[dict[st
         except Exception as error:  # hostile bytes: whatever the parser raises, one counted skip
             skips.append(f"certificate {number}: {_reason(error)}")
             continue
-        leaf = source == SERVER_PEM.key and not rows
+        first = {SERVER_PEM.key: "leaf", CLIENT_PEM.key: "client"}.get(source) if not rows else None
         row.update(node=node, source=source, index=number)
-        row["role"] = "leaf" if leaf else ("root" if row["subject"] == row["issuer"] else "intermediate")
+        row["role"] = first or ("root" if row["subject"] == row["issuer"] else "intermediate")
         rows.append(row)
     if not starts and data.strip():
         skips.append("no PEM certificate in it")

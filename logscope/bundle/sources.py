@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from logscope.bundle.log import ATS_DIAGS, ATS_ERROR, SNAPSHOT
 from logscope.bundle.pcap import PCAP
-from logscope.bundle.pem import CA_PEM, SERVER_PEM
+from logscope.bundle.pem import CA_PEM, CLIENT_PEM, SERVER_PEM
 from logscope.bundle.spec import SourceSpec
 from logscope.bundle.xconf import XCONF
 from logscope.bundle.xstat import XSTAT
 
-SOURCES: tuple[SourceSpec, ...] = (SNAPSHOT, ATS_DIAGS, ATS_ERROR, XCONF, XSTAT, PCAP, CA_PEM, SERVER_PEM)
+SOURCES: tuple[SourceSpec, ...] = (
+    SNAPSHOT,
+    ATS_DIAGS,
+    ATS_ERROR,
+    XCONF,
+    XSTAT,
+    PCAP,
+    CA_PEM,
+    SERVER_PEM,
+    CLIENT_PEM,
+)
 SPECS = {spec.key: spec for spec in SOURCES}
 
 

@@ -85,7 +85,7 @@ def no_client_eku(context: Context, leaves: pd.DataFrame) -> DetectorResult:
         checked = row
         if node is not None and (parse_version(node.version) or ()) >= CLIENT_PEM_VERSION:
             mine = certificates[certificates["node"] == row["node"]]
-            client = mine[mine["source"] == "client_pem"]
+            client = mine[(mine["source"] == "client_pem") & (mine["role"] == "client")]
             checked = client.iloc[0] if not client.empty else row
         if "clientAuth" in list(checked["extended_key_usage"]):
             continue
