@@ -38,14 +38,16 @@ def _nodes(context: Context) -> dict[str, NodeSummary]:
 
 
 def cert_expired(context: Context, leaves: pd.DataFrame) -> DetectorResult:
-    """The node's server certificate is expired at the bundle's time (issue) or expires within 30 days."""
+    """The node's server certificate is expired or not yet valid at the bundle's time (issue), or
+    expires within 30 days (potential)."""
     if leaves.empty:
         return _empty(leaves)
     now = context.bundle_time
     if now is None:
         return DetectorResult(leaves, status="missing-info", facts={"no_time": True})
     left = leaves["not_after"] - now
-    expired = leaves["not_after"] <= now
+    early = leaves["not_before"] > now  # not yet valid: a clock behind, or a certificate dated ahead
+    expired = (leaves["not_after"] <= now) | early
     soon = ~expired & (left <= EXPIRY_WARNING)
     rows = leaves[expired | soon]
     days = {
@@ -53,7 +55,11 @@ def cert_expired(context: Context, leaves: pd.DataFrame) -> DetectorResult:
         for node, delta in zip(rows["node"], left[expired | soon], strict=True)
     }
     status = "issue" if expired.any() else "potential"
-    facts = {"days_left": days, "bundle_time": f"{now:%Y-%m-%d %H:%M} UTC"}
+    facts = {
+        "days_left": days,
+        "bundle_time": f"{now:%Y-%m-%d %H:%M} UTC",
+        "not_yet_valid": sorted({str(node) for node in leaves.loc[early, "node"]}),
+    }
     return DetectorResult(rows, status=status, facts=facts)
 
 
