@@ -1,0 +1,351 @@
+"""Logins stage: correlated transactions -> MRA login attempts, step by step (issue 16).
+
+On the Expressway-C every MRA request arrives from 127.0.0.1 with its own tracking id, so neither
+keys a login. A request is keyed by its user (the UDS path `/cucm-uds/user/<name>`, else the
+allow-list event's `Username` for the same request) or, failing that, by its device (the name of
+the configuration file it fetches, `<device>.cnf.xml`); a device seen with a user anywhere takes that
+user. A node's requests of one key form one attempt until SESSION_GAP passes without one; a retry
+inside the gap is the same attempt. A request with neither key belongs to no login (time alone
+cannot say whose it is once two users overlap).
+
+The steps come from the log: each request is one rung of its login's ladder, named by its path and
+port (STEP_KINDS); a step kind the log never shows for a login is unknown, never failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from logscope.findings import Finding
+
+SESSION_GAP = pd.Timedelta(seconds=30)
+ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
+FIRST_USERS = 5  # users a finding lists by name (it counts all)
+
+# The steps of an MRA login, in the order a client usually takes them (log-lines.md sections 2-3,
+# seed 003): what a login's `stages` summary reports, each ok / failed / unknown.
+STEP_KINDS = ("edge-config", "uds", "device-config", "imp", "voicemail", "registration")
+OTHER = "other"
+CONFIG_PORTS = (6970, 6972)
+# An HTTP status that ends the step: the upstream broke (5xx) or refused (401/403). A 404 on an
+# optional file (jabber-config-user.xml) is how a client learns it is absent, not a failure.
+REFUSED = (401, 403)
+
+LOGIN_COLUMNS = (
+    "login", "user", "device", "node", "start", "end", "outcome", "failed_step", "requests", "stages",
+)  # fmt: skip
+STEP_COLUMNS = (
+    "login", "seq", "step", "node", "pid", "txn_id", "start", "method", "path", "server", "port",
+    "status", "tls_failure", "failed", "user", "device",
+)  # fmt: skip
+
+_UDS_USER = r"^/cucm-uds/(?:private/)?user/([^/?#]+)"
+_DEVICE_FILE = r"/([^/?#]+)\.(?:cnf\.xml|tlv)(?:\.sgn)?(?:[?#]|$)"
+DEVICE_PREFIX = r"^(?i:CSF|BOT|TCT|TAB)(.+)$"
+_ROUTE_PATH = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]+/[^/]+(/[^ ]*)?$"
+
+
+@dataclass
+class Logins:
+    """The `logins` frame (one row per attempt) and `login_steps` (one row per request of a login)."""
+
+    logins: pd.DataFrame
+    steps: pd.DataFrame
+
+
+def build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame) -> Logins:
+    """The login attempts in the transactions (read-only inputs)."""
+    if transactions.empty:
+        return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
+    requests = request_table(transactions, events, tls_failures)
+    requests = requests[requests["key"].notna()]
+    if requests.empty:
+        return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
+    steps = sessionize(requests)
+    steps = only_logins(steps)
+    return Logins(summarize(steps), steps[list(STEP_COLUMNS)].reset_index(drop=True))
+
+
+def request_table(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame) -> pd.DataFrame:
+    """One row per transaction: path, step, server, port, status, TLS failure, user, device, key."""
+    path = transactions["upstream_path"].astype("string")
+    from_url = transactions["url"].astype("string").str.extract(_ROUTE_PATH, expand=False)
+    path = path.fillna(from_url).fillna("")
+    port = pd.to_numeric(transactions["route_port"], errors="coerce").astype("Int64")
+    port = port.fillna(pd.to_numeric(transactions["upstream_port"], errors="coerce")).astype("Int64")
+    server = transactions["route_host"].astype("string").fillna(transactions["upstream_ip"].astype("string"))
+    table = pd.DataFrame(
+        {
+            "node": transactions["node"].astype("string").fillna("unknown"),
+            "pid": transactions["pid"],
+            "txn_id": transactions["txn_id"],
+            "start": transactions["start"],
+            "method": transactions["method"].astype("string"),
+            "path": path,
+            "server": server,
+            "port": port,
+            "status": pd.to_numeric(transactions["status"], errors="coerce").astype("Int64"),
+            "scheme": transactions["route_scheme"].astype("string"),
+            "source": transactions["source"].astype("string"),
+            "line": transactions["line"],
+        }
+    )
+    table["step"] = step_kinds(table["path"], table["port"])
+    table["tls_failure"] = _tls_failures(table, tls_failures)
+    user = path.str.extract(_UDS_USER, expand=False).astype("string")
+    table["user"] = user.fillna(_allowed_users(table, events))
+    table["device"] = path.str.extract(_DEVICE_FILE, expand=False).astype("string")
+    table["user"] = table["user"].fillna(device_users(table))
+    table["key"] = ("user:" + table["user"]).fillna("device:" + table["device"])
+    return table
+
+
+def device_users(table: pd.DataFrame) -> pd.Series:
+    """The user of each device-only request: the user a request of the same device named, else the
+    user of that node whose name the device's is (a Jabber device is `CSF`/`BOT`/`TCT`/`TAB` + user,
+    seed 003's `CSFemusk.cnf.xml` for user emusk)."""
+    known = table.dropna(subset=["user", "device"]).drop_duplicates("device")
+    by_device = pd.Series(known["user"].to_numpy(), index=known["device"].to_numpy(), dtype="string")
+    users = table["device"].map(by_device).astype("string")
+    named = table["device"].str.extract(DEVICE_PREFIX, expand=False).str.lower()
+    seen = table.dropna(subset=["user"]).assign(lower=lambda t: t["user"].str.lower())
+    seen = seen.drop_duplicates(["node", "lower"])[["node", "lower", "user"]]
+    guess = pd.DataFrame({"node": table["node"], "lower": named}).merge(seen, on=["node", "lower"], how="left")
+    return users.fillna(pd.Series(guess["user"].to_numpy(), index=table.index, dtype="string"))
+
+
+def step_kinds(path: pd.Series, port: pd.Series) -> pd.Series:
+    """The login step a request is, by its path and port (issue 16 "Details"); anything else is other."""
+    lower = path.str.lower()
+    on_config_port = port.isin(CONFIG_PORTS).fillna(False).astype(bool)
+    conditions = [
+        lower.str.contains("get_edge_config", regex=False),
+        lower.str.startswith("/cucm-uds/"),
+        on_config_port & lower.str.contains(r"\.(?:cnf\.xml|tlv)", regex=True),
+        on_config_port,
+        lower.str.startswith("/cup/") | lower.str.contains("bosh", regex=False) | lower.str.startswith("/epassoap/"),
+        lower.str.startswith("/vmrest/"),
+        lower.str.contains("register", regex=False),
+    ]
+    choices = ["edge-config", "uds", "device-config", "device-config", "imp", "voicemail", "registration"]
+    picked = np.select([c.fillna(False).to_numpy(dtype=bool) for c in conditions], choices, default=OTHER)
+    return pd.Series(picked, index=path.index, dtype="string")
+
+
+def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """The allow-list event's Username for each request: same node, pid and upstream URL, just after it."""
+    users = pd.Series(pd.NA, index=table.index, dtype="string")
+    if "username" not in events or events.empty:
+        return users
+    allowed = events.loc[events["kind"] == "request_allowed", ["ts", "node", "pid", "url", "username"]]
+    allowed = allowed.dropna(subset=["ts", "username", "url"])
+    if allowed.empty:
+        return users
+    target = table["scheme"] + "://" + table["server"] + ":" + table["port"].astype("string") + table["path"]
+    left = pd.DataFrame(
+        {"ts": table["start"], "node": table["node"], "pid": _pid_key(table["pid"]), "url": target, "row": table.index}
+    ).dropna(subset=["ts", "url"])
+    right = pd.DataFrame(
+        {
+            "ts": allowed["ts"],
+            "node": allowed["node"].astype("string"),
+            "pid": _pid_key(allowed["pid"]),
+            "url": allowed["url"].astype("string"),
+            "username": allowed["username"].astype("string"),
+        }
+    )
+    if left.empty:
+        return users
+    left = left.astype({"node": object, "url": object})
+    right = right.astype({"node": object, "url": object})
+    matched = pd.merge_asof(
+        left.sort_values("ts"),
+        right.sort_values("ts"),
+        on="ts",
+        by=["node", "pid", "url"],
+        direction="forward",
+        tolerance=ALLOW_SLACK,
+    )
+    matched = matched[matched["username"].notna()]
+    users.loc[matched["row"].to_numpy()] = matched["username"].to_numpy(dtype=object)
+    return users
+
+
+def _tls_failures(table: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
+    """The TLS failure tied to each request (correlate's link): the verify error, else the SSL reason."""
+    result = pd.Series(pd.NA, index=table.index, dtype="string")
+    if failures.empty or "linked" not in failures:
+        return result
+    linked = failures[failures["linked"].astype(bool)]
+    if linked.empty:
+        return result
+    text = linked["verify_error"].astype("string")
+    depth = pd.to_numeric(linked["depth"], errors="coerce").astype("Int64").astype("string")
+    text = (text + " (depth=" + depth + ")").fillna(text)
+    sni = "SNI " + linked["sni"].astype("string") + " not in certificate"
+    text = text.fillna(linked["ssl_reason"].astype("string")).fillna(sni).fillna(linked["kind"].astype("string"))
+    keys = pd.DataFrame(
+        {"node": linked["node"].astype("string"), "pid": _pid_key(linked["pid"]), "txn_id": linked["txn_id"], "text": text}
+    )
+    keys = keys.assign(rank=(linked["kind"].to_numpy() == "ssl_connect_failed").astype(int))
+    keys = keys.sort_values("rank", kind="stable").drop_duplicates(["node", "pid", "txn_id"])
+    left = pd.DataFrame(
+        {"node": table["node"], "pid": _pid_key(table["pid"]), "txn_id": table["txn_id"], "row": table.index}
+    )
+    merged = left.merge(keys, on=["node", "pid", "txn_id"], how="inner")
+    result.loc[merged["row"].to_numpy()] = merged["text"].to_numpy(dtype=object)
+    return result
+
+
+def sessionize(requests: pd.DataFrame) -> pd.DataFrame:
+    """Number the attempts: per node and key, a new one after SESSION_GAP without a request."""
+    ordered = requests.assign(_line=pd.to_numeric(requests["line"], errors="coerce"))
+    ordered = ordered.sort_values(["node", "key", "start", "source", "_line"], kind="stable", na_position="last")
+    same_key = (ordered["node"].to_numpy() == np.roll(ordered["node"].to_numpy(), 1)) & (
+        ordered["key"].to_numpy() == np.roll(ordered["key"].to_numpy(), 1)
+    )
+    gap = ordered["start"].diff()
+    new = ~same_key | (gap > SESSION_GAP).fillna(False).to_numpy(dtype=bool)
+    new[0] = True
+    attempt = np.cumsum(new)
+    ordered = ordered.assign(_attempt=attempt)
+    first = ordered.groupby("_attempt", sort=False)["start"].transform("min")
+    ordered = ordered.assign(_first=first).sort_values(
+        ["_first", "node", "key", "_attempt", "start", "source", "_line"], kind="stable", na_position="last"
+    )
+    codes, _ = pd.factorize(ordered["_attempt"], sort=False)
+    ordered["login"] = codes.astype("int64") + 1
+    ordered["seq"] = ordered.groupby("login", sort=False).cumcount() + 1
+    ordered["failed"] = step_failed(ordered["status"], ordered["tls_failure"])
+    return ordered.drop(columns=["_attempt", "_first", "_line"]).reset_index(drop=True)
+
+
+LOGIN_STEPS = ("edge-config", "uds", "device-config")
+
+
+def only_logins(steps: pd.DataFrame) -> pd.DataFrame:
+    """The attempts that are logins: those with an edge-config, UDS or device-config request. A run of
+    IM&P or voicemail requests alone is a logged-in client's traffic, not an attempt; renumbered 1..n."""
+    keep = steps["step"].isin(LOGIN_STEPS).groupby(steps["login"], sort=False).transform("any")
+    steps = steps[keep.astype(bool)].copy()
+    codes, _ = pd.factorize(steps["login"], sort=False)
+    steps["login"] = codes.astype("int64") + 1
+    return steps
+
+
+def step_failed(status: pd.Series, tls_failure: pd.Series) -> pd.Series:
+    """A request ended its step when the upstream broke (5xx), refused (401/403) or failed TLS."""
+    code = pd.to_numeric(status, errors="coerce")
+    broke = (code >= 500) | code.isin(REFUSED)
+    return (broke.fillna(False) | tls_failure.notna()).astype(bool)
+
+
+def summarize(steps: pd.DataFrame) -> pd.DataFrame:
+    """One row per login: who, where, when, its outcome and the first step whose last try failed."""
+    grouped = steps.groupby("login", sort=True)
+    logins = grouped.agg(
+        node=("node", "first"),
+        start=("start", "min"),
+        end=("start", "max"),
+        requests=("seq", "size"),
+        user=("user", "first"),
+        device=("device", "first"),
+    )
+    last_try = steps.drop_duplicates(["login", "step"], keep="last")
+    # the retries of one step: only the last try says whether the step ended failed
+    ended = last_try[last_try["failed"] & (last_try["step"] != OTHER)]
+    order = steps.drop_duplicates(["login", "step"], keep="first")[["login", "step", "seq"]]
+    ended = ended[["login", "step"]].merge(order, on=["login", "step"]).sort_values(["login", "seq"])
+    failed_step = ended.drop_duplicates("login").set_index("login")["step"]
+    answered = grouped["status"].count()
+    logins["failed_step"] = failed_step.reindex(logins.index).astype("string")
+    outcome = np.where(logins["failed_step"].notna(), "failed", np.where(answered > 0, "succeeded", "unknown"))
+    logins["outcome"] = pd.Series(outcome, index=logins.index, dtype="string")
+    logins["stages"] = _stages(last_try, logins.index)
+    logins = logins.reset_index()
+    for column in ("user", "device", "node"):
+        logins[column] = logins[column].astype("string")
+    return logins[list(LOGIN_COLUMNS)]
+
+
+def _stages(last_try: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Per login, each step kind: failed, ok (answered), no-answer, or unknown when the log never shows it."""
+    known = last_try[last_try["step"].isin(STEP_KINDS)]
+    state = np.where(known["failed"], "failed", np.where(known["status"].notna(), "ok", "no-answer"))
+    table = pd.DataFrame({"login": known["login"], "step": known["step"], "state": state})
+    wide = table.pivot(index="login", columns="step", values="state").reindex(index=index, columns=list(STEP_KINDS))
+    wide = wide.fillna("unknown")
+    return pd.Series(wide.to_dict("records"), index=index, dtype="object")
+
+
+def _pid_key(pid: pd.Series) -> pd.Series:
+    return pd.to_numeric(pid, errors="coerce").astype("Int64").fillna(-1).astype("int64")
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+
+
+# ---- findings point at logins -------------------------------------------------------------------
+
+FINDING_STATUSES = ("issue", "potential")
+
+
+def finding_logins(findings: list[Finding], logins: Logins) -> dict[str, dict[str, Any]]:
+    """For each finding that is an issue or potential problem: the failed logins it explains.
+
+    A login's failed request is the finding's when the finding names its server (by name or
+    address), on one of the finding's ports and nodes (when it lists any). Findings are read, never
+    changed: their status stays what the signatures said.
+    """
+    failed = logins.steps[logins.steps["failed"]] if "failed" in logins.steps else logins.steps.iloc[0:0]
+    result: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        if finding.status not in FINDING_STATUSES or failed.empty:
+            continue
+        hit = _steps_of(finding, failed)
+        if not hit.any():
+            continue
+        broke = failed.loc[hit, "login"].drop_duplicates()
+        rows = logins.logins[logins.logins["login"].isin(broke)]
+        users = [str(user) for user in rows["user"].dropna().drop_duplicates()]
+        result[finding.id] = {
+            "count": len(rows),
+            "users_count": len(users),
+            "first_users": users[:FIRST_USERS],
+            "logins": [int(login) for login in rows["login"]],
+        }
+    return result
+
+
+def _steps_of(finding: Finding, failed: pd.DataFrame) -> pd.Series:
+    hit = pd.Series(False, index=failed.index)
+    server = failed["server"].astype("string")
+    for named in finding.servers:
+        names = {named.name, *([named.ip] if named.ip else [])}
+        match = server.isin(names).fillna(False)
+        if named.ports:
+            match &= failed["port"].isin(named.ports).fillna(False)
+        if named.nodes:
+            match &= failed["node"].isin(named.nodes).fillna(False)
+        hit |= match.astype(bool)
+    return hit
+
+
+def step_findings(steps: pd.DataFrame, findings: list[Finding], explained: dict[str, dict[str, Any]]) -> pd.Series:
+    """Per failed request, the id of the first finding (in report order) that explains it."""
+    result = pd.Series(pd.NA, index=steps.index, dtype="string")
+    if steps.empty or "failed" not in steps:
+        return result
+    failed = steps[steps["failed"]]
+    for finding in findings:
+        if finding.id not in explained:
+            continue
+        hit = _steps_of(finding, failed)
+        rows = hit[hit].index
+        result.loc[rows] = result.loc[rows].fillna(finding.id)
+    return result
