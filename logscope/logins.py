@@ -349,3 +349,11 @@ def step_findings(steps: pd.DataFrame, findings: list[Finding], explained: dict[
         rows = hit[hit].index
         result.loc[rows] = result.loc[rows].fillna(finding.id)
     return result
+
+
+def link_findings(findings: list[Finding], logins: Logins) -> dict[str, dict[str, Any]]:
+    """Findings -> the logins they broke; also fills `logins.steps["finding"]` (a failed request's
+    explaining finding, by id). The findings themselves are left as they are."""
+    explained = finding_logins(findings, logins)
+    logins.steps["finding"] = step_findings(logins.steps, findings, explained)
+    return explained
