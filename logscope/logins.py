@@ -70,7 +70,9 @@ def build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures:
     return Logins(summarize(steps), steps[list(STEP_COLUMNS)].reset_index(drop=True))
 
 
-def request_table(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame) -> pd.DataFrame:
+def request_table(
+    transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame
+) -> pd.DataFrame:
     """One row per transaction: path, step, server, port, status, TLS failure, user, device, key."""
     path = transactions["upstream_path"].astype("string")
     from_url = transactions["url"].astype("string").str.extract(_ROUTE_PATH, expand=False)
@@ -114,7 +116,9 @@ def device_users(table: pd.DataFrame) -> pd.Series:
     named = table["device"].str.extract(DEVICE_PREFIX, expand=False).str.lower()
     seen = table.dropna(subset=["user"]).assign(lower=lambda t: t["user"].str.lower())
     seen = seen.drop_duplicates(["node", "lower"])[["node", "lower", "user"]]
-    guess = pd.DataFrame({"node": table["node"], "lower": named}).merge(seen, on=["node", "lower"], how="left")
+    guess = pd.DataFrame({"node": table["node"], "lower": named}).merge(
+        seen, on=["node", "lower"], how="left"
+    )
     return users.fillna(pd.Series(guess["user"].to_numpy(), index=table.index, dtype="string"))
 
 
@@ -127,7 +131,9 @@ def step_kinds(path: pd.Series, port: pd.Series) -> pd.Series:
         lower.str.startswith("/cucm-uds/"),
         on_config_port & lower.str.contains(r"\.(?:cnf\.xml|tlv)", regex=True),
         on_config_port,
-        lower.str.startswith("/cup/") | lower.str.contains("bosh", regex=False) | lower.str.startswith("/epassoap/"),
+        lower.str.startswith("/cup/")
+        | lower.str.contains("bosh", regex=False)
+        | lower.str.startswith("/epassoap/"),
         lower.str.startswith("/vmrest/"),
         lower.str.contains("register", regex=False),
     ]
@@ -147,7 +153,13 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
         return users
     target = table["scheme"] + "://" + table["server"] + ":" + table["port"].astype("string") + table["path"]
     left = pd.DataFrame(
-        {"ts": table["start"], "node": table["node"], "pid": _pid_key(table["pid"]), "url": target, "row": table.index}
+        {
+            "ts": table["start"],
+            "node": table["node"],
+            "pid": _pid_key(table["pid"]),
+            "url": target,
+            "row": table.index,
+        }
     ).dropna(subset=["ts", "url"])
     right = pd.DataFrame(
         {
@@ -187,9 +199,16 @@ def _tls_failures(table: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
     depth = pd.to_numeric(linked["depth"], errors="coerce").astype("Int64").astype("string")
     text = (text + " (depth=" + depth + ")").fillna(text)
     sni = "SNI " + linked["sni"].astype("string") + " not in certificate"
-    text = text.fillna(linked["ssl_reason"].astype("string")).fillna(sni).fillna(linked["kind"].astype("string"))
+    text = (
+        text.fillna(linked["ssl_reason"].astype("string")).fillna(sni).fillna(linked["kind"].astype("string"))
+    )
     keys = pd.DataFrame(
-        {"node": linked["node"].astype("string"), "pid": _pid_key(linked["pid"]), "txn_id": linked["txn_id"], "text": text}
+        {
+            "node": linked["node"].astype("string"),
+            "pid": _pid_key(linked["pid"]),
+            "txn_id": linked["txn_id"],
+            "text": text,
+        }
     )
     keys = keys.assign(rank=(linked["kind"].to_numpy() == "ssl_connect_failed").astype(int))
     keys = keys.sort_values("rank", kind="stable").drop_duplicates(["node", "pid", "txn_id"])
@@ -204,7 +223,9 @@ def _tls_failures(table: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
 def sessionize(requests: pd.DataFrame) -> pd.DataFrame:
     """Number the attempts: per node and key, a new one after SESSION_GAP without a request."""
     ordered = requests.assign(_line=pd.to_numeric(requests["line"], errors="coerce"))
-    ordered = ordered.sort_values(["node", "key", "start", "source", "_line"], kind="stable", na_position="last")
+    ordered = ordered.sort_values(
+        ["node", "key", "start", "source", "_line"], kind="stable", na_position="last"
+    )
     same_key = (ordered["node"].to_numpy() == np.roll(ordered["node"].to_numpy(), 1)) & (
         ordered["key"].to_numpy() == np.roll(ordered["key"].to_numpy(), 1)
     )
@@ -263,7 +284,9 @@ def summarize(steps: pd.DataFrame) -> pd.DataFrame:
     failed_step = ended.drop_duplicates("login").set_index("login")["step"]
     answered = grouped["status"].count()
     logins["failed_step"] = failed_step.reindex(logins.index).astype("string")
-    outcome = np.where(logins["failed_step"].notna(), "failed", np.where(answered > 0, "succeeded", "unknown"))
+    outcome = np.where(
+        logins["failed_step"].notna(), "failed", np.where(answered > 0, "succeeded", "unknown")
+    )
     logins["outcome"] = pd.Series(outcome, index=logins.index, dtype="string")
     logins["stages"] = _stages(last_try, logins.index)
     logins = logins.reset_index()
@@ -277,7 +300,9 @@ def _stages(last_try: pd.DataFrame, index: pd.Index) -> pd.Series:
     known = last_try[last_try["step"].isin(STEP_KINDS)]
     state = np.where(known["failed"], "failed", np.where(known["status"].notna(), "ok", "no-answer"))
     table = pd.DataFrame({"login": known["login"], "step": known["step"], "state": state})
-    wide = table.pivot(index="login", columns="step", values="state").reindex(index=index, columns=list(STEP_KINDS))
+    wide = table.pivot(index="login", columns="step", values="state").reindex(
+        index=index, columns=list(STEP_KINDS)
+    )
     wide = wide.fillna("unknown")
     return pd.Series(wide.to_dict("records"), index=index, dtype="object")
 
@@ -336,7 +361,9 @@ def _steps_of(finding: Finding, failed: pd.DataFrame) -> pd.Series:
     return hit
 
 
-def step_findings(steps: pd.DataFrame, findings: list[Finding], explained: dict[str, dict[str, Any]]) -> pd.Series:
+def step_findings(
+    steps: pd.DataFrame, findings: list[Finding], explained: dict[str, dict[str, Any]]
+) -> pd.Series:
     """Per failed request, the id of the first finding (in report order) that explains it."""
     result = pd.Series(pd.NA, index=steps.index, dtype="string")
     if steps.empty or "failed" not in steps:

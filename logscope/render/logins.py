@@ -7,10 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from logscope.render.formatting import visible_controls
+
 if TYPE_CHECKING:
     from logscope.report import Report
 
-STEP_FIELDS = ("seq", "step", "method", "path", "server", "port", "status", "tls_failure", "finding", "txn_id")
+STEP_FIELDS = (
+    "seq",
+    "step",
+    "method",
+    "path",
+    "server",
+    "port",
+    "status",
+    "tls_failure",
+    "finding",
+    "txn_id",
+)
 
 
 def login_documents(report: Report, *, user: str | None = None) -> list[dict[str, Any]]:
@@ -70,3 +83,89 @@ def _value(value: Any) -> Any:
 
 def _time(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def logins_text(documents: list[dict[str, Any]], *, user: str | None = None, incomplete: bool = False) -> str:
+    """The terminal listing of `logscope logins`: one line per attempt, then its ladder, indented."""
+    if not documents:
+        who = f" of user {plain(user)}" if user else ""
+        unread = " read (some input was not read)" if incomplete else ""
+        return f"No MRA login attempts{who} in the log{unread}.\n"
+    lines = []
+    for login in documents:
+        failed = f" at {login['failed_step']}" if login["failed_step"] else ""
+        cause = f" ({plain(login['finding'])})" if login["finding"] else ""
+        lines.append(
+            f"#{login['login']} {plain(login['user'] or '?')} device {plain(login['device'] or '?')}"
+            f" on {plain(login['node'] or '?')} at {login['start'] or '?'}: {login['outcome']}{failed}{cause}"
+        )
+        for step in login["steps"]:
+            broke = f"  {plain(step['tls_failure'])}" if step["tls_failure"] else ""
+            lines.append(
+                f"    {step['step']:<13} {plain(step['method'] or '')} {plain(step['server'] or '?')}:"
+                f"{step['port'] if step['port'] is not None else '?'}{plain(step['path'] or '')}"
+                f" -> {step['status'] if step['status'] is not None else 'no answer'}{broke}"
+            )
+        unknown = [name for name, state in login["stages"].items() if state == "unknown"]
+        if unknown:
+            lines.append(f"    not in the log (unknown): {', '.join(unknown)}")
+    return "\n".join(lines) + "\n"
+
+
+def logins_summary(report: Report) -> str | None:
+    """The terminal's one line about logins: how many attempts, how many failed, at which steps."""
+    logins = report.logins
+    if logins is None or logins.empty:
+        return None
+    failed = logins[logins["outcome"] == "failed"]
+    if failed.empty:
+        return f"Logins: {len(logins)} MRA login attempt(s), none failed (see `logscope logins`)."
+    steps = failed["failed_step"].value_counts()
+    where = ", ".join(f"{count} at {step}" for step, count in steps.items())
+    users = failed["user"].dropna().nunique()
+    return (
+        f"Logins: {len(failed)} of {len(logins)} MRA login attempt(s) failed ({where}); {users} user(s)"
+        " (see `logscope logins`)."
+    )
+
+
+def plain(text: Any) -> str:
+    """Log text for a terminal: control characters made visible, one line."""
+    return visible_controls(str(text), keep_newlines=False)
+
+
+MAX_PAGE_LOGINS = 200  # the page lists the failed attempts first, then the others, up to this many
+
+
+def logins_context(report: Report) -> dict[str, Any]:
+    """The page's Logins section: failed attempts first, each with its ladder of requests."""
+    from logscope.render.formatting import format_time
+
+    documents = login_documents(report)
+    ordered = sorted(documents, key=lambda login: login["outcome"] != "failed")
+    shown = ordered[:MAX_PAGE_LOGINS]
+    for login in shown:
+        login["start_text"] = format_time(login["start"]) if login["start"] else "?"
+        login["unknown"] = [name for name, state in login["stages"].items() if state == "unknown"]
+        for step in login["steps"]:
+            step["time_text"] = format_time(step["start"], with_date=False) if step["start"] else "?"
+    return {"logins": shown, "more_logins": len(ordered) - len(shown)}
+
+
+def logins_line_context(report: Report) -> dict[str, Any]:
+    return {"line": logins_summary(report)}
+
+
+def broke_text(report: Report, finding_id: str) -> str:
+    """What a finding did to logins, in words: "3 login attempt(s) of 2 user(s): emusk, jdoe"."""
+    broke = report.finding_logins.get(finding_id)
+    if not broke:
+        return ""
+    users = ", ".join(plain(user) for user in broke["first_users"])
+    more = (
+        f" and {broke['users_count'] - len(broke['first_users'])} more"
+        if broke["users_count"] > len(broke["first_users"])
+        else ""
+    )
+    named = f": {users}{more}" if users else ""
+    return f"{broke['count']} login attempt(s) of {broke['users_count']} user(s) failed{named}"

@@ -22,6 +22,7 @@ from logscope.render.answers import (
 from logscope.render.blocks import first_action_lines
 from logscope.render.budgets import ATTENTION_STATUSES, TERMINAL_WIDTH
 from logscope.render.formatting import format_time, time_span, visible_controls
+from logscope.render.logins import broke_text
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -238,6 +239,7 @@ def _text_entry(finding: Finding, report: Report, related: list[str], width: int
             ("servers", _wrap("; ".join(map(_server_text, finding.servers)), body)),
             ("nodes", _wrap(nodes, body)),
             ("related", _wrap(f"the same failures: {see}" if see else "", body)),
+            ("logins", _wrap(broke_text(report, finding.id), body)),
             ("action", action),
             ("evidence", _wrap(best_evidence(finding), body)),
         ],
