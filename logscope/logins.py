@@ -303,7 +303,7 @@ def _stages(last_try: pd.DataFrame, index: pd.Index) -> pd.Series:
     wide = table.pivot(index="login", columns="step", values="state").reindex(
         index=index, columns=list(STEP_KINDS)
     )
-    wide = wide.fillna("unknown")
+    wide = wide.astype(object).fillna("unknown")
     return pd.Series(wide.to_dict("records"), index=index, dtype="object")
 
 
