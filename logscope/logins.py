@@ -174,16 +174,19 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
         return users
     left = left.astype({"node": object, "url": object})
     right = right.astype({"node": object, "url": object})
+    # each allow line belongs to the latest request for its URL before it: two users fetching the same
+    # IM&P path ms apart must not both take the second one's user name
     matched = pd.merge_asof(
-        left.sort_values("ts"),
         right.sort_values("ts"),
-        on="ts",
+        left.rename(columns={"ts": "request_ts"}).sort_values("request_ts"),
+        left_on="ts",
+        right_on="request_ts",
         by=["node", "pid", "url"],
-        direction="forward",
+        direction="backward",
         tolerance=ALLOW_SLACK,
     )
-    matched = matched[matched["username"].notna()]
-    users.loc[matched["row"].to_numpy()] = matched["username"].to_numpy(dtype=object)
+    matched = matched[matched["row"].notna()].drop_duplicates("row", keep="first")
+    users.loc[matched["row"].astype("int64").to_numpy()] = matched["username"].to_numpy(dtype=object)
     return users
 
 
