@@ -14,6 +14,7 @@ port (STEP_KINDS); a step kind the log never shows for a login is unknown, never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,7 @@ def request_table(
 ) -> pd.DataFrame:
     """One row per transaction: path, step, server, port, status, TLS failure, user, device, key."""
     path = transactions["upstream_path"].astype("string")
-    from_url = transactions["url"].astype("string").str.extract(_ROUTE_PATH, expand=False)
+    from_url = per_unique(transactions["url"], lambda urls: urls.str.extract(_ROUTE_PATH, expand=False))
     path = path.fillna(from_url).fillna("")
     port = pd.to_numeric(transactions["route_port"], errors="coerce").astype("Int64")
     port = port.fillna(pd.to_numeric(transactions["upstream_port"], errors="coerce")).astype("Int64")
@@ -98,12 +99,21 @@ def request_table(
     )
     table["step"] = step_kinds(table["path"], table["port"])
     table["tls_failure"] = _tls_failures(table, tls_failures)
-    user = path.str.extract(_UDS_USER, expand=False).astype("string")
+    user = per_unique(path, lambda paths: paths.str.extract(_UDS_USER, expand=False))
     table["user"] = user.fillna(_allowed_users(table, events))
-    table["device"] = path.str.extract(_DEVICE_FILE, expand=False).astype("string")
+    table["device"] = per_unique(path, lambda paths: paths.str.extract(_DEVICE_FILE, expand=False))
     table["user"] = table["user"].fillna(device_users(table))
     table["key"] = ("user:" + table["user"]).fillna("device:" + table["device"])
     return table
+
+
+def per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`function` (a string operation) applied once per distinct value: a storm repeats its paths."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    results = function(pd.Series(uniques, dtype="string")).astype("string")
+    picked = results.to_numpy(dtype=object, na_value=None)[codes]
+    picked[codes < 0] = None
+    return pd.Series(picked, index=values.index, dtype="string")
 
 
 def device_users(table: pd.DataFrame) -> pd.Series:
@@ -124,22 +134,28 @@ def device_users(table: pd.DataFrame) -> pd.Series:
 
 def step_kinds(path: pd.Series, port: pd.Series) -> pd.Series:
     """The login step a request is, by its path and port (issue 16 "Details"); anything else is other."""
-    lower = path.str.lower()
-    on_config_port = port.isin(CONFIG_PORTS).fillna(False).astype(bool)
+    on_config_port = port.isin(CONFIG_PORTS).fillna(False).to_numpy(dtype=bool)
+    by_path = per_unique(path, _path_kinds).to_numpy(dtype=object, na_value=OTHER)
+    edge_or_uds = np.isin(by_path, ("edge-config", "uds"))
+    picked = np.where(on_config_port & ~edge_or_uds, "device-config", by_path)
+    return pd.Series(picked, index=path.index, dtype="string")
+
+
+def _path_kinds(paths: pd.Series) -> pd.Series:
+    """The step a path names whatever its port (device-config is decided by the port)."""
+    lower = paths.str.lower()
     conditions = [
         lower.str.contains("get_edge_config", regex=False),
         lower.str.startswith("/cucm-uds/"),
-        on_config_port & lower.str.contains(r"\.(?:cnf\.xml|tlv)", regex=True),
-        on_config_port,
         lower.str.startswith("/cup/")
         | lower.str.contains("bosh", regex=False)
         | lower.str.startswith("/epassoap/"),
         lower.str.startswith("/vmrest/"),
         lower.str.contains("register", regex=False),
     ]
-    choices = ["edge-config", "uds", "device-config", "device-config", "imp", "voicemail", "registration"]
+    choices = ["edge-config", "uds", "imp", "voicemail", "registration"]
     picked = np.select([c.fillna(False).to_numpy(dtype=bool) for c in conditions], choices, default=OTHER)
-    return pd.Series(picked, index=path.index, dtype="string")
+    return pd.Series(picked, index=paths.index, dtype="string")
 
 
 def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
