@@ -33,56 +33,58 @@ def login_documents(report: Report, *, user: str | None = None) -> list[dict[str
         return []
     if user is not None:
         logins = logins[logins["user"].str.lower().eq(user.lower()).fillna(False).astype(bool)]
-    ladders = {login: rows for login, rows in steps[steps["login"].isin(logins["login"])].groupby("login")}
-    return [_login(row, ladders.get(row["login"])) for row in logins.to_dict("records")]
+    return documents_of(logins, steps[steps["login"].isin(logins["login"])])
 
 
-def _login(row: dict[str, Any], ladder: pd.DataFrame | None) -> dict[str, Any]:
-    steps = [] if ladder is None else [_step(step) for step in ladder.to_dict("records")]
-    failed = row["failed_step"] if _present(row["failed_step"]) else None
-    finding = next((s["finding"] for s in steps if s["step"] == failed and s["finding"]), None)
-    return {
-        "login": int(row["login"]),
-        "user": _value(row["user"]),
-        "device": _value(row["device"]),
-        "node": _value(row["node"]),
-        "start": _time(row["start"]),
-        "end": _time(row["end"]),
-        "outcome": str(row["outcome"]),
-        "failed_step": failed,
-        "finding": finding,
-        "requests": int(row["requests"]),
-        "stages": dict(row["stages"]),
-        "steps": steps,
-    }
+def documents_of(logins: pd.DataFrame, steps: pd.DataFrame) -> list[dict[str, Any]]:
+    """The login objects of `logins`, with their `steps`; built column-wise (a storm has many)."""
+    ladders: dict[int, list[dict[str, Any]]] = {}
+    for login, step in zip(_column(steps, "login"), _records(steps), strict=True):
+        ladders.setdefault(login, []).append(step)
+    documents = []
+    for row in _rows(logins):
+        ladder = ladders.get(row["login"], [])
+        failed = row["failed_step"]
+        finding = next((s["finding"] for s in ladder if s["step"] == failed and s["finding"]), None)
+        documents.append({**row, "finding": finding, "steps": ladder})
+    return documents
 
 
-def _step(row: dict[str, Any]) -> dict[str, Any]:
-    step = {name: _value(row.get(name)) for name in STEP_FIELDS}
-    step["start"] = _time(row.get("start"))
-    step["failed"] = bool(row.get("failed"))
-    return step
+def _rows(logins: pd.DataFrame) -> list[dict[str, Any]]:
+    names = ("login", "user", "device", "node", "start", "end", "outcome", "failed_step", "requests")
+    columns = [_column(logins, name) for name in names]
+    stages = [dict(value) for value in logins["stages"]]
+    return [
+        {**dict(zip(names, values, strict=True)), "stages": stage}
+        for values, stage in zip(zip(*columns, strict=True), stages, strict=True)
+    ]
+
+
+def _records(steps: pd.DataFrame) -> list[dict[str, Any]]:
+    names = (*STEP_FIELDS, "start", "failed")
+    columns = [_column(steps, name) if name in steps else [None] * len(steps) for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """A column as plain Python values: NA -> None, times -> ISO text, numbers -> int."""
+    column = frame[name]
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
+        text = column.map(lambda value: value.isoformat(), na_action="ignore")
+        return [None if pd.isna(value) else value for value in text.tolist()]
+    if name == "failed":
+        return [bool(value) for value in column.tolist()]
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return [None if value is pd.NA else int(value) for value in column.astype(object).tolist()]
+    return [
+        None if value is None or value is pd.NA or value != value else value
+        for value in column.astype(object).tolist()
+    ]
 
 
 def finding_logins(report: Report, finding_id: str) -> dict[str, Any] | None:
     """The logins a finding broke: {count, users_count, first_users, logins}; None when none."""
     return report.finding_logins.get(finding_id)
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float | type(pd.NA)) and pd.isna(value))
-
-
-def _value(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _time(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
 
 
 def logins_text(documents: list[dict[str, Any]], *, user: str | None = None, incomplete: bool = False) -> str:
@@ -141,15 +143,18 @@ def logins_context(report: Report) -> dict[str, Any]:
     """The page's Logins section: failed attempts first, each with its ladder of requests."""
     from logscope.render.formatting import format_time
 
-    documents = login_documents(report)
-    ordered = sorted(documents, key=lambda login: login["outcome"] != "failed")
-    shown = ordered[:MAX_PAGE_LOGINS]
+    logins, steps = report.logins, report.login_steps
+    if logins is None or logins.empty or steps is None:
+        return {"logins": [], "more_logins": 0}
+    ordered = logins.sort_values("outcome", key=lambda o: o != "failed", kind="stable")
+    chosen = ordered.head(MAX_PAGE_LOGINS)
+    shown = documents_of(chosen, steps[steps["login"].isin(chosen["login"])])
     for login in shown:
         login["start_text"] = format_time(login["start"]) if login["start"] else "?"
         login["unknown"] = [name for name, state in login["stages"].items() if state == "unknown"]
         for step in login["steps"]:
             step["time_text"] = format_time(step["start"], with_date=False) if step["start"] else "?"
-    return {"logins": shown, "more_logins": len(ordered) - len(shown)}
+    return {"logins": shown, "more_logins": len(logins) - len(shown)}
 
 
 def logins_line_context(report: Report) -> dict[str, Any]:
