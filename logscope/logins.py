@@ -99,8 +99,8 @@ def request_table(
     )
     table["step"] = step_kinds(table["path"], table["port"])
     table["tls_failure"] = _tls_failures(table, tls_failures)
-    user = per_unique(path, lambda paths: paths.str.extract(_UDS_USER, expand=False))
-    table["user"] = user.fillna(_allowed_users(table, events))
+    table["user"] = per_unique(path, lambda paths: paths.str.extract(_UDS_USER, expand=False))
+    table["user"] = table["user"].fillna(_allowed_users(table, events))
     table["device"] = per_unique(path, lambda paths: paths.str.extract(_DEVICE_FILE, expand=False))
     table["user"] = table["user"].fillna(device_users(table))
     table["key"] = ("user:" + table["user"]).fillna("device:" + table["device"])
@@ -120,16 +120,21 @@ def device_users(table: pd.DataFrame) -> pd.Series:
     """The user of each device-only request: the user a request of the same device named, else the
     user of that node whose name the device's is (a Jabber device is `CSF`/`BOT`/`TCT`/`TAB` + user,
     seed 003's `CSFemusk.cnf.xml` for user emusk)."""
+    result = pd.Series(pd.NA, index=table.index, dtype="string")
+    todo = table[table["device"].notna() & table["user"].isna()]
+    if todo.empty:
+        return result
     known = table.dropna(subset=["user", "device"]).drop_duplicates("device")
     by_device = pd.Series(known["user"].to_numpy(), index=known["device"].to_numpy(), dtype="string")
-    users = table["device"].map(by_device).astype("string")
-    named = table["device"].str.extract(DEVICE_PREFIX, expand=False).str.lower()
-    seen = table.dropna(subset=["user"]).assign(lower=lambda t: t["user"].str.lower())
-    seen = seen.drop_duplicates(["node", "lower"])[["node", "lower", "user"]]
-    guess = pd.DataFrame({"node": table["node"], "lower": named}).merge(
-        seen, on=["node", "lower"], how="left"
+    users = todo["device"].map(by_device).astype("string")
+    named = todo["device"].str.extract(DEVICE_PREFIX, expand=False).str.lower()
+    seen = table.loc[table["user"].notna(), ["node", "user"]].drop_duplicates()
+    seen = seen.assign(lower=seen["user"].str.lower()).drop_duplicates(["node", "lower"])
+    guess = pd.DataFrame({"node": todo["node"], "lower": named}).merge(seen, on=["node", "lower"], how="left")
+    result.loc[todo.index] = users.fillna(
+        pd.Series(guess["user"].to_numpy(), index=todo.index, dtype="string")
     )
-    return users.fillna(pd.Series(guess["user"].to_numpy(), index=table.index, dtype="string"))
+    return result
 
 
 def step_kinds(path: pd.Series, port: pd.Series) -> pd.Series:
@@ -167,6 +172,7 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     allowed = allowed.dropna(subset=["ts", "username", "url"])
     if allowed.empty:
         return users
+    table = table[table["user"].isna()]  # a UDS user path names its user already
     target = table["scheme"] + "://" + table["server"] + ":" + table["port"].astype("string") + table["path"]
     left = pd.DataFrame(
         {
