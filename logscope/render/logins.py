@@ -157,10 +157,6 @@ def logins_context(report: Report) -> dict[str, Any]:
     return {"logins": shown, "more_logins": len(logins) - len(shown)}
 
 
-def logins_line_context(report: Report) -> dict[str, Any]:
-    return {"line": logins_summary(report)}
-
-
 def broke_text(report: Report, finding_id: str) -> str:
     """What a finding did to logins, in words: "3 login attempt(s) of 2 user(s): emusk, jdoe"."""
     broke = report.finding_logins.get(finding_id)

@@ -12,9 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logscope.render.logins import logins_context, logins_line_context
+from logscope.render.logins import logins_context
 from logscope.render.page import findings_context, overview_context, servers_context, timeline_context
-from logscope.render.terminal import attention_context, header_context, quiet_context, warnings_context
+from logscope.render.terminal import (
+    attention_context,
+    header_context,
+    logins_line_context,
+    quiet_context,
+    warnings_context,
+)
 
 if TYPE_CHECKING:
     from logscope.report import Report

@@ -22,7 +22,7 @@ from logscope.render.answers import (
 from logscope.render.blocks import first_action_lines
 from logscope.render.budgets import ATTENTION_STATUSES, TERMINAL_WIDTH
 from logscope.render.formatting import format_time, time_span, visible_controls
-from logscope.render.logins import broke_text
+from logscope.render.logins import broke_text, logins_summary
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -107,6 +107,11 @@ def warnings_context(report: Report, width: int | None = None) -> dict[str, Any]
         "more_warnings": max(len(report.warnings) - MAX_WARNINGS, 0),
         "skipped": len(report.skipped),
     }
+
+
+def logins_line_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """The one line about MRA login attempts (issue 16), wrapped."""
+    return {"lines": _wrap(logins_summary(report) or "", width or text_width())}
 
 
 # --- lines -------------------------------------------------------------------------------------
