@@ -1,4 +1,4 @@
-"""Command line: `logscope analyze | batch | serve | signatures | decode`.
+"""Command line: `logscope analyze | logins | batch | serve | signatures | decode`.
 
 Exit codes (design.md): 0 analyzed completely with no `issue`; 1 at least one `issue`; 3 no `issue`
 but some input was left unread or cut (INCOMPLETE); 2 bad usage or input that cannot be read, with
@@ -174,6 +174,46 @@ def analyze(
         from logscope.render.terminal import verdict_line
 
         click.echo(f"logscope: {verdict_line(report)}", err=True)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@debug_option
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--user", default=None, help="Only this user's login attempts (case-insensitive).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@signatures_option
+@max_bytes_option
+def logins(
+    paths: tuple[str, ...], user: str | None, fmt: str, signature_dirs: tuple[str, ...], max_bytes: int
+) -> None:
+    """Each MRA login attempt, step by step: user, device, node, outcome and the step that failed.
+
+    \b
+    Exit codes: as `logscope analyze` (0 no issue, 1 an issue, 2 bad usage, 3 INCOMPLETE).
+
+    \b
+    Example:
+      logscope logins expc1.tar.gz --user emusk
+    """
+    import json
+
+    from logscope.pipeline import analyze as run_analysis
+    from logscope.render.logins import login_documents, logins_text
+
+    if paths.count("-") > 1:
+        raise click.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
+    try:
+        report = run_analysis(list(paths), signature_dirs=signature_dirs, max_bytes=max_bytes)
+    except LogscopeError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    documents = login_documents(report, user=user)
+    if fmt == "json":
+        click.echo(json.dumps(documents, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(logins_text(documents, user=user, incomplete=bool(report.incomplete)), nl=False)
     sys.exit(report.exit_code)
 
 

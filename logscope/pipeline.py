@@ -11,9 +11,10 @@ import pandas as pd
 
 from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
 from logscope.bundle.readers import read_records
-from logscope.correlate import correlate
+from logscope.correlate import Correlation, correlate
 from logscope.frame import UTC_ASSUMED
 from logscope.frames import Frames, build_frames, bundle_time, describe_nodes
+from logscope.logins import Logins, build_logins, link_findings
 from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
 from logscope.report import Report
@@ -67,6 +68,8 @@ def analyze(
         errors.append(CheckError.of("correlation", error))
         correlation = correlate(parsed.events.iloc[0:0])
     lap = _lap(timings, "correlate", lap)
+    logins = _logins(correlation, parsed.events, errors)
+    lap = _lap(timings, "logins", lap)
     nodes = summarize_nodes(node_facts, parsed.events)
     last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
     now = bundle_time(last_line, frames.status)
@@ -94,6 +97,8 @@ def analyze(
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
     errors += check_errors
     lap = _lap(timings, "signatures and evidence", lap)
+    finding_logins = link_findings(findings, logins)
+    lap = _lap(timings, "logins", lap)
     incomplete = unread + [error.incomplete_entry() for error in errors]
     stats = {
         "lines": parsed.stats.lines,
@@ -133,9 +138,21 @@ def analyze(
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
         traversal=traversal_summary(tls_events, frames.config, {n.host: n.role for n in nodes}),
+        logins=logins.logins,
+        login_steps=logins.steps,
+        finding_logins=finding_logins,
     )
     _lap(timings, "report", lap)
     return report
+
+
+def _logins(correlation: Correlation, events: pd.DataFrame, errors: list[CheckError]) -> Logins:
+    """The logins frame; a failure to build it is reported (layer (d)) and leaves no logins."""
+    try:
+        return build_logins(correlation.transactions, events, correlation.tls_failures)
+    except Exception as error:
+        errors.append(CheckError.of("logins", error))
+        return build_logins(correlation.transactions.iloc[0:0], events, correlation.tls_failures)
 
 
 def _lap(timings: dict[str, float] | None, stage: str, since: float) -> float:

@@ -48,6 +48,11 @@ class Report:
     # parsed ones): {node, ts, text, file, line}; drawn on the page's timeline
     markers: list[dict[str, Any]] = field(default_factory=list)
     traversal: dict[str, Any] | None = None  # both sides of the traversal (logscope.traversal)
+    # MRA login attempts (logscope.logins, issue 16): one row per attempt, one row per request of an
+    # attempt, and per finding id the logins it broke {count, users_count, first_users, logins}
+    logins: pd.DataFrame | None = None
+    login_steps: pd.DataFrame | None = None
+    finding_logins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:

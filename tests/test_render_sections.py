@@ -31,12 +31,22 @@ def empty_report() -> Report:
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:
-    html = ["incomplete", "findings", "this-node", "overview", "unrecognised", "servers", "timeline"]
+    html = [
+        "incomplete",
+        "findings",
+        "logins",
+        "this-node",
+        "overview",
+        "unrecognised",
+        "servers",
+        "timeline",
+    ]
     assert [s.name for s in sections_for("html")] == html
     assert [s.name for s in sections_for("text")] == [
         "incomplete",
         "header",
         "attention",
+        "logins",
         "this-node",
         "unrecognised",
         "quiet",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
+from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -38,6 +39,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "unrecognised_tls_lines": list(report.unrecognised_tls_lines),
         "unrecognised_tls_count": report.unrecognised_tls_count,
         "traversal": report.traversal,
+        "logins": login_documents(report),
     }
 
 
@@ -50,6 +52,7 @@ def findings_document(report: Report) -> list[dict[str, Any]]:
             "nodes_failing": nodes_failing(finding, report),
             "nodes_healthy": nodes_healthy(finding, report),
             "related_findings": related.get(finding.id, []),
+            "logins": finding_logins(report, finding.id),
         }
         for finding in report.findings
     ]

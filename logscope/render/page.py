@@ -28,6 +28,7 @@ from logscope.render.budgets import (
     MAX_SERVER_ROWS,
 )
 from logscope.render.formatting import format_number, format_time, time_range_text
+from logscope.render.logins import broke_text
 from logscope.render.servers import OUTCOME_TITLES, server_rows
 from logscope.render.timeline import build_timeline
 
@@ -135,7 +136,11 @@ def _answers(finding: Finding, report: Report) -> dict[str, Any]:
             f"{s.name}" + (f" :{','.join(map(str, s.ports))}" if s.ports else "") for s in finding.servers[:3]
         ]
         more = f" and {len(finding.servers) - 3} more" if len(finding.servers) > 3 else ""
-        answer = {"servers": ", ".join(servers) + more, "action": first_action_line(finding.action)}
+        answer = {
+            "servers": ", ".join(servers) + more,
+            "logins": broke_text(report, finding.id),
+            "action": first_action_line(finding.action),
+        }
     return {
         "answer": answer,
         "nodes_failing": failing if healthy or len(report.nodes) > 1 else [],

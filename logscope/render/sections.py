@@ -12,8 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from logscope.render.logins import logins_context
 from logscope.render.page import findings_context, overview_context, servers_context, timeline_context
-from logscope.render.terminal import attention_context, header_context, quiet_context, warnings_context
+from logscope.render.terminal import (
+    attention_context,
+    header_context,
+    logins_line_context,
+    quiet_context,
+    warnings_context,
+)
 
 if TYPE_CHECKING:
     from logscope.report import Report
@@ -33,9 +40,11 @@ class Section:
     title: str = ""
 
 
-# The answer first (issue 12): the findings, then what was read (overview), servers and timeline.
+# The answer first (issue 12): the findings, the logins they broke (issue 16), then what was read
+# (overview), servers and timeline.
 HTML_SECTIONS = (
     Section("findings", "_findings.html.j2", findings_context, title="Findings"),
+    Section("logins", "_logins.html.j2", logins_context, title="Logins"),
     Section("overview", "_overview.html.j2", overview_context, title="Overview"),
     Section("servers", "_servers.html.j2", servers_context, title="Servers"),
     Section("timeline", "_timeline.html.j2", timeline_context, title="Timeline"),
@@ -43,6 +52,7 @@ HTML_SECTIONS = (
 TEXT_SECTIONS = (
     Section("header", "_header.txt.j2", header_context),
     Section("attention", "_attention.txt.j2", attention_context),
+    Section("logins", "_logins.txt.j2", logins_line_context),
     Section("quiet", "_quiet.txt.j2", quiet_context),
     Section("warnings", "_warnings.txt.j2", warnings_context),
 )

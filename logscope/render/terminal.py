@@ -22,6 +22,7 @@ from logscope.render.answers import (
 from logscope.render.blocks import first_action_lines
 from logscope.render.budgets import ATTENTION_STATUSES, TERMINAL_WIDTH
 from logscope.render.formatting import format_time, time_span, visible_controls
+from logscope.render.logins import broke_text, logins_summary
 
 if TYPE_CHECKING:
     from logscope.nodes import NodeSummary
@@ -109,6 +110,11 @@ def warnings_context(report: Report, width: int | None = None) -> dict[str, Any]
         "more_warnings": max(len(report.warnings) - MAX_WARNINGS, 0),
         "skipped": len(report.skipped),
     }
+
+
+def logins_line_context(report: Report, width: int | None = None) -> dict[str, Any]:
+    """The one line about MRA login attempts (issue 16), wrapped."""
+    return {"lines": _wrap(logins_summary(report) or "", width or text_width())}
 
 
 # --- lines -------------------------------------------------------------------------------------
@@ -241,6 +247,7 @@ def _text_entry(finding: Finding, report: Report, related: list[str], width: int
             ("servers", _wrap("; ".join(map(_server_text, finding.servers)), body)),
             ("nodes", _wrap(nodes, body)),
             ("related", _wrap(f"the same failures: {see}" if see else "", body)),
+            ("logins", _wrap(broke_text(report, finding.id), body)),
             ("action", action),
             ("evidence", _wrap(best_evidence(finding), body)),
         ],

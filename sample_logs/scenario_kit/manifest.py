@@ -53,13 +53,14 @@ def manifest_entry(
     statuses: dict[str, str],
     nodes: list[dict],
     tally: Tally,
+    logins: list[dict] | None = None,
 ) -> dict:
     servers = [
         {"signature": sig, "node": host, "name": server, "ip": ip, "ports": sorted(ports)}
         for (sig, host, server, ip), ports in sorted(tally.servers.items())
     ]
     check_expectations(name, statuses, servers)
-    return {
+    entry = {
         "name": name,
         "path": path,
         "summary": summary,
@@ -68,6 +69,9 @@ def manifest_entry(
         "nodes": nodes,
         "servers": servers,
     }
+    if logins is not None:
+        entry["logins"] = logins
+    return entry
 
 
 def check_expectations(name: str, statuses: dict[str, str], servers: list[dict]) -> None:
@@ -105,7 +109,8 @@ def manifest_toml(entries: list[dict]) -> str:
         "# Per scenario: the bundle(s), what the construction put in them, and the status each signature",
         "# should reach. `servers` lists, per signature, the servers (node, name, ip, ports) the construction",
         "# makes it name. `verbatim_seed_lines` are 1-based line numbers in the node's loggingsnapshot that",
-        "# are copied from seed document 003; every other line is generated.",
+        "# are copied from seed document 003; every other line is generated. `logins` (issue 16) are the",
+        "# login attempts the construction planned: node, user, start (UTC), outcome, failed step, requests.",
         "",
         "schema = 1",
     ]
@@ -114,8 +119,8 @@ def manifest_toml(entries: list[dict]) -> str:
         out += [f"{key} = {toml_value(entry[key])}" for key in ("name", "path", "summary", "counts")]
         out += ["", "[scenario.expect]"]
         out += [f"{toml_key(sid)} = {toml_value(status)}" for sid, status in entry["expect"].items()]
-        for table in ("nodes", "servers"):
-            for item in entry[table]:
+        for table in ("nodes", "servers", "logins"):
+            for item in entry.get(table, []):
                 out += ["", f"[[scenario.{table}]]"]
                 out += [f"{toml_key(k)} = {toml_value(v)}" for k, v in item.items()]
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .bundle_files import tar_gz, xconf_text, xstat_text
 from .clock import Clock
 from .deployment import NodeSpec, NodeState, Site
+from .login_truth import truth
 from .manifest import Built, manifest_entry, node_entry
 from .snapshot import Fixed, Plan, Tally, render_snapshot
 from .vocabulary import user_names
@@ -42,6 +43,7 @@ class Scenario:
     verbatim: tuple[str, ...] = ()
     # servers a node-level check names, which no log line makes: (signature, node, name, ip)
     named: tuple[tuple[str, str, str, str], ...] = ()
+    ground_truth_logins: bool = False  # write the planned logins into the manifest (issue 16)
 
 
 def single(
@@ -99,5 +101,6 @@ def build_scenario(scenario: Scenario) -> Built:
             scenario.expect,
             nodes,
             tally,
+            truth(tally.requests) if scenario.ground_truth_logins else None,
         ),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .deployment import NodeState, Outcome, Site, Step, Upstream
 from .log_lines import envelope
+from .login_truth import Request
 from .noise import NoisePicker
 from .traffic import TxnResult, plan_background, plan_login, transaction_events
 
@@ -24,12 +25,15 @@ class Tally:
     servers: dict[tuple[str, str, str, str], set[int]] = field(default_factory=dict)
     clean_https: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     failing_https: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)  # every planned request, for login_truth
 
     def note(self, signature: str, host: str, upstream: Upstream, port: int) -> None:
         self.servers.setdefault((signature, host, upstream.name, upstream.ip), set()).add(port)
 
     def record(self, host: str, step: Step, outcome: Outcome, result: TxnResult) -> None:
         self.transactions += 1
+        keyed = result.allowed or step.path.startswith("/cucm-uds/user/") or ".cnf.xml" in step.path
+        self.requests.append(Request(host, step.user, step.t0, step.path, step.port, result.status, keyed))
         self.status_502 += result.status == 502
         if outcome.signature and (outcome.fails or result.warned):
             self.note(outcome.signature, host, step.upstream, step.port)

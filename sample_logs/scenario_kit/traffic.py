@@ -128,6 +128,7 @@ class TxnResult:
     events: list[tuple[int, str]]
     status: int
     warned: bool
+    allowed: bool = True  # whether its allow-list line (with the user name) was written
 
 
 def transaction_events(state: NodeState, step: Step, txn: int, rng: random.Random) -> TxnResult:
@@ -145,14 +146,25 @@ def transaction_events(state: NodeState, step: Step, txn: int, rng: random.Rando
     if debug:
         headers = client_headers(site.domain, agent)
         events.append((t, receive_request(utc(t), txn, tracking, src_port, request, headers)))
-    if rng.random() < 0.9:
+    allowed = rng.random() < 0.9
+    if allowed:
         t += rng.randint(1, 7)
         url = f"{step.scheme}://{step.upstream.name}:{step.port}{step.path}"
         rule = f"{step.scheme}://{step.upstream.name}:{step.port}{rule_prefix(step.path)}"
-        allowed = request_allowed(
-            utc(t), step.user, step.method, url, rule, RULE_TYPES[step.upstream.kind], rng.random() < 0.15
+        events.append(
+            (
+                t,
+                request_allowed(
+                    utc(t),
+                    step.user,
+                    step.method,
+                    url,
+                    rule,
+                    RULE_TYPES[step.upstream.kind],
+                    rng.random() < 0.15,
+                ),
+            )
         )
-        events.append((t, allowed))
 
     def send(at: int) -> None:
         events.append(
@@ -180,7 +192,7 @@ def transaction_events(state: NodeState, step: Step, txn: int, rng: random.Rando
         events += [(t, body) for body in diagnostics(outcome, step.upstream, thread)]
         t += rng.randint(5, 10)
         events.append((t, sending_response(utc(t), txn, src_port, status_line(502))))
-        return TxnResult(events, 502, outcome.warns or outcome.ssl_error is not None)
+        return TxnResult(events, 502, outcome.warns or outcome.ssl_error is not None, allowed)
     warned = outcome.warns and step.scheme == "https" and rng.random() < outcome.warn_rate
     if warned:
         t += rng.randint(3, 10)
@@ -198,4 +210,4 @@ def transaction_events(state: NodeState, step: Step, txn: int, rng: random.Rando
         )
     t += rng.randint(0, 1)
     events.append((t, sending_response(utc(t), txn, src_port, status_line(status))))
-    return TxnResult(events, status, warned)
+    return TxnResult(events, status, warned, allowed)
