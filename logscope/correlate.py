@@ -23,6 +23,8 @@ TXN_KEY = ["node", "pid", "txn_id"]
 # A warning is written while the connection is attempted; allow for clock granularity at the ends.
 LINK_SLACK = pd.Timedelta(seconds=1)
 CONNECT_LINE_SLACK = pd.Timedelta(seconds=2)
+# A whole-second time (BSD syslog) stands for any instant of that second.
+SECOND_NS = 1_000_000_000
 
 TRANSACTION_COLUMNS = (
     "node",
@@ -113,38 +115,105 @@ STEP_COLUMNS = tuple(dict.fromkeys([*TXN_KEY, "ts", "kind", *(c for fields in ST
 
 
 def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status."""
-    steps = events.loc[events["txn_id"].notna(), list(STEP_COLUMNS)]  # not the raw text: half the memory
-    if steps.empty:
+    """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status.
+
+    One pass: each step line gets its transaction's number (integer keys, in order of first
+    appearance), and each column of the result is taken by position from the first or last line of
+    its kind, never through a merge or a string key.
+    """
+    has_txn = events["txn_id"].notna().to_numpy()
+    if not has_txn.any():
         return _empty_transactions()
-    steps = steps.assign(node=steps["node"].astype(str))
-    grouped = steps.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-    frame = grouped.agg(start=("ts", "min"), end=("ts", "max")).reset_index()
-
-    def step(kind: str, columns: dict[str, str], how: str = "first") -> pd.DataFrame:
-        rows = steps[steps["kind"] == kind]
-        picked = rows.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-        picked = picked.head(1) if how == "first" else picked.tail(1)
-        return picked[TXN_KEY + list(columns)].rename(columns=columns)
-
-    request = step("receive_request", REQUEST_FIELDS)
-    upstream = step("sending_request", UPSTREAM_FIELDS, how="last")
-    attempts = (
-        steps[steps["kind"] == "sending_request"]
-        .groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-        .agg(attempts=("ts", "size"), first_attempt=("ts", "min"))
-        .reset_index()
-    )
-    upstream_response = step("receive_response", UPSTREAM_RESPONSE_FIELDS, how="last")
-    response = step("sending_response", RESPONSE_FIELDS, how="last")
-    for part in (request, upstream, attempts, upstream_response, response):
-        frame = frame.merge(part, on=TXN_KEY, how="left")
-    frame["attempts"] = frame["attempts"].fillna(0).astype("Int64")
-    frame["node"] = frame["node"].astype("category")
+    positions = np.flatnonzero(has_txn)
+    steps = events.iloc[positions, [events.columns.get_loc(c) for c in STEP_COLUMNS]]  # not `raw`
+    group, first_rows = _transaction_numbers(steps)
+    count = len(first_rows)
+    stamps = steps["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    frame = {column: steps[column].take(first_rows).reset_index(drop=True) for column in TXN_KEY}
+    frame["start"] = _reduced(stamps, group, count, np.minimum)
+    frame["end"] = _reduced(stamps, group, count, np.maximum)
+    kinds = _kind_names(steps["kind"])
+    for kind, fields, last in (
+        ("receive_request", REQUEST_FIELDS, False),
+        ("sending_request", UPSTREAM_FIELDS, True),
+        ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
+        ("sending_response", RESPONSE_FIELDS, True),
+    ):
+        picked = _picked_rows(kinds == kind, group, count, last)
+        for column, name in fields.items():
+            frame[name] = _taken(steps[column], picked)
+    attempts = kinds == "sending_request"
+    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count), dtype="Int64")
+    frame["first_attempt"] = _reduced(stamps[attempts], group[attempts], count, np.minimum)
+    result = pd.DataFrame(frame)
+    result["node"] = result["node"].astype(str).astype("category")
     for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        frame[column] = frame[column].astype("string").astype("category")
-    frame = frame.sort_values("start", kind="stable").reset_index(drop=True)
-    return frame[list(TRANSACTION_COLUMNS)]
+        result[column] = _string_category(result[column])
+    result = result.sort_values("start", kind="stable").reset_index(drop=True)
+    return result[list(TRANSACTION_COLUMNS)]
+
+
+def _kind_names(kind: pd.Series) -> np.ndarray:
+    """The kind of each line as an array that compares to a name per distinct value, not per row."""
+    if isinstance(kind.dtype, pd.CategoricalDtype):
+        names = np.asarray(kind.cat.categories, dtype=object)
+        codes = kind.cat.codes.to_numpy()
+        return np.where(codes >= 0, names[np.maximum(codes, 0)] if len(names) else None, None)
+    return kind.to_numpy(dtype=object)
+
+
+def _transaction_numbers(steps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each step line's transaction number (0.., in order of first appearance) and the position of
+    each transaction's first line. A missing pid is a key of its own."""
+    codes = np.zeros(len(steps), dtype="int64")
+    for column in TXN_KEY:
+        values = steps[column]
+        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + column_codes)
+    codes = codes.astype("int64")
+    _, first_rows = np.unique(codes, return_index=True)
+    return codes, first_rows
+
+
+def _reduced(stamps: np.ndarray, group: np.ndarray, count: int, ufunc: np.ufunc) -> pd.Series:
+    """Minimum or maximum time per transaction (NaT where a transaction has no time)."""
+    fill = np.iinfo("int64").max if ufunc is np.minimum else np.iinfo("int64").min + 1
+    known = stamps != np.iinfo("int64").min
+    result = np.full(count, fill, dtype="int64")
+    ufunc.at(result, group[known], stamps[known])
+    values = result.view("datetime64[ns]").copy()
+    values[result == fill] = np.datetime64("NaT")
+    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC"))
+
+
+def _picked_rows(mask: np.ndarray, group: np.ndarray, count: int, last: bool) -> np.ndarray:
+    """Per transaction, the position of its first (or last) line of one kind; -1 where it has none."""
+    rows = np.flatnonzero(mask)
+    picked = np.full(count, -1, dtype="int64")
+    if last:
+        rows = rows[::-1]
+    _, first = np.unique(group[rows], return_index=True)
+    picked[group[rows[first]]] = rows[first]
+    return picked
+
+
+def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    return pd.Series(column.array.take(rows, allow_fill=True))
+
+
+def _string_category(column: pd.Series) -> pd.Series:
+    """The column as a category of strings (its values' categories only), converted once per value."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.cat.remove_unused_categories()
+    if not isinstance(column.dtype, pd.CategoricalDtype) or column.cat.categories.empty:
+        return column.astype("string").astype("category")
+    strings = pd.Index(column.cat.categories.astype("string"))
+    order = strings.argsort()
+    remap = np.empty(len(order), dtype="int64")
+    remap[order] = np.arange(len(order))
+    codes = column.cat.codes.to_numpy()
+    codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=strings[order]))
 
 
 def _empty_transactions() -> pd.DataFrame:
@@ -202,10 +271,10 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     Adds `linked` (bool), the transaction's key and outcome, and `port`: the upstream port, else the
     route port, else the port of a matching error.log CONNECT line.
     """
-    failures = name_debug_verdicts(events[events["kind"].isin(TLS_FAILURE_KINDS)])[
-        list(FAILURE_COLUMNS)
-    ].copy()
-    failures = failures.reset_index(drop=True)
+    wanted = [c for c in (*FAILURE_COLUMNS, "module") if c in events.columns]
+    positions = np.flatnonzero(events["kind"].isin(TLS_FAILURE_KINDS).to_numpy())
+    candidates = events.iloc[positions, [events.columns.get_loc(c) for c in wanted]]
+    failures = name_debug_verdicts(candidates)[list(FAILURE_COLUMNS)].reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
     failures["address"] = (
         failures["server_ip"].astype("string").fillna(failures["server_name"].astype("string"))
@@ -214,7 +283,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     for column in LINK_COLUMNS:
         failures[column] = pd.NA
     if not failures.empty and not transactions.empty:
-        _link_to_transactions(failures, transactions)
+        _link_to_transactions(failures, transactions, _whole_second_nodes(events))
     connects = events[events["kind"] == "connect_attempt_failed"]
     if not failures.empty and not connects.empty:
         _link_to_connect_lines(failures, connects)
@@ -322,7 +391,9 @@ def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
 
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     """One row per (transaction, address it could be known by): upstream IP and route host."""
-    base = transactions.assign(node=transactions["node"].astype(str))
+    wanted = [*TXN_KEY, "start", "first_attempt", "upstream_ip", "route_host", *_COPIED_FROM_TRANSACTION.values()]
+    base = transactions[list(dict.fromkeys(wanted))]
+    base = base.assign(node=base["node"].astype(str))
     by_ip = base.assign(key=base["upstream_ip"].astype("string"))
     by_host = base.assign(key=base["route_host"].astype("string"))
     keys = pd.concat([by_ip, by_host], ignore_index=True)
@@ -349,8 +420,30 @@ _COPIED_FROM_TRANSACTION = {
 }
 
 
-def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) -> None:
-    """Tie each failure to the latest transaction to that server that started before it (merge_asof)."""
+def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
+    """Nodes whose envelope times have no fraction (BSD syslog, log-lines.md section 7).
+
+    Transaction lines are left out: their time comes from their own `UTCTime`, in milliseconds,
+    whatever the envelope; a certificate warning has only the envelope's.
+    """
+    known = (events["ts"].notna() & events["txn_id"].isna()).to_numpy()
+    if not known.any():
+        return set()
+    stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
+    fractional = (stamps % SECOND_NS) != 0
+    nodes, names = pd.factorize(events["node"].to_numpy()[known])
+    with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
+    return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
+
+
+def _link_to_transactions(
+    failures: pd.DataFrame, transactions: pd.DataFrame, whole_seconds: set[str] = frozenset()
+) -> None:
+    """Tie each failure to the latest transaction to that server that started before it (merge_asof).
+
+    On a node whose times have no fraction, a failure stamped `:01` may have come at any time in
+    that second, after a request stamped `:01` too: it is compared as at the second's end.
+    """
     keys = _server_keys(transactions)
     keys = keys[keys["since"].notna()]
     if keys.empty:
@@ -365,10 +458,12 @@ def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) ->
             continue
         left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
         left = left.assign(row=left.index, pid=_pid_key(left["pid"]), key=left["key"].astype("string"))
+        whole = left["node"].isin(list(whole_seconds)).to_numpy()
+        left["probe"] = left["ts"] + pd.to_timedelta(np.where(whole, SECOND_NS - 1, 0), unit="ns")
         matched = pd.merge_asof(
-            left.sort_values("ts"),
+            left.sort_values("probe"),
             right.assign(key=right["key"].astype("string")),
-            left_on="ts",
+            left_on="probe",
             right_on="since",
             by=["node", "pid", "key"],
             direction="backward",
