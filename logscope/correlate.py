@@ -283,7 +283,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     for column in LINK_COLUMNS:
         failures[column] = pd.NA
     if not failures.empty and not transactions.empty:
-        _link_to_transactions(failures, transactions, _whole_second_nodes(events))
+        _link_to_transactions(failures, transactions, _whole_second_nodes(failures))
     connects = events[events["kind"] == "connect_attempt_failed"]
     if not failures.empty and not connects.empty:
         _link_to_connect_lines(failures, connects)
@@ -421,12 +421,11 @@ _COPIED_FROM_TRANSACTION = {
 
 
 def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
-    """Nodes whose envelope times have no fraction (BSD syslog, log-lines.md section 7).
-
-    Transaction lines are left out: their time comes from their own `UTCTime`, in milliseconds,
-    whatever the envelope; a certificate warning has only the envelope's.
+    """Nodes whose certificate warnings and errors have whole-second times (BSD syslog, log-lines.md
+    section 7). Only those lines are asked: transaction and tvcs lines take their time from their
+    own `UTCTime`, in milliseconds, whatever the envelope; a warning has only the envelope's.
     """
-    known = (events["ts"].notna() & events["txn_id"].isna()).to_numpy()
+    known = events["ts"].notna().to_numpy()
     if not known.any():
         return set()
     stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
