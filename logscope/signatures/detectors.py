@@ -16,6 +16,7 @@ from logscope.signatures.certificate_checks import CERTIFICATE_DETECTORS
 from logscope.signatures.config_checks import CONFIG_DETECTORS
 from logscope.signatures.context import Context
 from logscope.signatures.detector_result import VERIFY_KINDS, Detector, DetectorResult
+from logscope.signatures.matching import map_distinct
 
 RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
 __all__ = ["DETECTORS", "VERIFY_KINDS", "Detector", "DetectorResult"]
@@ -90,7 +91,7 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     Expressway-C connects to and checks the certificate against.
     """
     rows = transactions[transactions["route_host"].notna()]
-    rows = rows[rows["route_host"].astype(str).map(lambda host: not is_fqdn(host))]
+    rows = rows[map_distinct(rows["route_host"], lambda host: not is_fqdn(str(host)), missing=False).astype(bool)]
     if rows.empty:
         return DetectorResult(rows)
     failures = context.tls_failures
@@ -111,7 +112,7 @@ def server_key(address: pd.Series, host: pd.Series) -> pd.Series:
     """The address that tells servers apart; a masked one (two servers may share a mask) gives way to
     the route's host (log-lines.md section 7: a masked address, the server named by host)."""
     address = address.astype("string")
-    masked = address.fillna("").map(is_masked).astype(bool)
+    masked = pd.Series(map_distinct(address, is_masked, missing=False).astype(bool), index=address.index)
     return address.where(~masked, host.astype("string"))
 
 
