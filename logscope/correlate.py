@@ -391,7 +391,8 @@ def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
 
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     """One row per (transaction, address it could be known by): upstream IP and route host."""
-    wanted = [*TXN_KEY, "start", "first_attempt", "upstream_ip", "route_host", *_COPIED_FROM_TRANSACTION.values()]
+    wanted = [*TXN_KEY, "start", "first_attempt", "line", "upstream_ip", "route_host"]
+    wanted += _COPIED_FROM_TRANSACTION.values()
     base = transactions[list(dict.fromkeys(wanted))]
     base = base.assign(node=base["node"].astype(str))
     by_ip = base.assign(key=base["upstream_ip"].astype("string"))
@@ -440,30 +441,31 @@ def _link_to_transactions(
 ) -> None:
     """Tie each failure to the latest transaction to that server that started before it (merge_asof).
 
-    On a node whose times have no fraction, a failure stamped `:01` may have come at any time in
-    that second, after a request stamped `:01` too: it is compared as at the second's end.
+    On a node whose times have no fraction (BSD syslog), a failure stamped `:01` may have come at
+    any time in that second, after a request stamped `:01.478`: there the order is the second,
+    then the line (the transaction's request line before the failure's line).
     """
     keys = _server_keys(transactions)
     keys = keys[keys["since"].notna()]
     if keys.empty:
         return
-    right = keys.assign(pid=_pid_key(keys["pid"])).sort_values("since")
-    right = right[["node", "pid", "key", "since", *set(_COPIED_FROM_TRANSACTION.values())]]
+    right = keys.assign(pid=_pid_key(keys["pid"]))
+    right = right.assign(order=_order(right["since"], right["line"], right["node"].isin(list(whole_seconds))))
+    right = right.sort_values("order")
+    right = right[["node", "pid", "key", "order", *set(_COPIED_FROM_TRANSACTION.values())]]
     right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
     for key_column in ("address", "name"):
         todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
         todo = todo[todo["ts"].notna()]
         if todo.empty:
             continue
-        left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
+        left = todo[["ts", "node", "pid", "line", key_column]].rename(columns={key_column: "key"})
         left = left.assign(row=left.index, pid=_pid_key(left["pid"]), key=left["key"].astype("string"))
-        whole = left["node"].isin(list(whole_seconds)).to_numpy()
-        left["probe"] = left["ts"] + pd.to_timedelta(np.where(whole, SECOND_NS - 1, 0), unit="ns")
+        left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
         matched = pd.merge_asof(
-            left.sort_values("probe"),
+            left.drop(columns=["line"]).sort_values("order"),
             right.assign(key=right["key"].astype("string")),
-            left_on="probe",
-            right_on="since",
+            on="order",
             by=["node", "pid", "key"],
             direction="backward",
         )
@@ -471,6 +473,18 @@ def _link_to_transactions(
         rows = matched["row"].to_numpy()
         for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
             failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
+
+
+LINES_PER_SECOND = 10_000_000
+
+
+def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.ndarray:
+    """The time in nanoseconds; on a whole-second node, the second then the line number instead.
+    Only rows of one node are ever compared (merge_asof by node), so the two scales never meet."""
+    stamps = times.to_numpy(dtype="datetime64[ns]").view("int64")
+    numbers = pd.to_numeric(lines, errors="coerce").fillna(0).to_numpy(dtype="int64")
+    by_line = (stamps // SECOND_NS) * LINES_PER_SECOND + np.minimum(numbers, LINES_PER_SECOND - 1)
+    return np.where(whole_second.to_numpy(dtype=bool), by_line, stamps)
 
 
 def _pid_key(pid: pd.Series) -> pd.Series:
