@@ -18,6 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from logscope.correlate_columns import (
+    kind_names,
+    picked_rows,
+    reduced,
+    string_category,
+    taken,
+    transaction_numbers,
+)
+
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
 TXN_KEY = ["node", "pid", "txn_id"]
 # A warning is written while the connection is attempted; allow for clock granularity at the ends.
@@ -126,94 +135,31 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
         return _empty_transactions()
     positions = np.flatnonzero(has_txn)
     steps = events.iloc[positions, [events.columns.get_loc(c) for c in STEP_COLUMNS]]  # not `raw`
-    group, first_rows = _transaction_numbers(steps)
+    group, first_rows = transaction_numbers(steps)
     count = len(first_rows)
     stamps = steps["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     frame = {column: steps[column].take(first_rows).reset_index(drop=True) for column in TXN_KEY}
-    frame["start"] = _reduced(stamps, group, count, np.minimum)
-    frame["end"] = _reduced(stamps, group, count, np.maximum)
-    kinds = _kind_names(steps["kind"])
+    frame["start"] = reduced(stamps, group, count, np.minimum)
+    frame["end"] = reduced(stamps, group, count, np.maximum)
+    kinds = kind_names(steps["kind"])
     for kind, fields, last in (
         ("receive_request", REQUEST_FIELDS, False),
         ("sending_request", UPSTREAM_FIELDS, True),
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        picked = _picked_rows(kinds == kind, group, count, last)
+        picked = picked_rows(kinds == kind, group, count, last)
         for column, name in fields.items():
-            frame[name] = _taken(steps[column], picked)
+            frame[name] = taken(steps[column], picked)
     attempts = kinds == "sending_request"
     frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count), dtype="Int64")
-    frame["first_attempt"] = _reduced(stamps[attempts], group[attempts], count, np.minimum)
+    frame["first_attempt"] = reduced(stamps[attempts], group[attempts], count, np.minimum)
     result = pd.DataFrame(frame)
     result["node"] = result["node"].astype(str).astype("category")
     for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        result[column] = _string_category(result[column])
+        result[column] = string_category(result[column])
     result = result.sort_values("start", kind="stable").reset_index(drop=True)
     return result[list(TRANSACTION_COLUMNS)]
-
-
-def _kind_names(kind: pd.Series) -> np.ndarray:
-    """The kind of each line as an array that compares to a name per distinct value, not per row."""
-    if isinstance(kind.dtype, pd.CategoricalDtype):
-        names = np.asarray(kind.cat.categories, dtype=object)
-        codes = kind.cat.codes.to_numpy()
-        return np.where(codes >= 0, names[np.maximum(codes, 0)] if len(names) else None, None)
-    return kind.to_numpy(dtype=object)
-
-
-def _transaction_numbers(steps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each step line's transaction number (0.., in order of first appearance) and the position of
-    each transaction's first line. A missing pid is a key of its own."""
-    codes = np.zeros(len(steps), dtype="int64")
-    for column in TXN_KEY:
-        values = steps[column]
-        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        codes, _ = pd.factorize(codes * (len(uniques) + 1) + column_codes)
-    codes = codes.astype("int64")
-    _, first_rows = np.unique(codes, return_index=True)
-    return codes, first_rows
-
-
-def _reduced(stamps: np.ndarray, group: np.ndarray, count: int, ufunc: np.ufunc) -> pd.Series:
-    """Minimum or maximum time per transaction (NaT where a transaction has no time)."""
-    fill = np.iinfo("int64").max if ufunc is np.minimum else np.iinfo("int64").min + 1
-    known = stamps != np.iinfo("int64").min
-    result = np.full(count, fill, dtype="int64")
-    ufunc.at(result, group[known], stamps[known])
-    values = result.view("datetime64[ns]").copy()
-    values[result == fill] = np.datetime64("NaT")
-    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC"))
-
-
-def _picked_rows(mask: np.ndarray, group: np.ndarray, count: int, last: bool) -> np.ndarray:
-    """Per transaction, the position of its first (or last) line of one kind; -1 where it has none."""
-    rows = np.flatnonzero(mask)
-    picked = np.full(count, -1, dtype="int64")
-    if last:
-        rows = rows[::-1]
-    _, first = np.unique(group[rows], return_index=True)
-    picked[group[rows[first]]] = rows[first]
-    return picked
-
-
-def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
-    return pd.Series(column.array.take(rows, allow_fill=True))
-
-
-def _string_category(column: pd.Series) -> pd.Series:
-    """The column as a category of strings (its values' categories only), converted once per value."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        column = column.cat.remove_unused_categories()
-    if not isinstance(column.dtype, pd.CategoricalDtype) or column.cat.categories.empty:
-        return column.astype("string").astype("category")
-    strings = pd.Index(column.cat.categories.astype("string"))
-    order = strings.argsort()
-    remap = np.empty(len(order), dtype="int64")
-    remap[order] = np.arange(len(order))
-    codes = column.cat.codes.to_numpy()
-    codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=strings[order]))
 
 
 def _empty_transactions() -> pd.DataFrame:

@@ -91,7 +91,9 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     Expressway-C connects to and checks the certificate against.
     """
     rows = transactions[transactions["route_host"].notna()]
-    rows = rows[map_distinct(rows["route_host"], lambda host: not is_fqdn(str(host)), missing=False).astype(bool)]
+    rows = rows[
+        map_distinct(rows["route_host"], lambda host: not is_fqdn(str(host)), missing=False).astype(bool)
+    ]
     if rows.empty:
         return DetectorResult(rows)
     failures = context.tls_failures
