@@ -95,7 +95,7 @@ def run(pkl: Path, repeat: int, profile: str | None) -> int:
         profiler.enable()
         correlate(events) if profile == "correlate" else signatures(correlation)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
         return 0
     print(f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min), {len(events):,} events")
     walls, cpus, correlation = _timed(lambda: correlate(events), repeat)

@@ -47,8 +47,14 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
     answered = transactions[https & transactions["upstream_status"].notna() & (transactions["status"] < 500)]
     clean_ports: dict[tuple[str, str], set[int]] = {}
     answered_at = server_key(answered["upstream_ip"], answered["route_host"])
-    upstreams = zip(answered["node"], answered_at, answered["upstream_port"], strict=True)
-    for node, ip, port in upstreams:
+    upstreams = pd.DataFrame(
+        {
+            "node": answered["node"].to_numpy(),
+            "ip": answered_at.to_numpy(),
+            "port": answered["upstream_port"].to_numpy(),
+        }
+    ).drop_duplicates()  # a storm answers thousands of times from a few hundred (node, address, port)
+    for node, ip, port in zip(upstreams["node"], upstreams["ip"], upstreams["port"], strict=True):
         if pd.notna(ip) and pd.notna(port) and (str(node), str(ip), int(port)) not in failing:
             clean_ports.setdefault((str(node), str(ip)), set()).add(int(port))
     split = pd.Series(

@@ -195,10 +195,7 @@ def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evid
     txn_id, pid = row.get("txn_id"), row.get("pid")
     if pd.isna(txn_id) or pd.isna(pid):
         return []
-    where = context.steps_by_transaction.get((str(row["node"]), pid, txn_id))
-    if where is None:
-        return []
-    steps = context.step_lines.iloc[where]
+    steps = context.transaction_steps(str(row["node"]), pid, txn_id)
     picked = []
     for kind, role in STEP_ROLES.items():
         step = steps[steps["kind"] == kind]
