@@ -96,8 +96,15 @@ def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
 
 def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
     """The distinct values of `column` per server name, in order of first appearance."""
-    present = table.loc[table[column].notna(), ["name", column]].drop_duplicates()
-    return present.groupby("name", sort=False)[column].agg(list).to_dict()
+    present = table[column].notna().to_numpy(dtype=bool)
+    names, name_values = pd.factorize(table["name"][present])
+    values, value_values = pd.factorize(table[column][present])
+    pairs = names.astype("int64") * (len(value_values) + 1) + values
+    _, first = np.unique(pairs, return_index=True)
+    distinct: dict[str, list] = {}
+    for position in np.sort(first).tolist():  # a few per server, however many rows
+        distinct.setdefault(name_values[names[position]], []).append(value_values[values[position]])
+    return distinct
 
 
 def _route_texts(rows: pd.DataFrame) -> pd.Series:
