@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT))  # after PYTHONPATH: `PYTHONPATH=OTHER` times another checkout
 
 
 def dump(path: Path, out: Path) -> int:
