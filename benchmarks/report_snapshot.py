@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def write(out: Path, bench: Path | None) -> int:
     return 0
 
 
+def _unstamped(text: str) -> str:
+    """The text without the random name of an example's temporary folder."""
+    return re.sub(r"logscope-example-\w+", "logscope-example-TMP", text)
+
+
 def compare(before: Path, after: Path) -> int:
     names = sorted({p.name for p in before.iterdir()} | {p.name for p in after.iterdir()})
     differing = 0
@@ -68,8 +74,8 @@ def compare(before: Path, after: Path) -> int:
             print(f"{name}: only in {'after' if new.exists() else 'before'}")
             differing += 1
             continue
-        old_lines = old.read_text(encoding="utf-8").splitlines()
-        new_lines = new.read_text(encoding="utf-8").splitlines()
+        old_lines = _unstamped(old.read_text(encoding="utf-8")).splitlines()
+        new_lines = _unstamped(new.read_text(encoding="utf-8")).splitlines()
         if old_lines != new_lines:
             differing += 1
             diff = list(difflib.unified_diff(old_lines, new_lines, str(old), str(new), lineterm="", n=1))

@@ -18,11 +18,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from logscope.correlate_columns import (
+    kind_names,
+    picked_rows,
+    reduced,
+    string_category,
+    taken,
+    transaction_numbers,
+)
+
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
 TXN_KEY = ["node", "pid", "txn_id"]
 # A warning is written while the connection is attempted; allow for clock granularity at the ends.
 LINK_SLACK = pd.Timedelta(seconds=1)
 CONNECT_LINE_SLACK = pd.Timedelta(seconds=2)
+# A whole-second time (BSD syslog) stands for any instant of that second.
+SECOND_NS = 1_000_000_000
 
 TRANSACTION_COLUMNS = (
     "node",
@@ -113,38 +124,42 @@ STEP_COLUMNS = tuple(dict.fromkeys([*TXN_KEY, "ts", "kind", *(c for fields in ST
 
 
 def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status."""
-    steps = events.loc[events["txn_id"].notna(), list(STEP_COLUMNS)]  # not the raw text: half the memory
-    if steps.empty:
+    """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status.
+
+    One pass: each step line gets its transaction's number (integer keys, in order of first
+    appearance), and each column of the result is taken by position from the first or last line of
+    its kind, never through a merge or a string key.
+    """
+    has_txn = events["txn_id"].notna().to_numpy()
+    if not has_txn.any():
         return _empty_transactions()
-    steps = steps.assign(node=steps["node"].astype(str))
-    grouped = steps.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-    frame = grouped.agg(start=("ts", "min"), end=("ts", "max")).reset_index()
-
-    def step(kind: str, columns: dict[str, str], how: str = "first") -> pd.DataFrame:
-        rows = steps[steps["kind"] == kind]
-        picked = rows.groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-        picked = picked.head(1) if how == "first" else picked.tail(1)
-        return picked[TXN_KEY + list(columns)].rename(columns=columns)
-
-    request = step("receive_request", REQUEST_FIELDS)
-    upstream = step("sending_request", UPSTREAM_FIELDS, how="last")
-    attempts = (
-        steps[steps["kind"] == "sending_request"]
-        .groupby(TXN_KEY, observed=True, sort=False, dropna=False)
-        .agg(attempts=("ts", "size"), first_attempt=("ts", "min"))
-        .reset_index()
-    )
-    upstream_response = step("receive_response", UPSTREAM_RESPONSE_FIELDS, how="last")
-    response = step("sending_response", RESPONSE_FIELDS, how="last")
-    for part in (request, upstream, attempts, upstream_response, response):
-        frame = frame.merge(part, on=TXN_KEY, how="left")
-    frame["attempts"] = frame["attempts"].fillna(0).astype("Int64")
-    frame["node"] = frame["node"].astype("category")
+    positions = np.flatnonzero(has_txn)
+    steps = events.iloc[positions, [events.columns.get_loc(c) for c in STEP_COLUMNS]]  # not `raw`
+    group, first_rows = transaction_numbers(steps)
+    count = len(first_rows)
+    stamps = steps["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    frame = {column: steps[column].take(first_rows).reset_index(drop=True) for column in TXN_KEY}
+    frame["start"] = reduced(stamps, group, count, np.minimum)
+    frame["end"] = reduced(stamps, group, count, np.maximum)
+    kinds = kind_names(steps["kind"])
+    for kind, fields, last in (
+        ("receive_request", REQUEST_FIELDS, False),
+        ("sending_request", UPSTREAM_FIELDS, True),
+        ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
+        ("sending_response", RESPONSE_FIELDS, True),
+    ):
+        picked = picked_rows(kinds == kind, group, count, last)
+        for column, name in fields.items():
+            frame[name] = taken(steps[column], picked)
+    attempts = kinds == "sending_request"
+    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count), dtype="Int64")
+    frame["first_attempt"] = reduced(stamps[attempts], group[attempts], count, np.minimum)
+    result = pd.DataFrame(frame)
+    result["node"] = result["node"].astype(str).astype("category")
     for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        frame[column] = frame[column].astype("string").astype("category")
-    frame = frame.sort_values("start", kind="stable").reset_index(drop=True)
-    return frame[list(TRANSACTION_COLUMNS)]
+        result[column] = string_category(result[column])
+    result = result.sort_values("start", kind="stable").reset_index(drop=True)
+    return result[list(TRANSACTION_COLUMNS)]
 
 
 def _empty_transactions() -> pd.DataFrame:
@@ -202,10 +217,10 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     Adds `linked` (bool), the transaction's key and outcome, and `port`: the upstream port, else the
     route port, else the port of a matching error.log CONNECT line.
     """
-    failures = name_debug_verdicts(events[events["kind"].isin(TLS_FAILURE_KINDS)])[
-        list(FAILURE_COLUMNS)
-    ].copy()
-    failures = failures.reset_index(drop=True)
+    wanted = [c for c in (*FAILURE_COLUMNS, "module") if c in events.columns]
+    positions = np.flatnonzero(events["kind"].isin(TLS_FAILURE_KINDS).to_numpy())
+    candidates = events.iloc[positions, [events.columns.get_loc(c) for c in wanted]]
+    failures = name_debug_verdicts(candidates)[list(FAILURE_COLUMNS)].reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
     failures["address"] = (
         failures["server_ip"].astype("string").fillna(failures["server_name"].astype("string"))
@@ -214,7 +229,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     for column in LINK_COLUMNS:
         failures[column] = pd.NA
     if not failures.empty and not transactions.empty:
-        _link_to_transactions(failures, transactions)
+        _link_to_transactions(failures, transactions, _whole_second_nodes(failures))
     connects = events[events["kind"] == "connect_attempt_failed"]
     if not failures.empty and not connects.empty:
         _link_to_connect_lines(failures, connects)
@@ -322,7 +337,10 @@ def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
 
 def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     """One row per (transaction, address it could be known by): upstream IP and route host."""
-    base = transactions.assign(node=transactions["node"].astype(str))
+    wanted = [*TXN_KEY, "start", "first_attempt", "line", "upstream_ip", "route_host"]
+    wanted += _COPIED_FROM_TRANSACTION.values()
+    base = transactions[list(dict.fromkeys(wanted))]
+    base = base.assign(node=base["node"].astype(str))
     by_ip = base.assign(key=base["upstream_ip"].astype("string"))
     by_host = base.assign(key=base["route_host"].astype("string"))
     keys = pd.concat([by_ip, by_host], ignore_index=True)
@@ -349,27 +367,51 @@ _COPIED_FROM_TRANSACTION = {
 }
 
 
-def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) -> None:
-    """Tie each failure to the latest transaction to that server that started before it (merge_asof)."""
+def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
+    """Nodes whose certificate warnings and errors have whole-second times (BSD syslog, log-lines.md
+    section 7). Only those lines are asked: transaction and tvcs lines take their time from their
+    own `UTCTime`, in milliseconds, whatever the envelope; a warning has only the envelope's.
+    """
+    known = events["ts"].notna().to_numpy()
+    if not known.any():
+        return set()
+    stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
+    fractional = (stamps % SECOND_NS) != 0
+    nodes, names = pd.factorize(events["node"].to_numpy()[known])
+    with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
+    return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
+
+
+def _link_to_transactions(
+    failures: pd.DataFrame, transactions: pd.DataFrame, whole_seconds: set[str] = frozenset()
+) -> None:
+    """Tie each failure to the latest transaction to that server that started before it (merge_asof).
+
+    On a node whose times have no fraction (BSD syslog), a failure stamped `:01` may have come at
+    any time in that second, after a request stamped `:01.478`: there the order is the second,
+    then the line (the transaction's request line before the failure's line).
+    """
     keys = _server_keys(transactions)
     keys = keys[keys["since"].notna()]
     if keys.empty:
         return
-    right = keys.assign(pid=_pid_key(keys["pid"])).sort_values("since")
-    right = right[["node", "pid", "key", "since", *set(_COPIED_FROM_TRANSACTION.values())]]
+    right = keys.assign(pid=_pid_key(keys["pid"]))
+    right = right.assign(order=_order(right["since"], right["line"], right["node"].isin(list(whole_seconds))))
+    right = right.sort_values("order")
+    right = right[["node", "pid", "key", "order", *set(_COPIED_FROM_TRANSACTION.values())]]
     right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
     for key_column in ("address", "name"):
         todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
         todo = todo[todo["ts"].notna()]
         if todo.empty:
             continue
-        left = todo[["ts", "node", "pid", key_column]].rename(columns={key_column: "key"})
+        left = todo[["ts", "node", "pid", "line", key_column]].rename(columns={key_column: "key"})
         left = left.assign(row=left.index, pid=_pid_key(left["pid"]), key=left["key"].astype("string"))
+        left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
         matched = pd.merge_asof(
-            left.sort_values("ts"),
+            left.drop(columns=["line"]).sort_values("order"),
             right.assign(key=right["key"].astype("string")),
-            left_on="ts",
-            right_on="since",
+            on="order",
             by=["node", "pid", "key"],
             direction="backward",
         )
@@ -377,6 +419,18 @@ def _link_to_transactions(failures: pd.DataFrame, transactions: pd.DataFrame) ->
         rows = matched["row"].to_numpy()
         for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
             failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
+
+
+LINES_PER_SECOND = 10_000_000
+
+
+def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.ndarray:
+    """The time in nanoseconds; on a whole-second node, the second then the line number instead.
+    Only rows of one node are ever compared (merge_asof by node), so the two scales never meet."""
+    stamps = times.to_numpy(dtype="datetime64[ns]").view("int64")
+    numbers = pd.to_numeric(lines, errors="coerce").fillna(0).to_numpy(dtype="int64")
+    by_line = (stamps // SECOND_NS) * LINES_PER_SECOND + np.minimum(numbers, LINES_PER_SECOND - 1)
+    return np.where(whole_second.to_numpy(dtype=bool), by_line, stamps)
 
 
 def _pid_key(pid: pd.Series) -> pd.Series:

@@ -5,8 +5,11 @@ The manifest is written by the generator from how each scenario was built, not f
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +81,32 @@ def test_every_finding_has_evidence_with_source_and_line():
     assert all(evidence.source.endswith(".txt") and evidence.line for evidence in finding.evidence)
     response = next(e for e in finding.evidence if e.role == "response")
     assert "502" in response.text
+
+
+# What a speed change must leave alone (issue 14): per sample, each finding's id, status, count,
+# servers (name, address, ports, count) and evidence (file:line, role). Rewrite after a change that is
+# meant to alter findings: LOGSCOPE_PIN_FINDINGS=write pytest tests/test_scenarios.py -k pinned
+PINNED = Path(__file__).parent / "data" / "sample_findings.json"
+
+
+def pinned_outcome(report: logscope.Report) -> list[dict]:
+    return [
+        {
+            "id": finding.id,
+            "status": finding.status,
+            "count": finding.count,
+            "servers": [[s.name, s.ip, s.ports, s.count] for s in finding.servers],
+            "evidence": [f"{e.source}:{e.line} {e.role}" for e in finding.evidence],
+        }
+        for finding in report.findings
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_findings_servers_counts_and_evidence_are_pinned(name):
+    got = pinned_outcome(report_for(name))
+    pinned = json.loads(PINNED.read_text(encoding="utf-8")) if PINNED.exists() else {}
+    if os.environ.get("LOGSCOPE_PIN_FINDINGS") == "write":
+        pinned[name] = got
+        PINNED.write_text(json.dumps(pinned, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert got == pinned[name]

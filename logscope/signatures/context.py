@@ -54,23 +54,29 @@ class Context:
         return getattr(self, name)
 
     @cached_property
-    def step_lines(self) -> pd.DataFrame:
-        """The request, upstream and response lines of every transaction (evidence for a finding)."""
+    def _step_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `events` of the request, upstream and response lines, sorted by Txn-id (file
+        order within one), and their Txn-ids: found once, by whole-column operations, for all findings."""
         events = self.events
         if events.empty:
-            return events
-        steps = events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))
-        return events.loc[steps, ["node", "pid", "txn_id", "kind", "ts", "source", "line", "raw"]]
+            return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
+        steps = (events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))).to_numpy(dtype=bool)
+        positions = np.flatnonzero(steps)
+        txn_ids = pd.to_numeric(events["txn_id"]).to_numpy(dtype="int64", na_value=-1)[positions]
+        order = np.argsort(txn_ids, kind="stable")
+        return positions[order], txn_ids[order]
 
-    @cached_property
-    def steps_by_transaction(self) -> dict[tuple[str, int, int], Any]:
-        """Positions in `step_lines` per (node, pid, txn_id), found once for all findings."""
-        steps = self.step_lines
-        if steps.empty:
-            return {}
-        return row_positions(
-            [steps["node"].astype(str).to_numpy(), steps["pid"].to_numpy(), steps["txn_id"].to_numpy()]
-        )
+    def transaction_steps(self, node: str, pid: Any, txn_id: Any) -> pd.DataFrame:
+        """The request, upstream and response lines of one transaction (evidence for a finding), in
+        file order: only these rows are read, `raw` included."""
+        positions, txn_ids = self._step_index
+        low, high = np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1])
+        rows = self.events.iloc[positions[low:high]][
+            ["node", "pid", "txn_id", "kind", "ts", "source", "line", "raw"]
+        ]
+        return rows[
+            (rows["node"].astype(str) == node).to_numpy() & (rows["pid"] == pid).fillna(False).to_numpy()
+        ]
 
     @cached_property
     def ssl_errors(self) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from logscope.signatures.certificate_checks import CERTIFICATE_DETECTORS
 from logscope.signatures.config_checks import CONFIG_DETECTORS
 from logscope.signatures.context import Context
 from logscope.signatures.detector_result import VERIFY_KINDS, Detector, DetectorResult
+from logscope.signatures.matching import map_distinct
 from logscope.signatures.traversal_checks import TRAVERSAL_DETECTORS
 
 RSA_PREFERENCE_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
@@ -47,8 +48,14 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
     answered = transactions[https & transactions["upstream_status"].notna() & (transactions["status"] < 500)]
     clean_ports: dict[tuple[str, str], set[int]] = {}
     answered_at = server_key(answered["upstream_ip"], answered["route_host"])
-    upstreams = zip(answered["node"], answered_at, answered["upstream_port"], strict=True)
-    for node, ip, port in upstreams:
+    upstreams = pd.DataFrame(
+        {
+            "node": answered["node"].to_numpy(),
+            "ip": answered_at.to_numpy(),
+            "port": answered["upstream_port"].to_numpy(),
+        }
+    ).drop_duplicates()  # a storm answers thousands of times from a few hundred (node, address, port)
+    for node, ip, port in zip(upstreams["node"], upstreams["ip"], upstreams["port"], strict=True):
         if pd.notna(ip) and pd.notna(port) and (str(node), str(ip), int(port)) not in failing:
             clean_ports.setdefault((str(node), str(ip)), set()).add(int(port))
     split = pd.Series(
@@ -91,7 +98,9 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     Expressway-C connects to and checks the certificate against.
     """
     rows = transactions[transactions["route_host"].notna()]
-    rows = rows[rows["route_host"].astype(str).map(lambda host: not is_fqdn(host))]
+    rows = rows[
+        map_distinct(rows["route_host"], lambda host: not is_fqdn(str(host)), missing=False).astype(bool)
+    ]
     if rows.empty:
         return DetectorResult(rows)
     failures = context.tls_failures
@@ -112,7 +121,7 @@ def server_key(address: pd.Series, host: pd.Series) -> pd.Series:
     """The address that tells servers apart; a masked one (two servers may share a mask) gives way to
     the route's host (log-lines.md section 7: a masked address, the server named by host)."""
     address = address.astype("string")
-    masked = address.fillna("").map(is_masked).astype(bool)
+    masked = pd.Series(map_distinct(address, is_masked, missing=False).astype(bool), index=address.index)
     return address.where(~masked, host.astype("string"))
 
 

@@ -96,8 +96,15 @@ def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
 
 def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
     """The distinct values of `column` per server name, in order of first appearance."""
-    present = table.loc[table[column].notna(), ["name", column]].drop_duplicates()
-    return present.groupby("name", sort=False)[column].agg(list).to_dict()
+    present = table[column].notna().to_numpy(dtype=bool)
+    names, name_values = pd.factorize(table["name"][present])
+    values, value_values = pd.factorize(table[column][present])
+    pairs = names.astype("int64") * (len(value_values) + 1) + values
+    _, first = np.unique(pairs, return_index=True)
+    distinct: dict[str, list] = {}
+    for position in np.sort(first).tolist():  # a few per server, however many rows
+        distinct.setdefault(name_values[names[position]], []).append(value_values[values[position]])
+    return distinct
 
 
 def _route_texts(rows: pd.DataFrame) -> pd.Series:
@@ -195,10 +202,7 @@ def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evid
     txn_id, pid = row.get("txn_id"), row.get("pid")
     if pd.isna(txn_id) or pd.isna(pid):
         return []
-    where = context.steps_by_transaction.get((str(row["node"]), pid, txn_id))
-    if where is None:
-        return []
-    steps = context.step_lines.iloc[where]
+    steps = context.transaction_steps(str(row["node"]), pid, txn_id)
     picked = []
     for kind, role in STEP_ROLES.items():
         step = steps[steps["kind"] == kind]

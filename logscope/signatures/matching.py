@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -39,8 +40,8 @@ def _condition_mask(frame: pd.DataFrame, column: str, condition: Any) -> pd.Seri
     mask = pd.Series(True, index=frame.index)
     if "regex" in condition:
         pattern = re.compile(condition["regex"], re.IGNORECASE)
-        found = series.astype("object").map(lambda v: False if pd.isna(v) else bool(pattern.search(str(v))))
-        mask &= found.astype(bool)
+        found = map_distinct(series, lambda v: bool(pattern.search(str(v))), missing=False)
+        mask &= pd.Series(found.astype(bool), index=frame.index)
     if "min" in condition:
         mask &= (pd.to_numeric(series, errors="coerce") >= condition["min"]).fillna(False).astype(bool)
     if "max" in condition:
@@ -54,5 +55,18 @@ def _condition_mask(frame: pd.DataFrame, column: str, condition: Any) -> pd.Seri
 
 def _text_in(series: pd.Series, values: list) -> pd.Series:
     wanted = {normalize_text(value) for value in values}
-    normalized = series.astype("object").map(lambda v: None if pd.isna(v) else normalize_text(v))
-    return normalized.isin(wanted).astype(bool)
+    found = map_distinct(series, lambda v: normalize_text(v) in wanted, missing=False)
+    return pd.Series(found.astype(bool), index=series.index)
+
+
+def map_distinct(series: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
+    """`function` of each row's value, called once per distinct value (a storm repeats a few
+    thousand values over millions of rows); `missing` where the value is missing."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [function(value) for value in uniques]
+    mapped[-1] = missing
+    return mapped[codes]
