@@ -218,17 +218,17 @@ def _parse_blocks(
             continue
         result = scan(block, line_base, needle, builder.year, backend=builder.backend)
         native = native_rows(result)
-        piece, text = scanned_piece(result, native, source, default_node)
-        builder.add(piece, text, sequence)
-        stats.scanned += len(piece)
+        piece = scanned_piece(result, native, source, default_node)
+        builder.add(piece, sequence)
+        stats.scanned += len(piece["line"])
         spans = declined_spans(result, native)
         declined = [(line, block[start : start + size]) for start, size, line in spans]
         records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
-        builder.add(*record_piece(records, builder.year), sequence)
+        builder.add(record_piece(records, builder.year), sequence)
         hit_lines = [line for line, _ in net.hits]
         for line_no, raw, record in net_events(result, native, piece, hit_lines, declined, records):
             net.event(line_no, raw, record)
-        count += len(piece) + len(records)
+        count += len(piece["line"]) + len(records)
     if pending is not None:
         count += _add_records([pending], stats, builder, net, source, default_node, builder.next_sequence())
     return count
@@ -247,7 +247,7 @@ def _add_records(
     for line_no, raw in events:
         net.event(line_no, raw, record := _record(line_no, raw, stats, source, default_node))
         records.append(record)
-    builder.add(*record_piece(records, builder.year), sequence)
+    builder.add(record_piece(records, builder.year), sequence)
     return len(records)
 
 

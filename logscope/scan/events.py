@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.types import union_categoricals
 
 from logscope.frame import (
     EVENT_COLUMNS,
@@ -26,7 +25,6 @@ from logscope.frame import (
     TEXT_COLUMNS,
     infer_bsd_zones,
     records_to_frame,
-    typed,
 )
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
@@ -90,87 +88,113 @@ def _extras(result: ScanResult, table: pa.Table) -> list:
     return out
 
 
-def _raw_texts(result: ScanResult, table: pa.Table) -> list[str]:
+def _raw_texts(result: ScanResult, table: pa.Table) -> pa.Array:
     """Each event's text as the record path decodes it (CRLF -> LF, a leading BOM dropped)."""
     raw = span_strings(result.block, table["offset"].to_numpy(), table["length"].to_numpy())
-    texts = raw.to_pylist()
-    if pc.any(pc.match_substring_regex(raw, "\r|^\ufeff")).as_py():
-        texts = [t.replace("\r\n", "\n").rstrip("\r").removeprefix("\ufeff") for t in texts]
-    return texts
+    if len(raw) and pc.any(pc.match_substring_regex(raw, "\r|^\ufeff")).as_py():
+        texts = raw.to_pylist()
+        raw = pa.array(
+            [t.replace("\r\n", "\n").rstrip("\r").removeprefix("\ufeff") for t in texts], pa.string()
+        )
+    return raw
 
 
-def scanned_piece(
-    result: ScanResult, rows: np.ndarray, source: str, default_node: str | None
-) -> tuple[pd.DataFrame, dict[str, list]]:
-    """The accepted `rows` of a block's scan as a piece of the events frame, and its text columns."""
+Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
+
+
+def scanned_piece(result: ScanResult, rows: np.ndarray, source: str, default_node: str | None) -> Piece:
+    """The accepted `rows` of a block's scan as a piece of the events frame (pyarrow columns)."""
     table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
+    table = table.combine_chunks()
     n = table.num_rows
-    frame: dict[str, object] = {}
+    piece: Piece = {}
     ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
     offset = pc.extract_regex(ts_text, _OFFSET).field(0) if n else pa.array([], pa.string())
-    frame["ts"] = pd.Series(table["ts"].to_pandas(), dtype="datetime64[ns, UTC]").array
-    frame["ts_offset"] = pd.Categorical(pc.fill_null(offset, "unknown").to_numpy(zero_copy_only=False))
-    frame["kind"] = pd.Categorical(table["kind"].to_numpy(zero_copy_only=False), categories=KINDS)
-    host = table["host"]
-    node = pa.array([default_node] * n, pa.string()) if default_node else host
+    piece["ts"] = _whole(table["ts"])
+    piece["ts_offset"] = pc.fill_null(offset, "unknown")
+    piece["kind"] = _whole(table["kind"])
     for column, dtype in EVENT_DTYPES.items():
-        if column in TEXT_COLUMNS:
-            continue
         if column == "node":
-            frame[column] = _categorical(node)
+            piece[column] = (
+                pa.array([default_node] * n, pa.string()) if default_node else _whole(table["host"])
+            )
         elif column == "source":
-            frame[column] = pd.Categorical.from_codes(np.zeros(n, np.int32), categories=[source])
+            piece[column] = pa.array([source] * n, pa.string())
         elif column == "partial":
-            frame[column] = pd.array([None] * n, dtype="boolean")
-        elif dtype == "category":
-            frame[column] = _categorical(table[column].combine_chunks())
-        elif dtype == "Int64":
-            array = _nullable(table[column].combine_chunks())
-            if column in PORT_COLUMNS:
-                array[(array < 0) | (array > 65535)] = pd.NA
-            frame[column] = array
-    text = {
-        "raw": _raw_texts(result, table),
-        "message": table["message"].to_pylist(),
-        "extra": _extras(result, table),
-    }
-    return pd.DataFrame(frame), text
+            piece[column] = pa.nulls(n, pa.bool_())
+        elif column == "raw":
+            piece[column] = _raw_texts(result, table)
+        elif column == "extra":
+            piece[column] = _extras(result, table)
+        elif column == "line":
+            piece[column] = _whole(table["line"])
+        elif dtype == "Int64" and column in PORT_COLUMNS:
+            values = _whole(table[column])
+            outside = pc.or_(pc.less(values, 0), pc.greater(values, 65535))
+            piece[column] = pc.if_else(outside, pa.nulls(n, pa.int64()), values)
+        else:
+            piece[column] = _whole(table[column])
+    return piece
 
 
-def record_piece(records: list[dict], year: int | None) -> tuple[pd.DataFrame, dict[str, list]]:
-    """Records of the reference path as a piece (the record builder's chunk, text apart)."""
-    text = {column: [record.get(column) for record in records] for column in TEXT_COLUMNS}
-    return records_to_frame(records, year=year, text_columns=False), text
+def record_piece(records: list[dict], year: int | None) -> Piece:
+    """Records of the reference path as a piece (typed as the record builder types them)."""
+    if not records:
+        return {}
+    frame = records_to_frame(records, year=year, text_columns=False)
+    piece: Piece = {column: [record.get(column) for record in records] for column in TEXT_COLUMNS}
+    piece["raw"] = pa.array(piece["raw"], pa.string())
+    piece["message"] = pa.array(piece["message"], pa.string())
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            values = np.asarray(series.astype(object))
+            piece[column] = pa.array([None if pd.isna(v) else str(v) for v in values], pa.string())
+        else:
+            piece[column] = pa.array(series)
+    return piece
 
 
-def chunked_categorical(column: pd.Categorical, total: int) -> pd.Categorical:
-    """The categories the record builder gives a column: it types every FRAME_ROWS rows apart (with
-    categories in order of appearance) and concatenates; chunks whose categories differ make pandas
-    fall back to sorted categories of dtype object, equal ones keep theirs."""
-    codes = column.codes
-    appearance = pd.unique(codes[codes >= 0])
-    slices = range(0, total, FRAME_ROWS)
-    same = len(slices) <= 1 or all(
-        np.array_equal(pd.unique(part[part >= 0]), appearance)
-        for start in slices
-        for part in (codes[start : start + FRAME_ROWS],)
+def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categorical:
+    """The categories the record builder gives a column, from codes whose dictionary is in order of
+    appearance: it types every FRAME_ROWS rows apart (categories in order of appearance, dtype
+    string) and concatenates. Chunks with the same set of categories are one dtype to pandas and
+    keep the first chunk's order; otherwise pandas falls back to sorted categories."""
+    total, count = len(indices), len(dictionary)
+    same = total <= FRAME_ROWS or all(
+        np.count_nonzero(np.bincount(part[part >= 0], minlength=count)) == count
+        for start in range(0, total, FRAME_ROWS)
+        for part in (indices[start : start + FRAME_ROWS],)
     )
     if same:
-        categories = pd.Index(np.asarray(column.categories, dtype=object)[appearance], dtype="string")
-        remap = np.full(len(column.categories) + 1, -1, np.int32)
-        remap[appearance] = np.arange(len(appearance), dtype=np.int32)
-        return pd.Categorical.from_codes(remap[codes], categories=categories)
-    return pd.Categorical(np.asarray(column, dtype=object))
+        return pd.Categorical.from_codes(indices, categories=pd.Index(dictionary.to_pylist(), dtype="string"))
+    return sorted_categorical(indices, dictionary, "string")
+
+
+def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
+    """Codes -> a categorical with sorted categories, as `astype("category")` of the values makes
+    (of dtype `dtype`: string when they come from string categories)."""
+    count = len(dictionary)
+    order = pc.sort_indices(dictionary).to_numpy()
+    remap = np.empty(count + 1, np.int32)
+    remap[order] = np.arange(count, dtype=np.int32)
+    remap[count] = -1
+    categories = pd.Series(dictionary.take(pa.array(order)).to_pylist(), dtype=dtype).astype("category")
+    return pd.Categorical.from_codes(remap[indices], dtype=categories.dtype)
+
+
+def _encoded(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    encoded = array.dictionary_encode()
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
 
 
 class PieceBuilder:
-    """Pieces (typed frames with their text columns apart) in file order -> the `events` frame."""
+    """Pieces (pyarrow columns) in file order -> the `events` frame the record builder builds."""
 
     def __init__(self, *, year: int | None = None, backend: str = "compiled") -> None:
         self.year, self.backend = year, backend
-        self.pieces: list[pd.DataFrame] = []
+        self.pieces: list[Piece] = []
         self.sequences: list[np.ndarray] = []
-        self.text: dict[str, list] = {column: [] for column in TEXT_COLUMNS}
         self.sequence = 0
 
     def next_sequence(self) -> int:
@@ -179,37 +203,48 @@ class PieceBuilder:
         self.sequence += 1
         return self.sequence
 
-    def add(self, piece: pd.DataFrame, text: dict[str, list], sequence: int) -> None:
-        if len(piece):
+    def add(self, piece: Piece, sequence: int) -> None:
+        if piece and len(piece["line"]):
             self.pieces.append(piece)
-            self.sequences.append(np.full(len(piece), sequence, np.int64))
-            for column, values in text.items():
-                self.text[column].extend(values)
+            self.sequences.append(np.full(len(piece["line"]), sequence, np.int64))
 
     def build(self) -> pd.DataFrame:
         """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
         if not self.pieces:
             return records_to_frame([], year=self.year)
-        total = sum(len(piece) for piece in self.pieces)
-        lines = np.concatenate([piece["line"].to_numpy(np.int64, na_value=0) for piece in self.pieces])
+        lines = pa.chunked_array([piece["line"] for piece in self.pieces], pa.int64()).to_numpy()
         order = np.lexsort((lines, np.concatenate(self.sequences)))
+        take = pa.array(order)
         columns: dict[str, object] = {}
         for column in EVENT_COLUMNS:
-            if column in TEXT_COLUMNS:
-                values = np.empty(total, dtype=object)
-                values[:] = self.text[column]
-                columns[column] = typed(pd.Series(values[order], dtype=object), EVENT_DTYPES[column])
-                self.text[column] = []
-            elif column in _CATEGORY_COLUMNS or column == "ts_offset":
-                joined = union_categoricals([_object_categories(piece[column]) for piece in self.pieces])
-                joined = pd.Categorical.from_codes(joined.codes[order], categories=joined.categories)
-                if column == "ts_offset":
-                    columns[column] = pd.Categorical(np.asarray(joined, dtype=object))
-                else:
-                    columns[column] = chunked_categorical(joined, total)
-            else:
-                joined = pd.concat([piece[column] for piece in self.pieces], ignore_index=True)
-                columns[column] = joined.take(order).reset_index(drop=True)
+            parts = [piece.pop(column) for piece in self.pieces]
+            if column == "extra":
+                values = np.empty(len(order), dtype=object)
+                values[:] = [item for part in parts for item in part]
+                columns[column] = pd.Series(values[order], dtype=object)
+                continue
+            array = (
+                pa.chunked_array(parts).combine_chunks().take(take) if len(parts) > 1 else parts[0].take(take)
+            )
+            dtype = EVENT_DTYPES.get(column)
+            if column == "kind":
+                indices, dictionary = _encoded(array)
+                remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
+                columns[column] = pd.Categorical.from_codes(remap[indices], categories=KINDS)
+            elif column == "ts_offset":
+                columns[column] = sorted_categorical(*_encoded(array))
+            elif dtype == "category":
+                columns[column] = chunked_categorical(*_encoded(array))
+            elif dtype == "Int64":
+                columns[column] = _nullable(array)
+            elif dtype == "boolean":
+                mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+                values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+                columns[column] = pd.arrays.BooleanArray(values, mask)
+            elif dtype == "string":
+                columns[column] = pd.array(array, dtype="string")
+            else:  # ts
+                columns[column] = array.to_pandas()
         self.pieces, self.sequences = [], []
         frame = infer_bsd_zones(pd.DataFrame(columns)[list(EVENT_COLUMNS)])
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
@@ -253,23 +288,22 @@ def net_events(
     """The events the safety net must see, in line order: the declined ones, and the scanned ones
     that are failure rows or hold a phrase line (the net does nothing with the others)."""
     out = [(line, raw, record) for (line, raw), record in zip(declined, records, strict=True)]
-    if len(piece):
+    if piece and len(piece["line"]):
         table = result.events.filter(pa.array(native)) if not native.all() else result.events
         starts, sizes = table["offset"].to_numpy(), table["length"].to_numpy()
-        lines = piece["line"].to_numpy(np.int64)
-        wanted = np.array(piece["kind"].isin(FAILURE_KINDS).to_numpy(), dtype=bool)
+        lines = piece["line"].to_numpy()
+        kinds = pc.is_in(piece["kind"], pa.array(sorted(FAILURE_KINDS)))
+        wanted = np.array(kinds.to_numpy(zero_copy_only=False), dtype=bool)
         if hit_lines:
             raw = span_strings(result.block, starts, sizes)
             ends = lines + pc.count_substring(raw, "\n").to_numpy(zero_copy_only=False) + 1
             hits = np.asarray(sorted(hit_lines), np.int64)
             wanted |= np.searchsorted(hits, lines, "left") < np.searchsorted(hits, ends, "left")
         fields = ("kind", "thread", "level", "module", "process")
-        for row in np.flatnonzero(wanted).tolist():
-            record = {name: _present(piece[name].iat[row]) for name in fields}
+        rows = np.flatnonzero(wanted)
+        chosen = {name: piece[name].take(pa.array(rows)).to_pylist() for name in fields}
+        for i, row in enumerate(rows.tolist()):
+            record = {name: chosen[name][i] for name in fields}
             block = result.block[starts[row] : starts[row] + sizes[row]]
             out.append((int(lines[row]), block, record))
     return sorted(out, key=lambda event: event[0])
-
-
-def _present(value: object) -> object:
-    return None if value is None or value is pd.NA or value != value else value
