@@ -11,6 +11,7 @@ import tarfile
 import tempfile
 
 import pandas as pd
+import pytest
 from test_scan import CORPUS
 
 from conftest import ROOT, SAMPLE_LOGS, TextMember
@@ -101,3 +102,20 @@ def test_scanner_path_matches_on_mutated_lines_cut_into_odd_blocks(monkeypatch):
         mutated.append(line)
     monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 997)
     _assert_same(monkeypatch, [TextMember(b"".join(mutated), name="mutated.log")])
+
+
+@pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
+def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outside_the_block():
+    import numpy as np
+
+    from logscope.scan import _cscan
+    from logscope.scan.columns import _span_views, span_strings
+
+    rng = np.random.default_rng(14)
+    block = bytes(rng.integers(32, 127, 5000, dtype=np.uint8)) + "é€".encode()
+    starts = rng.integers(0, 4900, 2000)
+    lengths = np.where(rng.random(2000) < 0.1, -1, rng.integers(0, 100, 2000))
+    assert span_strings(block, starts, lengths).equals(_span_views(block, starts, lengths, lengths >= 0))
+    for start, length in ((4990, 20), (-1, 2), (0, 2**40)):
+        with pytest.raises(ValueError):
+            _cscan.gather(block, np.array([start], np.int64), np.array([length], np.int64))
