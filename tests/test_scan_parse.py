@@ -119,3 +119,19 @@ def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outsid
     for start, length in ((4990, 20), (-1, 2), (0, 2**40)):
         with pytest.raises(ValueError):
             _cscan.gather(block, np.array([start], np.int64), np.array([length], np.int64))
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [("off", "records path"), ("python", "Python scanner")]
+    + ([("", "compiled scanner")] if BACKEND == "compiled" else []),
+)
+def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):
+    from click.testing import CliRunner
+
+    from logscope.cli import main
+
+    monkeypatch.setenv("LOGSCOPE_SCANNER", setting)
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert "version" in result.output and said in result.output
