@@ -215,18 +215,22 @@ class PieceBuilder:
         lines = pa.chunked_array([piece["line"] for piece in self.pieces], pa.int64()).to_numpy()
         order = np.lexsort((lines, np.concatenate(self.sequences)))
         take = pa.array(order)
+        in_order = bool(np.all(order[1:] > order[:-1]))
         columns: dict[str, object] = {}
         for column in EVENT_COLUMNS:
             parts = [piece.pop(column) for piece in self.pieces]
             if column == "extra":
                 values = np.empty(len(order), dtype=object)
                 values[:] = [item for part in parts for item in part]
-                columns[column] = pd.Series(values[order], dtype=object)
+                columns[column] = pd.Series(values if in_order else values[order], dtype=object)
                 continue
-            array = (
-                pa.chunked_array(parts).combine_chunks().take(take) if len(parts) > 1 else parts[0].take(take)
-            )
             dtype = EVENT_DTYPES.get(column)
+            if dtype == "string":  # the text stays in its pieces' buffers when no row moves
+                chunked = pa.chunked_array(parts, pa.string())
+                columns[column] = pd.array(chunked if in_order else chunked.take(take), dtype="string")
+                continue
+            array = pa.chunked_array(parts).combine_chunks()
+            array = array if in_order else array.take(take)
             if column == "kind":
                 indices, dictionary = _encoded(array)
                 remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
@@ -241,8 +245,6 @@ class PieceBuilder:
                 mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
                 values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
                 columns[column] = pd.arrays.BooleanArray(values, mask)
-            elif dtype == "string":
-                columns[column] = pd.array(array, dtype="string")
             else:  # ts
                 columns[column] = array.to_pandas()
         self.pieces, self.sequences = [], []
