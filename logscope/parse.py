@@ -3,8 +3,15 @@
 A snapshot is read in large binary chunks, never as one string. Lines that no signature can use are
 counted, not parsed: in an Expressway snapshot only `traffic_server` lines matter, so a byte search
 for the process name pre-selects them (``tests/test_fast_path.py`` checks the pre-selection against
-the envelope grammar). Selected events go through :func:`logscope.lines.parse_event`. DEBUG events
-whose `HTTPMSG:` body continues on `|`- or space-led lines are folded into one event first.
+the envelope grammar). DEBUG events whose `HTTPMSG:` body continues on `|`- or space-led lines are
+folded into one event first (logscope.lines.blocks).
+
+Two paths give the same frame (``tests/test_scan_parse.py``), chosen by
+:func:`logscope.scan.scan_path` (``LOGSCOPE_SCANNER=off|python``): the scanner path reads
+event-aligned blocks with the block scanner (logscope.scan), builds the accepted events' columns
+in bulk (logscope.scan.events) and gives every declined event to :func:`logscope.lines.parse_event`;
+the records path gives every event to :func:`~logscope.lines.parse_event` (the fast path, then the
+Lark grammars) and is used where no compiled scanner is built.
 """
 
 from __future__ import annotations
