@@ -226,16 +226,16 @@ def _parse_blocks(
         result = scan(block, line_base, needle, builder.year, backend=builder.backend)
         native = native_rows(result)
         piece = scanned_piece(result, native, source, default_node)
-        builder.add(piece, sequence)
-        stats.scanned += len(piece["line"])
         spans = declined_spans(result, native)
         declined = [(line, block[start : start + size]) for start, size, line in spans]
         records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
-        builder.add(record_piece(records, builder.year), sequence)
         hit_lines = [line for line, _ in net.hits]
         for line_no, raw, record in net_events(result, native, piece, hit_lines, declined, records):
             net.event(line_no, raw, record)
+        stats.scanned += len(piece["line"])
         count += len(piece["line"]) + len(records)
+        builder.add(piece, sequence)
+        builder.add(record_piece(records, builder.year), sequence)
     if pending is not None:
         count += _add_records([pending], stats, builder, net, source, default_node, builder.next_sequence())
     return count

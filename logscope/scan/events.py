@@ -35,6 +35,7 @@ _NATIVE_DIALECTS = ("rfc3339", "rfc5424")
 _NOT_EXTRA = frozenset(KEY_COLUMNS) | {"Msg", "HTTPMSG", "SIPMSG", ""} | REDUNDANT_KEYS
 _OFFSET = r"(?P<offset>Z|[+-]\d\d:?\d\d)$"
 _CATEGORY_COLUMNS = tuple(c for c, d in EVENT_DTYPES.items() if d == "category")
+_ENCODED = (*_CATEGORY_COLUMNS, "ts_offset", "kind")
 
 
 def native_rows(result: ScanResult) -> np.ndarray:
@@ -183,11 +184,6 @@ def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "
     return pd.Categorical.from_codes(remap[indices], dtype=categories.dtype)
 
 
-def _encoded(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    encoded = array.dictionary_encode()
-    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
-
-
 class PieceBuilder:
     """Pieces (pyarrow columns) in file order -> the `events` frame the record builder builds."""
 
@@ -205,6 +201,8 @@ class PieceBuilder:
 
     def add(self, piece: Piece, sequence: int) -> None:
         if piece and len(piece["line"]):
+            for column in _ENCODED:  # each block's distinct values once, not every row's text
+                piece[column] = _whole(piece[column]).dictionary_encode()
             self.pieces.append(piece)
             self.sequences.append(np.full(len(piece["line"]), sequence, np.int64))
 
@@ -229,16 +227,18 @@ class PieceBuilder:
                 chunked = pa.chunked_array(parts, pa.string())
                 columns[column] = pd.array(chunked if in_order else chunked.take(take), dtype="string")
                 continue
-            array = pa.chunked_array(parts).combine_chunks()
-            array = array if in_order else array.take(take)
+            if column in _ENCODED:
+                indices, dictionary = _joined_codes(parts, order, in_order)
+            else:
+                array = pa.chunked_array(parts).combine_chunks()
+                array = array if in_order else array.take(take)
             if column == "kind":
-                indices, dictionary = _encoded(array)
                 remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
                 columns[column] = pd.Categorical.from_codes(remap[indices], categories=KINDS)
             elif column == "ts_offset":
-                columns[column] = sorted_categorical(*_encoded(array))
+                columns[column] = sorted_categorical(indices, dictionary)
             elif dtype == "category":
-                columns[column] = chunked_categorical(*_encoded(array))
+                columns[column] = chunked_categorical(indices, dictionary)
             elif dtype == "Int64":
                 columns[column] = _nullable(array)
             elif dtype == "boolean":
@@ -252,6 +252,25 @@ class PieceBuilder:
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)
+
+
+def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
+    chunked = pa.chunked_array(parts).unify_dictionaries()
+    dictionary = chunked.chunk(0).dictionary
+    indices = np.concatenate(
+        [
+            chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+            for chunk in chunked.chunks
+        ]
+    )
+    if in_order:
+        return indices, dictionary
+    indices = indices[order]
+    appearance = pd.unique(indices[indices >= 0])
+    remap = np.full(len(dictionary) + 1, -1, np.int32)
+    remap[appearance] = np.arange(len(appearance), dtype=np.int32)
+    return remap[indices], dictionary.take(pa.array(appearance, pa.int64()))
 
 
 def _object_categories(column: pd.Series) -> pd.Categorical:
