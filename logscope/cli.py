@@ -105,10 +105,31 @@ signatures_option = click.option(
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="logscope")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda context, _param, value: _print_version(context) if value else None,
+    help="Show the version and which event scanner the parse stage uses, and exit.",
+)
 @debug_option
 def main() -> None:
     """Explain Cisco Expressway MRA / traffic-server TLS failures from diagnostic logging bundles."""
+
+
+def _print_version(context: click.Context) -> None:
+    """`logscope --version`: the version and the parse path (compiled scanner, Python scanner, or
+    the per-event records path); the scanner is imported here only, so `--help` stays light."""
+    from logscope.scan import scan_path
+
+    described = {
+        "compiled": "compiled scanner (C extension)",
+        "python": "Python scanner (LOGSCOPE_SCANNER=python)",
+        "records": "per-event records path (fast path + Lark grammars; no compiled scanner in use)",
+    }
+    click.echo(f"logscope, version {__version__}\nparse: {described[scan_path()]}")
+    context.exit()
 
 
 @main.command()

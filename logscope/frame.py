@@ -77,6 +77,7 @@ EVENT_DTYPES: dict[str, str] = {
 PORT_COLUMNS = ("src_port", "dst_port", "route_port")
 EVENT_COLUMNS = ("ts", "ts_offset", "kind", *EVENT_DTYPES)
 TEXT_COLUMNS = ("raw", "message", "extra")  # free text, attached once by the parse stage's builder
+FRAME_ROWS = 20_000  # records turned into a typed frame at a time (FrameBuilder)
 
 
 def records_to_frame(
@@ -250,3 +251,66 @@ def _offset_delta(offset: str) -> pd.Timedelta:
     sign = -1 if offset.startswith("-") else 1
     hours, minutes = int(offset[1:3]), int(offset[-2:])
     return sign * pd.Timedelta(hours=hours, minutes=minutes)
+
+
+class FrameBuilder:
+    """Collects records into the `events` frame without ever holding the whole log twice.
+
+    Every FRAME_ROWS records, the compact columns (times, numbers, categoricals) become a typed
+    chunk frame; the free-text columns (raw line, message, unknown keys) go to one list each,
+    which shares the string objects instead of copying them. Rows with identical unknown keys share
+    one `extra` dict: treat those dicts as read-only. `build()` concatenates the compact
+    chunks (small) and attaches the text lists once.
+    """
+
+    TEXT_COLUMNS = TEXT_COLUMNS
+    SHARED_EXTRAS = 4096
+
+    def __init__(self, *, year: int | None = None) -> None:
+        self.year = year
+        self.extras: dict[tuple, dict] = {}
+        self.records: list[dict] = []
+        self.chunks: list[pd.DataFrame] = []
+        self.text: dict[str, list] = {column: [] for column in self.TEXT_COLUMNS}
+
+    def add(self, record: dict) -> None:
+        if extra := record.get("extra"):
+            record["extra"] = self._shared(extra)
+        self.records.append(record)
+        if len(self.records) >= FRAME_ROWS:
+            self.flush()
+
+    def _shared(self, extra: dict) -> dict:
+        """One dict for every row with the same unknown keys and values (`Last-via-addr=""` on most
+        transaction lines): a third of the rows of a snapshot would otherwise each hold a copy."""
+        key = tuple(extra.items())
+        shared = self.extras.get(key)
+        if shared is None and len(self.extras) < self.SHARED_EXTRAS:
+            self.extras[key] = shared = extra
+        return shared if shared is not None else extra
+
+    def flush(self) -> None:
+        if not self.records:
+            return
+        for column, values in self.text.items():
+            values.extend(record.get(column) for record in self.records)
+        self.chunks.append(records_to_frame(self.records, year=self.year, text_columns=False))
+        self.records = []
+
+    def build(self) -> pd.DataFrame:
+        """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
+        self.flush()
+        if not self.chunks:
+            return records_to_frame([], year=self.year)
+        frame = pd.concat(self.chunks, ignore_index=True) if len(self.chunks) > 1 else self.chunks[0]
+        self.chunks = []
+        for column, dtype in {**EVENT_DTYPES, "ts_offset": "category"}.items():
+            if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = frame[column].astype("category")
+        for column, values in self.text.items():
+            frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
+        self.text = {column: [] for column in self.TEXT_COLUMNS}
+        frame = infer_bsd_zones(frame[list(EVENT_COLUMNS)])
+        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
+            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
+        return frame.reset_index(drop=True)

@@ -3,55 +3,51 @@
 A snapshot is read in large binary chunks, never as one string. Lines that no signature can use are
 counted, not parsed: in an Expressway snapshot only `traffic_server` lines matter, so a byte search
 for the process name pre-selects them (``tests/test_fast_path.py`` checks the pre-selection against
-the envelope grammar). Selected events go through :func:`logscope.lines.parse_event`. DEBUG events
-whose `HTTPMSG:` body continues on `|`- or space-led lines are folded into one event first.
+the envelope grammar). DEBUG events whose `HTTPMSG:` body continues on `|`- or space-led lines are
+folded into one event first (logscope.lines.blocks).
+
+Two paths give the same frame (``tests/test_scan_parse.py``), chosen by
+:func:`logscope.scan.scan_path` (``LOGSCOPE_SCANNER=off|python``): the scanner path reads
+event-aligned blocks with the block scanner (logscope.scan), builds the accepted events' columns
+in bulk (logscope.scan.events) and gives every declined event to :func:`logscope.lines.parse_event`;
+the records path gives every event to :func:`~logscope.lines.parse_event` (the fast path, then the
+Lark grammars) and is used where no compiled scanner is built.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
 
 import pandas as pd
 
-from logscope.frame import (
-    EVENT_COLUMNS,
-    EVENT_DTYPES,
-    KINDS,
-    TEXT_COLUMNS,
-    infer_bsd_zones,
-    records_to_frame,
-    typed,
-)
+from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, FrameBuilder
 from logscope.lines import parse_event
+from logscope.lines.blocks import (
+    MAX_EVENT_BYTES,
+    event_blocks,
+    events_of_block,
+    has_line_prefixes,
+    iter_events,
+)
 from logscope.lines.phrases import SafetyNet
 from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
+from logscope.scan import scan, scan_path
+from logscope.scan.events import (
+    PieceBuilder,
+    declined_spans,
+    native_rows,
+    net_events,
+    record_piece,
+    scanned_piece,
+)
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
-
-CHUNK_BYTES = 8 * 1024 * 1024
-FRAME_ROWS = 20_000  # records turned into a typed frame at a time
-MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
-MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
-# `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
-_CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
-_BLANK = (b"", b"\r")
-# An editor's search window puts `Line N: ` (maybe indented) before every line it lists, continuation
-# lines too: what follows the prefix says whether the line continues the event above it.
-_LINE_PREFIX = re.compile(rb"[ \t]*Line \d+: ")
-_LINE_PREFIXES = re.compile(rb"(?m)^[ \t]*Line \d+: ")
-_MAY_HAVE_PREFIX = (b"Line ", b" ", b"\t")
-
-
-def _continues(block: bytes, position: int) -> bool:
-    """Whether the line at `position` continues the event above it (an HTTP/SIP message line)."""
-    if block.startswith(_MAY_HAVE_PREFIX, position) and (prefix := _LINE_PREFIX.match(block, position)):
-        position = prefix.end()
-    return block.startswith(_CONTINUATION_START, position)
+__all__ += ["iter_events"]
 
 
 class LogMember(Protocol):
@@ -76,6 +72,7 @@ class ParseStats:
     truncated: int = 0
     oversize_lines: int = 0
     invalid_utf8: int = 0
+    scanned: int = 0  # events built from the scanner's columns (the rest went through the records)
     seconds: float = 0.0
     by_source: dict[str, int] = field(default_factory=dict)
     parse_errors: dict[str, int] = field(default_factory=dict)  # lines whose parsing raised, by error
@@ -135,136 +132,6 @@ class _Replayed:
         return data
 
 
-def iter_events(
-    stream: BinaryIO,
-    stats: ParseStats,
-    *,
-    needle: bytes | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_block: Callable[[bytes, int], None] | None = None,
-) -> Iterator[tuple[int, bytes]]:
-    """Yield (line number, event bytes) for each selected event, continuation lines folded in.
-
-    A line is selected when it contains `needle` (all lines when None) and does not itself start
-    like a continuation. Lines after a selected event that start with `|`, space or tab are folded
-    into it, so a DEBUG `HTTPMSG:` body stays with its event. `on_block(block, first line number)`
-    sees every block of whole lines before its events are selected (the safety net reads them all).
-    """
-    carry = b""
-    line_base = 1  # line number of the first line in `carry + chunk`
-    pending: tuple[int, bytes] | None = None
-    skipping_long_line = False
-    for chunk in _line_chunks(stream, stats):
-        if progress:
-            progress(stats.bytes)
-        if skipping_long_line:
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                continue
-            chunk = chunk[newline + 1 :]
-            line_base += 1
-            skipping_long_line = False
-        buffer = carry + chunk
-        end = buffer.rfind(b"\n")
-        if end < 0:
-            if len(buffer) > MAX_LINE_BYTES:
-                stats.oversize_lines += 1
-                carry, skipping_long_line = b"", True
-            else:
-                carry = buffer
-            continue
-        carry = buffer[end + 1 :]
-        block = buffer[: end + 1]
-        if on_block:
-            on_block(block, line_base)
-        pending = yield from _events_in_block(block, line_base, needle, pending)
-        line_base += block.count(b"\n")
-    if carry:
-        if on_block:
-            on_block(carry + b"\n", line_base)
-        pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
-        line_base += 1
-    stats.lines += line_base - 1
-    if pending:
-        yield pending
-
-
-def _line_chunks(stream: BinaryIO, stats: ParseStats) -> Iterator[bytes]:
-    """The stream in chunks whose line ends are all `\\n`: a lone CR (old Mac line ends, or a CR-only
-    log) ends a line too, so such a file is not read as one line cut at MAX_EVENT_BYTES. A CR at
-    the end of a chunk waits for the next one, which may start with the LF of the same CRLF."""
-    held = b""
-    while chunk := stream.read(CHUNK_BYTES):
-        stats.bytes += len(chunk)
-        chunk = held + chunk
-        held = b""
-        if b"\r" in chunk:
-            if chunk.endswith(b"\r"):
-                chunk, held = chunk[:-1], b"\r"
-            chunk = _LONE_CR.sub(b"\n", chunk)
-        if chunk:
-            yield chunk
-    if held:
-        yield b"\n"
-
-
-_LONE_CR = re.compile(rb"\r(?!\n)")
-
-
-def _events_in_block(
-    block: bytes, line_base: int, needle: bytes | None, pending: tuple[int, bytes] | None
-) -> Iterator[tuple[int, bytes]]:
-    """Events inside `block` (whole lines). Returns the event that may continue in the next block."""
-    if pending is not None:
-        folded, position = _fold_continuations(block, 0)
-        if folded:
-            pending = (pending[0], pending[1] + b"\n" + folded)
-        if position < len(block):
-            yield pending
-            pending = None
-        else:
-            return pending
-    else:
-        position = 0
-    line_no, counted_to = line_base, 0
-    size = len(block)
-    while position < size:
-        if needle is None:
-            start = position
-        else:
-            hit = block.find(needle, position)
-            if hit < 0:
-                break
-            start = block.rfind(b"\n", 0, hit) + 1
-            if start < position:
-                start = position
-        end = block.index(b"\n", start)
-        line_no += block.count(b"\n", counted_to, start)
-        counted_to = start
-        if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
-            position = end + 1  # a continuation without its event, or a blank line: no event
-            continue
-        folded, after = _fold_continuations(block, end + 1)
-        text = block[start:end] + (b"\n" + folded if folded else b"")
-        if after >= size:
-            return (line_no, text)
-        yield (line_no, text)
-        position = after
-    return None
-
-
-def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
-    """Continuation lines starting at `position`: (their bytes joined by newlines, position after)."""
-    start = position
-    size = len(block)
-    while position < size and _continues(block, position):
-        position = block.index(b"\n", position) + 1
-    if position == start:
-        return b"", position
-    folded = block[start : position - 1]
-    return (_LINE_PREFIXES.sub(b"", folded) if b"Line " in folded else folded), position
-
-
 # --- records -> frame ------------------------------------------------------------------------------
 
 
@@ -282,74 +149,11 @@ def _decode(raw: bytes, stats: ParseStats) -> str:
     return text.replace("\r\n", "\n").rstrip("\r").replace("\x00", "\ufffd").removeprefix("\ufeff")
 
 
-class FrameBuilder:
-    """Collects records into the `events` frame without ever holding the whole log twice.
-
-    Every FRAME_ROWS records, the compact columns (times, numbers, categoricals) become a typed
-    chunk frame; the free-text columns (raw line, message, unknown keys) go to one list each,
-    which shares the string objects instead of copying them. Rows with identical unknown keys share
-    one `extra` dict: treat those dicts as read-only. `build()` concatenates the compact
-    chunks (small) and attaches the text lists once.
-    """
-
-    TEXT_COLUMNS = TEXT_COLUMNS
-    SHARED_EXTRAS = 4096
-
-    def __init__(self, *, year: int | None = None) -> None:
-        self.year = year
-        self.extras: dict[tuple, dict] = {}
-        self.records: list[dict] = []
-        self.chunks: list[pd.DataFrame] = []
-        self.text: dict[str, list] = {column: [] for column in self.TEXT_COLUMNS}
-
-    def add(self, record: dict) -> None:
-        if extra := record.get("extra"):
-            record["extra"] = self._shared(extra)
-        self.records.append(record)
-        if len(self.records) >= FRAME_ROWS:
-            self.flush()
-
-    def _shared(self, extra: dict) -> dict:
-        """One dict for every row with the same unknown keys and values (`Last-via-addr=""` on most
-        transaction lines): a third of the rows of a snapshot would otherwise each hold a copy."""
-        key = tuple(extra.items())
-        shared = self.extras.get(key)
-        if shared is None and len(self.extras) < self.SHARED_EXTRAS:
-            self.extras[key] = shared = extra
-        return shared if shared is not None else extra
-
-    def flush(self) -> None:
-        if not self.records:
-            return
-        for column, values in self.text.items():
-            values.extend(record.get(column) for record in self.records)
-        self.chunks.append(records_to_frame(self.records, year=self.year, text_columns=False))
-        self.records = []
-
-    def build(self) -> pd.DataFrame:
-        """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
-        self.flush()
-        if not self.chunks:
-            return records_to_frame([], year=self.year)
-        frame = pd.concat(self.chunks, ignore_index=True) if len(self.chunks) > 1 else self.chunks[0]
-        self.chunks = []
-        for column, dtype in {**EVENT_DTYPES, "ts_offset": "category"}.items():
-            if dtype == "category" and not isinstance(frame[column].dtype, pd.CategoricalDtype):
-                frame[column] = frame[column].astype("category")
-        for column, values in self.text.items():
-            frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
-        self.text = {column: [] for column in self.TEXT_COLUMNS}
-        frame = infer_bsd_zones(frame[list(EVENT_COLUMNS)])
-        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
-            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
-
-
 def parse_stream(
     stream: BinaryIO,
     source_name: str,
     stats: ParseStats,
-    builder: FrameBuilder,
+    builder: FrameBuilder | PieceBuilder,
     *,
     source_kind: str = "log",
     default_node: str | None = None,
@@ -370,29 +174,93 @@ def parse_stream(
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
     on_block = on_block if tvcs is None else _both(on_block, tvcs.reader(source_name, default_node))
-    events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
-    for line_no, raw in events:
-        text = _decode(raw, stats)
-        record = _parse_or_unparsed(text, stats)
-        net.event(line_no, raw, record)
-        if record["kind"] == "unparsed":
-            stats.unparsed += 1
-        if record.pop("partial", False):
-            stats.partial += 1
-            record["partial"] = True
-        record["host"] = record.get("node")
-        if default_node:
-            record["node"] = default_node
-        record["source"] = source_name
-        record["line"] = line_no
-        record["raw"] = text
-        builder.add(record)
-        count += 1
+    if isinstance(builder, PieceBuilder):
+        blocks = event_blocks(stream, stats, progress)
+        count = _parse_blocks(blocks, needle, stats, builder, net, on_block, source_name, default_node)
+    else:
+        events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
+        for line_no, raw in events:
+            net.event(line_no, raw, record := _record(line_no, raw, stats, source_name, default_node))
+            builder.add(record)
+            count += 1
     stats.selected += count
     stats.by_source[source_name] = count
     if unrecognised is not None:
         unrecognised += net.finish()
     return count
+
+
+def _record(line_no: int, raw: bytes, stats: ParseStats, source: str, default_node: str | None) -> dict:
+    """One event's record by the reference path (fast path, then the Lark grammars)."""
+    text = _decode(raw, stats)
+    record = _parse_or_unparsed(text, stats)
+    if record["kind"] == "unparsed":
+        stats.unparsed += 1
+    if record.pop("partial", False):
+        stats.partial += 1
+        record["partial"] = True
+    record["host"] = record.get("node")
+    if default_node:
+        record["node"] = default_node
+    record["source"] = source
+    record["line"] = line_no
+    record["raw"] = text
+    return record
+
+
+def _parse_blocks(
+    blocks: Iterable[tuple[bytes, int, bool]],
+    needle: bytes | None,
+    stats: ParseStats,
+    builder: PieceBuilder,
+    net: SafetyNet,
+    on_block: Callable[[bytes, int], None],
+    source: str,
+    default_node: str | None,
+) -> int:
+    """The scanner path: each event-aligned block is scanned; accepted events become a piece of
+    columns, declined ones (and blocks the scanner cannot take whole) go to the reference path."""
+    count, pending = 0, None
+    for block, line_base, aligned in blocks:
+        on_block(block, line_base)
+        sequence = builder.next_sequence()
+        if pending is not None or not aligned or has_line_prefixes(block):
+            events, pending = events_of_block(block, line_base, needle, pending)
+            count += _add_records(events, stats, builder, net, source, default_node, sequence)
+            continue
+        result = scan(block, line_base, needle, builder.year, backend=builder.backend)
+        native = native_rows(result)
+        piece = scanned_piece(result, native, source, default_node)
+        spans = declined_spans(result, native)
+        declined = [(line, block[start : start + size]) for start, size, line in spans]
+        records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
+        hit_lines = [line for line, _ in net.hits]
+        for line_no, raw, record in net_events(result, native, piece, hit_lines, declined, records):
+            net.event(line_no, raw, record)
+        stats.scanned += len(piece["line"])
+        count += len(piece["line"]) + len(records)
+        builder.add(piece, sequence)
+        builder.add(record_piece(records, builder.year), sequence)
+    if pending is not None:
+        count += _add_records([pending], stats, builder, net, source, default_node, builder.next_sequence())
+    return count
+
+
+def _add_records(
+    events: list[tuple[int, bytes]],
+    stats: ParseStats,
+    builder: PieceBuilder,
+    net: SafetyNet,
+    source: str,
+    default_node: str | None,
+    sequence: int,
+) -> int:
+    records = []
+    for line_no, raw in events:
+        net.event(line_no, raw, record := _record(line_no, raw, stats, source, default_node))
+        records.append(record)
+    builder.add(record_piece(records, builder.year), sequence)
+    return len(records)
 
 
 def _both(
@@ -433,7 +301,8 @@ def parse_members(
     total = sum(getattr(member, "size", 0) or 0 for member in members)
     stats = ParseStats()
     started = datetime.now(UTC)
-    builder = FrameBuilder(year=year)
+    path = scan_path()
+    builder = FrameBuilder(year=year) if path == "records" else PieceBuilder(year=year, backend=path)
     unread: list[tuple[LogMember, str]] = []
     unrecognised: list[dict] = []
     marked, tvcs = MarkerLines(), TvcsLines()

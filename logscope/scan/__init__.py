@@ -58,7 +58,20 @@ BACKEND = "compiled" if _cscan is not None else "python"
 BLOCK_BYTES = 16 * 1024 * 1024
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 
-__all__ = ["BACKEND", "MAX_EVENT_BYTES", "RawScan", "ScanResult", "blocks", "scan", "scan_raw"]
+__all__ = ["BACKEND", "MAX_EVENT_BYTES", "RawScan", "ScanResult", "blocks", "scan", "scan_path", "scan_raw"]
+
+
+def scan_path() -> str:
+    """How the parse stage reads events: "compiled" (the C scanner, then the reference path for what
+    it declines), "python" (the Python scanner, only when LOGSCOPE_SCANNER=python asks for it: it is
+    slower than the record path) or "records" (the fast path and Lark grammars per event: no compiled
+    scanner, or LOGSCOPE_SCANNER=off)."""
+    wanted = os.environ.get("LOGSCOPE_SCANNER", "").lower()
+    if wanted in ("off", "records"):
+        return "records"
+    if wanted == "python" or BACKEND == "python":
+        return "python" if wanted == "python" else "records"
+    return "compiled" if _cscan is not None else "records"
 
 
 def scan_raw(

@@ -609,6 +609,50 @@ fail:
     return NULL;
 }
 
-static PyMethodDef methods[] = {{"scan", py_scan, METH_VARARGS, "scan(block, line_base, needle, year)"}, {NULL, NULL, 0, NULL}};
+/* gather(block, starts, lengths) -> (offsets, data): the bytes of (start, length) spans of `block`
+   (int64 arrays; a negative length is a null, no bytes) laid end to end, with int32 Arrow offsets.
+   Every span is checked against the block; the total must fit an int32 offset. */
+static PyObject *py_gather(PyObject *self, PyObject *args) {
+    Py_buffer block, starts, lengths;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &block, &starts, &lengths)) return NULL;
+    PyObject *result = NULL, *offsets = NULL, *data = NULL;
+    Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
+    if (lengths.len != starts.len || starts.len % (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "gather: starts and lengths must be int64 arrays of one size");
+        goto done;
+    }
+    const int64_t *st = starts.buf, *ln = lengths.buf;
+    int64_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ln[i] < 0) continue;
+        if (st[i] < 0 || st[i] > block.len || ln[i] > block.len - st[i]) {
+            PyErr_SetString(PyExc_ValueError, "gather: a span is outside the block");
+            goto done;
+        }
+        total += ln[i];
+        if (total > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "gather: spans over 2 GiB"); goto done; }
+    }
+    offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
+    data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (!offsets || !data) goto done;
+    int32_t *off = (int32_t *)PyBytes_AS_STRING(offsets);
+    char *out = PyBytes_AS_STRING(data);
+    const char *src = block.buf;
+    int32_t at = 0;
+    off[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ln[i] > 0) { memcpy(out + at, src + st[i], (size_t)ln[i]); at += (int32_t)ln[i]; }
+        off[i + 1] = at;
+    }
+    result = PyTuple_Pack(2, offsets, data);
+done:
+    Py_XDECREF(offsets); Py_XDECREF(data);
+    PyBuffer_Release(&block); PyBuffer_Release(&starts); PyBuffer_Release(&lengths);
+    return result;
+}
+
+static PyMethodDef methods[] = {{"scan", py_scan, METH_VARARGS, "scan(block, line_base, needle, year)"},
+                                {"gather", py_gather, METH_VARARGS, "gather(block, starts, lengths)"},
+                                {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", "The compiled block scanner.", -1, methods};
 PyMODINIT_FUNC PyInit__cscan(void) { return PyModule_Create(&module); }

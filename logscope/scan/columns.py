@@ -9,6 +9,7 @@ on order) declines its events, and so does a number field Python's int() would r
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,13 @@ from logscope.lines.records import (
 from logscope.route import route_from_url
 from logscope.scan import layout as L
 from logscope.scan.pyscan import RawScan
+
+try:  # the compiled span copy, when the extension is built and not turned off
+    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "off", "records"):
+        raise ImportError("LOGSCOPE_SCANNER")
+    from logscope.scan._cscan import gather as _gather  # type: ignore[attr-defined]
+except ImportError:
+    _gather = None
 
 _START_LINE_KEYS = frozenset({"Status", "Reason", "Method", "Request"})
 _INT_COLUMNS = ("txn_id", "src_port", "dst_port", "status")
@@ -56,13 +64,27 @@ class ScanResult:
 
 def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """(start, length) spans of `block` -> a string array (length -1: null), built without a Python
-    loop: a string_view array over the block's own bytes, cast to string."""
+    loop: the compiled `gather` copies the spans end to end when it is built, else a string_view
+    array over the block's own bytes is cast to string."""
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string())
-    if len(block) >= 2**31:  # string_view offsets are 32-bit; blocks are 8-32 MiB
+    if len(block) >= 2**31:  # Arrow string offsets are 32-bit; blocks are 8-32 MiB
         raise ValueError("a scanner block must be smaller than 2 GiB")
     valid = lengths >= 0
+    if _gather is not None:
+        offsets, data = _gather(
+            block, np.ascontiguousarray(starts, dtype=np.int64), np.ascontiguousarray(lengths, dtype=np.int64)
+        )
+        validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(
+            pa.string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+        )
+    return _span_views(block, starts, lengths, valid)
+
+
+def _span_views(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array:
+    count = len(starts)
     present = np.flatnonzero(valid)
     if len(present) == 0:
         return pa.nulls(count, pa.string())
@@ -90,6 +112,57 @@ def _per_value(array: pa.Array, compute, kind=None) -> pa.Array:
     encoded = array.dictionary_encode()
     mapped = pa.array([compute(value) for value in encoded.dictionary.to_pylist()], kind or pa.string())
     return mapped.take(encoded.indices)
+
+
+# logscope.lines.records._KV_START, with Python's `\s` spelled out for RE2 (str.isspace characters)
+_SPACE = (
+    r"[\t\n\x0b\x0c\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
+_PADDED_KV = "^" + _SPACE + r'*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"'
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+_NUMBER = r"^[ \t\n\r\x0b\x0c]*[0-9]{1,18}[ \t\n\r\x0b\x0c]*$"
+
+
+def _strip(array: pa.Array) -> pa.Array:
+    """`str.strip` of every value: ASCII space trimmed in bulk; a value that then starts or ends
+    with a non-ASCII character (maybe a Unicode space) is stripped by Python."""
+    if not len(array):
+        return array
+    trimmed = pc.utf8_trim(array, _ASCII_SPACE)
+    odd = pc.fill_null(pc.match_substring_regex(trimmed, "^[^\\x00-\\x7f]|[^\\x00-\\x7f]$"), False)
+    if not pc.any(odd).as_py():
+        return trimmed
+    rows = np.flatnonzero(np.asarray(odd.to_numpy(zero_copy_only=False), dtype=bool))
+    values = trimmed.to_pylist()
+    for row in rows.tolist():
+        values[row] = values[row].strip()
+    return pa.array(values, pa.string())
+
+
+def _numbers(values: pa.Array, keep: np.ndarray) -> pa.Array:
+    """Key values -> int64 as the record path reads them (`_int_or_none`): ASCII digits in bulk,
+    any other value by Python once per distinct value; a digit int() refuses declines its row."""
+    n = len(values)
+    if not n:
+        return pa.array([], pa.int64())
+    plain = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
+    zero = pa.scalar("0", pa.string())
+    numbers = pc.cast(pc.utf8_trim(pc.if_else(plain, values, zero), _ASCII_SPACE), pa.int64())
+    numbers = pc.if_else(plain, numbers, pa.nulls(n, pa.int64()))
+    blank = pc.fill_null(pc.match_substring_regex(values, r"^[ \t\n\r\x0b\x0c]*$"), True)
+    other = pc.invert(pc.or_(plain, blank))
+    if not pc.any(other).as_py():
+        return numbers
+    rows = np.flatnonzero(np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool))
+    out = numbers.to_pylist()
+    for row, text in zip(rows.tolist(), values.take(pa.array(rows)).to_pylist(), strict=True):
+        number = _number(text)
+        if number is False:
+            keep[row] = False
+        else:
+            out[row] = number
+    return pa.array(out, pa.int64())
 
 
 def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
@@ -157,15 +230,16 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     for shape_id, plan in enumerate(plans):
         if plan is None:
             keep &= ~(kv & (shapes == shape_id))
-    columns = {
-        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
+    columns = {  # padded values compare trimmed, as kv_record trims them (the message lines apart)
+        column: _strip(_kv_strings(block, values, _kv_gather(rows, plans, (key,))))
         for key, column in KEY_COLUMNS.items()
     }
-    msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)))
+    msg = _strip(_kv_strings(block, values, _kv_gather(rows, plans, ("Msg",))))
     httpmsg = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")))
-    stripped = _per_value(httpmsg, str.strip)
+    stripped = _strip(httpmsg)
     message = pc.coalesce(msg, stripped)
-    start = pc.coalesce(msg, _per_value(stripped, lambda text: text.split("\n", 1)[0])).dictionary_encode()
+    first_line = pc.extract_regex(stripped, r"^(?P<line>[^\n]*)").field(0) if n else stripped
+    start = pc.coalesce(msg, first_line).dictionary_encode()
     parsed = [_cached(_START_LINES, text, http_start_line) for text in start.dictionary.to_pylist()]
     for field in ("method", "url", "status", "reason"):
         from_line = pa.array([p.get(field) for p in parsed], pa.int64() if field == "status" else pa.string())
@@ -187,13 +261,7 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     columns["message"] = pc.if_else(transaction, pa.nulls(n, pa.string()), message)
     columns["kind"] = kind
     for column in _INT_COLUMNS:
-        encoded = columns[column].dictionary_encode()
-        decoded = [_number(value) for value in encoded.dictionary.to_pylist()]
-        bad = pa.array([value is False for value in decoded], pa.bool_()).take(encoded.indices)
-        keep &= ~np.asarray(bad.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        columns[column] = pa.array([None if v is False else v for v in decoded], pa.int64()).take(
-            encoded.indices
-        )
+        columns[column] = _numbers(columns[column], keep)
     urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
     encoded = urls.dictionary_encode()
     routes = [_route(url) if url else {} for url in encoded.dictionary.to_pylist()]
@@ -260,7 +328,12 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     columns["kind"] = pc.if_else(
         kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string())
     )
-    columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), spans(L.MSG_START))
+    body = spans(L.MSG_START)
+    columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), body)
+    text = rows[:, L.FAMILY] == L.TEXT
+    if text.any():  # a padded first pair (`Key ="v"`) is key="value" to the record path: decline
+        padded = pc.fill_null(pc.match_substring_regex(body, _PADDED_KV), False)
+        keep &= ~(text & np.asarray(padded.to_numpy(zero_copy_only=False), dtype=bool))
     for name, array in kv_columns.items():
         other = columns.get(name, pa.nulls(n, pa.int64() if name in INT_COLUMNS else pa.string()))
         columns[name] = pc.if_else(kv_arrow, array, other)
@@ -331,7 +404,7 @@ def extras(result: ScanResult) -> list[dict[str, str] | None]:
             if key in KEY_COLUMNS or key in ("Msg", "HTTPMSG", "SIPMSG") or key in REDUNDANT_KEYS:
                 continue
             start, length = result.values[first + i]
-            extra[key] = block_of[start : start + length].decode("utf-8")
+            extra[key] = block_of[start : start + length].decode("utf-8").strip()  # as kv_record
         out.append(extra or None)
     return out
 

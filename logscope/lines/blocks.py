@@ -1,0 +1,242 @@
+"""Reading a log's bytes as events: chunks with `\n` line ends, events with their continuation lines.
+
+Moved out of the parse stage so both of its paths use the same byte rules: the record path
+(:func:`iter_events`, one event at a time) and the scanner path (:func:`event_blocks`, blocks that
+end at an event boundary, for :mod:`logscope.scan`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, Protocol
+
+
+class _Stats(Protocol):
+    lines: int
+    bytes: int
+    oversize_lines: int
+
+
+CHUNK_BYTES = 8 * 1024 * 1024
+MAX_EVENT_BYTES = 256 * 1024  # an event longer than this is truncated (and counted)
+MAX_LINE_BYTES = 4 * 1024 * 1024  # a line longer than this is skipped without being buffered
+# `HTTPMSG:`/`SIPMSG:` alone on the line after the pairs belongs to the event above (a dialect).
+_CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
+_BLANK = (b"", b"\r")
+# An editor's search window puts `Line N: ` (maybe indented) before every line it lists, continuation
+# lines too: what follows the prefix says whether the line continues the event above it.
+_LINE_PREFIX = re.compile(rb"[ \t]*Line \d+: ")
+_LINE_PREFIXES = re.compile(rb"(?m)^[ \t]*Line \d+: ")
+_MAY_HAVE_PREFIX = (b"Line ", b" ", b"\t")
+
+
+def _continues(block: bytes, position: int) -> bool:
+    """Whether the line at `position` continues the event above it (an HTTP/SIP message line)."""
+    if block.startswith(_MAY_HAVE_PREFIX, position) and (prefix := _LINE_PREFIX.match(block, position)):
+        position = prefix.end()
+    return block.startswith(_CONTINUATION_START, position)
+
+
+def iter_events(
+    stream: BinaryIO,
+    stats: _Stats,
+    *,
+    needle: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_block: Callable[[bytes, int], None] | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, event bytes) for each selected event, continuation lines folded in.
+
+    A line is selected when it contains `needle` (all lines when None) and does not itself start
+    like a continuation. Lines after a selected event that start with `|`, space or tab are folded
+    into it, so a DEBUG `HTTPMSG:` body stays with its event. `on_block(block, first line number)`
+    sees every block of whole lines before its events are selected (the safety net reads them all).
+    """
+    carry = b""
+    line_base = 1  # line number of the first line in `carry + chunk`
+    pending: tuple[int, bytes] | None = None
+    skipping_long_line = False
+    for chunk in _line_chunks(stream, stats):
+        if progress:
+            progress(stats.bytes)
+        if skipping_long_line:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk = chunk[newline + 1 :]
+            line_base += 1
+            skipping_long_line = False
+        buffer = carry + chunk
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            if len(buffer) > MAX_LINE_BYTES:
+                stats.oversize_lines += 1
+                carry, skipping_long_line = b"", True
+            else:
+                carry = buffer
+            continue
+        carry = buffer[end + 1 :]
+        block = buffer[: end + 1]
+        if on_block:
+            on_block(block, line_base)
+        pending = yield from _events_in_block(block, line_base, needle, pending)
+        line_base += block.count(b"\n")
+    if carry:
+        if on_block:
+            on_block(carry + b"\n", line_base)
+        pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
+        line_base += 1
+    stats.lines += line_base - 1
+    if pending:
+        yield pending
+
+
+def _line_chunks(stream: BinaryIO, stats: _Stats) -> Iterator[bytes]:
+    """The stream in chunks whose line ends are all `\\n`: a lone CR (old Mac line ends, or a CR-only
+    log) ends a line too, so such a file is not read as one line cut at MAX_EVENT_BYTES. A CR at
+    the end of a chunk waits for the next one, which may start with the LF of the same CRLF."""
+    held = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        stats.bytes += len(chunk)
+        chunk = held + chunk
+        held = b""
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            chunk = _LONE_CR.sub(b"\n", chunk)
+        if chunk:
+            yield chunk
+    if held:
+        yield b"\n"
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _events_in_block(
+    block: bytes, line_base: int, needle: bytes | None, pending: tuple[int, bytes] | None
+) -> Iterator[tuple[int, bytes]]:
+    """Events inside `block` (whole lines). Returns the event that may continue in the next block."""
+    if pending is not None:
+        folded, position = _fold_continuations(block, 0)
+        if folded:
+            pending = (pending[0], pending[1] + b"\n" + folded)
+        if position < len(block):
+            yield pending
+            pending = None
+        else:
+            return pending
+    else:
+        position = 0
+    line_no, counted_to = line_base, 0
+    size = len(block)
+    while position < size:
+        if needle is None:
+            start = position
+        else:
+            hit = block.find(needle, position)
+            if hit < 0:
+                break
+            start = block.rfind(b"\n", 0, hit) + 1
+            if start < position:
+                start = position
+        end = block.index(b"\n", start)
+        line_no += block.count(b"\n", counted_to, start)
+        counted_to = start
+        if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
+            position = end + 1  # a continuation without its event, or a blank line: no event
+            continue
+        folded, after = _fold_continuations(block, end + 1)
+        text = block[start:end] + (b"\n" + folded if folded else b"")
+        if after >= size:
+            return (line_no, text)
+        yield (line_no, text)
+        position = after
+    return None
+
+
+def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
+    """Continuation lines starting at `position`: (their bytes joined by newlines, position after)."""
+    start = position
+    size = len(block)
+    while position < size and _continues(block, position):
+        position = block.index(b"\n", position) + 1
+    if position == start:
+        return b"", position
+    folded = block[start : position - 1]
+    return (_LINE_PREFIXES.sub(b"", folded) if b"Line " in folded else folded), position
+
+
+def event_blocks(
+    stream: BinaryIO, stats: _Stats, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[bytes, int, bool]]:
+    """(block of whole lines, its first line number, whether it ends at an event boundary).
+
+    The same lines, line numbers and skipped overlong lines as :func:`iter_events` reads; a block
+    is cut where the next line opens an event (not a continuation), so no event spans two blocks.
+    Where no such cut exists (a very long run of continuation lines) or a line over MAX_LINE_BYTES
+    is skipped, the block ends at a line end and says so: its last event may go on in the next one.
+    """
+    carry, line_base, skipping = b"", 1, False
+    for chunk in _line_chunks(stream, stats):
+        if progress:
+            progress(stats.bytes)
+        if skipping:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk, line_base, skipping = chunk[newline + 1 :], line_base + 1, False
+        if b"\n" not in chunk:
+            whole = carry.rfind(b"\n") + 1
+            if len(carry) - whole + len(chunk) > MAX_LINE_BYTES:  # the record path skips this line
+                stats.oversize_lines += 1
+                if whole:
+                    yield carry[:whole], line_base, False
+                    line_base += carry.count(b"\n", 0, whole)
+                carry, skipping = b"", True
+                continue
+        buffer = carry + chunk
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            carry = buffer
+            continue
+        cut = event_cut(buffer, end)
+        aligned = cut > 0
+        cut = cut if aligned else end + 1
+        block, carry = buffer[:cut], buffer[cut:]
+        yield block, line_base, aligned
+        line_base += block.count(b"\n")
+    if carry:
+        block = carry if carry.endswith(b"\n") else carry + b"\n"
+        yield block, line_base, True
+        line_base += block.count(b"\n")
+    stats.lines += line_base - 1
+
+
+def event_cut(data: bytes, end: int) -> int:
+    """The last position after a `\\n` at or before `end` where a line opens an event (0: none)."""
+    while end >= 0:
+        after = end + 1
+        if after < len(data) and not _continues(data, after):
+            return after
+        end = data.rfind(b"\n", 0, end)
+    return 0
+
+
+def events_of_block(
+    block: bytes, line_base: int, needle: bytes | None, pending: tuple[int, bytes] | None
+) -> tuple[list[tuple[int, bytes]], tuple[int, bytes] | None]:
+    """The record path over one block: its events, and the event that may go on in the next block."""
+    events: list[tuple[int, bytes]] = []
+    reader = _events_in_block(block, line_base, needle, pending)
+    while True:
+        try:
+            events.append(next(reader))
+        except StopIteration as stop:
+            return events, stop.value
+
+
+def has_line_prefixes(block: bytes) -> bool:
+    """Whether an editor's `Line N: ` prefixes are in the block (the record path strips them)."""
+    return b"Line " in block and _LINE_PREFIXES.search(block) is not None

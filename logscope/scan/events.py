@@ -1,0 +1,330 @@
+"""Scanner tables -> pieces of the `events` frame, and the frame built from pieces (issue 14, item 1).
+
+The parse stage scans each event-aligned block; the accepted events become one piece here (typed
+columns built per column, not per row), the declined ones are parsed by the reference path and
+become a piece of records. :class:`PieceBuilder` joins the pieces in file order into the same frame
+:class:`logscope.parse.FrameBuilder` builds from records, dtypes and categories included (see
+:func:`chunked_categorical` for why categories need care).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logscope.frame import (
+    EVENT_COLUMNS,
+    EVENT_DTYPES,
+    FRAME_ROWS,
+    KINDS,
+    PORT_COLUMNS,
+    TEXT_COLUMNS,
+    infer_bsd_zones,
+    records_to_frame,
+)
+from logscope.lines.phrases import FAILURE_KINDS
+from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
+from logscope.scan.columns import ScanResult, span_strings
+
+# Envelopes whose time this layer converts as the record path does; others go to the record path.
+_NATIVE_DIALECTS = ("rfc3339", "rfc5424")
+_NOT_EXTRA = frozenset(KEY_COLUMNS) | {"Msg", "HTTPMSG", "SIPMSG", ""} | REDUNDANT_KEYS
+_OFFSET = r"(?P<offset>Z|[+-]\d\d:?\d\d)$"
+_CATEGORY_COLUMNS = tuple(c for c, d in EVENT_DTYPES.items() if d == "category")
+_ENCODED = (*_CATEGORY_COLUMNS, "ts_offset", "kind")
+
+
+def native_rows(result: ScanResult) -> np.ndarray:
+    """Which accepted rows this layer builds (the others are sent to the record path)."""
+    dialect = result.events["dialect"]
+    return np.asarray(pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False))
+
+
+def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _categorical(array: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+    encoded = _whole(array).dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
+
+
+def _nullable(array: pa.Array | pa.ChunkedArray) -> pd.arrays.IntegerArray:
+    array = _whole(array)
+    values = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.arrays.IntegerArray(values, np.asarray(array.is_null().to_numpy(zero_copy_only=False)))
+
+
+def _extras(result: ScanResult, table: pa.Table) -> list:
+    """Per row its unknown keys as the record path's `extra` (stripped values; None when none); rows
+    with the same unknown keys and values share one dict (treat them as read-only)."""
+    out: list = [None] * table.num_rows
+    shapes = table["shape"].to_numpy()
+    firsts = table["values_first"].to_numpy()
+    values = result.values
+    for shape_id in np.unique(shapes[shapes >= 0]):
+        keys = result.shapes[shape_id]
+        positions = [i for i, key in enumerate(keys) if key not in _NOT_EXTRA]
+        if not positions:
+            continue
+        rows = np.flatnonzero(shapes == shape_id)
+        parts = [
+            pc.utf8_trim(
+                span_strings(result.block, values[firsts[rows] + i, 0], values[firsts[rows] + i, 1]),
+                " \t\n\r\x0b\x0c",
+            )
+            for i in positions
+        ]
+        joined = pc.binary_join_element_wise(*parts, "\0") if len(parts) > 1 else parts[0]
+        encoded = joined.dictionary_encode()
+        names = [sys.intern(keys[i]) for i in positions]
+        dicts = [dict(zip(names, text.split("\0"), strict=True)) for text in encoded.dictionary.to_pylist()]
+        for row, code in zip(rows.tolist(), encoded.indices.to_pylist(), strict=True):
+            out[row] = dicts[code]
+    return out
+
+
+def _raw_texts(result: ScanResult, table: pa.Table) -> pa.Array:
+    """Each event's text as the record path decodes it (CRLF -> LF, a leading BOM dropped)."""
+    raw = span_strings(result.block, table["offset"].to_numpy(), table["length"].to_numpy())
+    if len(raw) and pc.any(pc.match_substring_regex(raw, "\r|^\ufeff")).as_py():
+        texts = raw.to_pylist()
+        raw = pa.array(
+            [t.replace("\r\n", "\n").rstrip("\r").removeprefix("\ufeff") for t in texts], pa.string()
+        )
+    return raw
+
+
+Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
+
+
+def scanned_piece(result: ScanResult, rows: np.ndarray, source: str, default_node: str | None) -> Piece:
+    """The accepted `rows` of a block's scan as a piece of the events frame (pyarrow columns)."""
+    table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
+    table = table.combine_chunks()
+    n = table.num_rows
+    piece: Piece = {}
+    ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
+    offset = pc.extract_regex(ts_text, _OFFSET).field(0) if n else pa.array([], pa.string())
+    piece["ts"] = _whole(table["ts"])
+    piece["ts_offset"] = pc.fill_null(offset, "unknown")
+    piece["kind"] = _whole(table["kind"])
+    for column, dtype in EVENT_DTYPES.items():
+        if column == "node":
+            piece[column] = (
+                pa.array([default_node] * n, pa.string()) if default_node else _whole(table["host"])
+            )
+        elif column == "source":
+            piece[column] = pa.array([source] * n, pa.string())
+        elif column == "partial":
+            piece[column] = pa.nulls(n, pa.bool_())
+        elif column == "raw":
+            piece[column] = _raw_texts(result, table)
+        elif column == "extra":
+            piece[column] = _extras(result, table)
+        elif column == "line":
+            piece[column] = _whole(table["line"])
+        elif dtype == "Int64" and column in PORT_COLUMNS:
+            values = _whole(table[column])
+            outside = pc.or_(pc.less(values, 0), pc.greater(values, 65535))
+            piece[column] = pc.if_else(outside, pa.nulls(n, pa.int64()), values)
+        else:
+            piece[column] = _whole(table[column])
+    return piece
+
+
+def record_piece(records: list[dict], year: int | None) -> Piece:
+    """Records of the reference path as a piece (typed as the record builder types them)."""
+    if not records:
+        return {}
+    frame = records_to_frame(records, year=year, text_columns=False)
+    piece: Piece = {column: [record.get(column) for record in records] for column in TEXT_COLUMNS}
+    piece["raw"] = pa.array(piece["raw"], pa.string())
+    piece["message"] = pa.array(piece["message"], pa.string())
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            values = np.asarray(series.astype(object))
+            piece[column] = pa.array([None if pd.isna(v) else str(v) for v in values], pa.string())
+        else:
+            piece[column] = pa.array(series)
+    return piece
+
+
+def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categorical:
+    """The categories the record builder gives a column, from codes whose dictionary is in order of
+    appearance: it types every FRAME_ROWS rows apart (categories in order of appearance, dtype
+    string) and concatenates. Chunks with the same set of categories are one dtype to pandas and
+    keep the first chunk's order; otherwise pandas falls back to sorted categories."""
+    total, count = len(indices), len(dictionary)
+    same = total <= FRAME_ROWS or all(
+        np.count_nonzero(np.bincount(part[part >= 0], minlength=count)) == count
+        for start in range(0, total, FRAME_ROWS)
+        for part in (indices[start : start + FRAME_ROWS],)
+    )
+    if same:
+        return pd.Categorical.from_codes(indices, categories=pd.Index(dictionary.to_pylist(), dtype="string"))
+    return sorted_categorical(indices, dictionary, "string")
+
+
+def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
+    """Codes -> a categorical with sorted categories, as `astype("category")` of the values makes
+    (of dtype `dtype`: string when they come from string categories)."""
+    count = len(dictionary)
+    order = pc.sort_indices(dictionary).to_numpy()
+    remap = np.empty(count + 1, np.int32)
+    remap[order] = np.arange(count, dtype=np.int32)
+    remap[count] = -1
+    categories = pd.Series(dictionary.take(pa.array(order)).to_pylist(), dtype=dtype).astype("category")
+    return pd.Categorical.from_codes(remap[indices], dtype=categories.dtype)
+
+
+class PieceBuilder:
+    """Pieces (pyarrow columns) in file order -> the `events` frame the record builder builds."""
+
+    def __init__(self, *, year: int | None = None, backend: str = "compiled") -> None:
+        self.year, self.backend = year, backend
+        self.pieces: list[Piece] = []
+        self.sequences: list[np.ndarray] = []
+        self.sequence = 0
+
+    def next_sequence(self) -> int:
+        """A number for the next block: pieces sort by (block, line), so a block's scanned and
+        declined events keep file order."""
+        self.sequence += 1
+        return self.sequence
+
+    def add(self, piece: Piece, sequence: int) -> None:
+        if piece and len(piece["line"]):
+            for column in _ENCODED:  # each block's distinct values once, not every row's text
+                piece[column] = _whole(piece[column]).dictionary_encode()
+            self.pieces.append(piece)
+            self.sequences.append(np.full(len(piece["line"]), sequence, np.int64))
+
+    def build(self) -> pd.DataFrame:
+        """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
+        if not self.pieces:
+            return records_to_frame([], year=self.year)
+        lines = pa.chunked_array([piece["line"] for piece in self.pieces], pa.int64()).to_numpy()
+        order = np.lexsort((lines, np.concatenate(self.sequences)))
+        take = pa.array(order)
+        in_order = bool(np.all(order[1:] > order[:-1]))
+        columns: dict[str, object] = {}
+        for column in EVENT_COLUMNS:
+            parts = [piece.pop(column) for piece in self.pieces]
+            if column == "extra":
+                values = np.empty(len(order), dtype=object)
+                values[:] = [item for part in parts for item in part]
+                columns[column] = pd.Series(values if in_order else values[order], dtype=object)
+                continue
+            dtype = EVENT_DTYPES.get(column)
+            if dtype == "string":  # the text stays in its pieces' buffers when no row moves
+                chunked = pa.chunked_array(parts, pa.string())
+                columns[column] = pd.array(chunked if in_order else chunked.take(take), dtype="string")
+                continue
+            if column in _ENCODED:
+                indices, dictionary = _joined_codes(parts, order, in_order)
+            else:
+                array = pa.chunked_array(parts).combine_chunks()
+                array = array if in_order else array.take(take)
+            if column == "kind":
+                remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
+                columns[column] = pd.Categorical.from_codes(remap[indices], categories=KINDS)
+            elif column == "ts_offset":
+                columns[column] = sorted_categorical(indices, dictionary)
+            elif dtype == "category":
+                columns[column] = chunked_categorical(indices, dictionary)
+            elif dtype == "Int64":
+                columns[column] = _nullable(array)
+            elif dtype == "boolean":
+                mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+                values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+                columns[column] = pd.arrays.BooleanArray(values, mask)
+            else:  # ts
+                columns[column] = array.to_pandas()
+        self.pieces, self.sequences = [], []
+        frame = infer_bsd_zones(pd.DataFrame(columns)[list(EVENT_COLUMNS)])
+        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
+            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
+        return frame.reset_index(drop=True)
+
+
+def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
+    chunked = pa.chunked_array(parts).unify_dictionaries()
+    dictionary = chunked.chunk(0).dictionary
+    indices = np.concatenate(
+        [
+            chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+            for chunk in chunked.chunks
+        ]
+    )
+    if in_order:
+        return indices, dictionary
+    indices = indices[order]
+    appearance = pd.unique(indices[indices >= 0])
+    remap = np.full(len(dictionary) + 1, -1, np.int32)
+    remap[appearance] = np.arange(len(appearance), dtype=np.int32)
+    return remap[indices], dictionary.take(pa.array(appearance, pa.int64()))
+
+
+def _object_categories(column: pd.Series) -> pd.Categorical:
+    values = column.array
+    return pd.Categorical.from_codes(values.codes, categories=pd.Index(values.categories, dtype=object))
+
+
+def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, int, int]]:
+    """(offset, length, line) of the events for the reference path: the scanner's declined ones and
+    the accepted ones this layer does not build (`native` False), in line order."""
+    declined = result.declined
+    spans = list(
+        zip(
+            declined["offset"].to_pylist(),
+            declined["length"].to_pylist(),
+            declined["line"].to_pylist(),
+            strict=True,
+        )
+    )
+    if not native.all():
+        other = result.events.filter(pa.array(~native))
+        spans += zip(
+            other["offset"].to_pylist(), other["length"].to_pylist(), other["line"].to_pylist(), strict=True
+        )
+    return sorted(spans, key=lambda span: span[2])
+
+
+def net_events(
+    result: ScanResult,
+    native: np.ndarray,
+    piece: pd.DataFrame,
+    hit_lines: list[int],
+    declined: list[tuple[int, bytes]],
+    records: list[dict],
+) -> list[tuple[int, bytes, dict]]:
+    """The events the safety net must see, in line order: the declined ones, and the scanned ones
+    that are failure rows or hold a phrase line (the net does nothing with the others)."""
+    out = [(line, raw, record) for (line, raw), record in zip(declined, records, strict=True)]
+    if piece and len(piece["line"]):
+        table = result.events.filter(pa.array(native)) if not native.all() else result.events
+        starts, sizes = table["offset"].to_numpy(), table["length"].to_numpy()
+        lines = piece["line"].to_numpy()
+        kinds = pc.is_in(piece["kind"], pa.array(sorted(FAILURE_KINDS)))
+        wanted = np.array(kinds.to_numpy(zero_copy_only=False), dtype=bool)
+        if hit_lines:
+            raw = span_strings(result.block, starts, sizes)
+            ends = lines + pc.count_substring(raw, "\n").to_numpy(zero_copy_only=False) + 1
+            hits = np.asarray(sorted(hit_lines), np.int64)
+            wanted |= np.searchsorted(hits, lines, "left") < np.searchsorted(hits, ends, "left")
+        fields = ("kind", "thread", "level", "module", "process")
+        rows = np.flatnonzero(wanted)
+        chosen = {name: piece[name].take(pa.array(rows)).to_pylist() for name in fields}
+        for i, row in enumerate(rows.tolist()):
+            record = {name: chosen[name][i] for name in fields}
+            block = result.block[starts[row] : starts[row] + sizes[row]]
+            out.append((int(lines[row]), block, record))
+    return sorted(out, key=lambda event: event[0])

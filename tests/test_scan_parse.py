@@ -1,0 +1,137 @@
+"""The parse stage's scanner path (issue 14 item 1): the events frame it builds is the record path's,
+column for column (dtypes, categories, values, order), on every sample log, the dialect corpus and a
+slice of the login-storm benchmark file, with the compiled and the Python scanner."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import pandas as pd
+import pytest
+from test_scan import CORPUS
+
+from conftest import ROOT, SAMPLE_LOGS, TextMember
+from logscope.parse import parse_members
+from logscope.scan import BACKEND
+
+PATHS = ["records", "python"] + (["compiled"] if BACKEND == "compiled" else [])
+
+
+def _sample_members() -> list[TextMember]:
+    members = []
+    for path in sorted(SAMPLE_LOGS.glob("*.tar.gz")):
+        with tarfile.open(path) as archive:
+            for member in archive.getmembers():
+                name = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and "log" in name:
+                    data = archive.extractfile(member).read()
+                    source = "diags" if name.startswith("diags") else "log"
+                    members.append(TextMember(data, name=f"{path.name}/{name}", source=source))
+    return members
+
+
+def _storm_slice() -> bytes:
+    """A few thousand events of the seeded login-storm generator (sample_logs/generate.py)."""
+    out = ROOT / "sample_logs" / "generate.py"
+    with tempfile.TemporaryDirectory() as folder:
+        target = f"{folder}/storm.txt"
+        subprocess.run(
+            [sys.executable, str(out), "--big", target, "--size-mb", "3", "--storm"],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        return open(target, "rb").read()
+
+
+def _parse(monkeypatch, path: str, members: list) -> pd.DataFrame:
+    monkeypatch.setenv("LOGSCOPE_SCANNER", "off" if path == "records" else path)
+    result = parse_members(members, year=2026)
+    scanned = result.stats.scanned
+    assert (scanned == 0) == (path == "records"), f"{path}: {scanned} events from the scanner"
+    return result.events, result.stats.as_dict() | {"seconds": 0, "scanned": 0}, result.unrecognised
+
+
+def _assert_same(monkeypatch, members: list) -> None:
+    expected = _parse(monkeypatch, "records", members)
+    for path in PATHS[1:]:
+        got = _parse(monkeypatch, path, members)
+        pd.testing.assert_frame_equal(got[0], expected[0], check_categorical=True, check_exact=True)
+        assert got[1:] == expected[1:], path
+
+
+def test_scanner_path_builds_the_record_paths_frame_on_every_sample_log(monkeypatch):
+    _assert_same(monkeypatch, _sample_members())
+
+
+def test_scanner_path_builds_the_record_paths_frame_on_the_dialect_corpus(monkeypatch):
+    lines = CORPUS.splitlines(keepends=True)
+    prefixed = b"".join(line for line in lines if b"Line " in line)  # an editor's copy: records only
+    plain = b"".join(line for line in lines if b"Line " not in line)
+    _assert_same(monkeypatch, [TextMember(plain, name="corpus.log"), TextMember(prefixed, name="lines.log")])
+
+
+def test_scanner_path_builds_the_record_paths_frame_on_a_storm_slice_with_small_blocks(monkeypatch):
+    import logscope.frame as frame_module
+    import logscope.lines.blocks as blocks_module
+    import logscope.scan.events as events_module
+
+    data = _storm_slice()
+    monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 256 * 1024)  # many blocks
+    for module in (frame_module, events_module):  # many frame chunks: categories as the chunks give them
+        monkeypatch.setattr(module, "FRAME_ROWS", 700)
+    _assert_same(monkeypatch, [TextMember(data, name="storm.log", host="expe-a")])
+
+
+def test_scanner_path_matches_on_mutated_lines_cut_into_odd_blocks(monkeypatch):
+    import logscope.lines.blocks as blocks_module
+
+    lines = CORPUS.splitlines(keepends=True) + _sample_members()[0].data.splitlines(keepends=True)[:400]
+    rng = random.Random(14)
+    mutated = []
+    for line in lines:
+        if rng.random() < 0.3 and len(line) > 4:
+            at = rng.randrange(len(line) - 1)
+            line = (
+                line[:at] + rng.choice([b"\r", b" ", b"\xff", b'"', b"|", b"\n|x", b"\xc3\xa9"]) + line[at:]
+            )
+        mutated.append(line)
+    monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 997)
+    _assert_same(monkeypatch, [TextMember(b"".join(mutated), name="mutated.log")])
+
+
+@pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
+def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outside_the_block():
+    import numpy as np
+
+    from logscope.scan import _cscan
+    from logscope.scan.columns import _span_views, span_strings
+
+    rng = np.random.default_rng(14)
+    block = bytes(rng.integers(32, 127, 5000, dtype=np.uint8)) + "é€".encode()
+    starts = rng.integers(0, 4900, 2000)
+    lengths = np.where(rng.random(2000) < 0.1, -1, rng.integers(0, 100, 2000))
+    assert span_strings(block, starts, lengths).equals(_span_views(block, starts, lengths, lengths >= 0))
+    for start, length in ((4990, 20), (-1, 2), (0, 2**40)):
+        with pytest.raises(ValueError):
+            _cscan.gather(block, np.array([start], np.int64), np.array([length], np.int64))
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [("off", "records path"), ("python", "Python scanner")]
+    + ([("", "compiled scanner")] if BACKEND == "compiled" else []),
+)
+def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):
+    from click.testing import CliRunner
+
+    from logscope.cli import main
+
+    monkeypatch.setenv("LOGSCOPE_SCANNER", setting)
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert "version" in result.output and said in result.output
