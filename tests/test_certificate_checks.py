@@ -121,3 +121,33 @@ def test_an_x15_5_bundle_is_checked_on_its_client_certificate(tmp_path, client_a
     assert report.nodes[0].version == "X15.5.0"
     assert report.finding("expressway-cert-no-client-eku").status == status
     assert report.exit_code in (0, 1) and not report.incomplete
+
+
+def test_a_trusted_ca_list_without_the_nodes_own_issuer_is_a_hygiene_finding(tmp_path):
+    """design.md, trust-store-hygiene: a list that "lacks the node's own chain (so it sends its leaf
+    alone)"; the same bundle with the issuer in its list stays quiet."""
+    import re
+
+    from cryptography import x509
+
+    with tarfile.open(SAMPLE_LOGS / "own-cert-expired.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    assert logscope.analyze(tmp_path).finding("trust-store-hygiene").status == "ok"
+    server = x509.load_pem_x509_certificate(next(tmp_path.glob("server_*.pem")).read_bytes())
+    ca_file = next(tmp_path.glob("ca_*.pem"))
+    blocks = re.findall(
+        rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", ca_file.read_bytes(), re.S
+    )
+    kept = [b for b in blocks if x509.load_pem_x509_certificate(b).subject != server.issuer]
+    assert len(kept) == len(blocks) - 1
+    ca_file.write_bytes(b"".join(kept))
+    finding = logscope.analyze(tmp_path).finding("trust-store-hygiene")
+    assert finding.status == "potential"
+    issuer = server.issuer.rfc4514_string()
+    assert any(
+        e.text.startswith("not in this list: ") and e.source.endswith(ca_file.name) for e in finding.evidence
+    )
+    assert (
+        "sends its own certificate alone" in finding.description
+        and issuer.split(",")[0] in finding.description
+    )

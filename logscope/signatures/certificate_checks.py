@@ -221,11 +221,16 @@ def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult
     expired = store["not_after"] <= now if now is not None else pd.Series(False, index=store.index)
     cn = store["subject_cn"].fillna("").astype(str).str.lower()
     duplicate = (cn != "") & cn.groupby([store["node"].astype(str), cn]).transform("size").gt(1)
-    rows = store[expired | duplicate]
+    chainless = _chainless_leaves(context, store)
+    rows = (
+        pd.concat([store[expired | duplicate], chainless])
+        if not chainless.empty
+        else store[expired | duplicate]
+    )
     if rows.empty:
         return _empty(store)
     failures, involved, per_node = _verify_failures(context), 0, {}
-    for node, group in rows.groupby(rows["node"].astype(str)):
+    for node, group in store[expired | duplicate].groupby(store["node"].astype(str)):
         names = set(cn.loc[group.index]) - {""}
         lines = _involved(failures, node, names, bool(expired.loc[group.index].any()))
         involved += len(lines)
@@ -235,7 +240,33 @@ def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult
             "failures": len(lines),
             "lines": [f"{source}:{line}: {raw}" for source, line, raw in _quoted(lines)],
         }
+    for leaf in chainless.to_dict("records"):
+        per_node.setdefault(str(leaf["node"]), {})["missing_issuer"] = leaf["issuer"]
     return DetectorResult(rows, status="issue" if involved else "potential", facts={"nodes": per_node})
+
+
+def _chainless_leaves(context: Context, store: pd.DataFrame) -> pd.DataFrame:
+    """Per node, its server certificate when the trusted CA list lacks the certificate's issuer
+    (design.md: the node then sends its leaf alone), as a row of that list's file marked
+    `missing_issuer`; a self-signed leaf has no chain to lack."""
+    certificates = context.certificates
+    if certificates is None or certificates.empty:
+        return store.iloc[0:0]
+    leaves = certificates[
+        (certificates["role"] == "leaf") & (certificates["subject"] != certificates["issuer"])
+    ]
+    held = store.groupby(store["node"].astype(str))["subject"].agg(set).to_dict()
+    files = dict(zip(store["node"].astype(str), store["file"], strict=False))
+    lacking = [
+        index
+        for index, node, issuer in zip(
+            leaves.index, leaves["node"].astype(str), leaves["issuer"], strict=True
+        )
+        if node in held and issuer not in held[node]
+    ]
+    chainless = leaves.loc[lacking].copy()
+    chainless["file"] = [files[str(node)] for node in chainless["node"]]
+    return chainless.assign(missing_issuer=True)
 
 
 def _peers_named(context: Context, host: str) -> bool:

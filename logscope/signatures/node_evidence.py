@@ -71,6 +71,9 @@ def node_evidence(rows: pd.DataFrame, frame: str) -> list[Evidence]:
 
 def describe_row(row: dict[str, Any], frame: str) -> str:
     """One row in the words of the file it came from."""
+    if frame == "certificates" and row.get("missing_issuer") is True:
+        issuer, subject = row.get("issuer"), row.get("subject")
+        return f"not in this list: {issuer}, the issuer of this node's certificate {subject}"
     if frame == "certificates":
         parts = [f"subject {row.get('subject')}", f"issuer {row.get('issuer')}"]
         if pd.notna(row.get("not_after")):
