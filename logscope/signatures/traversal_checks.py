@@ -112,9 +112,31 @@ def tls_identity(context: Context, rows: pd.DataFrame) -> DetectorResult:
     return _result(context, rows[rows["cause"] == "identity"])
 
 
+def _alerts_of_identity(context: Context, rows: pd.DataFrame) -> pd.Series:
+    """Rows that are a peer's alert on a connection whose other side logged an identity rejection.
+
+    The rejected side may log one connection twice (developer ssl line and negotiation error) while
+    the pairing matches one of them: the connection is (node, peer address, peer port).
+    """
+    events = context.tls_events
+    identity = set(events.loc[events["cause"] == "identity", "pair"].dropna())
+    partners = events[events["pair"].isin(list(identity)) & (events["cause"] != "identity")]
+    connections = set(
+        zip(partners["node"].astype(str), partners["peer_ip"], partners["peer_port"], strict=True)
+    )
+    keys = zip(rows["node"].astype(str), rows["peer_ip"], rows["peer_port"], strict=True)
+    on_identity = pd.Series([key in connections for key in keys], index=rows.index, dtype=bool)
+    return (rows["rejected_by"] == "peer") & on_identity
+
+
 def tls_untrusted(context: Context, rows: pd.DataFrame) -> DetectorResult:
-    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU)."""
-    picked = rows[rows["cause"].isin(["untrusted", "purpose"])]
+    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU).
+
+    A peer's alert paired with that peer's own identity rejection is the identity failure seen from
+    the rejected side (the -C sends `bad certificate` when the -E certificate lacks the peer address),
+    not a CA missing: it belongs to traversal-tls-identity.
+    """
+    picked = rows[rows["cause"].isin(["untrusted", "purpose"]) & ~_alerts_of_identity(context, rows)]
     return _result(context, picked, purpose=bool((picked["cause"] == "purpose").any()))
 
 

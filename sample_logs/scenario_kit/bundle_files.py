@@ -48,7 +48,8 @@ def xconf_text(spec: NodeSpec, site: Site, extra: tuple[str, ...] = ()) -> str:
         lines.append(c("EdgeConfigServer VerifyOriginServer", spec.verify_origin))
     for index, peer in enumerate(spec.peers, start=1):
         lines.append(c(f"Alternates Peer {index} Address", peer))
-    for key, pool in (("UnifiedCM", site.cucms), ("ImpServer", site.imps), ("UnityConnection", site.cucs)):
+    pools = (("UnifiedCM", site.cucms), ("ImpServer", site.imps), ("UnityConnection", site.cucs))
+    for key, pool in pools if spec.role != "Expressway-E" else ():  # only a -C proxies to the UC servers
         for index, upstream in enumerate(pool, start=1):
             lines.append(c(f"EdgeConfigServer {key} {index} Address", upstream.name))
             lines.append(c(f"EdgeConfigServer {key} {index} TlsVerifyMode", spec.tls_verify_mode))

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import ats_causes, clusters, login_scenarios, node_certs, own_certs, plain_ats, seed003
+from . import (
+    ats_causes,
+    clusters,
+    login_scenarios,
+    node_certs,
+    own_certs,
+    plain_ats,
+    seed003,
+    traversal_pairs,
+)
 from .manifest import Built
 
 
@@ -33,6 +42,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("node-certificates", node_certs.build),
     Family("own-certificates", own_certs.build),
     Family("logins", login_scenarios.build),
+    Family("traversal-pairs", traversal_pairs.build),
 )
 
 # scenarios.toml lists these in the order they had before the generator was split by family; keeping
