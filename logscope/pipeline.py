@@ -138,6 +138,7 @@ def analyze(
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
         traversal=traversal_summary(tls_events, frames.config, {n.host: n.role for n in nodes}),
+        tls_events=tls_events,
         logins=logins.logins,
         login_steps=logins.steps,
         finding_logins=finding_logins,

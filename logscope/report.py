@@ -48,6 +48,7 @@ class Report:
     # parsed ones): {node, ts, text, file, line}; drawn on the page's timeline
     markers: list[dict[str, Any]] = field(default_factory=list)
     traversal: dict[str, Any] | None = None  # both sides of the traversal (logscope.traversal)
+    tls_events: pd.DataFrame | None = None  # the tvcs traversal lines of both sides, paired
     # MRA login attempts (logscope.logins, issue 16): one row per attempt, one row per request of an
     # attempt, and per finding id the logins it broke {count, users_count, first_users, logins}
     logins: pd.DataFrame | None = None

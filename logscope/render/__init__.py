@@ -10,6 +10,7 @@ from __future__ import annotations
 # Sections that register themselves (importing the module is the registration).
 from logscope.render import incomplete as _incomplete  # noqa: F401
 from logscope.render import node_panel as _node_panel  # noqa: F401
+from logscope.render import traversal as _traversal  # noqa: F401
 from logscope.render import unrecognised as _unrecognised  # noqa: F401
 from logscope.render.blocks import TextBlock, text_blocks
 from logscope.render.budgets import (
