@@ -108,12 +108,18 @@ def request_table(
 
 
 def per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """`function` (a string operation) applied once per distinct value: a storm repeats its paths."""
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    results = function(pd.Series(uniques, dtype="string")).astype("string")
-    picked = results.to_numpy(dtype=object, na_value=None)[codes]
-    picked[codes < 0] = None
-    return pd.Series(picked, index=values.index, dtype="string")
+    """`function` (a string operation) applied once per distinct value: a storm repeats its paths.
+
+    A categorical column gives its codes as they are; the results are spread back by one
+    `take` of the per-value answers, never a per-row Python object array.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(dtype="int64")
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    results = function(pd.Series(uniques, dtype="string")).astype("string").array
+    return pd.Series(results.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
 def device_users(table: pd.DataFrame) -> pd.Series:
