@@ -178,7 +178,8 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     allowed = allowed.dropna(subset=["ts", "username", "url"])
     if allowed.empty:
         return users
-    table = table[table["user"].isna()]  # a UDS user path names its user already
+    wanted = ["start", "node", "pid", "scheme", "server", "port", "path"]
+    table = table.loc[table["user"].isna().to_numpy(), wanted]  # a UDS user path names its user already
     target = table["scheme"] + "://" + table["server"] + ":" + table["port"].astype("string") + table["path"]
     left = pd.DataFrame(
         {
@@ -200,8 +201,7 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     )
     if left.empty:
         return users
-    left = left.astype({"node": object, "url": object})
-    right = right.astype({"node": object, "url": object})
+    left, right = _shared_codes(left, right, ("node", "url"))
     # each allow line belongs to the latest request for its URL before it: two users fetching the same
     # IM&P path ms apart must not both take the second one's user name
     matched = pd.merge_asof(
@@ -216,6 +216,22 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     matched = matched[matched["row"].notna()].drop_duplicates("row", keep="first")
     users.loc[matched["row"].astype("int64").to_numpy()] = matched["username"].to_numpy(dtype=object)
     return users
+
+
+def _shared_codes(
+    left: pd.DataFrame, right: pd.DataFrame, columns: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`columns` of both frames as integer codes of one shared factorization (equal text, equal
+    code; missing -1 on the right, -2 on the left, so missing never matches): merge_asof's `by` keys
+    on integers instead of Python strings."""
+    left, right = left.copy(), right.copy()
+    for column in columns:
+        both = pd.concat([left[column], right[column]], ignore_index=True).astype("string")
+        codes = pd.factorize(both, use_na_sentinel=True)[0].astype("int64")
+        ours, theirs = codes[: len(left)], codes[len(left) :]
+        left[column] = np.where(ours < 0, -2, ours)
+        right[column] = theirs
+    return left, right
 
 
 def _tls_failures(table: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
