@@ -108,12 +108,18 @@ def request_table(
 
 
 def per_unique(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """`function` (a string operation) applied once per distinct value: a storm repeats its paths."""
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    results = function(pd.Series(uniques, dtype="string")).astype("string")
-    picked = results.to_numpy(dtype=object, na_value=None)[codes]
-    picked[codes < 0] = None
-    return pd.Series(picked, index=values.index, dtype="string")
+    """`function` (a string operation) applied once per distinct value: a storm repeats its paths.
+
+    A categorical column gives its codes as they are; the results are spread back by one
+    `take` of the per-value answers, never a per-row Python object array.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(dtype="int64")
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    results = function(pd.Series(uniques, dtype="string")).astype("string").array
+    return pd.Series(results.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
 def device_users(table: pd.DataFrame) -> pd.Series:
@@ -172,7 +178,8 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     allowed = allowed.dropna(subset=["ts", "username", "url"])
     if allowed.empty:
         return users
-    table = table[table["user"].isna()]  # a UDS user path names its user already
+    wanted = ["start", "node", "pid", "scheme", "server", "port", "path"]
+    table = table.loc[table["user"].isna().to_numpy(), wanted]  # a UDS user path names its user already
     target = table["scheme"] + "://" + table["server"] + ":" + table["port"].astype("string") + table["path"]
     left = pd.DataFrame(
         {
@@ -194,8 +201,7 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     )
     if left.empty:
         return users
-    left = left.astype({"node": object, "url": object})
-    right = right.astype({"node": object, "url": object})
+    left, right = _shared_codes(left, right, ("node", "url"))
     # each allow line belongs to the latest request for its URL before it: two users fetching the same
     # IM&P path ms apart must not both take the second one's user name
     matched = pd.merge_asof(
@@ -210,6 +216,22 @@ def _allowed_users(table: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     matched = matched[matched["row"].notna()].drop_duplicates("row", keep="first")
     users.loc[matched["row"].astype("int64").to_numpy()] = matched["username"].to_numpy(dtype=object)
     return users
+
+
+def _shared_codes(
+    left: pd.DataFrame, right: pd.DataFrame, columns: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`columns` of both frames as integer codes of one shared factorization (equal text, equal
+    code; missing -1 on the right, -2 on the left, so missing never matches): merge_asof's `by` keys
+    on integers instead of Python strings."""
+    left, right = left.copy(), right.copy()
+    for column in columns:
+        both = pd.concat([left[column], right[column]], ignore_index=True).astype("string")
+        codes = pd.factorize(both, use_na_sentinel=True)[0].astype("int64")
+        ours, theirs = codes[: len(left)], codes[len(left) :]
+        left[column] = np.where(ours < 0, -2, ours)
+        right[column] = theirs
+    return left, right
 
 
 def _tls_failures(table: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:

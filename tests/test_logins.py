@@ -281,3 +281,14 @@ def test_built_logins_equal_the_generators_ground_truth(path, truth):
         {**row, "start": pd.Timestamp(row["start"]).isoformat(timespec="milliseconds")} for row in truth
     ]
     assert built == expected
+
+
+# -- the whole `logins` JSON of the login samples, pinned (the column-wise render must not change it) ---
+
+EXPECTED_LOGINS = json.loads((Path(__file__).parent / "data" / "sample_logins.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_LOGINS))
+def test_logins_json_of_the_login_samples_is_unchanged(name, ecdsa):
+    report = ecdsa if SAMPLES / name == ECDSA else logscope.analyze(SAMPLES / name)
+    assert json.loads(report.to_json())["logins"] == EXPECTED_LOGINS[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from logscope.render.formatting import visible_controls
@@ -46,40 +47,108 @@ def documents_of(logins: pd.DataFrame, steps: pd.DataFrame) -> list[dict[str, An
         ladder = ladders.get(row["login"], [])
         failed = row["failed_step"]
         finding = next((s["finding"] for s in ladder if s["step"] == failed and s["finding"]), None)
-        documents.append({**row, "finding": finding, "steps": ladder})
+        row["finding"] = finding
+        row["steps"] = ladder
+        documents.append(row)
     return documents
 
 
+LOGIN_FIELDS = ("login", "user", "device", "node", "start", "end", "outcome", "failed_step", "requests")
+
+
 def _rows(logins: pd.DataFrame) -> list[dict[str, Any]]:
-    names = ("login", "user", "device", "node", "start", "end", "outcome", "failed_step", "requests")
-    columns = [_column(logins, name) for name in names]
+    columns = [_column(logins, name) for name in LOGIN_FIELDS]
     stages = [dict(value) for value in logins["stages"]]
     return [
-        {**dict(zip(names, values, strict=True)), "stages": stage}
-        for values, stage in zip(zip(*columns, strict=True), stages, strict=True)
+        {
+            "login": login,
+            "user": user,
+            "device": device,
+            "node": node,
+            "start": start,
+            "end": end,
+            "outcome": outcome,
+            "failed_step": failed_step,
+            "requests": requests,
+            "stages": stage,
+        }
+        for (login, user, device, node, start, end, outcome, failed_step, requests), stage in zip(
+            zip(*columns, strict=True), stages, strict=True
+        )
     ]
 
 
 def _records(steps: pd.DataFrame) -> list[dict[str, Any]]:
+    """One dict per step, keys in STEP_FIELDS order then start and failed (a dict display per row:
+    the storm's tens of thousands of steps made `dict(zip(...))` the render's cost)."""
     names = (*STEP_FIELDS, "start", "failed")
     columns = [_column(steps, name) if name in steps else [None] * len(steps) for name in names]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return [
+        {
+            "seq": seq,
+            "step": step,
+            "method": method,
+            "path": path,
+            "server": server,
+            "port": port,
+            "status": status,
+            "tls_failure": tls_failure,
+            "finding": finding,
+            "txn_id": txn_id,
+            "start": start,
+            "failed": failed,
+        }
+        for (
+            seq,
+            step,
+            method,
+            path,
+            server,
+            port,
+            status,
+            tls_failure,
+            finding,
+            txn_id,
+            start,
+            failed,
+        ) in zip(*columns, strict=True)
+    ]
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     """A column as plain Python values: NA -> None, times -> ISO text, numbers -> int."""
     column = frame[name]
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
-        text = column.map(lambda value: value.isoformat(), na_action="ignore")
-        return [None if pd.isna(value) else value for value in text.tolist()]
+        return iso_times(column)
     if name == "failed":
         return [bool(value) for value in column.tolist()]
+    missing = column.isna().to_numpy(dtype=bool)
     if pd.api.types.is_integer_dtype(column.dtype):
-        return [None if value is pd.NA else int(value) for value in column.astype(object).tolist()]
-    return [
-        None if value is None or value is pd.NA or value != value else value
-        for value in column.astype(object).tolist()
-    ]
+        values = column.to_numpy(dtype="int64", na_value=0).astype(object)
+    else:
+        values = column.to_numpy(dtype=object)
+    values[missing] = None
+    return values.tolist()
+
+
+def iso_times(column: pd.Series) -> list[str | None]:
+    """`Timestamp.isoformat()` of each time (None for NaT), formatted by numpy for UTC and naive
+    times: fractional digits only when present (6, or 9 when below a microsecond), then +00:00."""
+    tz = getattr(column.dtype, "tz", None)
+    if tz is not None and str(tz) != "UTC":
+        text = column.map(lambda value: value.isoformat(), na_action="ignore")
+        return [None if pd.isna(value) else value for value in text.tolist()]
+    stamps = column.to_numpy(dtype="datetime64[ns]")
+    ticks = stamps.astype("int64")
+    seconds = np.datetime_as_string(stamps, unit="s")
+    micro = np.datetime_as_string(stamps, unit="us")
+    nano = np.datetime_as_string(stamps, unit="ns")
+    text = np.where(ticks % 1000 != 0, nano, np.where(ticks % 1_000_000_000 != 0, micro, seconds))
+    if tz is not None:
+        text = np.char.add(text, "+00:00")
+    result = text.astype(object)
+    result[np.isnat(stamps)] = None
+    return result.tolist()
 
 
 def finding_logins(report: Report, finding_id: str) -> dict[str, Any] | None:
