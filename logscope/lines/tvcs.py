@@ -158,8 +158,10 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
 KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
 
 
-# the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424)
-TVCS_PROCESS_NEEDLE = re.compile(rb" tvcs(?:\[\d+\])?[: ]")
+# the process name as an envelope writes it ("tvcs:", "tvcs[123]:", "tvcs " with no colon or in RFC
+# 5424), or, where a dialect dropped the process name, the structured body the Expressway's own
+# processes write (UTCTime=, log-lines section 2): the traffic server never writes one
+TVCS_PROCESS_NEEDLE = re.compile(rb' tvcs(?:\[\d+\])?[: ]|UTCTime="')
 
 
 class TvcsLines:
