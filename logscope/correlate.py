@@ -377,7 +377,7 @@ def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
         return set()
     stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
     fractional = (stamps % SECOND_NS) != 0
-    nodes, names = pd.factorize(events["node"].to_numpy()[known])
+    nodes, names = pd.factorize(events["node"].to_numpy()[known], use_na_sentinel=False)
     with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
     return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
 
