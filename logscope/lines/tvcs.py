@@ -167,7 +167,8 @@ TVCS_PROCESS_NEEDLE = re.compile(rb"[ \t]tvcs(?:\[\d+\])?[: \t]")
 # `Service="SIP"` or one of its section-8 modules. The cheap byte search goes first.
 TVCS_BODY_HINTS = (b"SIP", b"network.tcp", b"developer.ssl")
 TVCS_BARE_BODY = re.compile(
-    rb'(?m)^(?:\xef\xbb\xbf)?[ \t]*(?:Line \d+: )?(?:[^\s=]+[ \t]+[^\s=]+[ \t]+)?[A-Za-z_][\w.-]*=[ \t]*"[^\n]*?'
+    rb"(?m)^(?:\xef\xbb\xbf)?[ \t]*(?:Line \d+: )?(?:[^\s=]+[ \t]+[^\s=]+[ \t]+)?"
+    rb'[A-Za-z_][\w.-]*=[ \t]*"[^\n]*?'
     rb'(?:Service=[ \t]*"[ \t]*SIP[ \t]*"|Module=[ \t]*"[ \t]*(?:network\.tcp|developer\.ssl)[ \t]*")'
 )
 
