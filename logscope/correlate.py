@@ -316,7 +316,9 @@ def _paired(failures: pd.DataFrame) -> pd.Series:
 
 
 def _keyed(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    keyed = rows[["ts", "node", "pid_key", "row"]].assign(key=rows[column].astype("string"))
+    keyed = rows[["ts", "pid_key", "row"]].assign(
+        node=_node_key(rows["node"]), key=rows[column].astype("string")
+    )
     return keyed.dropna(subset=["key"]).sort_values("ts")
 
 
@@ -340,7 +342,7 @@ def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
     wanted = [*TXN_KEY, "start", "first_attempt", "line", "upstream_ip", "route_host"]
     wanted += _COPIED_FROM_TRANSACTION.values()
     base = transactions[list(dict.fromkeys(wanted))]
-    base = base.assign(node=base["node"].astype(str))
+    base = base.assign(node=_node_key(base["node"]))
     by_ip = base.assign(key=base["upstream_ip"].astype("string"))
     by_host = base.assign(key=base["route_host"].astype("string"))
     keys = pd.concat([by_ip, by_host], ignore_index=True)
@@ -377,7 +379,7 @@ def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
         return set()
     stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
     fractional = (stamps % SECOND_NS) != 0
-    nodes, names = pd.factorize(events["node"].to_numpy()[known])
+    nodes, names = pd.factorize(_node_key(events["node"]).to_numpy()[known])
     with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
     return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
 
@@ -406,7 +408,12 @@ def _link_to_transactions(
         if todo.empty:
             continue
         left = todo[["ts", "node", "pid", "line", key_column]].rename(columns={key_column: "key"})
-        left = left.assign(row=left.index, pid=_pid_key(left["pid"]), key=left["key"].astype("string"))
+        left = left.assign(
+            row=left.index,
+            node=_node_key(left["node"]),
+            pid=_pid_key(left["pid"]),
+            key=left["key"].astype("string"),
+        )
         left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
         matched = pd.merge_asof(
             left.drop(columns=["line"]).sort_values("order"),
@@ -431,6 +438,11 @@ def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.nd
     numbers = pd.to_numeric(lines, errors="coerce").fillna(0).to_numpy(dtype="int64")
     by_line = (stamps // SECOND_NS) * LINES_PER_SECOND + np.minimum(numbers, LINES_PER_SECOND - 1)
     return np.where(whole_second.to_numpy(dtype=bool), by_line, stamps)
+
+
+def _node_key(node: pd.Series) -> pd.Series:
+    """The node as a join key: lines with no envelope (an excerpt) are all on the one unknown node ""."""
+    return node.astype("string").fillna("").astype(object)
 
 
 def _pid_key(pid: pd.Series) -> pd.Series:

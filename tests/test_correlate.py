@@ -188,3 +188,17 @@ def test_lines_with_no_pid_are_correlated_within_their_node():
     correlation = _correlate(_without(failing_transaction(2210, 7, 1), r"\[2210\]"))
     assert list(correlation.transactions["txn_id"]) == [7]
     assert correlation.tls_failures.iloc[0]["linked"]
+
+
+def test_bare_bodies_with_no_envelope_link_their_failure_by_file_order():
+    """No time, host or pid (issue 11, no_envelope): the UTCTime="..." body is no host, and the
+    warning links to the transaction on the one unknown node, by file order."""
+    envelope = re.compile(r"^\S+ expc traffic_server\[\d+\]: ", re.M)
+    bare = envelope.sub("", failing_transaction(100, 7, 1)).replace(
+        'UTCTime="x"', 'UTCTime="2024-03-05 09:00:01,100"'
+    )
+    result = _correlate(bare)
+    assert result.transactions["node"].isna().all()
+    failures = result.tls_failures
+    assert list(failures["linked"]) == [True]
+    assert failures["txn_id"].tolist() == [7] and failures["txn_status"].tolist() == [502]

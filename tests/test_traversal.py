@@ -101,3 +101,16 @@ def test_a_tvcs_failure_whose_cause_no_rule_knows_stays_listed_as_unread():
     parsed, frame = _events(("c.log", known + "\n" + unknown))
     assert list(frame["cause"]) == ["identity", "other"]
     assert [line["line"] for line in parsed.unrecognised] == [2]
+
+
+def test_a_log_of_bare_tvcs_bodies_covers_the_traversal():
+    """No envelope, no process name: `Service="SIP"` or a tvcs module still says tvcs was logging
+    (issue 11), at the line's start or after a time and a host; a traffic_server body does not."""
+    sip = 'Event="Search Attempted" Service="SIP" Src-alias-type="SIP" Protocol="TCP" Level="1"'
+    tcp = 'UTCTime="2026-03-04 08:12:44,120" Module="network.tcp" Level="DEBUG": Detail="TCP Connecting"'
+    ats = 'UTCTime="2026-03-04 08:12:44,120" Module="network.http.trafficserver" Level="INFO": Detail="x"'
+    assert _events(("bare.log", sip))[0].tvcs_seen
+    assert _events(("bare.log", tcp))[0].tvcs_seen
+    assert _events(("noproc.log", f"2026-03-04T09:12:44.120+01:00 expe1 {tcp}"))[0].tvcs_seen
+    assert _events(("tabs.log", f"2026-03-04T09:12:44.120+01:00\texpe1\ttvcs:\t{sip}"))[0].tvcs_seen
+    assert not _events(("ats.log", ats))[0].tvcs_seen

@@ -158,10 +158,26 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
 KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
 
 
-# the process name as an envelope writes it ("tvcs:", "tvcs[123]:", "tvcs " with no colon or in RFC
-# 5424), or, where a dialect dropped the process name, the structured body the Expressway's own
-# processes write (UTCTime=, log-lines section 2): the traffic server never writes one
-TVCS_PROCESS_NEEDLE = re.compile(rb' tvcs(?:\[\d+\])?[: ]|UTCTime="')
+# the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424), after a
+# blank or a tab (an envelope with tabs for spaces)
+TVCS_PROCESS_NEEDLE = re.compile(rb"[ \t]tvcs(?:\[\d+\])?[: \t]")
+# A tvcs body with no process to name it (log-lines.md section 7: "No envelope at all: a bare body
+# (`Event="..." Service="SIP" ...`", and "No process at all": time and host, then the body): a line
+# whose body opens with a key="value" pair at its start or after a time and a host, and carries tvcs's
+# `Service="SIP"` or one of its section-8 modules. The cheap byte search goes first.
+TVCS_BODY_HINTS = (b"SIP", b"network.tcp", b"developer.ssl")
+TVCS_BARE_BODY = re.compile(
+    rb"(?m)^(?:\xef\xbb\xbf)?[ \t]*(?:Line \d+: )?(?:[^\s=]+[ \t]+[^\s=]+[ \t]+)?"
+    rb'[A-Za-z_][\w.-]*=[ \t]*"[^\n]*?'
+    rb'(?:Service=[ \t]*"[ \t]*SIP[ \t]*"|Module=[ \t]*"[ \t]*(?:network\.tcp|developer\.ssl)[ \t]*")'
+)
+
+
+def names_tvcs(block: bytes) -> bool:
+    """Whether a block of lines shows tvcs logging: its process in an envelope, or a bare tvcs body."""
+    if TVCS_PROCESS_NEEDLE.search(block) is not None:
+        return True
+    return any(hint in block for hint in TVCS_BODY_HINTS) and TVCS_BARE_BODY.search(block) is not None
 
 
 class TvcsLines:
@@ -191,7 +207,7 @@ class _BlockReader:
         self.owner, self.source, self.default_node = owner, source, default_node
 
     def __call__(self, block: bytes, line_base: int) -> None:
-        self.owner.seen = self.owner.seen or TVCS_PROCESS_NEEDLE.search(block) is not None
+        self.owner.seen = self.owner.seen or names_tvcs(block)
         starts: set[int] = set()
         for needle, _ in MARKERS:
             position = block.find(needle)

@@ -105,16 +105,23 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
         return DetectorResult(rows)
     failures = context.tls_failures
     linked = failures[failures["txn_id"].notna()] if not failures.empty else failures
-    keys = set(zip(linked.get("node", []), linked.get("pid", []), linked.get("txn_id", []), strict=False))
+    keys = set(
+        zip(node_keys(linked.get("node", [])), linked.get("pid", []), linked.get("txn_id", []), strict=False)
+    )
     broken = [
-        (str(node), pid, txn) in keys or status == 502
+        (node, pid, txn) in keys or status == 502
         for node, pid, txn, status in zip(
-            rows["node"].astype(str), rows["pid"], rows["txn_id"], rows["status"].fillna(0), strict=True
+            node_keys(rows["node"]), rows["pid"], rows["txn_id"], rows["status"].fillna(0), strict=True
         )
     ]
     status = "issue" if any(broken) else "potential"
     hosts = sorted({str(h) for h in rows["route_host"]})
     return DetectorResult(rows, status=status, facts={"hosts": hosts, "failed": sum(broken)})
+
+
+def node_keys(nodes) -> list[str]:
+    """Nodes as join keys: a line with no envelope (an excerpt) is on the one unknown node ""."""
+    return ["" if pd.isna(node) else str(node) for node in nodes]
 
 
 def server_key(address: pd.Series, host: pd.Series) -> pd.Series:
@@ -147,10 +154,9 @@ def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorRes
     failures = context.tls_failures
     if not failures.empty and not rows.empty:
         linked = failures[failures["txn_id"].notna()]
-        keys = set(zip(linked["node"].astype(str), linked["pid"], linked["txn_id"], strict=True))
+        keys = set(zip(node_keys(linked["node"]), linked["pid"], linked["txn_id"], strict=True))
         explained = [
-            (str(node), pid, txn) in keys
-            for node, pid, txn in zip(rows["node"].astype(str), rows["pid"], rows["txn_id"], strict=True)
+            key in keys for key in zip(node_keys(rows["node"]), rows["pid"], rows["txn_id"], strict=True)
         ]
         rows = rows[[not e for e in explained]]
     rows = pd.concat([rows, _unexplained_connect_failures(context)], ignore_index=True)
