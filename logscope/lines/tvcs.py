@@ -214,13 +214,16 @@ class _BlockReader:
             while position >= 0:
                 starts.add(block.rfind(b"\n", 0, position) + 1)
                 position = block.find(needle, position + len(needle))
+        line, counted = line_base, 0  # newlines counted from the previous start only: one pass per block
         for start in sorted(starts):
             if len(self.owner.records) >= MAX_TVCS_LINES:
                 return
+            line += block.count(b"\n", counted, start)
+            counted = start
             end = block.find(b"\n", start)
             end = len(block) if end < 0 else end
             raw = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
-            self._read(raw, line_base + block.count(b"\n", 0, start))
+            self._read(raw, line)
 
     def _read(self, text: str, line: int) -> None:
         try:
