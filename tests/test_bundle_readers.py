@@ -32,10 +32,13 @@ KEY = ec.derive_private_key(20250310, ec.SECP256R1())
 
 
 def make_cert(
-    cn: str = "expc.example.com", dns: tuple[str, ...] = (), days: int = 365, both_ekus: bool = False
+    cn: str = "expc.example.com",
+    dns: tuple[str, ...] = (),
+    days: int = 365,
+    both_ekus: bool = False,
+    start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
 ) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -132,7 +135,7 @@ def test_certificates_frame_agrees_with_openssl_x509_text_on_every_sample_certif
             expected = openssl_facts(openssl_text(block))
             assert {key: row[key] for key in expected} == expected, path.name
             compared += 1
-    assert compared == 41  # node-certificates 10, the own-certificates family 31
+    assert compared == 49  # node-certificates 10, the own-certificates family 31, traversal-identity-pair 8
 
 
 def test_garbage_and_a_broken_block_are_counted_skips_and_the_good_blocks_still_read():
@@ -263,10 +266,12 @@ def test_a_bad_certificate_in_a_bundle_is_reported_incomplete_never_a_crash():
     with tarfile.open(fileobj=io.BytesIO(log)) as archive:
         members = {i.name: archive.extractfile(i).read() for i in archive.getmembers()}
     stamp = next(n for n in members if n.startswith("loggingsnapshot_"))[len("loggingsnapshot_") : -4]
-    # the readable certificate has both EKUs: on this X14.2.1 Expressway-C one without clientAuth is an
-    # issue (expressway-cert-no-client-eku), and an issue found makes the exit code 1, not 3
+    # the readable certificate has both EKUs and is valid at the log's time (June 2024): on this X14.2.1
+    # Expressway-C one without clientAuth, or one not yet valid, is an issue, and an issue found makes
+    # the exit code 1, not 3
+    readable = make_cert(both_ekus=True, start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
     members[f"server_{stamp}.pem"] = (
-        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + make_cert(both_ekus=True)
+        b"-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n" + readable
     )
     report = logscope.analyze(tar_bytes(members))
     assert len(report.certificates) == 1
