@@ -111,8 +111,9 @@ def index_rows(results: Sequence[BatchResult]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["top_rank"])  # severity first; stable: input order next
 
 
-# A failed input (a damaged archive) ranks after the findings to act on and before the quiet reports.
-FAILED_RANK = 50
+# A failed input (a damaged archive) ranks after the findings to act on (issue 0-9, potential 10-19)
+# and before the reports that only miss information (20-29: every bundle without PEM files) or are quiet.
+FAILED_RANK = 19.5
 
 
 def render_index(summary: BatchSummary) -> str:
