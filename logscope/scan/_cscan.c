@@ -528,6 +528,8 @@ static int event(Scan *x, const unsigned char *block, size_t start, size_t end, 
     if (memchr(s, 0, n)) return decline(x, start, n, line, 2);
     if (!utf8_valid(s, n)) return decline(x, start, n, line, 3);
     for (size_t i = 0; i < n; i++) if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') return decline(x, start, n, line, 4);
+    /* a tab in the first line is odd spacing (the grammars read it); continuation lines may start with one */
+    for (size_t i = 0; i < n && s[i] != '\n'; i++) if (s[i] == '\t') return decline(x, start, n, line, 4);
     int64_t row[NCOL];
     for (int i = 0; i < NCOL; i++) row[i] = NUL_I64;
     for (size_t i = 0; i < sizeof SPAN_COLS / sizeof *SPAN_COLS; i++) { row[SPAN_COLS[i]] = 0; row[SPAN_COLS[i] + 1] = -1; }

@@ -189,7 +189,7 @@ class _Scanner:
             text.decode("utf-8")
         except UnicodeDecodeError:
             return self.decline(start, length, line, L.DECLINE_UTF8)
-        if _CONTROL.search(text):
+        if _CONTROL.search(text) or b"\t" in text.split(b"\n", 1)[0]:  # a tab in the first line: odd spacing
             return self.decline(start, length, line, L.DECLINE_CONTROL)
         row = _TEMPLATE.copy()
         row[L.OFFSET], row[L.LENGTH], row[L.LINE] = start, length, line
