@@ -22,7 +22,7 @@ import logscope
 from conftest import ROOT, SAMPLE_LOGS
 
 BUNDLE = SAMPLE_LOGS / "node-certificates"
-SOURCES = ("logscope", "grammars", "signatures", "pyproject.toml", "README.md")
+SOURCES = ("logscope", "grammars", "signatures", "pyproject.toml", "README.md", "hatch_build.py")
 FINDINGS = (
     "import json, sys, logscope\n"
     "report = logscope.analyze(sys.argv[1])\n"
@@ -43,7 +43,7 @@ def _copy_sources(target: Path) -> Path:
     for name in SOURCES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
         else:
             shutil.copy2(source, target / name)
     return target
