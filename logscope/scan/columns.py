@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import logscope.scan.layout as L
 from logscope.lines.records import (
     DETAIL_KINDS,
     EVENT_KINDS,
@@ -27,7 +28,6 @@ from logscope.lines.records import (
     split_openssl_error,
 )
 from logscope.route import route_from_url
-from logscope.scan import layout as L
 from logscope.scan.pyscan import RawScan
 
 try:  # the compiled span copy, when the extension is built and not turned off

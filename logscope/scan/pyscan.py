@@ -12,7 +12,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-from logscope.scan import layout as L
+import logscope.scan.layout as L
 
 _MONTHS = {
     m.encode(): i + 1
