@@ -10,7 +10,8 @@ and the error queue (the `ssl_error_reason=` of a `developer.ssl` line, alerts i
 
 :data:`EXPECTED` is the mapping table: per variant, the verdict each side gets and the cause
 logscope's phrase table (:func:`logscope.lines.tvcs.classify`) gives each side's text. The test in
-tests/lab/test_traversal_tls_lab.py fails when the lab and the table disagree.
+tests/lab/test_traversal_tls_lab.py fails when the lab and the table disagree. The texts are OpenSSL 3's
+(1.1.1 words some differently: "self signed", "unsupported certificate purpose", 14xxxxxx codes).
 
     .venv/bin/python -m lab.traversal_tls       prints every variant's verdicts as JSON
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,7 +71,9 @@ VARIANTS: tuple[Variant, ...] = (
     # one of the names on the Expressway-E server certificate"; an IP address is the classic miss
     Variant("peer-address-ip", "identity", "traversal-tls-identity", peer_address=LOOPBACK),
     # seed 002: "The TLS Verify Subject Name does not match a name in the certificate presented"
-    Variant("subject-name-missing", "identity", "traversal-tls-identity", subject_name="expc-cluster.logscope.lab"),
+    Variant(
+        "subject-name-missing", "identity", "traversal-tls-identity", subject_name="expc-cluster.logscope.lab"
+    ),
     # seed 002: "The CA certificates are not trusted by the servers", on either side
     Variant("ca-missing-on-c", "untrusted", "traversal-tls-untrusted", c_trusts=("c-root",)),
     Variant("ca-missing-on-e", "untrusted", "traversal-tls-untrusted", e_trusts=("e-root",)),
@@ -146,7 +150,9 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         "-E": Expected(verify_error="unable to get local issuer certificate", cause=("untrusted", "self")),
     },
     "ca-missing-on-c-root-sent": {
-        "-C": Expected(verify_error="self-signed certificate in certificate chain", cause=("untrusted", "self")),
+        "-C": Expected(
+            verify_error="self-signed certificate in certificate chain", cause=("untrusted", "self")
+        ),
         "-E": Expected(alert=UNKNOWN_CA, cause=("untrusted", "peer")),
     },
     "intermediate-missing-on-e": {
@@ -174,7 +180,9 @@ _ERROR_LINE = re.compile(r"^[0-9A-F]+:error:([0-9A-F]{8}):([^:\n]*):[^:\n]*:([^:
 def read_verdict(stderr: str, exit_status: int | None) -> SideVerdict:
     """One side's verdict from what s_server or s_client wrote on stderr."""
     verify = _VERIFY_LINE.search(stderr)
-    errors = tuple(f"error:{code}:{library}::{reason}" for code, library, reason in _ERROR_LINE.findall(stderr))
+    errors = tuple(
+        f"error:{code}:{library}::{reason}" for code, library, reason in _ERROR_LINE.findall(stderr)
+    )
     alert = next((error.split("::", 1)[1] for error in errors if " alert " in error), None)
     return SideVerdict(
         verify_error=verify[2].strip() if verify else None,
@@ -220,7 +228,9 @@ def write_files(folder: Path, variant: Variant, cas: dict[str, Issued], now: dt.
     """Issue the variant's two leaves (ECDSA: quick to make) and write every file s_server/s_client load."""
     folder.mkdir(parents=True, exist_ok=True)
     c_leaf = make_leaf(
-        LeafSpec("c", C_NAME, dns_names=(C_NAME,), issuer="c-intermediate", key_type="ecdsa", eku=variant.c_eku),
+        LeafSpec(
+            "c", C_NAME, dns_names=(C_NAME,), issuer="c-intermediate", key_type="ecdsa", eku=variant.c_eku
+        ),
         cas,
         now,
     )
@@ -340,6 +350,8 @@ def run_variant(variant: Variant, files: Files, tls: str) -> dict[str, SideVerdi
 
 def run_lab(folder: Path) -> dict[tuple[str, str], dict[str, SideVerdict]]:
     """Every variant over every TLS version: {(variant, tls): {"-C": verdict, "-E": verdict}}."""
+    if shutil.which("openssl") is None:
+        raise LabError("openssl is not on the PATH (apt-get install openssl)")
     now = dt.datetime.now(dt.UTC)
     cas = make_cas(now)
     results = {}
