@@ -102,32 +102,45 @@ def test_the_error_queue_says_certificate_verify_failed_for_every_cause(verdicts
 
 
 C_LINE = (
-    '2026-03-04T08:12:44.120+00:00 expc1 tvcs: Event="Outbound TLS Negotiation Error" Service="SIP"'
-    ' Src-ip="127.0.0.1" Src-port="{sport}" Dst-ip="127.0.0.1" Dst-port="7001" Detail="{detail}"'
-    ' Protocol="TLS" Common-name="{checked}" Level="1" UTCTime="2026-03-04 08:12:44,120"'
+    '2026-03-04T08:{minute:02d}:44.120+00:00 {host} tvcs: Event="Outbound TLS Negotiation Error" Service="SIP"'
+    ' Src-ip="{c_ip}" Src-port="{sport}" Dst-ip="{e_ip}" Dst-port="7001" Detail="{detail}"'
+    ' Protocol="TLS" Common-name="{checked}" Level="1" UTCTime="2026-03-04 08:{minute:02d}:44,120"'
 )
 E_LINE = (
-    '2026-03-04T08:12:44.300+00:00 expe1 tvcs: Event="Inbound TLS Negotiation Error" Service="SIP"'
-    ' Src-ip="127.0.0.1" Src-port="{sport}" Dst-ip="127.0.0.1" Dst-port="7001" Detail="{detail}"'
-    ' Protocol="TLS" Common-name="{checked}" Level="1" UTCTime="2026-03-04 08:12:44,300"'
+    '2026-03-04T08:{minute:02d}:44.300+00:00 {host} tvcs: Event="Inbound TLS Negotiation Error" Service="SIP"'
+    ' Src-ip="{c_ip}" Src-port="{sport}" Dst-ip="{e_ip}" Dst-port="7001" Detail="{detail}"'
+    ' Protocol="TLS" Common-name="{checked}" Level="1" UTCTime="2026-03-04 08:{minute:02d}:44,300"'
 )
+
+
+def write_pairs(folder, variant: Variant, verdicts) -> None:
+    """The variant's runs (one per TLS version) as -C/-E pairs (own source port and minute each) in
+    one bundle: each side's OpenSSL text is the Detail= of its tvcs negotiation error (log-lines.md
+    section 8)."""
+    c_lines, e_lines = [], []
+    for number, tls in enumerate(TLS_VERSIONS):
+        sides = verdicts[(variant.name, tls)]
+        common = {"minute": 10 + number, "sport": 40300 + number, "c_ip": "10.0.0.5", "e_ip": "10.0.0.9"}
+        c_lines.append(
+            C_LINE.format(
+                host="expc1", detail=negotiation_detail(sides["-C"]), checked=variant.peer_address, **common
+            )
+        )
+        e_lines.append(
+            E_LINE.format(
+                host="expe1", detail=negotiation_detail(sides["-E"]), checked=variant.subject_name, **common
+            )
+        )
+    (folder / "expc1.log").write_text("\n".join(c_lines) + "\n")
+    (folder / "expe1.log").write_text("\n".join(e_lines) + "\n")
 
 
 @pytest.mark.parametrize("name", [v.name for v in FAILING])
 def test_the_pair_of_lines_carrying_the_openssl_texts_raises_the_variants_signature(verdicts, tmp_path, name):
-    """Each side's OpenSSL text as the Detail= of its tvcs negotiation error (log-lines.md section 8),
-    the two sides in one bundle: the variant's signature is the issue, the other certificate one is
-    not (a `bad certificate` alert paired with an identity rejection is that identity failure)."""
+    """The variant's signature is the issue, the other certificate one is not (a `bad certificate`
+    alert paired with an identity rejection is that identity failure)."""
     variant = by_name(name)
-    sides = verdicts[(name, "1.2")]
-    (tmp_path / "expc1.log").write_text(
-        C_LINE.format(sport=40311, detail=negotiation_detail(sides["-C"]), checked=variant.peer_address)
-        + "\n"
-    )
-    (tmp_path / "expe1.log").write_text(
-        E_LINE.format(sport=40311, detail=negotiation_detail(sides["-E"]), checked=variant.subject_name)
-        + "\n"
-    )
+    write_pairs(tmp_path, variant, verdicts)
     report = logscope.analyze(tmp_path)
     issues = {f.id for f in report.findings if f.status == "issue"} & CERTIFICATE_SIGNATURES
     assert issues == {variant.signature}
@@ -145,7 +158,18 @@ def test_the_rejected_side_alone_of_an_identity_failure_is_not_called_a_missing_
     variant = by_name(name)
     line = E_LINE if side == "-E" else C_LINE
     detail = negotiation_detail(verdicts[(name, "1.2")][side])
-    (tmp_path / "node.log").write_text(line.format(sport=40311, detail=detail, checked="") + "\n")
+    (tmp_path / "node.log").write_text(
+        line.format(
+            host="node1",
+            minute=12,
+            sport=40311,
+            c_ip="127.0.1.1",
+            e_ip="127.0.2.1",
+            detail=detail,
+            checked="",
+        )
+        + "\n"
+    )
     report = logscope.analyze(tmp_path)
     untrusted = next(f for f in report.findings if f.id == "traversal-tls-untrusted")
     assert variant.cause == "identity" and untrusted.status != "issue"
