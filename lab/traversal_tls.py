@@ -42,7 +42,7 @@ BOTH_EKU = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
 TLS_VERSIONS = ("1.2", "1.3")
 STEP_TIMEOUT_S = 10.0
 PARALLEL_RUNS = 4  # openssl pairs at once: the runs mostly wait on process start-up
-REQUEST = b"GET / HTTP/1.0\r\n\r\n"  # s_server -www answers it and hangs up: the healthy run ends
+REQUEST = "GET / HTTP/1.0\r\n\r\n"  # s_server -www answers it and hangs up: the healthy run ends
 
 
 @dataclass(frozen=True)
@@ -334,16 +334,15 @@ def run_variant(variant: Variant, files: Files, tls: str) -> dict[str, SideVerdi
         port = _accepted_port(server)
         client = subprocess.run(
             client_command(files, variant, tls, port),
-            input=REQUEST.decode(),
+            input=REQUEST,
             capture_output=True,
             text=True,
             timeout=STEP_TIMEOUT_S,
         )
-        try:
-            server.wait(timeout=STEP_TIMEOUT_S)  # -naccept 1: it exits after the one connection
+        try:  # -naccept 1: it exits after the one connection
+            _, server_err = server.communicate(timeout=STEP_TIMEOUT_S)
         except subprocess.TimeoutExpired as error:
             raise LabError(f"openssl s_server did not end after the {variant.name} connection") from error
-        server_err = server.stderr.read() if server.stderr else ""
     except subprocess.TimeoutExpired as error:
         raise LabError(f"openssl s_client did not end for {variant.name}") from error
     finally:
