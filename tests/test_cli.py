@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from conftest import DATA, ROOT
 from logscope.cli import main, wants_color
+from logscope.resources import data_dir
 
 SEED_LOG = DATA / "seed003_lines.log"
 
@@ -69,13 +70,19 @@ def test_signatures_check_of_a_folder_without_signature_files_is_a_usage_error(t
     assert result.exit_code == 2 and "holds no signature file" in result.output
 
 
-def test_signatures_list_and_check():
+def test_signatures_list_and_check_of_a_folder_runs_only_that_folders_examples(tmp_path):
+    """The whole library's examples are run by tests/test_signatures.py; `check DIR` runs the pack's."""
     runner = CliRunner()
     listed = runner.invoke(main, ["signatures", "list"])
     assert listed.exit_code == 0 and "ts-cert-self-signed" in listed.output
-    checked = runner.invoke(main, ["signatures", "check"])
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    source = data_dir("signatures") / "ts-cert-expired.toml"
+    (pack / "ts-cert-expired.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    examples = source.read_text(encoding="utf-8").count("[[examples]]")
+    checked = runner.invoke(main, ["signatures", "check", str(pack)])
     assert checked.exit_code == 0, checked.output
-    assert "0 problem(s)" in checked.output
+    assert f"1 signatures, {examples} examples, 0 problem(s)" in checked.output
 
 
 def test_analyze_text_exits_1_on_issue():

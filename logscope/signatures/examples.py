@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 from logscope.bundle import open_bundle
@@ -118,10 +119,13 @@ def _write_example(folder: Path, example: Example) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def check_library(library: Library) -> list[str]:
-    """Every example of every signature, run; the list of failures (empty when all pass)."""
+def check_library(library: Library, ids: Collection[str] | None = None) -> list[str]:
+    """Every example of every signature (of those in `ids`, when given), run against the whole
+    library; the load errors and the list of failures (empty when all pass)."""
     failures = [str(error) for error in library.errors]
     for signature in library.signatures:
+        if ids is not None and signature.id not in ids:
+            continue
         for number, example in enumerate(signature.examples, 1):
             finding, errors = _run_example(library, signature, example)
             label = example.name or f"example {number}"
