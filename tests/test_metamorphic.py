@@ -70,6 +70,10 @@ LATER_SCENARIOS = (
     "own-cert-weak",
     "trust-store-hygiene",
     "cluster-trust-stores-differ",
+    "traversal-untrusted-pair",
+    "traversal-auth-failed-pair",
+    "ssh-tunnel-down-pair",
+    "traversal-e-only",
 )
 
 
