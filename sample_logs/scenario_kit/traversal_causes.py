@@ -37,9 +37,7 @@ EDGE_ROOT = Spec("trav-edge-root", "Edge Root CA", "2019-06-01", "2039-06-01", 0
 EDGE_ISSUING = Spec(
     "trav-edge-issuing", "Edge Issuing CA", "2021-06-01", "2031-06-01", 0x7012, EDGE_ROOT, ca=True
 )
-ISSUING_2 = Spec(
-    "trav-issuing-2", "Example Issuing CA 2", "2025-01-01", "2032-01-01", 0x7003, ROOT, ca=True
-)
+ISSUING_2 = Spec("trav-issuing-2", "Example Issuing CA 2", "2025-01-01", "2032-01-01", 0x7003, ROOT, ca=True)
 UNTRUSTED = "unable to get local issuer certificate"
 AUTH_DETAIL = "Incorrect authentication credential for user"
 IDENTITY = "Peer's TLS certificate identity was unacceptable"
@@ -232,7 +230,13 @@ def untrusted_pair() -> Scenario:
 
 def _edge_leaf() -> Spec:
     return Spec(
-        "trav-expe1-edge", E_FQDN, "2024-09-01", "2026-09-01", 0x7212, EDGE_ISSUING, dns=(E_FQDN, "example.com")
+        "trav-expe1-edge",
+        E_FQDN,
+        "2024-09-01",
+        "2026-09-01",
+        0x7212,
+        EDGE_ISSUING,
+        dns=(E_FQDN, "example.com"),
     )
 
 
@@ -294,7 +298,13 @@ OK
 
 def tunnel_pair() -> Scenario:
     renewed = Spec(
-        "trav-expe1-renewed", E_FQDN, "2025-05-01", "2027-05-01", 0x7402, ISSUING_2, dns=(E_FQDN, "example.com")
+        "trav-expe1-renewed",
+        E_FQDN,
+        "2025-05-01",
+        "2027-05-01",
+        0x7402,
+        ISSUING_2,
+        dns=(E_FQDN, "example.com"),
     )
     runs = [
         NodeRun(
