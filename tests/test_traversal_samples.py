@@ -94,3 +94,9 @@ def test_a_checked_name_matches_case_blind_an_address_as_an_address_and_one_wild
     assert name_in("expe1.example.com", ["*.example.com"])
     assert not name_in("a.expe1.example.com", ["*.example.com"])
     assert not name_in("203.0.113.10", ["expe1.example.com", "203.0.113.1"])
+
+
+def test_a_disconnect_the_e_never_logged_says_so():
+    finding = report_for("traversal-path-disconnect-pair").finding("traversal-path-disconnect")
+    assert finding.status == "potential"
+    assert "The Expressway-E's log, given, holds no failure line for this connection." in finding.description

@@ -13,6 +13,9 @@ section 8 and with real PEMs (pki.py).
   Renewal": the -E's renewed certificate is signed by a new intermediate ("Example Issuing CA 2")
   under the same root; the -C trusts the root (so the zone is up, no TLS error is logged) but not
   the intermediate, and raises alarm 35013 (UC SSH tunnel failure).
+- `traversal-path-disconnect-pair`: every -C zone attempt dies in the handshake with "No SSL error
+  available, probably remote disconnect" and the -E logs none of them: something in the path (a
+  firewall doing application inspection) ends them; both certificates, names and CA lists are fine.
 - `traversal-e-only`: only the -E's bundle: its zone's TLS Verify Subject Name is the -C cluster
   FQDN expc.example.com, and it rejects the -C's certificate on identity on every attempt. The -C's
   bundle (its certificate) is not given.
@@ -342,6 +345,46 @@ def tunnel_pair() -> Scenario:
     )
 
 
+DISCONNECT = "No SSL error available, probably remote disconnect"
+
+
+def disconnect_pair() -> Scenario:
+    clock = Clock(120)
+    c_fixed = [Fixed(t, outbound(clock, t, port, DISCONNECT, E_FQDN)) for t, port in attempt_times(29950)]
+    runs = [
+        NodeRun(
+            c_node(),
+            quiet_plan(),
+            c_fixed,
+            pems={"server": pem(_leaf("expc1", 0x7601), ISSUING), "ca": pem(ROOT, ISSUING)},
+            xconf_extra=c_zone(E_FQDN),
+        ),
+        NodeRun(
+            e_node(),
+            quiet_plan(),
+            [],
+            pems={"server": pem(_leaf("expe1", 0x7602, "example.com"), ISSUING), "ca": pem(ROOT, ISSUING)},
+            xconf_extra=e_zone(C_FQDN),
+        ),
+    ]
+    summary = (
+        "Expressway-C expc1 and Expressway-E expe1 (X15.0.2), one bundle each, certificates from one private "
+        "CA that both trust, names matching the zone's peer address and TLS Verify Subject Name: every zone "
+        "attempt of the -C dies in the handshake ('No SSL error available, probably remote disconnect') and "
+        "the -E logs none of them: something in the path ends them. No MRA traffic reaches the -C."
+    )
+    return Scenario(
+        "traversal-path-disconnect-pair",
+        "traversal-path-disconnect-pair",
+        summary,
+        site(),
+        runs,
+        statuses(traversal_path_disconnect="potential"),
+        323,
+        named=(("traversal-path-disconnect", "expc1", E_FQDN, PUBLIC_E),),
+    )
+
+
 def e_only() -> Scenario:
     clock = Clock(120)
     e_fixed = []
@@ -372,11 +415,15 @@ def e_only() -> Scenario:
     )
 
 
+TLS_FAILURES = ("traversal-tls-untrusted", "traversal-tls-identity", "traversal-path-disconnect")
+
+
 def build() -> list[Built]:
     """Every scenario of the family, built; a zone's TLS failures name the zone port."""
-    built = [build_scenario(s) for s in (untrusted_pair(), auth_pair(), tunnel_pair(), e_only())]
+    scenarios = (untrusted_pair(), auth_pair(), tunnel_pair(), disconnect_pair(), e_only())
+    built = [build_scenario(s) for s in scenarios]
     for one in built:
         for server in one.manifest["servers"]:
-            if server["signature"] in ("traversal-tls-untrusted", "traversal-tls-identity"):
+            if server["signature"] in TLS_FAILURES:
                 server["ports"] = [ZONE_PORT]
     return built
