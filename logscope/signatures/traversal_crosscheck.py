@@ -33,23 +33,23 @@ _CHECKED = {
 }
 
 
-def _leaves(context: Context, node: str) -> pd.DataFrame:
+def _server_pem(context: Context, node: str) -> pd.DataFrame:
+    """The certificates of a node's server PEM: its own (the leaf) and the CAs it carries with it."""
     certificates = context.certificates
     if certificates is None or certificates.empty:
         return pd.DataFrame()
-    mine = certificates[(certificates["node"].astype(str) == node) & (certificates["source"] == "server_pem")]
-    return mine
+    return certificates[(certificates["node"].astype(str) == node) & (certificates["source"] == "server_pem")]
 
 
 def certificate_names(context: Context, node: str) -> tuple[list[str], str] | None:
     """The CN and SANs (DNS, IP) of a node's own server certificate, and its file; None without it."""
-    server = _leaves(context, node)
+    server = _server_pem(context, node)
     leaf = server[server["role"] == "leaf"] if not server.empty else server
     if leaf.empty:
         return None
     row = leaf.iloc[0]
-    names = [row.get("subject_cn") or "", *list(row.get("san_dns") or []), *list(row.get("san_ip") or [])]
-    return list(dict.fromkeys(name for name in names if name)), str(row["file"])
+    names = [row.get("subject_cn"), *list(row.get("san_dns") or []), *list(row.get("san_ip") or [])]
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n.strip())), str(row["file"])
 
 
 def name_in(name: str, names: list[str]) -> bool:
@@ -127,7 +127,7 @@ def _check(
 def path_authorities(context: Context, node: str) -> list[str]:
     """The CAs of a node's certificate path: the issuer of its certificate and of every CA certificate
     its server PEM carries with it (up to the root, named by the last issuer)."""
-    server = _leaves(context, node)
+    server = _server_pem(context, node)
     if server.empty:
         return []
     issuers = [str(issuer) for subject, issuer in zip(server["subject"], server["issuer"], strict=True)
