@@ -19,7 +19,7 @@ from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
 from logscope.report import Report
 from logscope.signatures import CheckError, Context, load_library
-from logscope.traversal import tls_events_frame, traversal_summary
+from logscope.traversal import tls_events_frame, traversal_summary, write_back_roles
 
 Input = str | os.PathLike | BinaryIO | bytes
 MAX_LISTED = 100  # skipped and incomplete entries a report lists (a 100k-member archive); it counts all
@@ -76,6 +76,7 @@ def analyze(
     describe_nodes(nodes, frames, now)
     lap = _lap(timings, "node summaries", lap)
     tls_events = tls_events_frame(parsed.tls_records, frames.config)
+    write_back_roles(nodes, tls_events, frames.config)
     library = load_library(signature_dirs)
     lap = _lap(timings, "signature library", lap)
     context = Context(
@@ -137,7 +138,9 @@ def analyze(
         unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
-        traversal=traversal_summary(tls_events, frames.config, {n.host: n.role for n in nodes}),
+        traversal=traversal_summary(
+            tls_events, frames.config, {n.host: (n.role, n.role_source) for n in nodes}
+        ),
         tls_events=tls_events,
         logins=logins.logins,
         login_steps=logins.steps,

@@ -149,13 +149,17 @@ def pair_sides(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timedelta | None]:
 
 
 def node_roles(
-    tls_events: pd.DataFrame, config: pd.DataFrame | None, known: dict[str, str] | None = None
+    tls_events: pd.DataFrame,
+    config: pd.DataFrame | None,
+    known: dict[str, str] | dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, tuple[str, str]]:
-    """node -> (role, how it was told): the version/role facts first, then xconf zone types, then the
-    tvcs lines (a node that dials out on a traversal is the -C, one that takes them in the -E)."""
-    roles: dict[str, tuple[str, str]] = {
-        node: (role, "status") for node, role in (known or {}).items() if role != "unknown"
+    """node -> (role, how it was told): the version/role facts first (a role alone is told by
+    "status"; a (role, source) pair keeps its source), then xconf zone types, then the tvcs lines
+    (a node that dials out on a traversal is the -C, one that takes them in the -E)."""
+    told = {
+        node: fact if isinstance(fact, tuple) else (fact, "status") for node, fact in (known or {}).items()
     }
+    roles: dict[str, tuple[str, str]] = {node: fact for node, fact in told.items() if fact[0] != "unknown"}
     for node, zones in zones_of(config).items():
         types = {str(zone.get("type", "")).lower() for zone in zones.values()}
         if node not in roles and "traversalclient" in types and "traversalserver" not in types:
@@ -172,7 +176,9 @@ def node_roles(
 
 
 def traversal_summary(
-    tls_events: pd.DataFrame, config: pd.DataFrame | None, known: dict[str, str] | None = None
+    tls_events: pd.DataFrame,
+    config: pd.DataFrame | None,
+    known: dict[str, str] | dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any] | None:
     """The JSON `traversal` object: nodes with roles, zones, pairs and the estimated clock skew."""
     zones = zones_of(config)
@@ -204,3 +210,20 @@ def traversal_summary(
         "pairs": int(paired["pair"].nunique()) if not paired.empty else 0,
         "clock_skew_seconds": None if skew is None else round(skew.total_seconds(), 3),
     }  # fmt: skip
+
+
+def write_back_roles(nodes: list, tls_events: pd.DataFrame, config: pd.DataFrame | None) -> None:
+    """Give each node whose summary says no role the one the traversal worked out (issue 15: xconf
+    zone types, then the direction of its tvcs lines), with where it came from. A role the bundle's
+    facts gave is never changed; a host name two bundles share is left alone (the tvcs lines name
+    the host, not the bundle)."""
+    roles = node_roles(tls_events, config, {node.host: node.role for node in nodes})
+    for node in nodes:
+        role, source = roles.get(node.host, ("unknown", "unknown"))
+        if (
+            node.role == "unknown"
+            and role != "unknown"
+            and source in ("xconf", "log")
+            and not node.shared_host
+        ):
+            node.role, node.role_source = role, source

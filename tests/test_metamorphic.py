@@ -71,6 +71,14 @@ LATER_SCENARIOS = (
     "own-cert-weak",
     "trust-store-hygiene",
     "cluster-trust-stores-differ",
+    # the pair with proxied requests goes to no_envelope: without an envelope, the traffic server's
+    # only lines in a bundle with none (bare 403 responses) are not known as its own, and the ts-*
+    # checks say missing-info instead of the pristine ok
+    "traversal-auth-failed-pair",
+    "traversal-untrusted-pair",
+    "ssh-tunnel-down-pair",
+    "traversal-e-only",
+    "traversal-path-disconnect-pair",
 )
 
 

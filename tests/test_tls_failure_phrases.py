@@ -50,10 +50,13 @@ def sample_events(path):
 
 
 def _read_as_traversal(path, events):
-    """tvcs lines the traversal reader turned into tls_events rows (issue 15) are failure rows too."""
+    """tvcs lines the traversal reader turned into tls_events rows (issue 15) are failure rows too,
+    but for the traversal account's authentication failures: not a certificate or TLS failure (the
+    phrase list's traversal family does not cover traversal-auth-failed)."""
     frame = logscope.analyze(path).tls_events
     if frame is None or frame.empty:
         return pd.Series(False, index=events.index)
+    frame = frame[frame["cause"] != "auth"]
     read = set(zip(frame["source"], frame["line"], strict=True))
     pairs = zip(events["source"], events["line"], strict=True)
     return pd.Series([pair in read for pair in pairs], index=events.index)

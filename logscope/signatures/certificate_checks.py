@@ -290,11 +290,52 @@ def _absent_rows(store: pd.DataFrame, present: pd.DataFrame, held: dict[str, set
     return pd.concat(parts, ignore_index=True) if parts else present.iloc[0:0]
 
 
+def _cluster_groups(context: Context, store: pd.DataFrame) -> list[set[str]]:
+    """The nodes whose lists are compared: cluster peers share a role, so an Expressway-C and an
+    Expressway-E given together (the two sides of the traversal) are two groups; a node whose role is
+    unknown is compared with every group."""
+    roles = {node.host: node.role for node in context.nodes}
+    hosts = set(store["node"].astype(str))
+    known = {roles.get(host, "unknown") for host in hosts} - {"unknown"}
+    if len(known) < 2:
+        return [hosts]
+    unknown = {host for host in hosts if roles.get(host, "unknown") == "unknown"}
+    return [{h for h in hosts if roles.get(h) == role} | unknown for role in sorted(known)]
+
+
 def trust_store_differs(context: Context, store: pd.DataFrame) -> DetectorResult:
     """Cluster peers whose trusted CA lists differ (the list is not replicated; seed 003: update the
     trust store on every server in the cluster); issue when only some nodes fail in the log."""
     if store.empty:
         return _empty(store)
+    groups = _cluster_groups(context, store)
+    if len(groups) == 1:
+        return _differs_in(context, store)
+    found = [
+        result
+        for group in groups
+        if not (result := _differs_in(context, store[store["node"].astype(str).isin(group)])).rows.empty
+    ]
+    return found[0] if len(found) == 1 else _merged(found, store)
+
+
+def _merged(results: list[DetectorResult], store: pd.DataFrame) -> DetectorResult:
+    """The findings of several role groups as one (the most severe status first)."""
+    if not results:
+        return _empty(store)
+    ranked = sorted(results, key=lambda r: ("issue", "potential", "missing-info").index(r.status or "issue"))
+    facts = {
+        "lacking": {n: s for r in ranked for n, s in r.facts.get("lacking", {}).items()},
+        "failing": sorted({n for r in ranked for n in r.facts.get("failing", [])}),
+        "nodes": sorted({n for r in ranked for n in r.facts.get("nodes", [])}),
+        "single": ranked[0].facts.get("single"),
+    }
+    rows = pd.concat([r.rows for r in ranked], ignore_index=True)
+    return DetectorResult(rows, status=ranked[0].status, facts=facts)
+
+
+def _differs_in(context: Context, store: pd.DataFrame) -> DetectorResult:
+    """trust_store_differs over one group of cluster peers."""
     held = {str(node): set(group["sha256"]) for node, group in store.groupby(store["node"].astype(str))}
     if len(held) < 2:
         host = next(iter(held))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from logscope.findings import Evidence
 from logscope.signatures.context import Context
 
 VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
@@ -18,14 +19,15 @@ VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
 @dataclass
 class DetectorResult:
     """What a named detector found: the rows that make the finding, an optional status, facts for the
-    texts, notes, and `missing`: what it could not decide for want of input (missing-info when no row
-    decided)."""
+    texts, notes, `missing`: what it could not decide for want of input (missing-info when no row
+    decided), and `evidence`: file entries quoted after the rows' evidence (a cross-check's)."""
 
     rows: pd.DataFrame
     status: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 Detector = Callable[[Context, pd.DataFrame], DetectorResult]

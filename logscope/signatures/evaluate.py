@@ -75,6 +75,7 @@ def evaluate_signature(
         finding.servers = group_servers(result.rows, signature.frame)
         finding.evidence = collect_evidence(result.rows, signature.frame, context)
         times = result.rows[time_column(signature.frame)].dropna()
+    finding.evidence += result.evidence
     finding.count = len(result.rows)
     finding.first_seen = times.min().to_pydatetime() if not times.empty else None
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None

@@ -8,17 +8,35 @@ it was not given.
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
 from typing import Any
 
 import pandas as pd
 
+from logscope.resources import templates_dir
 from logscope.signatures.config_checks import active_alarms
 from logscope.signatures.context import Context
 from logscope.signatures.detector_result import Detector, DetectorResult
+from logscope.signatures.traversal_crosscheck import ca_gaps, crosscheck_evidence, name_checks
 from logscope.traversal import node_roles
 
 OTHER_ROLE = {"Expressway-C": "Expressway-E", "Expressway-E": "Expressway-C"}
 SSH_ALARMS = ("35013", "35014")  # log-lines.md section 10
+
+
+@cache
+def _evidence_texts() -> dict[str, str]:
+    messages = tomllib.loads((templates_dir() / "messages.toml").read_text(encoding="utf-8"))
+    return messages["traversal_crosscheck"]
+
+
+def _text(*values: Any) -> str | None:
+    """The first value that is a non-empty text (a frame's missing value is NaN, which is truthy)."""
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def _with_partners(context: Context, rows: pd.DataFrame) -> pd.DataFrame:
@@ -36,13 +54,14 @@ def _roles(context: Context) -> dict[str, tuple[str, str]]:
 
 
 def _sides(context: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """One fact per failing line (first of each node, direction, peer and detail)."""
+    """One fact per failing connection kind: the first line of each node, direction, peer and cause
+    (the rejected side's developer line and negotiation error tell one story)."""
     roles = _roles(context)
     events = context.tls_events
     facts: list[dict[str, Any]] = []
     seen: set[tuple] = set()
     for row in rows.to_dict("records"):
-        key = (row["node"], row["direction"], row["peer_ip"], row["detail"], row["ssl_error_reason"])
+        key = (row["node"], row["direction"], row["peer_ip"], row["cause"])
         if key in seen:
             continue
         seen.add(key)
@@ -60,45 +79,20 @@ def _sides(context: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "peer": f"{row['peer_ip']}:{row['peer_port']}"
                 if pd.notna(row["peer_port"])
                 else row["peer_ip"],
-                "checked_name": row["checked_name"],
-                "detail": row["detail"] or row["ssl_error_reason"],
+                "checked_name": _text(row["checked_name"]),
+                "detail": _text(row["detail"], row["ssl_error_reason"]),
                 "zone": row["zone"],
                 "rejected_by": row["rejected_by"],
                 "paired_node": None if partner is None else str(partner["node"]),
                 "paired_detail": None
                 if partner is None
-                else (partner["detail"] or partner["ssl_error_reason"]),
+                else _text(partner["detail"], partner["ssl_error_reason"]),
                 "other_side_given": any(
                     r[0] == OTHER_ROLE.get(role) for n, r in roles.items() if n != row["node"]
                 ),
-                "cert_names": _peer_cert_names(context, str(row["node"]), role, row["pair"]),
             }
         )
     return facts
-
-
-def _peer_cert_names(context: Context, node: str, role: str, pair: Any) -> list[str] | None:
-    """The names in the other side's own server certificate, when its bundle holds the PEM."""
-    certificates = context.certificates
-    if certificates is None or certificates.empty:
-        return None
-    roles = _roles(context)
-    others = [n for n, (r, _) in roles.items() if n != node and r == OTHER_ROLE.get(role)]
-    leaves = certificates[
-        certificates["node"].astype(str).isin(others)
-        & (certificates["source"] == "server_pem")
-        & (certificates["role"] == "leaf")
-    ]
-    if leaves.empty:
-        return None
-    names: list[str] = []
-    for row in leaves.to_dict("records"):
-        names += [
-            row.get("subject_cn") or "",
-            *list(row.get("san_dns") or []),
-            *list(row.get("san_ip") or []),
-        ]
-    return sorted({name for name in names if name})
 
 
 def _result(context: Context, rows: pd.DataFrame, **facts: Any) -> DetectorResult:
@@ -108,8 +102,23 @@ def _result(context: Context, rows: pd.DataFrame, **facts: Any) -> DetectorResul
 
 
 def tls_identity(context: Context, rows: pd.DataFrame) -> DetectorResult:
-    """The peer's certificate verified but lacks the name the zone checks."""
-    return _result(context, rows[rows["cause"] == "identity"])
+    """The peer's certificate verified but lacks the name the zone checks; cross-checked with the
+    zones' peer addresses and subject names against the other side's certificate names."""
+    result = _result(context, rows[rows["cause"] == "identity"])
+    if result.rows.empty:
+        return result
+    checks = name_checks(context, _roles(context))
+    result.facts["name_checks"] = checks
+    result.evidence = crosscheck_evidence(checks, [], _evidence_texts())
+    return result
+
+
+def _with_ca_gaps(context: Context, result: DetectorResult) -> DetectorResult:
+    """The CAs one side's certificate path needs and the other side's trusted CA list lacks."""
+    gaps, compared = ca_gaps(context, _roles(context))
+    result.facts.update(ca_gaps=gaps, ca_compared=compared)
+    result.evidence = crosscheck_evidence([], gaps, _evidence_texts())
+    return result
 
 
 def _alerts_of_identity(context: Context, rows: pd.DataFrame) -> pd.Series:
@@ -137,7 +146,8 @@ def tls_untrusted(context: Context, rows: pd.DataFrame) -> DetectorResult:
     not a CA missing: it belongs to traversal-tls-identity.
     """
     picked = rows[rows["cause"].isin(["untrusted", "purpose"]) & ~_alerts_of_identity(context, rows)]
-    return _result(context, picked, purpose=bool((picked["cause"] == "purpose").any()))
+    result = _result(context, picked, purpose=bool((picked["cause"] == "purpose").any()))
+    return result if result.rows.empty else _with_ca_gaps(context, result)
 
 
 def auth_failed(context: Context, rows: pd.DataFrame) -> DetectorResult:
@@ -169,7 +179,10 @@ def ssh_tunnel_down(context: Context, alarms: pd.DataFrame) -> DetectorResult:
         return DetectorResult(raised)
     events = context.tls_events
     causes = sorted(set(events.loc[events["cause"].isin(["untrusted", "purpose"]), "cause"]))
-    return DetectorResult(raised, facts={"causes": causes, "nodes": sorted(set(raised["node"].astype(str)))})
+    result = DetectorResult(
+        raised, facts={"causes": causes, "nodes": sorted(set(raised["node"].astype(str)))}
+    )
+    return _with_ca_gaps(context, result)
 
 
 TRAVERSAL_DETECTORS: dict[str, Detector] = {

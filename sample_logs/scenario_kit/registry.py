@@ -16,6 +16,7 @@ from . import (
     own_certs,
     plain_ats,
     seed003,
+    traversal_causes,
     traversal_pairs,
 )
 from .manifest import Built
@@ -43,6 +44,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("own-certificates", own_certs.build),
     Family("logins", login_scenarios.build),
     Family("traversal-pairs", traversal_pairs.build),
+    Family("traversal-causes", traversal_causes.build),
 )
 
 # scenarios.toml lists these in the order they had before the generator was split by family; keeping
