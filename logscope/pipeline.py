@@ -13,13 +13,14 @@ from logscope.bundle import DEFAULT_MAX_BYTES, open_bundle
 from logscope.bundle.readers import read_records
 from logscope.correlate import Correlation, correlate
 from logscope.frame import UTC_ASSUMED
-from logscope.frames import Frames, build_frames, bundle_time, describe_nodes
+from logscope.frames import Frames, build_frames
 from logscope.logins import Logins, build_logins, link_findings
 from logscope.nodes import same_host_warnings, summarize_nodes
 from logscope.parse import parse_members
 from logscope.report import Report
-from logscope.signatures import CheckError, Context, load_library
-from logscope.traversal import tls_events_frame, traversal_summary, write_back_roles
+from logscope.signatures import CheckError, load_library
+from logscope.signatures.context import bundle_context
+from logscope.traversal import traversal_summary
 
 Input = str | os.PathLike | BinaryIO | bytes
 MAX_LISTED = 100  # skipped and incomplete entries a report lists (a 100k-member archive); it counts all
@@ -71,29 +72,17 @@ def analyze(
     logins = _logins(correlation, parsed.events, errors)
     lap = _lap(timings, "logins", lap)
     nodes = summarize_nodes(node_facts, parsed.events)
-    last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
-    now = bundle_time(last_line, frames.status)
-    describe_nodes(nodes, frames, now)
+    context = bundle_context(
+        parsed=parsed,
+        correlation=correlation,
+        nodes=nodes,
+        frames=frames,
+        sources=sources,
+        xml_only=records.xml_only_sources(),
+    )
     lap = _lap(timings, "node summaries", lap)
-    tls_events = tls_events_frame(parsed.tls_records, frames.config)
-    write_back_roles(nodes, tls_events, frames.config)
     library = load_library(signature_dirs)
     lap = _lap(timings, "signature library", lap)
-    context = Context(
-        events=parsed.events,
-        transactions=correlation.transactions,
-        tls_failures=correlation.tls_failures,
-        nodes=nodes,
-        sources=sources | ({"tvcs"} if parsed.tvcs_seen else set()),
-        certificates=frames.certificates,
-        config=frames.config,
-        status=frames.status,
-        alarms=frames.alarms,
-        bundle_time=now,
-        unrecognised_tls_lines=parsed.unrecognised,
-        xml_only=records.xml_only_sources(),
-        tls_events=tls_events,
-    )
     stage_errors = [error.incomplete_entry() for error in errors]
     findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
     errors += check_errors
@@ -139,9 +128,9 @@ def analyze(
         unrecognised_tls_count=len(parsed.unrecognised),
         markers=parsed.markers,
         traversal=traversal_summary(
-            tls_events, frames.config, {n.host: (n.role, n.role_source) for n in nodes}
+            context.tls_events, frames.config, {n.host: (n.role, n.role_source) for n in nodes}
         ),
-        tls_events=tls_events,
+        tls_events=context.tls_events,
         logins=logins.logins,
         login_steps=logins.steps,
         finding_logins=finding_logins,

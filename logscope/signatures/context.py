@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from logscope.correlate import Correlation
+from logscope.frames import Frames, bundle_time, describe_nodes
 from logscope.nodes import NodeSummary
-from logscope.traversal import empty_tls_events
+from logscope.parse import ParseResult
+from logscope.traversal import empty_tls_events, tls_events_frame, write_back_roles
 
 STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
 
@@ -89,3 +92,38 @@ def row_positions(keys: Any) -> dict[Any, np.ndarray]:
     appearance, found in one pass: a boolean mask per key would be quadratic."""
     size = len(keys[0]) if isinstance(keys, list) else len(keys)
     return pd.Series(range(size)).groupby(keys, sort=False).indices
+
+
+def bundle_context(
+    *,
+    parsed: ParseResult,
+    correlation: Correlation,
+    nodes: list[NodeSummary],
+    frames: Frames,
+    sources: set[str],
+    xml_only: set[str],
+) -> Context:
+    """The Context of an analysis of bundles, from the stages before the signatures. The nodes get
+    their own files' facts (certificate, trust store, zones...) as of the bundle's time, and the
+    role their traversal lines show when their files say none: the pipeline and the signature
+    examples that hold files both build it here, so an example is read as a real bundle is."""
+    last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
+    now = bundle_time(last_line, frames.status)
+    describe_nodes(nodes, frames, now)
+    tls_events = tls_events_frame(parsed.tls_records, frames.config)
+    write_back_roles(nodes, tls_events, frames.config)
+    return Context(
+        events=parsed.events,
+        transactions=correlation.transactions,
+        tls_failures=correlation.tls_failures,
+        nodes=nodes,
+        sources=sources | ({"tvcs"} if parsed.tvcs_seen else set()),
+        certificates=frames.certificates,
+        config=frames.config,
+        status=frames.status,
+        alarms=frames.alarms,
+        bundle_time=now,
+        unrecognised_tls_lines=parsed.unrecognised,
+        xml_only=xml_only,
+        tls_events=tls_events,
+    )

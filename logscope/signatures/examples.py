@@ -11,10 +11,10 @@ from logscope.bundle import open_bundle
 from logscope.bundle.readers import read_records
 from logscope.correlate import correlate
 from logscope.findings import Finding
-from logscope.frames import build_frames, bundle_time, describe_nodes
+from logscope.frames import build_frames
 from logscope.nodes import NodeSummary, summarize_nodes
 from logscope.parse import parse_members
-from logscope.signatures.context import Context
+from logscope.signatures.context import Context, bundle_context
 from logscope.signatures.failures import CheckError
 from logscope.signatures.library import Library
 from logscope.signatures.signature import Example, Signature
@@ -81,29 +81,17 @@ def _bundle_context(example: Example) -> Context:
             parsed = parse_members(bundle.logs)
             records = read_records(bundle.members, bundle.nodes)
             node_facts, sources = list(bundle.nodes), bundle.sources_present()
-    frames = build_frames(records)
-    correlation = correlate(parsed.events)
     nodes = summarize_nodes(node_facts, parsed.events)
     for node in nodes:
         node.version = node.version if node.version != "unknown" else example.version or "unknown"
         node.role = node.role if node.role != "unknown" else example.role or "unknown"
-    last_line = parsed.events["ts"].dropna().max() if not parsed.events.empty else None
-    now = bundle_time(last_line, frames.status)
-    describe_nodes(nodes, frames, now)
-    return Context(
-        events=parsed.events,
-        transactions=correlation.transactions,
-        tls_failures=correlation.tls_failures,
+    return bundle_context(
+        parsed=parsed,
+        correlation=correlate(parsed.events),
         nodes=nodes,
-        sources=sources | ({"tvcs"} if parsed.tvcs_seen else set()),
-        certificates=frames.certificates,
-        config=frames.config,
-        status=frames.status,
-        alarms=frames.alarms,
-        bundle_time=now,
-        unrecognised_tls_lines=parsed.unrecognised,
+        frames=build_frames(records),
+        sources=sources,
         xml_only=records.xml_only_sources(),
-        tls_events=tls_events_frame(parsed.tls_records, frames.config),
     )
 
 
