@@ -1,9 +1,12 @@
-"""`pip install .` with no extras reads a PEM bundle and gives the same findings as the development tree.
+"""`pip install .` with no extras and no C compiler gives the development tree's JSON, byte for byte.
 
 cryptography and pyarrow are base dependencies (design.md, "Dependencies"): this installs the package
-in a fresh venv, with its base dependencies only, and analyzes the node-certificates sample there. It
-needs PyPI or a pip cache that holds the base dependencies (CI's own install fills the cache), so it
-runs under CI=true or with LOGSCOPE_INSTALL_TEST=1, and is skipped otherwise.
+in a fresh venv, with its base dependencies only and `CC=false` (issue 14: a machine without a
+compiler installs, and runs the parse stage without the compiled scanner), and analyzes a PEM bundle
+and a log sample there: the JSON documents, minus the run's seconds, equal those of the development
+tree, which uses the compiled scanner when it is built. It needs PyPI or a pip cache that holds the
+base dependencies (CI's own install fills the cache), so it runs under CI=true or with
+LOGSCOPE_INSTALL_TEST=1, and is skipped otherwise.
 """
 
 from __future__ import annotations
@@ -20,14 +23,20 @@ import pytest
 
 import logscope
 from conftest import ROOT, SAMPLE_LOGS
+from logscope.render.json import render_json
 
-BUNDLE = SAMPLE_LOGS / "node-certificates"
+INPUTS = (SAMPLE_LOGS / "node-certificates", SAMPLE_LOGS / "x14.2-ecdsa-self-signed-6972.tar.gz")
 SOURCES = ("logscope", "grammars", "signatures", "pyproject.toml", "README.md", "hatch_build.py")
-FINDINGS = (
+DOCUMENTS = (
     "import json, sys, logscope\n"
-    "report = logscope.analyze(sys.argv[1])\n"
-    "print(json.dumps({f.id: f.status for f in report.findings}))\n"
+    "from logscope.render.json import render_json\n"
+    "print(json.dumps([json.loads(render_json(logscope.analyze(path))) for path in sys.argv[1:]]))\n"
 )
+
+
+def _without_seconds(document: dict) -> dict:
+    return {**document, "stats": {k: v for k, v in document["stats"].items() if k != "seconds"}}
+
 
 pytestmark = [
     pytest.mark.install,
@@ -67,7 +76,7 @@ def test_a_plain_pip_install_analyzes_a_pem_bundle_with_the_same_findings(tmp_pa
         ],
         check=True,
         timeout=240,
-        env={**os.environ, "PIP_NO_INPUT": "1"},
+        env={**os.environ, "PIP_NO_INPUT": "1", "CC": "false"},
     )
     extras = subprocess.run(
         [
@@ -81,17 +90,28 @@ def test_a_plain_pip_install_analyzes_a_pem_bundle_with_the_same_findings(tmp_pa
         timeout=60,
     )
     assert extras.stdout.strip() == "[]"
+    clean = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LOGSCOPE_SCANNER")}
+    version = subprocess.run(
+        [str(environment / "bin" / "logscope"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=clean,
+    )
+    assert "per-event records path" in version.stdout, version.stdout
     installed = subprocess.run(
-        [str(python), "-c", FINDINGS, str(BUNDLE)],
+        [str(python), "-c", DOCUMENTS, *map(str, INPUTS)],
         check=True,
         capture_output=True,
         text=True,
         timeout=120,
         cwd=tmp_path,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        env=clean,
     )
-    found = json.loads(installed.stdout)
-    expected = {finding.id: finding.status for finding in logscope.analyze(BUNDLE).findings}
+    found = [_without_seconds(document) for document in json.loads(installed.stdout)]
+    expected = [_without_seconds(json.loads(render_json(logscope.analyze(path)))) for path in INPUTS]
     assert found == expected
-    assert found["cfg-uc-zone-tls-verify-off"] == "issue"
+    assert {f["id"]: f["status"] for f in found[0]["findings"]}["cfg-uc-zone-tls-verify-off"] == "issue"
     assert sys.executable != str(python)
