@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 UNKNOWN_NODE = "unknown"
 _UDS_USER = re.compile(r"^/cucm-uds/(?:private/)?user/([^/?#]+)")
@@ -42,8 +44,13 @@ class Column:
 def column(values: pd.Series) -> Column:
     """A series as codes: a categorical's own codes, else one factorization of its text."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        categories = values.cat.categories
+        # only the categories the rows use: a frame's categoricals often keep every value of the log
         codes = values.cat.codes.to_numpy(dtype="int64")
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)))
+        mapping = np.full(len(values.cat.categories), -1, dtype="int64")
+        mapping[used] = np.arange(len(used), dtype="int64")
+        codes = _remap(codes, mapping)
+        categories = values.cat.categories.take(used)
         if categories.inferred_type in ("string", "empty"):  # distinct already
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
@@ -150,12 +157,74 @@ def device_owner(device: str) -> str | None:
 
 
 def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Column]:
-    """Per request, from its path (one pass over the distinct paths): the step the path names, the
-    UDS user and the device whose configuration file it is."""
+    """Per request, from its path: the step the path names, the UDS user and the device whose
+    configuration file it is. Worked out once per distinct path: by pyarrow (RE2) for the plain ones
+    (ASCII, one line: where RE2 and ASCII lower-casing read a path exactly as `re` and str.lower
+    do), in Python for the others."""
     used = used_codes(col)
-    facts = [(path_kind(path, kinds), uds_user(path), device_name(path)) for path in col.values[used]]
-    kind, user, device = zip(*facts, strict=True) if facts else ((), (), ())
-    return spread(col, used, list(kind)), spread(col, used, list(user)), spread(col, used, list(device))
+    paths = col.values[used]
+    kind = np.empty(len(paths), dtype=object)
+    user = np.full(len(paths), None, dtype=object)
+    device = np.full(len(paths), None, dtype=object)
+    text = pa.array(paths, pa.string()) if len(paths) else pa.array([], pa.string())
+    plain = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring(text, "\n"))).to_numpy(
+        zero_copy_only=False
+    )
+    at = np.flatnonzero(plain)
+    if len(at):
+        chosen = text.take(pa.array(at))
+        kind[at] = _arrow_kinds(chosen, kinds)
+        user[at] = _extracted(chosen, _UDS_USER.pattern)
+        device[at] = _extracted(chosen, _DEVICE_FILE.pattern)
+    for index in np.flatnonzero(~plain).tolist():
+        path = paths[index]
+        kind[index], user[index], device[index] = path_kind(path, kinds), uds_user(path), device_name(path)
+    return (
+        spread(col, used, kind.tolist()),
+        spread(col, used, user.tolist()),
+        spread(col, used, device.tolist()),
+    )
+
+
+def _arrow_kinds(paths: pa.Array, kinds: tuple[str, ...]) -> np.ndarray:
+    """`path_kind` of ASCII paths, vectorised."""
+    lower = pc.ascii_lower(paths)
+
+    def has(text: str) -> np.ndarray:
+        return pc.match_substring(lower, text).to_numpy(zero_copy_only=False)
+
+    def starts(text: str) -> np.ndarray:
+        return pc.starts_with(lower, text).to_numpy(zero_copy_only=False)
+
+    conditions = [
+        has("get_edge_config"),
+        starts("/cucm-uds/"),
+        starts("/cup/") | has("bosh") | starts("/epassoap/"),
+        starts("/vmrest/"),
+        has("register"),
+    ]
+    return np.select(conditions, np.array(kinds[:5], dtype=object), default=kinds[5])
+
+
+def _extracted(paths: pa.Array, pattern: str) -> np.ndarray:
+    """The first group of `pattern` (searched, as re.search does) in each path, None without a match."""
+    named = _name_first_group(pattern)
+    found = pc.extract_regex(paths, named)
+    values = np.array(found.field("value").to_pylist(), dtype=object)  # the struct's nulls are its own
+    values[~found.is_valid().to_numpy(zero_copy_only=False)] = None
+    return values
+
+
+def _name_first_group(pattern: str) -> str:
+    """The pattern with its first capturing group named `value` (what extract_regex returns)."""
+    for index, char in enumerate(pattern):
+        if (
+            char == "("
+            and pattern[index + 1 : index + 2] != "?"
+            and (index == 0 or pattern[index - 1] != "\\")
+        ):
+            return pattern[: index + 1] + "?P<value>" + pattern[index + 1 :]
+    raise ValueError(pattern)
 
 
 def path_kind(path: str, kinds: tuple[str, ...]) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from logscope.findings import Finding
-from logscope.login_codes import Column, ranks
+from logscope.login_codes import Column, column, ints, ranks
 from logscope.login_requests import OTHER, STEP_NAMES, Requests, request_table
 
 SESSION_GAP = pd.Timedelta(seconds=30)
@@ -211,6 +211,32 @@ def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
 FINDING_STATUSES = ("issue", "potential")
 
 
+@dataclass
+class FailedSteps:
+    """The failed requests of the logins, as codes: what findings are matched against."""
+
+    rows: np.ndarray  # positions in the steps frame
+    login: np.ndarray
+    server: Column
+    node: Column
+    port: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, steps: pd.DataFrame) -> FailedSteps:
+        failed = (
+            steps["failed"].to_numpy(dtype=bool) if "failed" in steps else np.zeros(len(steps), dtype=bool)
+        )
+        rows = np.flatnonzero(failed)
+        chosen = steps.iloc[rows]
+        return cls(
+            rows=rows,
+            login=chosen["login"].to_numpy(dtype="int64") if len(rows) else np.zeros(0, dtype="int64"),
+            server=column(chosen["server"]) if len(rows) else _no_text(),
+            node=column(chosen["node"]) if len(rows) else _no_text(),
+            port=ints(chosen["port"]) if len(rows) else (np.zeros(0, "int64"), np.zeros(0, bool)),
+        )
+
+
 def finding_logins(findings: list[Finding], logins: Logins) -> dict[str, dict[str, Any]]:
     """For each finding that is an issue or potential problem: the failed logins it explains.
 
@@ -218,16 +244,20 @@ def finding_logins(findings: list[Finding], logins: Logins) -> dict[str, dict[st
     address), on one of the finding's ports and nodes (when it lists any). Findings are read, never
     changed: their status stays what the signatures said.
     """
-    failed = logins.steps[logins.steps["failed"]] if "failed" in logins.steps else logins.steps.iloc[0:0]
+    return _finding_logins(findings, logins, FailedSteps.of(logins.steps))
+
+
+def _finding_logins(
+    findings: list[Finding], logins: Logins, failed: FailedSteps
+) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for finding in findings:
-        if finding.status not in FINDING_STATUSES or failed.empty:
+        if finding.status not in FINDING_STATUSES or len(failed.rows) == 0:
             continue
         hit = _steps_of(finding, failed)
         if not hit.any():
             continue
-        broke = failed.loc[hit, "login"].drop_duplicates()
-        rows = logins.logins[logins.logins["login"].isin(broke)]
+        rows = logins.logins[np.isin(logins.logins["login"].to_numpy(), failed.login[hit])]
         users = [str(user) for user in rows["user"].dropna().drop_duplicates()]
         result[finding.id] = {
             "count": len(rows),
@@ -238,40 +268,57 @@ def finding_logins(findings: list[Finding], logins: Logins) -> dict[str, dict[st
     return result
 
 
-def _steps_of(finding: Finding, failed: pd.DataFrame) -> pd.Series:
-    hit = pd.Series(False, index=failed.index)
-    server = failed["server"].astype("string")
+def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
+    """Which failed requests the finding names: its server (name or address), port and node."""
+    hit = np.zeros(len(failed.rows), dtype=bool)
     for named in finding.servers:
-        names = {named.name, *([named.ip] if named.ip else [])}
-        match = server.isin(names).fillna(False)
+        names = [named.name, *([named.ip] if named.ip else [])]
+        match = _among(failed.server, names)
         if named.ports:
-            match &= failed["port"].isin(named.ports).fillna(False)
+            match &= failed.port[1] & np.isin(
+                failed.port[0], np.array([int(port) for port in named.ports], dtype="int64")
+            )
         if named.nodes:
-            match &= failed["node"].isin(named.nodes).fillna(False)
-        hit |= match.astype(bool)
+            match &= _among(failed.node, list(named.nodes))
+        hit |= match
     return hit
+
+
+def _among(col: Column, texts: list[Any]) -> np.ndarray:
+    """Rows whose value is one of `texts`."""
+    wanted = np.flatnonzero(np.isin(col.values, np.array(texts, dtype=object)))
+    return np.isin(col.codes, wanted)
 
 
 def step_findings(
     steps: pd.DataFrame, findings: list[Finding], explained: dict[str, dict[str, Any]]
-) -> pd.Series:
-    """Per failed request, the id of the first finding (in report order) that explains it."""
-    result = pd.Series(pd.NA, index=steps.index, dtype="string")
-    if steps.empty or "failed" not in steps:
-        return result
-    failed = steps[steps["failed"]]
+) -> pd.Categorical:
+    """Per request, the id of the first finding (in report order) that explains its failure."""
+    return _step_findings(len(steps), findings, explained, FailedSteps.of(steps))
+
+
+def _step_findings(
+    count: int, findings: list[Finding], explained: dict[str, dict[str, Any]], failed: FailedSteps
+) -> pd.Categorical:
+    ids = list(dict.fromkeys(finding.id for finding in findings if finding.id in explained))
+    codes = np.full(count, -1, dtype="int64")
     for finding in findings:
         if finding.id not in explained:
             continue
-        hit = _steps_of(finding, failed)
-        rows = hit[hit].index
-        result.loc[rows] = result.loc[rows].fillna(finding.id)
-    return result
+        rows = failed.rows[_steps_of(finding, failed)]
+        rows = rows[codes[rows] < 0]
+        codes[rows] = ids.index(finding.id)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(ids, dtype=object))
 
 
 def link_findings(findings: list[Finding], logins: Logins) -> dict[str, dict[str, Any]]:
     """Findings -> the logins they broke; also fills `logins.steps["finding"]` (a failed request's
     explaining finding, by id). The findings themselves are left as they are."""
-    explained = finding_logins(findings, logins)
-    logins.steps["finding"] = step_findings(logins.steps, findings, explained)
+    failed = FailedSteps.of(logins.steps)
+    explained = _finding_logins(findings, logins, failed)
+    logins.steps["finding"] = _step_findings(len(logins.steps), findings, explained, failed)
     return explained
+
+
+def _no_text() -> Column:
+    return Column(np.zeros(0, dtype="int64"), np.zeros(0, dtype=object))
