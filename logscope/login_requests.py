@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from logscope.login_codes import (
     UNKNOWN_NODE,
@@ -182,29 +184,66 @@ def _target_urls(
     urls: np.ndarray,
 ) -> np.ndarray:
     """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
-    each distinct URL is built once."""
+    each distinct URL is built once, by pyarrow."""
     port_codes, port_values = pd.factorize(port[0][rows])
-    combo = pair_codes(pair_codes(scheme.codes[rows], server.codes[rows]), port_codes)
-    combo = pair_codes(combo, path.codes[rows])
-    distinct, first = first_per_key(combo, np.arange(len(rows)))
-    at = rows[first]
-    texts = [
-        f"{scheme.values[s]}://{server.values[h]}:{p}{path.values[q]}"
-        for s, h, p, q in zip(
-            scheme.codes[at], server.codes[at], port_values[port_codes[first]], path.codes[at], strict=True
-        )
+    parts = [scheme.codes[rows], server.codes[rows], port_codes.astype("int64"), path.codes[rows]]
+    spans = [len(scheme.values), len(server.values), len(port_values), len(path.values)]
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:  # one int per URL, split back
+        codes, distinct = pd.factorize(_mixed(parts, spans))
+        at_scheme, at_server, at_port, at_path = _split(np.asarray(distinct, dtype="int64"), spans)
+    else:
+        combo = pair_codes(pair_codes(pair_codes(parts[0], parts[1]), parts[2]), parts[3])
+        codes = pd.factorize(combo)[0]
+        first = np.unique(codes, return_index=True)[1]
+        at_scheme, at_server, at_port, at_path = (part[first] for part in parts)
+    pieces = [
+        _texts(scheme.values, at_scheme),
+        pa.scalar("://"),
+        _texts(server.values, at_server),
+        pa.scalar(":"),
+        pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string()),
+        _texts(path.values, at_path),
+        pa.scalar(""),
     ]
-    found = pd.Index(urls, dtype=object).get_indexer(pd.Index(texts, dtype=object))
-    found = np.where(found >= 0, found, len(urls))
-    return lookup(distinct, found, combo)
+    texts = pc.binary_join_element_wise(*pieces)
+    found = pc.fill_null(pc.index_in(texts, value_set=pa.array(urls, pa.string())), len(urls))
+    return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
+
+
+def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
+    """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
+    key = np.zeros(len(parts[0]), dtype="int64")
+    for part, span in zip(parts, spans, strict=True):
+        key = key * span + part
+    return key
+
+
+def _split(keys: np.ndarray, spans: list[int]) -> list[np.ndarray]:
+    """The codes `_mixed` mixed into `keys`."""
+    parts = []
+    for span in reversed(spans):
+        keys, part = np.divmod(keys, span)
+        parts.append(part)
+    return parts[::-1]
+
+
+def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
+    return pc.take(pa.array(values, pa.string()), pa.array(codes))
 
 
 def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key)."""
+    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
+    mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
+    columns = [np.concatenate([left, right]).astype("int64") for left, right in pairs]
+    spans = [int(col.max()) - int(col.min()) + 1 if len(col) else 1 for col in columns]
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
+        key = np.zeros(len(columns[0]), dtype="int64")
+        for col, span in zip(columns, spans, strict=True):
+            key = key * span + (col - (col.min() if len(col) else 0))
+        return key
     key = None
-    for left, right in pairs:
-        both = np.concatenate([left, right]).astype("int64")
-        codes = pd.factorize(both)[0].astype("int64")
+    for col in columns:
+        codes = pd.factorize(col)[0].astype("int64")
         key = codes if key is None else pair_codes(key, codes)
     return key
 
