@@ -121,8 +121,16 @@ def shared(*columns: Column) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
-    """Each distinct text's rank in sorted (code point) order: what `factorize(sort=True)` numbers."""
-    order = np.argsort(values, kind="stable") if len(values) else np.zeros(0, dtype="int64")
+    """Each distinct text's rank in sorted (code point) order: what `factorize(sort=True)` numbers.
+
+    Sorted by pyarrow (UTF-8 byte order is code point order); a text UTF-8 cannot hold (a lone
+    surrogate) leaves it to Python's comparison."""
+    try:
+        order = (
+            pc.sort_indices(pa.array(values, pa.string())).to_numpy() if len(values) else np.zeros(0, "int64")
+        )
+    except (pa.ArrowException, UnicodeEncodeError):
+        order = np.argsort(values, kind="stable")
     result = np.empty(len(values), dtype="int64")
     result[order] = np.arange(len(values), dtype="int64")
     return result
@@ -266,9 +274,8 @@ def pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
-    if len(mapping) == 0:
-        return np.full(len(codes), -1, dtype="int64")
-    return np.where(codes >= 0, mapping[codes.clip(min=0)], -1)
+    """`mapping[code]` per code, -1 staying -1 (the appended last entry)."""
+    return np.append(mapping.astype("int64"), -1)[codes]
 
 
 def _take_text(values: np.ndarray, codes: np.ndarray) -> np.ndarray:

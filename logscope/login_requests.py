@@ -56,7 +56,7 @@ class Requests:
     tls_failure: Column
     user: Column
     device: Column
-    key: np.ndarray  # sorts as the text "device:<name>" / "user:<name>" would
+    key: np.ndarray  # sorts as the text "device:<name>" / "user:<name>" would; -1: neither
     source: np.ndarray  # rank of the source file's name (-1 missing)
     line: np.ndarray
     port: tuple[np.ndarray, np.ndarray]  # (value, known)
@@ -76,7 +76,7 @@ class Requests:
 
 
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
-    """One row per transaction that has a user or device key (read-only inputs)."""
+    """One row per transaction (read-only inputs); `key` is -1 for those with neither user nor device."""
     node = _filled(column(transactions["node"]), UNKNOWN_NODE)
     upstream, url = column(transactions["upstream_path"]), column(transactions["url"])
     from_url = per_value(Column(np.where(upstream.codes < 0, url.codes, -1), url.values), route_path)
@@ -91,7 +91,6 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
     allowed = allowed_users(events, uds.codes < 0, node, pid_key, scheme, server, port, path, start)
     user = coalesce(uds, allowed)
     user = Column(np.where(user.codes >= 0, user.codes, device_users(node, user, device)), user.values)
-    keyed = np.flatnonzero((user.codes >= 0) | (device.codes >= 0))
     source = column(transactions["source"])
     return Requests(
         rows=np.arange(len(transactions), dtype="int64"),
@@ -108,7 +107,7 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
         line=_or_minus_one(ints(transactions["line"])),
         port=port,
         status=ints(transactions["status"]),
-    ).take(keyed)
+    )
 
 
 def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -58,51 +58,68 @@ def build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures:
     if transactions.empty:
         return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
     requests = request_table(transactions, events, tls_failures)
-    if len(requests.rows) == 0:
+    keyed = np.flatnonzero(requests.key >= 0)
+    if len(keyed) == 0:
         return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
-    requests, login = sessionize(requests, transactions["start"])
-    requests, login = only_logins(requests, login)
+    order, login = sessionize(requests, transactions["start"], keyed)
+    keep, login = only_logins(requests.step[order], login)
     if len(login) == 0:
         return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
+    requests = requests.take(order[keep])  # the one take of every column
     failed = step_failed(requests)
     bounds = np.flatnonzero(np.r_[True, login[1:] != login[:-1]])
     logins = summarize(requests, failed, bounds, transactions["start"])
     return Logins(logins, step_frame(requests, failed, login, bounds, transactions))
 
 
-def sessionize(requests: Requests, start: pd.Series) -> tuple[Requests, np.ndarray]:
-    """The requests in login order and each one's login number (1..n, contiguous).
+def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The `keyed` requests in login order (positions) and each one's login number (1..n, contiguous).
 
     Per node and key, a new attempt after SESSION_GAP without a request; attempts ordered by their
     first request, then node and key; each attempt's requests by time, file and line.
     """
-    node = ranks(requests.node.values)[requests.node.codes]
-    key, source, line = requests.key, requests.source, requests.line
-    known = start.notna().to_numpy(dtype=bool)[requests.rows]
-    ticks = start.to_numpy("datetime64[ns]").astype("int64")[requests.rows]
+    node = ranks(requests.node.values)[requests.node.codes[keyed]]
+    key, source, line = requests.key[keyed], requests.source[keyed], requests.line[keyed]
+    known = start.notna().to_numpy(dtype=bool)[keyed]
+    ticks = start.to_numpy("datetime64[ns]").astype("int64")[keyed]
     ticks = np.where(known, ticks, np.iinfo("int64").max)
-    order = np.lexsort((line, source, ticks, key, node))
-    node, key, source, line, ticks, known = (a[order] for a in (node, key, source, line, ticks, known))
+    order = np.lexsort((*_mixed_or_not((source + 1, line + 1)), ticks, *_mixed_or_not((node, key))))
+    node, key, ticks, known = (a[order] for a in (node, key, ticks, known))
     same_key = np.r_[False, (node[1:] == node[:-1]) & (key[1:] == key[:-1])]
     both_known = np.r_[False, known[1:] & known[:-1]]
     gap = np.r_[0, np.diff(ticks)]
-    new = ~same_key | (both_known & (gap > SESSION_GAP.value))
-    attempt = np.cumsum(new)
-    first = np.minimum.reduceat(ticks, np.flatnonzero(new))[attempt - 1]
-    again = np.lexsort((line, source, ticks, attempt, key, node, first))
-    attempt = attempt[again]
-    login = np.cumsum(np.r_[True, attempt[1:] != attempt[:-1]])
-    return requests.take(order[again]), login
+    starts = np.flatnonzero(~same_key | (both_known & (gap > SESSION_GAP.value)))
+    # the attempts, by their first request then node and key; each keeps its requests' order
+    first = np.minimum.reduceat(ticks, starts)
+    ranked = np.lexsort((np.arange(len(starts)), key[starts], node[starts], first))
+    sizes = np.diff(np.r_[starts, len(order)])[ranked]
+    begins = starts[ranked]
+    again = np.arange(len(order)) + np.repeat(begins - (np.cumsum(sizes) - sizes), sizes)
+    login = np.repeat(np.arange(1, len(starts) + 1, dtype="int64"), sizes)
+    return keyed[order[again]], login
 
 
-def only_logins(requests: Requests, login: np.ndarray) -> tuple[Requests, np.ndarray]:
+def _mixed_or_not(parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Two non-negative sort keys (major, minor) as one when their product fits, else as they are
+    (for lexsort, minor first)."""
+    major, minor = parts
+    if len(major) == 0 or major.min() < 0 or minor.min() < 0:
+        return (minor, major)
+    span = int(minor.max()) + 1
+    if (int(major.max()) + 1) * span < 2**62:
+        return (major.astype("int64") * span + minor,)
+    return (minor, major)
+
+
+def only_logins(step: np.ndarray, login: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The attempts that are logins: those with an edge-config, UDS or device-config request. A run of
-    IM&P or voicemail requests alone is a logged-in client's traffic, not an attempt; renumbered 1..n."""
-    is_login = np.bincount(login, weights=np.isin(requests.step, LOGIN_STEPS)) > 0
+    IM&P or voicemail requests alone is a logged-in client's traffic, not an attempt. The positions
+    kept and their logins renumbered 1..n."""
+    is_login = np.bincount(login, weights=np.isin(step, LOGIN_STEPS)) > 0
     keep = np.flatnonzero(is_login[login])
     login = login[keep]
     renumbered = np.cumsum(np.r_[True, login[1:] != login[:-1]]) if len(login) else login
-    return requests.take(keep), renumbered
+    return keep, renumbered
 
 
 def step_failed(requests: Requests) -> np.ndarray:
