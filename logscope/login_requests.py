@@ -308,27 +308,20 @@ def _failure_texts(linked: pd.DataFrame) -> dict[tuple[str | None, int, int], st
     """Per (node, pid, transaction), the failure's text: the verify error (with its depth), else the
     SSL reason, else the SNI the certificate lacks, else the kind; a verify error before an
     ssl_connect_failed of the same transaction."""
+    pid = pd.to_numeric(linked["pid"], errors="coerce").astype("Int64").fillna(-1).to_numpy(dtype="int64")
+    txn_id, txn_known = ints(linked["txn_id"])
     depth = pd.to_numeric(linked["depth"], errors="coerce").astype("Int64")
-    pid = pd.to_numeric(linked["pid"], errors="coerce").astype("Int64").fillna(-1)
-    txn_id = pd.to_numeric(linked["txn_id"], errors="coerce").astype("Int64")
-    columns = (
-        linked["node"],
-        pid,
-        txn_id,
-        linked["verify_error"],
-        depth,
-        linked["ssl_reason"],
-        linked["sni"],
-    )
+    columns = (linked["node"], linked["verify_error"], depth, linked["ssl_reason"], linked["sni"])
     kinds = _plain(linked["kind"])
-    rows = list(zip(*(_plain(values) for values in columns), kinds, strict=True))
+    rows = list(
+        zip(*(_plain(values) for values in columns), kinds, pid.tolist(), txn_id.tolist(), strict=True)
+    )
     ranked = sorted(range(len(rows)), key=lambda index: kinds[index] == "ssl_connect_failed")
     texts: dict[tuple[str | None, int, int], str | None] = {}
     for index in ranked:
-        node, pid_text, txn_text, verify, depth_text, reason, sni, kind = rows[index]
-        text = _failure_text(verify, depth_text, reason, sni, kind)
-        if txn_text is not None:  # the first of a transaction stands, even without a text
-            texts.setdefault((node, int(pid_text), int(txn_text)), text)
+        node, verify, depth_text, reason, sni, kind, key_pid, key_txn = rows[index]
+        if txn_known[index]:  # the first of a transaction stands, even without a text
+            texts.setdefault((node, key_pid, key_txn), _failure_text(verify, depth_text, reason, sni, kind))
     return texts
 
 
@@ -343,7 +336,10 @@ def _failure_text(
 
 
 def _plain(values: pd.Series) -> list[str | None]:
-    """A column as text values, None where missing."""
+    """A column as text values, None where missing (a categorical's text made once per category)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        texts = np.array([*(str(value) for value in values.cat.categories), None], dtype=object)
+        return texts[values.cat.codes.to_numpy(dtype="int64")].tolist()
     return [
         None if value is None or value is pd.NA or value != value else str(value) for value in values.tolist()
     ]

@@ -181,9 +181,11 @@ def _first_text(col: Column, bounds: np.ndarray, position: np.ndarray) -> pd.arr
 
 def _stages(state: np.ndarray) -> list[dict[str, str]]:
     """Per login, each step kind: failed, ok (answered), no-answer, or unknown when the log never shows it."""
-    combos, inverse = np.unique(state, axis=0, return_inverse=True)
-    templates = [dict(zip(STEP_KINDS, _STATES[combo], strict=True)) for combo in combos]
-    return [dict(templates[index]) for index in inverse.reshape(-1)]
+    digits = len(_STATES) ** np.arange(state.shape[1], dtype="int64")
+    codes, combos = pd.factorize(state.astype("int64") @ digits)  # one int per row of states
+    rows = (np.asarray(combos, dtype="int64")[:, None] // digits) % len(_STATES)
+    templates = [dict(zip(STEP_KINDS, _STATES[row], strict=True)) for row in rows]
+    return [dict(templates[index]) for index in codes.tolist()]
 
 
 def step_frame(
