@@ -60,22 +60,35 @@ def logins_array(logins: pd.DataFrame, steps: pd.DataFrame, *, level: int) -> st
     bounds = np.flatnonzero(np.r_[True, ladder[1:] != ladder[:-1]])
     try:
         header = _headers(logins, steps, bounds, level)
-        body = _step_objects(steps, level + 3)
     except _Unplaced:
         return None
     last = np.r_[bounds[1:] - 1, len(ladder) - 1]
     close = "\n" + _pad(level + 2) + "]\n" + _pad(level + 1) + "}"
     ends = np.zeros(len(ladder), dtype="int64")  # ",\n" between steps, the login's close after its last
     ends[last] = 1
-    ends[last[-1]] = 2
-    suffix = pc.take(pa.array([",\n", close + ",\n", close], TEXT), pa.array(ends))
+    ends[last[-1]] = 2  # and the array's close after the very last
+    suffix = pc.take(pa.array([",\n", close + ",\n", close + "\n" + _pad(level) + "]"], TEXT), pa.array(ends))
     slot = np.full(len(ladder), len(bounds), dtype="int64")  # the login's head before its first step
     slot[bounds] = np.arange(len(bounds))
     prefix = pc.take(pa.concat_arrays([header, pa.array([""], TEXT)]), pa.array(slot))
-    pieces = _joined([prefix, body, suffix])
-    whole = pa.LargeListArray.from_arrays(pa.array([0, len(pieces)], pa.int64()), pieces)
-    text = pc.binary_join(whole, pa.scalar("", TEXT))[0].as_py()
-    return "[\n" + text + "\n" + _pad(level) + "]"
+    prefix = _joined(
+        [pa.array(np.where(np.arange(len(ladder)) == 0, "[\n", "").astype(object), TEXT), prefix]
+    )
+    try:
+        return _text_of(_step_objects(steps, level + 3, prefix, suffix))
+    except _Unplaced:
+        return None
+
+
+def _text_of(pieces: pa.Array) -> str:
+    """The strings of an array one after the other: its data buffer, decoded once."""
+    if pieces.null_count:
+        raise _Unplaced
+    offsets = np.frombuffer(pieces.buffers()[1], dtype="int64")[
+        pieces.offset : pieces.offset + len(pieces) + 1
+    ]
+    data = memoryview(pieces.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+    return str(data, "utf-8")
 
 
 def _grouped(order: np.ndarray, ladder: np.ndarray) -> bool:
@@ -131,16 +144,17 @@ def _login_findings(logins: pd.DataFrame, steps: pd.DataFrame, bounds: np.ndarra
     return [_encode(uniques[codes[at]]) if at < len(steps) else "null" for at in first.tolist()]
 
 
-def _step_objects(steps: pd.DataFrame, level: int) -> pa.Array:
-    """One JSON object per step (at nesting `level`), without separators."""
+def _step_objects(steps: pd.DataFrame, level: int, prefix: pa.Array, suffix: pa.Array) -> pa.Array:
+    """One JSON object per step (at nesting `level`), between its `prefix` and `suffix`."""
     inner = _pad(level + 1)
     names = (*STEP_FIELDS, "start", "failed")
-    pieces: list[Any] = []
+    pieces: list[Any] = [prefix]
     for index, name in enumerate(names):
         lead = _pad(level) + "{\n" if index == 0 else ",\n"
         pieces.append(f'{lead}{inner}"{name}": ')
         pieces.append(_arrow_column(steps, name))
     pieces.append("\n" + _pad(level) + "}")
+    pieces.append(suffix)
     return _joined(pieces)
 
 
@@ -159,7 +173,9 @@ def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
         times = _arrow_times(column)
         return times if times is not None else pa.array(_time_texts(column), TEXT)
     if name == "failed":
-        return pa.array(np.where(column.to_numpy(dtype=bool), "true", "false").astype(object), TEXT)
+        return pc.take(
+            pa.array(["false", "true"], TEXT), pa.array(column.to_numpy(dtype=bool).astype("int8"))
+        )
     if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         numbers = column.astype("Int64")
         values = pa.array(
@@ -167,9 +183,32 @@ def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
         )
         return pc.fill_null(pc.cast(values, TEXT), "null")
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    encoded = pa.array([*(_encode(value) for value in uniques), "null"], TEXT)
+    encoded = pa.concat_arrays([_encoded_values(np.asarray(uniques, dtype=object)), pa.array(["null"], TEXT)])
     codes = np.where(codes >= 0, codes, len(uniques)).astype("int64")
     return pc.take(encoded, pa.array(codes))
+
+
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring escapes (ensure_ascii=False)
+
+
+def _encoded_values(values: np.ndarray) -> pa.Array:
+    """Distinct values as JSON texts: a text with nothing to escape is quoted by pyarrow, any other
+    value written by `_encode` (the standard library's escaping)."""
+    if len(values) == 0:
+        return pa.array([], TEXT)
+    if not all(isinstance(value, str) for value in values):
+        return pa.array([_encode(value) for value in values], TEXT)
+    try:
+        texts = pa.array(values, TEXT)
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: the standard library writes it
+        return pa.array([_encode(value) for value in values], TEXT)
+    odd = pc.match_substring_regex(texts, _NEEDS_ESCAPE).to_numpy(zero_copy_only=False)
+    quoted = _joined(['"', texts, '"'])
+    if not odd.any():
+        return quoted
+    escaped = np.full(len(values), "", dtype=object)
+    escaped[odd] = [_encode(value) for value in values[odd]]
+    return pc.if_else(pa.array(odd), pa.array(escaped, TEXT), quoted)
 
 
 def _is_time(column: pd.Series) -> bool:
