@@ -141,7 +141,9 @@ def _login_findings(logins: pd.DataFrame, steps: pd.DataFrame, bounds: np.ndarra
     wanted = np.repeat(wanted, np.diff(np.r_[bounds, len(steps)]))
     at_failed = named & (wanted >= 0) & (step_codes == wanted)
     first = np.minimum.reduceat(np.where(at_failed, np.arange(len(steps)), len(steps)), bounds)
-    return [_encode(uniques[codes[at]]) if at < len(steps) else "null" for at in first.tolist()]
+    texts = np.array([*(_encode(value) for value in uniques), "null"], dtype=object)
+    found = np.where(first < len(steps), codes[np.minimum(first, len(steps) - 1)], len(uniques))
+    return texts[found].tolist()
 
 
 def _step_objects(steps: pd.DataFrame, level: int, prefix: pa.Array, suffix: pa.Array) -> pa.Array:
@@ -230,17 +232,18 @@ def _arrow_times(column: pd.Series) -> pa.Array | None:
     codes, distinct = pd.factorize(seconds)
     whole = np.datetime_as_string(distinct.astype("datetime64[s]"), unit="s").astype(object)
     base = pc.take(pa.array(whole, TEXT), pa.array(codes.astype("int64")))
-    micro = _digits(fraction // 1000, 6)
-    nano = _digits(fraction, 9)
-    digits = pc.if_else(pa.array(fraction % 1000 != 0), nano, micro)
-    tail = pc.if_else(pa.array(fraction == 0), pa.scalar("", TEXT), _joined([".", digits]))
+    parts, fractions = pd.factorize(fraction)
+    digits = [_fraction(int(value)) for value in fractions]
+    tail = pc.take(pa.array(digits, TEXT), pa.array(parts.astype("int64")))
     quoted = _joined(['"', base, tail, '+00:00"' if tz is not None else '"'])
     return pc.if_else(pa.array(missing), pa.scalar("null", TEXT), quoted)
 
 
-def _digits(numbers: np.ndarray, width: int) -> pa.Array:
-    text = pc.cast(pa.array(numbers, pa.int64()), TEXT)
-    return pc.utf8_lpad(text, width=width, padding="0")
+def _fraction(nanoseconds: int) -> str:
+    """The fraction of a second as Timestamp.isoformat writes it: none, 6 digits, or 9 below a us."""
+    if nanoseconds == 0:
+        return ""
+    return f".{nanoseconds:09d}" if nanoseconds % 1000 else f".{nanoseconds // 1000:06d}"
 
 
 def _time_texts(column: pd.Series) -> np.ndarray:
