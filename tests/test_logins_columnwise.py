@@ -116,3 +116,18 @@ def test_a_time_zone_other_than_utc_is_written_as_isoformat_writes_it():
     report = SimpleNamespace(logins=built.logins, login_steps=built.steps, finding_logins={})
     assert logins_array(built.logins, built.steps, level=0) == _plain_json(report)
     assert "+01:00" in logins_array(built.logins, built.steps, level=0)
+
+
+def test_match_and_sort_keys_stay_exact_when_codes_are_too_large_to_mix():
+    from logscope.login_requests import _joint_key
+    from logscope.logins import _mixed_or_not
+
+    # mixed naively, (4, 0) would be 4 * 2**62 + 0, which wraps to (0, 0)'s key
+    major = np.array([0, 4, 0], dtype="int64")
+    minor = np.array([0, 0, 2**62 - 1], dtype="int64")
+    key = _joint_key((major, major), (minor, minor))  # left rows, then the same as right rows
+    assert len(set(key[:3].tolist())) == 3 and key[:3].tolist() == key[3:].tolist()
+    # and 2 * (2**62 + 1) wraps negative: it would sort before (0, 2**62)
+    parts = _mixed_or_not((np.array([2, 0], dtype="int64"), np.array([0, 2**62], dtype="int64")))
+    assert np.lexsort(parts).tolist() == [1, 0]
+    assert len(_mixed_or_not((np.array([1, 2]), np.array([3, 4])))) == 1  # small ones are mixed
