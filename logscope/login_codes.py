@@ -51,7 +51,7 @@ def column(values: pd.Series) -> Column:
         mapping[used] = np.arange(len(used), dtype="int64")
         codes = _remap(codes, mapping)
         categories = values.cat.categories.take(used)
-        if categories.inferred_type in ("string", "empty"):  # distinct already
+        if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
