@@ -138,6 +138,9 @@ def ranks(values: np.ndarray) -> np.ndarray:
 
 def ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """A numeric column as (int64 values, known mask); unreadable values are missing."""
+    if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        known = values.notna().to_numpy(dtype=bool)  # an integer column as it is: no parsing
+        return values.to_numpy(dtype="int64", na_value=0), known
     numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
     return numbers.to_numpy(dtype="int64", na_value=0), numbers.notna().to_numpy(dtype=bool)
 
