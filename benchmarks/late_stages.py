@@ -5,7 +5,9 @@
 
 `dump` runs the stages before correlate once (bundle, parse, readers, frames, node summaries) and
 pickles what correlate and the signatures read. `time` loads it and times correlate and
-`Library.evaluate_all` N times each: wall and CPU (process time) seconds of the first run (the one
+`Library.evaluate_all` N times each, then the logins stage (`build_logins`, `link_findings`) and the
+JSON `logins` array (column-wise, as `analyze --format json` writes it): wall and CPU (process
+time) seconds of the first run (the one
 `analyze` pays; pandas keeps hash tables it builds on first use on the frame, so later runs are
 cheaper) and of the best later run, with the load average, and the findings (id, status, count) so
 two runs can be compared. `--profile correlate` or `--profile signatures` prints the top of a cProfile
@@ -103,12 +105,36 @@ def run(pkl: Path, repeat: int, profile: str | None) -> int:
     _print("correlate", walls, cpus)
     walls, cpus, (findings, errors) = _timed(lambda: signatures(correlation), repeat)
     _print("signatures and evidence", walls, cpus)
+    _time_logins(events, correlation, findings, repeat)
     print(f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min)")
     print("errors", [str(e) for e in errors])
     for finding in findings:
         data = finding.to_dict()
         print("  ", data.get("id"), data.get("status"), data.get("count"))
     return 0
+
+
+def _time_logins(events, correlation, findings, repeat: int) -> None:
+    """The logins stage and its JSON array (issue 16), on the correlation timed above."""
+    from logscope.logins import build_logins, link_findings
+    from logscope.render.login_json import logins_array
+
+    def logins():
+        return build_logins(correlation.transactions, events, correlation.tls_failures)
+
+    walls, cpus, built = _timed(logins, repeat)
+    _print("logins (build)", walls, cpus)
+    walls, cpus = [], []
+    for _ in range(repeat):  # each run links a fresh build: linking fills the steps' finding column
+        fresh = logins()
+        wall, cpu = time.perf_counter(), time.process_time()
+        link_findings(findings, fresh)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    _print("logins (link findings)", walls, cpus)
+    walls, cpus, text = _timed(lambda: logins_array(fresh.logins, fresh.steps, level=1), repeat)
+    _print("logins JSON array", walls, cpus)
+    print(f"  {len(built.logins):,} logins, {len(built.steps):,} requests, {len(text or ''):,} characters")
 
 
 def _print(stage: str, walls: list[float], cpus: list[float]) -> None:

@@ -220,6 +220,7 @@ def logins(
     import json
 
     from logscope.pipeline import analyze as run_analysis
+    from logscope.render.login_json import logins_json
     from logscope.render.logins import login_documents, logins_text
 
     if paths.count("-") > 1:
@@ -230,10 +231,14 @@ def logins(
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-    documents = login_documents(report, user=user)
     if fmt == "json":
-        click.echo(json.dumps(documents, indent=2, ensure_ascii=False, default=str))
+        fast = logins_json(report, level=0, user=user)
+        documents = login_documents(report, user=user) if fast is None else None
+        click.echo(
+            fast if fast is not None else json.dumps(documents, indent=2, ensure_ascii=False, default=str)
+        )
     else:
+        documents = login_documents(report, user=user)
         click.echo(logins_text(documents, user=user, incomplete=bool(report.incomplete)), nl=False)
     sys.exit(report.exit_code)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
+from logscope.render.login_json import logins_json, with_logins
 from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "1.3"
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """The report as plain JSON-ready values (what ``Report.to_dict`` returns)."""
+def report_document(report: Report, *, logins: bool = True) -> dict[str, Any]:
+    """The report as plain JSON-ready values (what ``Report.to_dict`` returns); `logins=False` leaves
+    the `logins` array empty (render_json writes it column-wise)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "logscope_version": __version__,
@@ -39,7 +41,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "unrecognised_tls_lines": list(report.unrecognised_tls_lines),
         "unrecognised_tls_count": report.unrecognised_tls_count,
         "traversal": report.traversal,
-        "logins": login_documents(report),
+        "logins": login_documents(report) if logins else [],
     }
 
 
@@ -98,4 +100,11 @@ def _iso(value: Any) -> str | None:
 
 def render_json(report: Report, *, indent: int | None = 2) -> str:
     """The JSON document as text; values JSON has no type for (times, paths) are written as strings."""
+    fast = logins_json(report, level=1) if indent == 2 else None
+    if fast is not None:
+        text = with_logins(
+            json.dumps(report_document(report, logins=False), indent=2, ensure_ascii=False, default=str), fast
+        )
+        if text is not None:
+            return text
     return json.dumps(report_document(report), indent=indent, ensure_ascii=False, default=str)

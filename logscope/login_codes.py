@@ -1,0 +1,286 @@
+"""The requests of the logins stage as integer codes (issue 16, speed).
+
+A storm repeats a few thousand paths, servers and users over a million requests, so every text
+column is held as codes into its distinct values (a pandas categorical's own codes, or one
+factorization): string work (regular expressions, lower-casing, URL building) runs once per distinct
+value and the per-request work is numpy. `Column` is one such column; `Requests` the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+UNKNOWN_NODE = "unknown"
+_UDS_USER = re.compile(r"^/cucm-uds/(?:private/)?user/([^/?#]+)")
+_DEVICE_FILE = re.compile(r"/([^/?#]+)\.(?:cnf\.xml|tlv)(?:\.sgn)?(?:[?#]|$)")
+_DEVICE_PREFIX = re.compile(r"^(?i:CSF|BOT|TCT|TAB)(.+)$")
+_ROUTE_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]+/[^/]+(/[^ ]*)?$")
+
+
+@dataclass
+class Column:
+    """A text column: `codes` (int64, -1 missing) into `values` (an object array of distinct str)."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    def text(self) -> np.ndarray:
+        """Per row, the text (None when missing): for the few rows a step needs as text."""
+        return _take_text(self.values, self.codes)
+
+    def categorical(self, rows: np.ndarray | None = None) -> pd.Categorical:
+        """The column (or its `rows`) as a pandas categorical: no per-row text is built."""
+        codes = self.codes if rows is None else self.codes[rows]
+        return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
+
+
+def column(values: pd.Series) -> Column:
+    """A series as codes: a categorical's own codes, else one factorization of its text."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # only the categories the rows use: a frame's categoricals often keep every value of the log
+        codes = values.cat.codes.to_numpy(dtype="int64")
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)))
+        mapping = np.full(len(values.cat.categories), -1, dtype="int64")
+        mapping[used] = np.arange(len(used), dtype="int64")
+        codes = _remap(codes, mapping)
+        categories = values.cat.categories.take(used)
+        if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
+            return Column(codes, categories.to_numpy(dtype=object))
+        return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    return Column(codes.astype("int64"), np.asarray(uniques, dtype=object))
+
+
+def unique_column(codes: np.ndarray, texts: np.ndarray) -> Column:
+    """`codes` into `texts`, which may repeat a text (categories that differ only in type): merged."""
+    if len(texts) == 0:
+        return Column(codes, texts.astype(object))
+    inverse, uniques = pd.factorize(texts.astype(object))
+    if len(uniques) == len(texts):
+        return Column(codes, texts.astype(object))
+    return Column(_remap(codes, inverse.astype("int64")), np.asarray(uniques, dtype=object))
+
+
+def per_value(col: Column, function: Callable[[str], str | None]) -> Column:
+    """`function` applied once per distinct value the rows use (None: missing)."""
+    used = used_codes(col)
+    return spread(col, used, [function(value) for value in col.values[used]])
+
+
+def spread(col: Column, used: np.ndarray, results: list[str | None]) -> Column:
+    """Per row of `col`, the result computed for its value (`results[i]` for the value `used[i]`)."""
+    texts = np.array([result for result in results if result is not None], dtype=object)
+    mapping = np.full(len(col.values), -1, dtype="int64")
+    known = np.array([result is not None for result in results], dtype=bool)
+    merged = unique_column(np.arange(len(texts), dtype="int64"), texts)
+    mapping[used[known]] = merged.codes
+    return Column(_remap(col.codes, mapping), merged.values)
+
+
+def compact(col: Column) -> Column:
+    """The column with only the values its rows use."""
+    used = used_codes(col)
+    if len(used) == len(col.values):
+        return col
+    mapping = np.full(len(col.values), -1, dtype="int64")
+    mapping[used] = np.arange(len(used), dtype="int64")
+    return Column(_remap(col.codes, mapping), col.values[used])
+
+
+def used_codes(col: Column) -> np.ndarray:
+    """The codes at least one row uses, ascending."""
+    counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.values))
+    return np.flatnonzero(counts)
+
+
+def coalesce(first: Column, second: Column) -> Column:
+    """Per row, `first`'s value, else `second`'s: both mapped into one set of distinct values."""
+    (one, two), values = shared(first, second)
+    return Column(np.where(one >= 0, one, two), values)
+
+
+def shared(*columns: Column) -> tuple[list[np.ndarray], np.ndarray]:
+    """The columns' codes re-expressed in one shared set of the distinct values they use."""
+    useds = [used_codes(col) for col in columns]
+    texts = np.concatenate([col.values[used] for col, used in zip(columns, useds, strict=True)])
+    merged = unique_column(np.arange(len(texts), dtype="int64"), texts.astype(object))
+    codes, start = [], 0
+    for col, used in zip(columns, useds, strict=True):
+        mapping = np.full(len(col.values), -1, dtype="int64")
+        mapping[used] = merged.codes[start : start + len(used)]
+        start += len(used)
+        codes.append(_remap(col.codes, mapping))
+    return codes, merged.values
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Each distinct text's rank in sorted (code point) order: what `factorize(sort=True)` numbers.
+
+    Sorted by pyarrow (UTF-8 byte order is code point order); a text UTF-8 cannot hold (a lone
+    surrogate) leaves it to Python's comparison."""
+    try:
+        order = (
+            pc.sort_indices(pa.array(values, pa.string())).to_numpy() if len(values) else np.zeros(0, "int64")
+        )
+    except (pa.ArrowException, UnicodeEncodeError):
+        order = np.argsort(values, kind="stable")
+    result = np.empty(len(values), dtype="int64")
+    result[order] = np.arange(len(values), dtype="int64")
+    return result
+
+
+def ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A numeric column as (int64 values, known mask); unreadable values are missing."""
+    if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        known = values.notna().to_numpy(dtype=bool)  # an integer column as it is: no parsing
+        return values.to_numpy(dtype="int64", na_value=0), known
+    numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
+    return numbers.to_numpy(dtype="int64", na_value=0), numbers.notna().to_numpy(dtype=bool)
+
+
+def route_path(url: str) -> str | None:
+    """The path of a route URL (`https://host:port/<segment>/<path>` -> `/<path>`)."""
+    match = _ROUTE_PATH.search(url)
+    return match.group(1) if match else None
+
+
+def uds_user(path: str) -> str | None:
+    match = _UDS_USER.search(path)
+    return match.group(1) if match else None
+
+
+def device_name(path: str) -> str | None:
+    match = _DEVICE_FILE.search(path)
+    return match.group(1) if match else None
+
+
+def device_owner(device: str) -> str | None:
+    """The user a Jabber device's name carries, lower-cased (`CSFemusk` -> `emusk`, seed 003)."""
+    match = _DEVICE_PREFIX.search(device)
+    return match.group(1).lower() if match else None
+
+
+def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Column]:
+    """Per request, from its path: the step the path names, the UDS user and the device whose
+    configuration file it is. Worked out once per distinct path: by pyarrow (RE2) for the plain ones
+    (ASCII, one line: where RE2 and ASCII lower-casing read a path exactly as `re` and str.lower
+    do), in Python for the others."""
+    used = used_codes(col)
+    paths = col.values[used]
+    kind = np.empty(len(paths), dtype=object)
+    user = np.full(len(paths), None, dtype=object)
+    device = np.full(len(paths), None, dtype=object)
+    text = pa.array(paths, pa.string()) if len(paths) else pa.array([], pa.string())
+    plain = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring(text, "\n"))).to_numpy(
+        zero_copy_only=False
+    )
+    at = np.flatnonzero(plain)
+    if len(at):
+        chosen = text.take(pa.array(at))
+        kind[at] = _arrow_kinds(chosen, kinds)
+        user[at] = _extracted(chosen, _UDS_USER.pattern)
+        device[at] = _extracted(chosen, _DEVICE_FILE.pattern)
+    for index in np.flatnonzero(~plain).tolist():
+        path = paths[index]
+        kind[index], user[index], device[index] = path_kind(path, kinds), uds_user(path), device_name(path)
+    return (
+        spread(col, used, kind.tolist()),
+        spread(col, used, user.tolist()),
+        spread(col, used, device.tolist()),
+    )
+
+
+def _arrow_kinds(paths: pa.Array, kinds: tuple[str, ...]) -> np.ndarray:
+    """`path_kind` of ASCII paths, vectorised."""
+    lower = pc.ascii_lower(paths)
+
+    def has(text: str) -> np.ndarray:
+        return pc.match_substring(lower, text).to_numpy(zero_copy_only=False)
+
+    def starts(text: str) -> np.ndarray:
+        return pc.starts_with(lower, text).to_numpy(zero_copy_only=False)
+
+    conditions = [
+        has("get_edge_config"),
+        starts("/cucm-uds/"),
+        starts("/cup/") | has("bosh") | starts("/epassoap/"),
+        starts("/vmrest/"),
+        has("register"),
+    ]
+    return np.select(conditions, np.array(kinds[:5], dtype=object), default=kinds[5])
+
+
+def _extracted(paths: pa.Array, pattern: str) -> np.ndarray:
+    """The first group of `pattern` (searched, as re.search does) in each path, None without a match."""
+    named = _name_first_group(pattern)
+    found = pc.extract_regex(paths, named)
+    values = np.array(found.field("value").to_pylist(), dtype=object)  # the struct's nulls are its own
+    values[~found.is_valid().to_numpy(zero_copy_only=False)] = None
+    return values
+
+
+def _name_first_group(pattern: str) -> str:
+    """The pattern with its first capturing group named `value` (what extract_regex returns)."""
+    for index, char in enumerate(pattern):
+        if (
+            char == "("
+            and pattern[index + 1 : index + 2] != "?"
+            and (index == 0 or pattern[index - 1] != "\\")
+        ):
+            return pattern[: index + 1] + "?P<value>" + pattern[index + 1 :]
+    raise ValueError(pattern)
+
+
+def path_kind(path: str, kinds: tuple[str, ...]) -> str:
+    """The step a path names whatever its port (`kinds`: edge-config, uds, imp, voicemail,
+    registration, other; device-config is decided by the port)."""
+    lower = path.lower()
+    if "get_edge_config" in lower:
+        return kinds[0]
+    if lower.startswith("/cucm-uds/"):
+        return kinds[1]
+    if lower.startswith("/cup/") or "bosh" in lower or lower.startswith("/epassoap/"):
+        return kinds[2]
+    if lower.startswith("/vmrest/"):
+        return kinds[3]
+    if "register" in lower:
+        return kinds[4]
+    return kinds[5]
+
+
+def first_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct `keys` (sorted) and, for each, the first of its `rows` (rows ascending)."""
+    uniques, index = np.unique(keys, return_index=True)
+    return uniques, rows[index]
+
+
+def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`values` of `wanted` in the sorted `keys` (-1 where absent)."""
+    if len(keys) == 0:
+        return np.full(len(wanted), -1, dtype="int64")
+    where = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
+    return np.where(keys[where] == wanted, values[where], -1)
+
+
+def pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One code per distinct (first, second) pair of non-negative ints (never overflows)."""
+    high = int(second.max()) + 1 if len(second) else 1
+    codes, _ = pd.factorize(first.astype("int64") * high + second.astype("int64"))
+    return codes.astype("int64")
+
+
+def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """`mapping[code]` per code, -1 staying -1 (the appended last entry)."""
+    return np.append(mapping.astype("int64"), -1)[codes]
+
+
+def _take_text(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    padded = np.append(values, None).astype(object)
+    return padded[np.where(codes >= 0, codes, len(values))]

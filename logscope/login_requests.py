@@ -1,0 +1,372 @@
+"""The logins stage's requests: one per transaction, every text as codes (issue 16).
+
+On the Expressway-C every MRA request arrives from 127.0.0.1 with its own tracking id, so neither
+keys a login. A request is keyed by its user (the UDS path `/cucm-uds/user/<name>`, else the
+allow-list event's `Username` for the same request) or, failing that, by its device (the name of
+the configuration file it fetches, `<device>.cnf.xml`); a device seen with a user anywhere takes that
+user. The step a request is comes from its path and port (issue 16 "Details").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logscope.login_codes import (
+    UNKNOWN_NODE,
+    Column,
+    coalesce,
+    column,
+    compact,
+    device_owner,
+    first_per_key,
+    ints,
+    lookup,
+    pair_codes,
+    path_facts,
+    per_value,
+    ranks,
+    route_path,
+    shared,
+)
+
+ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
+# Every step a request can be, in the order a client usually takes them (log-lines.md sections 2-3,
+# seed 003); the first six are a login's `stages`.
+STEP_NAMES = ("edge-config", "uds", "device-config", "imp", "voicemail", "registration", "other")
+EDGE, UDS, DEVICE_CONFIG, OTHER = 0, 1, 2, 6
+_PATH_KINDS = ("edge-config", "uds", "imp", "voicemail", "registration", "other")
+CONFIG_PORTS = (6970, 6972)
+
+
+@dataclass
+class Requests:
+    """The requests that carry a user or device key: `rows` are their positions in the transactions."""
+
+    rows: np.ndarray
+    node: Column
+    method: Column
+    path: Column
+    server: Column
+    step: np.ndarray  # codes into STEP_NAMES
+    tls_failure: Column
+    user: Column
+    device: Column
+    key: np.ndarray  # sorts as the text "device:<name>" / "user:<name>" would; -1: neither
+    source: np.ndarray  # rank of the source file's name (-1 missing)
+    line: np.ndarray
+    port: tuple[np.ndarray, np.ndarray]  # (value, known)
+    status: tuple[np.ndarray, np.ndarray]
+
+    def take(self, order: np.ndarray) -> Requests:
+        """The requests at `order` (positions), every column taken once."""
+        taken = {}
+        for name, value in vars(self).items():
+            if isinstance(value, Column):
+                taken[name] = Column(value.codes[order], value.values)
+            elif isinstance(value, tuple):
+                taken[name] = (value[0][order], value[1][order])
+            else:
+                taken[name] = value[order]
+        return Requests(**taken)
+
+
+def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
+    """One row per transaction (read-only inputs); `key` is -1 for those with neither user nor device."""
+    node = _filled(column(transactions["node"]), UNKNOWN_NODE)
+    upstream, url = column(transactions["upstream_path"]), column(transactions["url"])
+    from_url = per_value(Column(np.where(upstream.codes < 0, url.codes, -1), url.values), route_path)
+    path = _filled(coalesce(upstream, from_url), "")
+    port = _either(ints(transactions["route_port"]), ints(transactions["upstream_port"]))
+    server = coalesce(column(transactions["route_host"]), column(transactions["upstream_ip"]))
+    pid = ints(transactions["pid"])
+    pid_key = np.where(pid[1], pid[0], -1)
+    scheme = column(transactions["route_scheme"])
+    start = transactions["start"]
+    kinds, uds, device = path_facts(path, _PATH_KINDS)
+    allowed = allowed_users(events, uds.codes < 0, node, pid_key, scheme, server, port, path, start)
+    user = coalesce(uds, allowed)
+    user = Column(np.where(user.codes >= 0, user.codes, device_users(node, user, device)), user.values)
+    source = column(transactions["source"])
+    return Requests(
+        rows=np.arange(len(transactions), dtype="int64"),
+        node=node,
+        method=column(transactions["method"]),
+        path=path,
+        server=server,
+        step=step_kinds(kinds, port),
+        tls_failure=tls_failures(failures, node, pid_key, ints(transactions["txn_id"])),
+        user=user,
+        device=device,
+        key=_keys(user, device),
+        source=np.where(source.codes >= 0, ranks(source.values)[source.codes.clip(min=0)], -1),
+        line=_or_minus_one(ints(transactions["line"])),
+        port=port,
+        status=ints(transactions["status"]),
+    )
+
+
+def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The login step of each request, by the kind its path names and its port."""
+    index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
+    by_path = np.where(names.codes >= 0, index[names.codes.clip(min=0)] if len(index) else OTHER, OTHER)
+    on_config_port = port[1] & np.isin(port[0], CONFIG_PORTS)
+    return np.where(on_config_port & ~np.isin(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
+
+
+def allowed_users(
+    events: pd.DataFrame,
+    wanted: np.ndarray,
+    node: Column,
+    pid: np.ndarray,
+    scheme: Column,
+    server: Column,
+    port: tuple[np.ndarray, np.ndarray],
+    path: Column,
+    start: pd.Series,
+) -> Column:
+    """The allow-list event's Username for each `wanted` request: same node, pid and upstream URL,
+    just after it. Each allow line belongs to the latest request for its URL before it (two users
+    fetching the same IM&P path ms apart must not both take the second one's user name)."""
+    result = Column(np.full(len(wanted), -1, dtype="int64"), np.zeros(0, dtype=object))
+    if "username" not in events or events.empty:
+        return result
+    allowed = events.loc[
+        (events["kind"] == "request_allowed").to_numpy(dtype=bool), ["ts", "node", "pid", "url", "username"]
+    ].dropna(subset=["ts", "username", "url"])
+    known = scheme.codes >= 0
+    known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(wanted & known)
+    if allowed.empty or len(rows) == 0:
+        return result
+    url = compact(column(allowed["url"]))
+    target = _target_urls(rows, scheme, server, port, path, url.values)
+    right_node = column(allowed["node"])
+    (left_node, right_node_codes), _ = shared(Column(node.codes[rows], node.values), right_node)
+    nowhere = max(int(left_node.max(initial=-1)), int(right_node_codes.max(initial=-1))) + 1
+    right_pid = ints(allowed["pid"])
+    key = _joint_key(
+        (left_node, np.where(right_node_codes >= 0, right_node_codes, nowhere)),
+        (pid[rows], np.where(right_pid[1], right_pid[0], -1)),
+        (target, url.codes),
+    )
+    left = pd.DataFrame({"request_ts": start.array.take(rows), "key": key[: len(rows)], "row": rows})
+    user = column(allowed["username"])
+    right = pd.DataFrame({"ts": allowed["ts"].array, "key": key[len(rows) :], "user": user.codes})
+    matched = pd.merge_asof(
+        right.sort_values("ts"),
+        left.sort_values("request_ts"),
+        left_on="ts",
+        right_on="request_ts",
+        by="key",
+        direction="backward",
+        tolerance=ALLOW_SLACK,
+    )
+    hit = matched["row"].notna().to_numpy(dtype=bool)
+    rows_hit = matched["row"].to_numpy(dtype="float64")[hit].astype("int64")
+    first_rows, first = np.unique(rows_hit, return_index=True)
+    codes = result.codes.copy()
+    codes[first_rows] = matched["user"].to_numpy(dtype="int64")[hit][first]
+    return Column(codes, user.values)
+
+
+def _target_urls(
+    rows: np.ndarray,
+    scheme: Column,
+    server: Column,
+    port: tuple[np.ndarray, np.ndarray],
+    path: Column,
+    urls: np.ndarray,
+) -> np.ndarray:
+    """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
+    each distinct URL is built once, by pyarrow."""
+    port_codes, port_values = pd.factorize(port[0][rows])
+    parts = [scheme.codes[rows], server.codes[rows], port_codes.astype("int64"), path.codes[rows]]
+    spans = [len(scheme.values), len(server.values), len(port_values), len(path.values)]
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:  # one int per URL, split back
+        codes, distinct = pd.factorize(_mixed(parts, spans))
+        at_scheme, at_server, at_port, at_path = _split(np.asarray(distinct, dtype="int64"), spans)
+    else:
+        combo = pair_codes(pair_codes(pair_codes(parts[0], parts[1]), parts[2]), parts[3])
+        codes = pd.factorize(combo)[0]
+        first = np.unique(codes, return_index=True)[1]
+        at_scheme, at_server, at_port, at_path = (part[first] for part in parts)
+    pieces = [
+        _texts(scheme.values, at_scheme),
+        pa.scalar("://"),
+        _texts(server.values, at_server),
+        pa.scalar(":"),
+        pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string()),
+        _texts(path.values, at_path),
+        pa.scalar(""),
+    ]
+    texts = pc.binary_join_element_wise(*pieces)
+    found = pc.fill_null(pc.index_in(texts, value_set=pa.array(urls, pa.string())), len(urls))
+    return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
+
+
+def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
+    """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
+    key = np.zeros(len(parts[0]), dtype="int64")
+    for part, span in zip(parts, spans, strict=True):
+        key = key * span + part
+    return key
+
+
+def _split(keys: np.ndarray, spans: list[int]) -> list[np.ndarray]:
+    """The codes `_mixed` mixed into `keys`."""
+    parts = []
+    for span in reversed(spans):
+        keys, part = np.divmod(keys, span)
+        parts.append(part)
+    return parts[::-1]
+
+
+def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
+    return pc.take(pa.array(values, pa.string()), pa.array(codes))
+
+
+def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
+    mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
+    columns = [np.concatenate([left, right]).astype("int64") for left, right in pairs]
+    spans = [int(col.max()) - int(col.min()) + 1 if len(col) else 1 for col in columns]
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
+        key = np.zeros(len(columns[0]), dtype="int64")
+        for col, span in zip(columns, spans, strict=True):
+            key = key * span + (col - (col.min() if len(col) else 0))
+        return key
+    key = None
+    for col in columns:
+        codes = pd.factorize(col)[0].astype("int64")
+        key = codes if key is None else pair_codes(key, codes)
+    return key
+
+
+def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
+    """The user code of each device-only request: the user a request of the same device named, else
+    the user of that node whose name the device's is (a Jabber device is `CSF`/`BOT`/`TCT`/`TAB` +
+    user, seed 003's `CSFemusk.cnf.xml` for user emusk); -1 where neither."""
+    todo = np.flatnonzero((device.codes >= 0) & (user.codes < 0))
+    result = np.full(len(user.codes), -1, dtype="int64")
+    if len(todo) == 0:
+        return result
+    both = np.flatnonzero((user.codes >= 0) & (device.codes >= 0))
+    devices, firsts = first_per_key(device.codes[both], both)
+    by_device = lookup(devices, user.codes[firsts], device.codes[todo])
+    owner = per_value(Column(device.codes[todo], device.values), device_owner)
+    named = np.flatnonzero(user.codes >= 0)
+    lower = per_value(Column(user.codes[named], user.values), str.lower)
+    (owner_codes, lower_codes), _ = shared(owner, lower)
+    guessable = owner_codes >= 0
+    nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
+    key = pair_codes(nodes, np.concatenate([lower_codes, owner_codes[guessable]]))
+    seen, first_named = first_per_key(key[: len(named)], named)
+    guess = np.full(len(todo), -1, dtype="int64")
+    guess[guessable] = lookup(seen, user.codes[first_named], key[len(named) :])
+    result[todo] = np.where(by_device >= 0, by_device, guess)
+    return result
+
+
+def tls_failures(
+    failures: pd.DataFrame, node: Column, pid: np.ndarray, txn: tuple[np.ndarray, np.ndarray]
+) -> Column:
+    """The TLS failure tied to each request (correlate's link): the verify error, else the SSL reason.
+
+    A storm links a few thousand failures: matched through a dict on (node, pid, transaction)."""
+    none = Column(np.full(len(pid), -1, dtype="int64"), np.zeros(0, dtype=object))
+    if failures.empty or "linked" not in failures:
+        return none
+    linked = failures[failures["linked"].astype(bool)]
+    if linked.empty:
+        return none
+    texts = _failure_texts(linked)
+    candidates = np.flatnonzero(txn[1] & np.isin(txn[0], np.array([key[2] for key in texts], dtype="int64")))
+    found = [
+        texts.get((node.values[code], key_pid, key_txn))
+        for code, key_pid, key_txn in zip(
+            node.codes[candidates].tolist(),
+            pid[candidates].tolist(),
+            txn[0][candidates].tolist(),
+            strict=True,
+        )
+    ]
+    hit = np.array([text is not None for text in found], dtype=bool)
+    if not hit.any():
+        return none
+    values = column(pd.Series([text for text in found if text is not None], dtype=object))
+    codes = none.codes.copy()
+    codes[candidates[hit]] = values.codes
+    return Column(codes, values.values)
+
+
+def _failure_texts(linked: pd.DataFrame) -> dict[tuple[str | None, int, int], str | None]:
+    """Per (node, pid, transaction), the failure's text: the verify error (with its depth), else the
+    SSL reason, else the SNI the certificate lacks, else the kind; a verify error before an
+    ssl_connect_failed of the same transaction."""
+    pid = pd.to_numeric(linked["pid"], errors="coerce").astype("Int64").fillna(-1).to_numpy(dtype="int64")
+    txn_id, txn_known = ints(linked["txn_id"])
+    depth = pd.to_numeric(linked["depth"], errors="coerce").astype("Int64")
+    columns = (linked["node"], linked["verify_error"], depth, linked["ssl_reason"], linked["sni"])
+    kinds = _plain(linked["kind"])
+    rows = list(
+        zip(*(_plain(values) for values in columns), kinds, pid.tolist(), txn_id.tolist(), strict=True)
+    )
+    ranked = sorted(range(len(rows)), key=lambda index: kinds[index] == "ssl_connect_failed")
+    texts: dict[tuple[str | None, int, int], str | None] = {}
+    for index in ranked:
+        node, verify, depth_text, reason, sni, kind, key_pid, key_txn = rows[index]
+        if txn_known[index]:  # the first of a transaction stands, even without a text
+            texts.setdefault((node, key_pid, key_txn), _failure_text(verify, depth_text, reason, sni, kind))
+    return texts
+
+
+def _failure_text(
+    verify: str | None, depth: str | None, reason: str | None, sni: str | None, kind: str | None
+) -> str | None:
+    if verify is not None:
+        return f"{verify} (depth={depth})" if depth is not None else verify
+    if reason is not None:
+        return reason
+    return f"SNI {sni} not in certificate" if sni is not None else kind
+
+
+def _plain(values: pd.Series) -> list[str | None]:
+    """A column as text values, None where missing (a categorical's text made once per category)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        texts = np.array([*(str(value) for value in values.cat.categories), None], dtype=object)
+        return texts[values.cat.codes.to_numpy(dtype="int64")].tolist()
+    return [
+        None if value is None or value is pd.NA or value != value else str(value) for value in values.tolist()
+    ]
+
+
+def _keys(user: Column, device: Column) -> np.ndarray:
+    """Each request's login key as an int that sorts as "device:<name>" < "user:<name>" texts do."""
+    device_rank = np.append(ranks(device.values), -1)
+    user_rank = np.append(ranks(user.values) + len(device.values), -1)
+    by_device = device_rank[np.where(device.codes >= 0, device.codes, len(device.values))]
+    by_user = user_rank[np.where(user.codes >= 0, user.codes, len(user.values))]
+    return np.where(user.codes >= 0, by_user, by_device)
+
+
+def _filled(col: Column, text: str) -> Column:
+    """Missing values as `text`."""
+    if not (col.codes < 0).any():
+        return col
+    (codes, filler), values = shared(col, Column(np.zeros(1, dtype="int64"), np.array([text], dtype=object)))
+    return Column(np.where(codes >= 0, codes, filler[0]), values)
+
+
+def _either(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    return np.where(first[1], first[0], second[0]), first[1] | second[1]
+
+
+def _or_minus_one(number: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return np.where(number[1], number[0], -1)
