@@ -131,17 +131,18 @@ VERIFY_FAILED = "error:0A000086:SSL routines::certificate verify failed"
 BAD_CERTIFICATE = "sslv3 alert bad certificate"
 UNKNOWN_CA = "tlsv1 alert unknown ca"
 
-# The mapping table. An identity rejection reaches the rejected side as `bad certificate`, which the
-# phrase table alone reads as untrusted (rejected by the peer): the traversal detectors give it to
-# traversal-tls-identity when the rejecting side's line is paired with it (traversal_checks.py).
+# The mapping table. An identity rejection reaches the rejected side as `bad certificate` (OpenSSL's
+# ssl_x509err2alert; a CA error as `unknown ca`), which the phrase table reads as identity, rejected by
+# the peer: paired, it is quoted beside the rejecting side's line; alone, traversal-tls-identity is
+# potential and names the other side's log (traversal_checks.py).
 EXPECTED: dict[str, dict[str, Expected]] = {
     "healthy": {"-C": Expected(), "-E": Expected()},
     "peer-address-ip": {
         "-C": Expected(verify_error="IP address mismatch", cause=("identity", "self")),
-        "-E": Expected(alert=BAD_CERTIFICATE, cause=("untrusted", "peer")),
+        "-E": Expected(alert=BAD_CERTIFICATE, cause=("identity", "peer")),
     },
     "subject-name-missing": {
-        "-C": Expected(alert=BAD_CERTIFICATE, cause=("untrusted", "peer")),
+        "-C": Expected(alert=BAD_CERTIFICATE, cause=("identity", "peer")),
         "-E": Expected(verify_error="hostname mismatch", cause=("identity", "self")),
     },
     "ca-missing-on-c": {

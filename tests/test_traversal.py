@@ -64,7 +64,10 @@ def test_developer_line_addresses_come_from_the_tvcs_grammar():
     row = frame.iloc[0]
     assert (row["direction"], row["local_ip"], row["local_port"]) == ("Inbound", "172.16.0.10", 7001)
     assert (row["peer_ip"], row["peer_port"]) == ("198.51.100.7", 25697)
-    assert (row["cause"], row["rejected_by"]) == ("untrusted", "peer")
+    assert (row["cause"], row["rejected_by"]) == (
+        "identity",
+        "peer",
+    )  # a bad certificate alert: the rejected side of a name check
 
 
 def test_pairs_match_on_source_port_across_nat_and_clock_skew():

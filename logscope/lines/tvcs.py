@@ -114,6 +114,12 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
 
 # log-lines.md section 8 and 10: what a Detail= or ssl_error_reason says, and which side rejected
 IDENTITY = ("certificate identity was unacceptable", "hostname mismatch", "ip address mismatch")
+# The alert OpenSSL sends for a name the certificate lacks (ssl_x509err2alert in OpenSSL's
+# ssl/statem/statem_lib.c, ssl_verify_alarm_type before 1.1.0: hostname and IP address mismatch ->
+# bad certificate, as for a few other verify errors (not yet valid, a key too small), while every CA
+# error -> unknown ca; the traversal TLS lab shows both): the rejected side's view of an identity
+# failure, never a CA missing (the detector weighs a lone one: traversal_checks.py).
+IDENTITY_ALERTS = ("alert bad certificate",)
 PURPOSE = (
     "unsupported certificate purpose",
     "unsuitable certificate purpose",
@@ -122,7 +128,6 @@ PURPOSE = (
 ALERTS = (
     "alert unknown ca",
     "alert certificate unknown",
-    "alert bad certificate",
     "alert unsupported certificate",
 )
 VERIFY = (
@@ -144,6 +149,8 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
         return "close", None
     if any(phrase in text for phrase in IDENTITY):
         return "identity", "self"
+    if any(phrase in text for phrase in IDENTITY_ALERTS):
+        return "identity", "peer"
     if any(phrase in text for phrase in PURPOSE):
         return "purpose", "peer" if "alert" in text else "self"
     if any(phrase in text for phrase in ALERTS):

@@ -101,12 +101,32 @@ def _result(context: Context, rows: pd.DataFrame, **facts: Any) -> DetectorResul
     return DetectorResult(_with_partners(context, rows), facts={"sides": _sides(context, rows), **facts})
 
 
+def _paired_connections(context: Context, rows: pd.DataFrame) -> pd.Series:
+    """Rows whose connection (node, peer address, peer port) has a line paired with the other side's."""
+    events = context.tls_events
+    paired = events[events["pair"].notna()]
+    connections = set(zip(paired["node"].astype(str), paired["peer_ip"], paired["peer_port"], strict=True))
+    keys = zip(rows["node"].astype(str), rows["peer_ip"], rows["peer_port"], strict=True)
+    return pd.Series([key in connections for key in keys], index=rows.index, dtype=bool)
+
+
 def tls_identity(context: Context, rows: pd.DataFrame) -> DetectorResult:
     """The peer's certificate verified but lacks the name the zone checks; cross-checked with the
-    zones' peer addresses and subject names against the other side's certificate names."""
-    result = _result(context, rows[rows["cause"] == "identity"])
+    zones' peer addresses and subject names against the other side's certificate names.
+
+    A `bad certificate` alert (the rejected side's view) counts only when no line of the other side is
+    paired with its connection: a paired one is quoted beside the rejecting side's line, or belongs to
+    the cause that line names. Alone, it is `potential`: OpenSSL sends it for a name mismatch and a few
+    other verify errors, never for an unknown CA, and the other side's log settles which.
+    """
+    identity = rows[rows["cause"] == "identity"]
+    alerts = identity["rejected_by"] == "peer"
+    lone = alerts & ~_paired_connections(context, identity)
+    result = _result(context, identity[~alerts | lone], alert_only=bool(lone.any() and alerts.all()))
     if result.rows.empty:
         return result
+    if result.facts["alert_only"]:
+        result.status = "potential"
     checks = name_checks(context, _roles(context))
     result.facts["name_checks"] = checks
     result.evidence = crosscheck_evidence(checks, [], _evidence_texts())
