@@ -100,3 +100,31 @@ def test_a_disconnect_the_e_never_logged_says_so():
     finding = report_for("traversal-path-disconnect-pair").finding("traversal-path-disconnect")
     assert finding.status == "potential"
     assert "The Expressway-E's log, given, holds no failure line for this connection." in finding.description
+
+
+def test_the_untrusted_pair_fails_on_the_c_that_rejects_and_calls_the_e_healthy():
+    """Item 2: the -C lacks the -E's CA and rejects; the -E, whose alert the finding quotes, is fine:
+    the terminal, the page and the JSON name the -C as failing and the -E as healthy."""
+    from logscope.render.html import render_html
+    from logscope.render.json import findings_document
+    from logscope.render.text import render_text
+
+    report = report_for("traversal-untrusted-pair")
+    assert report.finding("traversal-tls-untrusted").status == "issue"
+    assert "failing on expc1; healthy: expe1" in render_text(report, width=200)
+    assert "failing on expc1; healthy: expe1" in render_html(report)
+    document = next(f for f in findings_document(report) if f["id"] == "traversal-tls-untrusted")
+    assert (document["nodes_failing"], document["nodes_healthy"]) == (["expc1"], ["expe1"])
+
+
+def test_the_identity_pair_fails_on_the_c_whose_peer_address_the_e_certificate_lacks():
+    """The -C rejects the -E certificate (its zone's peer address must change): the -E's alert lines
+    are quoted, yet the -E is healthy."""
+    from logscope.render.json import findings_document
+
+    document = next(
+        f
+        for f in findings_document(report_for("traversal-identity-pair"))
+        if f["id"] == "traversal-tls-identity"
+    )
+    assert (document["nodes_failing"], document["nodes_healthy"]) == (["expc1"], ["expe1"])

@@ -90,15 +90,31 @@ def _sides(context: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "other_side_given": any(
                     r[0] == OTHER_ROLE.get(role) for n, r in roles.items() if n != row["node"]
                 ),
+                "must_change": _must_change(row, partner),
             }
         )
     return facts
 
 
+def _must_change(row: dict[str, Any], partner: dict[str, Any] | None) -> str | None:
+    """The node whose configuration must change for this line's cause: the side that rejected for a
+    CA or a name (its trusted CA list, its zone's peer address or subject name: seed 002), the side
+    rejected for a certificate's purpose (its certificate lacks the EKU). This line's node when the
+    other side is not paired; None for causes with no rejecting side."""
+    wanted = {"identity": "self", "untrusted": "self", "purpose": "peer"}.get(row["cause"])
+    if wanted is None:
+        return None
+    if row["rejected_by"] == wanted or partner is None:
+        return str(row["node"])
+    return str(partner["node"])
+
+
 def _result(context: Context, rows: pd.DataFrame, **facts: Any) -> DetectorResult:
     if rows.empty:
         return DetectorResult(rows)
-    return DetectorResult(_with_partners(context, rows), facts={"sides": _sides(context, rows), **facts})
+    sides = _sides(context, rows)
+    nodes = sorted({side["must_change"] for side in sides if side["must_change"]})
+    return DetectorResult(_with_partners(context, rows), facts={"sides": sides, **facts}, nodes=nodes)
 
 
 def _paired_connections(context: Context, rows: pd.DataFrame) -> pd.Series:
