@@ -136,10 +136,17 @@ VERIFY = (
     "certificate signature failure", "unsupported certificate purpose", "unsuitable certificate purpose",
 )  # fmt: skip
 DISCONNECT = ("no ssl error available", "probably remote disconnect")
+# A certificate outside its validity period (seed 002: the date within the validity period is one of
+# the conditions of trust; log-lines.md section 5: "certificate has expired", "certificate is not yet
+# valid", often the clock; section 10: the `certificate expired` alert, ssl_x509err2alert's for
+# X509_V_ERR_CERT_HAS_EXPIRED). Before the purpose and CA phrases: "certificate verify failed" may
+# follow it in one line.
+VALIDITY = ("certificate has expired", "certificate is not yet valid", "alert certificate expired")
 
 
 def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str, str | None]:
-    """(cause, rejected_by) of one line: identity, untrusted, purpose, disconnect, auth, close, other;
+    """(cause, rejected_by) of one line: identity, untrusted, purpose, expired, disconnect, auth, close,
+    other;
     `self` when this side rejected the peer's certificate, `peer` when the peer's alert says it
     rejected ours."""
     text = f"{detail or ''} {ssl_reason or ''}".lower()
@@ -151,6 +158,8 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
         return "identity", "self"
     if any(phrase in text for phrase in IDENTITY_ALERTS):
         return "identity", "peer"
+    if any(phrase in text for phrase in VALIDITY):
+        return "expired", "peer" if "alert" in text else "self"
     if any(phrase in text for phrase in PURPOSE):
         return "purpose", "peer" if "alert" in text else "self"
     if any(phrase in text for phrase in ALERTS):
@@ -162,7 +171,7 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
     return "other", None
 
 
-KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
+KNOWN_CAUSES = {"identity", "untrusted", "purpose", "expired", "disconnect", "auth", "close"}
 
 
 # the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424), after a

@@ -23,6 +23,7 @@ from logscope.traversal import node_roles
 
 OTHER_ROLE = {"Expressway-C": "Expressway-E", "Expressway-E": "Expressway-C"}
 SSH_ALARMS = ("35013", "35014")  # log-lines.md section 10
+CERTIFICATE_TRUST = ("untrusted", "purpose", "expired")  # traversal-tls-untrusted's causes
 
 
 @cache
@@ -99,9 +100,10 @@ def _sides(context: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
 def _must_change(row: dict[str, Any], partner: dict[str, Any] | None) -> str | None:
     """The node whose configuration must change for this line's cause: the side that rejected for a
     CA or a name (its trusted CA list, its zone's peer address or subject name: seed 002), the side
-    rejected for a certificate's purpose (its certificate lacks the EKU). This line's node when the
+    rejected for a certificate's purpose or validity (its certificate lacks the EKU, or has expired).
+    This line's node when the
     other side is not paired; None for causes with no rejecting side."""
-    wanted = {"identity": "self", "untrusted": "self", "purpose": "peer"}.get(row["cause"])
+    wanted = {"identity": "self", "untrusted": "self", "purpose": "peer", "expired": "peer"}.get(row["cause"])
     if wanted is None:
         return None
     if row["rejected_by"] == wanted or partner is None:
@@ -175,14 +177,21 @@ def _alerts_of_identity(context: Context, rows: pd.DataFrame) -> pd.Series:
 
 
 def tls_untrusted(context: Context, rows: pd.DataFrame) -> DetectorResult:
-    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU).
+    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU) or validity
+    period (expired, not yet valid: seed 002's conditions of trust).
 
     A peer's alert paired with that peer's own identity rejection is the identity failure seen from
     the rejected side (the -C sends `bad certificate` when the -E certificate lacks the peer address),
     not a CA missing: it belongs to traversal-tls-identity.
     """
-    picked = rows[rows["cause"].isin(["untrusted", "purpose"]) & ~_alerts_of_identity(context, rows)]
-    result = _result(context, picked, purpose=bool((picked["cause"] == "purpose").any()))
+    picked = rows[rows["cause"].isin(CERTIFICATE_TRUST) & ~_alerts_of_identity(context, rows)]
+    result = _result(
+        context,
+        picked,
+        purpose=bool((picked["cause"] == "purpose").any()),
+        expired=bool((picked["cause"] == "expired").any()),
+        expired_only=bool((picked["cause"] == "expired").all()),
+    )
     return result if result.rows.empty else _with_ca_gaps(context, result)
 
 
@@ -198,7 +207,7 @@ def path_disconnect(context: Context, rows: pd.DataFrame) -> DetectorResult:
     evidence, not something in the path.
     """
     events = context.tls_events
-    explained = set(events.loc[events["cause"].isin(["identity", "untrusted", "purpose"]), "pair"].dropna())
+    explained = set(events.loc[events["cause"].isin(["identity", *CERTIFICATE_TRUST]), "pair"].dropna())
     picked = rows[(rows["cause"] == "disconnect") & ~rows["pair"].isin(list(explained))]
     if picked.empty:
         return DetectorResult(picked)
