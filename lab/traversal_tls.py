@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from lab.pki import Issued, LeafSpec, cert_pem, key_pem, make_ca, make_leaf
+from lab.pki import DAY, Issued, LeafSpec, cert_pem, key_pem, make_ca, make_leaf
 
 C_NAME = "expc.logscope.lab"  # the -C's own name (its certificate's CN and SAN)
 E_NAME = "expe.logscope.lab"  # the -E's own name
@@ -53,11 +53,12 @@ class Variant:
     check the other's certificate. `peer_address`: what the -C's zone names the -E by (an IP address is
     checked against the certificate's IP SANs). `subject_name`: the -E zone's TLS verify subject name.
     `*_trusts`: the roots in each side's trusted CA list. `*_sends`: the CAs each side sends after its
-    leaf. `c_eku`: the -C certificate's extended key usages.
+    leaf. `c_eku`: the -C certificate's extended key usages. `e_validity`: the -E certificate's
+    validity period (from, until), relative to the moment the lab runs.
     """
 
     name: str
-    cause: str  # identity, untrusted, purpose, or "" for the healthy control
+    cause: str  # identity, untrusted, purpose, expired, or "" for the healthy control
     signature: str | None
     peer_address: str = E_NAME
     subject_name: str = C_NAME
@@ -66,6 +67,7 @@ class Variant:
     c_sends: tuple[str, ...] = ("c-intermediate",)
     e_sends: tuple[str, ...] = ("e-intermediate",)
     c_eku: tuple = BOTH_EKU
+    e_validity: tuple[dt.timedelta, dt.timedelta] = (-DAY, 365 * DAY)
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -96,6 +98,9 @@ VARIANTS: tuple[Variant, ...] = (
         "traversal-tls-untrusted",
         c_eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
     ),
+    # seed 002: the date within the validity period is a condition of trust; the -E certificate
+    # ended yesterday (its renewal was not uploaded)
+    Variant("e-certificate-expired", "expired", "traversal-tls-untrusted", e_validity=(-30 * DAY, -DAY)),
 )
 
 
@@ -131,17 +136,18 @@ VERIFY_FAILED = "error:0A000086:SSL routines::certificate verify failed"
 BAD_CERTIFICATE = "sslv3 alert bad certificate"
 UNKNOWN_CA = "tlsv1 alert unknown ca"
 
-# The mapping table. An identity rejection reaches the rejected side as `bad certificate`, which the
-# phrase table alone reads as untrusted (rejected by the peer): the traversal detectors give it to
-# traversal-tls-identity when the rejecting side's line is paired with it (traversal_checks.py).
+# The mapping table. An identity rejection reaches the rejected side as `bad certificate` (OpenSSL's
+# ssl_x509err2alert; a CA error as `unknown ca`), which the phrase table reads as identity, rejected by
+# the peer: paired, it is quoted beside the rejecting side's line; alone, traversal-tls-identity is
+# potential and names the other side's log (traversal_checks.py).
 EXPECTED: dict[str, dict[str, Expected]] = {
     "healthy": {"-C": Expected(), "-E": Expected()},
     "peer-address-ip": {
         "-C": Expected(verify_error="IP address mismatch", cause=("identity", "self")),
-        "-E": Expected(alert=BAD_CERTIFICATE, cause=("untrusted", "peer")),
+        "-E": Expected(alert=BAD_CERTIFICATE, cause=("identity", "peer")),
     },
     "subject-name-missing": {
-        "-C": Expected(alert=BAD_CERTIFICATE, cause=("untrusted", "peer")),
+        "-C": Expected(alert=BAD_CERTIFICATE, cause=("identity", "peer")),
         "-E": Expected(verify_error="hostname mismatch", cause=("identity", "self")),
     },
     "ca-missing-on-c": {
@@ -165,6 +171,10 @@ EXPECTED: dict[str, dict[str, Expected]] = {
     "leaf-without-clientauth": {
         "-C": Expected(alert="sslv3 alert unsupported certificate", cause=("purpose", "peer")),
         "-E": Expected(verify_error="unsuitable certificate purpose", cause=("purpose", "self")),
+    },
+    "e-certificate-expired": {
+        "-C": Expected(verify_error="certificate has expired", cause=("expired", "self")),
+        "-E": Expected(alert="sslv3 alert certificate expired", cause=("expired", "peer")),
     },
 }
 
@@ -238,7 +248,16 @@ def write_files(folder: Path, variant: Variant, cas: dict[str, Issued], now: dt.
         now,
     )
     e_leaf = make_leaf(
-        LeafSpec("e", E_NAME, dns_names=(E_NAME,), issuer="e-intermediate", key_type="ecdsa", eku=BOTH_EKU),
+        LeafSpec(
+            "e",
+            E_NAME,
+            dns_names=(E_NAME,),
+            issuer="e-intermediate",
+            key_type="ecdsa",
+            eku=BOTH_EKU,
+            valid_from=variant.e_validity[0],
+            valid_until=variant.e_validity[1],
+        ),
         cas,
         now,
     )

@@ -64,13 +64,18 @@ class Finding:
     last_seen: datetime | None = None
     count: int = 0
     notes: list[str] = field(default_factory=list)
+    # the hosts a detector names as the ones whose configuration must change (a traversal's rejecting
+    # side); empty: the nodes of its servers and evidence fail. The JSON carries it as nodes_failing.
+    failing_nodes: list[str] = field(default_factory=list)
 
     @property
     def status_title(self) -> str:
         return STATUS_TITLES[self.status]
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        data = asdict(self)
+        del data["failing_nodes"]  # given as the document's nodes_failing (render/answers.py)
+        return _jsonable(data)
 
 
 def _jsonable(value: Any) -> Any:

@@ -79,6 +79,7 @@ LATER_SCENARIOS = (
     "ssh-tunnel-down-pair",
     "traversal-e-only",
     "traversal-path-disconnect-pair",
+    "traversal-healthy-pair",
 )
 
 

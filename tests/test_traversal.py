@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import logscope
+from logscope.lines.tvcs import classify
 from logscope.parse import parse_members
 from logscope.traversal import tls_events_frame
 
@@ -64,7 +66,10 @@ def test_developer_line_addresses_come_from_the_tvcs_grammar():
     row = frame.iloc[0]
     assert (row["direction"], row["local_ip"], row["local_port"]) == ("Inbound", "172.16.0.10", 7001)
     assert (row["peer_ip"], row["peer_port"]) == ("198.51.100.7", 25697)
-    assert (row["cause"], row["rejected_by"]) == ("untrusted", "peer")
+    assert (row["cause"], row["rejected_by"]) == (
+        "identity",
+        "peer",
+    )  # a bad certificate alert: the rejected side of a name check
 
 
 def test_pairs_match_on_source_port_across_nat_and_clock_skew():
@@ -97,7 +102,7 @@ def test_a_tvcs_failure_whose_cause_no_rule_knows_stays_listed_as_unread():
     """Never a confident answer over a line no rule read: a TLS negotiation error with a detail the
     traversal rules do not know becomes a record, but stays in the safety net's list."""
     known = C_OUT.format(env="2026-03-04T09:12:44.120+01:00 ", port=25000, sec=44)
-    unknown = known.replace("Peer's TLS certificate identity was unacceptable", "certificate has expired")
+    unknown = known.replace("Peer's TLS certificate identity was unacceptable", "certificate revoked")
     parsed, frame = _events(("c.log", known + "\n" + unknown))
     assert list(frame["cause"]) == ["identity", "other"]
     assert [line["line"] for line in parsed.unrecognised] == [2]
@@ -114,3 +119,29 @@ def test_a_log_of_bare_tvcs_bodies_covers_the_traversal():
     assert _events(("noproc.log", f"2026-03-04T09:12:44.120+01:00 expe1 {tcp}"))[0].tvcs_seen
     assert _events(("tabs.log", f"2026-03-04T09:12:44.120+01:00\texpe1\ttvcs:\t{sip}"))[0].tvcs_seen
     assert not _events(("ats.log", ats))[0].tvcs_seen
+
+
+def test_a_certificate_outside_its_validity_is_read_on_both_sides_not_listed_unread():
+    """Item 4: the rejecting side's verify string and the rejected side's alert (log-lines.md sections
+    5 and 10, OpenSSL 1.1.1 and 3 codes) are the validity cause, not `other`."""
+    assert classify("tls_negotiation_error", "certificate has expired", None) == ("expired", "self")
+    assert classify("tls_negotiation_error", "certificate is not yet valid", None) == ("expired", "self")
+    for reason in (
+        "error:14094415:SSL routines:ssl3_read_bytes:sslv3 alert certificate expired",
+        "error:0A000415:SSL routines::sslv3 alert certificate expired",
+    ):
+        assert classify("ssl_failed", None, reason) == ("expired", "peer")
+
+
+def test_an_expired_traversal_certificate_asks_for_a_renewal_not_for_cas(tmp_path):
+    line = (
+        '2026-03-04T09:12:44.120+01:00 expc1 tvcs: Event="Outbound TLS Negotiation Error" Service="SIP"'
+        ' Src-ip="10.0.0.5" Src-port="25697" Dst-ip="192.0.2.10" Dst-port="7001"'
+        ' Detail="certificate has expired" Protocol="TLS" Common-name="expe.example.com" Level="1"'
+        ' UTCTime="2026-03-04 08:12:44,120"'
+    )
+    (tmp_path / "expc1.log").write_text(line + "\n")
+    finding = logscope.analyze(tmp_path).finding("traversal-tls-untrusted")
+    assert finding.status == "issue"
+    assert "validity period" in finding.description
+    assert "restart" in finding.action and "Ensure that all CA certificates" not in finding.action

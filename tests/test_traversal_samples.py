@@ -100,3 +100,59 @@ def test_a_disconnect_the_e_never_logged_says_so():
     finding = report_for("traversal-path-disconnect-pair").finding("traversal-path-disconnect")
     assert finding.status == "potential"
     assert "The Expressway-E's log, given, holds no failure line for this connection." in finding.description
+
+
+def test_the_untrusted_pair_fails_on_the_c_that_rejects_and_calls_the_e_healthy():
+    """Item 2: the -C lacks the -E's CA and rejects; the -E, whose alert the finding quotes, is fine:
+    the terminal, the page and the JSON name the -C as failing and the -E as healthy."""
+    from logscope.render.html import render_html
+    from logscope.render.json import findings_document
+    from logscope.render.text import render_text
+
+    report = report_for("traversal-untrusted-pair")
+    assert report.finding("traversal-tls-untrusted").status == "issue"
+    assert "failing on expc1; healthy: expe1" in render_text(report, width=200)
+    assert "failing on expc1; healthy: expe1" in render_html(report)
+    document = next(f for f in findings_document(report) if f["id"] == "traversal-tls-untrusted")
+    assert (document["nodes_failing"], document["nodes_healthy"]) == (["expc1"], ["expe1"])
+
+
+def test_the_identity_pair_fails_on_the_c_whose_peer_address_the_e_certificate_lacks():
+    """The -C rejects the -E certificate (its zone's peer address must change): the -E's alert lines
+    are quoted, yet the -E is healthy."""
+    from logscope.render.json import findings_document
+
+    document = next(
+        f
+        for f in findings_document(report_for("traversal-identity-pair"))
+        if f["id"] == "traversal-tls-identity"
+    )
+    assert (document["nodes_failing"], document["nodes_healthy"]) == (["expc1"], ["expe1"])
+
+
+def test_the_c_bundle_alone_of_the_identity_pair_is_an_issue_naming_the_e_file_that_shows_the_sans():
+    """Issue 15's Details: with the -C only, an identity failure is issue and the finding says which
+    -E file would confirm the SANs; nothing is quoted from the side not given."""
+    finding = report_for("traversal-identity-pair/expc1.tar.gz").finding("traversal-tls-identity")
+    assert finding.status == "issue"
+    assert (
+        "The Expressway-E's bundle was not given: its server certificate (server_*.pem)"
+        in finding.description
+    )
+    assert "peer address is 203.0.113.10" in finding.description
+    assert "no certificate of the Expressway-E was given; its server_*.pem would show" in finding.description
+    assert {e.node for e in finding.evidence} == {"expc1"}
+
+
+def test_the_e_bundle_alone_of_the_identity_pair_is_no_missing_ca_and_names_the_c_log_that_settles_it():
+    """The -E holds only the -C's `bad certificate` alerts: not a CA missing (OpenSSL says `unknown ca`
+    for those) but a potential identity failure, the -C's loggingsnapshot settling which check failed."""
+    report = report_for("traversal-identity-pair/expe1.tar.gz")
+    assert report.finding("traversal-tls-untrusted").status == "ok"
+    finding = report.finding("traversal-tls-identity")
+    assert finding.status == "potential"
+    assert "the Expressway-C's loggingsnapshot_*.txt" in finding.description
+    assert (
+        "the Expressway-C checks the zone's peer address against the Expressway-E certificate"
+        in finding.description
+    )

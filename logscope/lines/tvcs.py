@@ -114,6 +114,12 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
 
 # log-lines.md section 8 and 10: what a Detail= or ssl_error_reason says, and which side rejected
 IDENTITY = ("certificate identity was unacceptable", "hostname mismatch", "ip address mismatch")
+# The alert OpenSSL sends for a name the certificate lacks (ssl_x509err2alert in OpenSSL's
+# ssl/statem/statem_lib.c, ssl_verify_alarm_type before 1.1.0: hostname and IP address mismatch ->
+# bad certificate, as for a few other verify errors (not yet valid, a key too small), while every CA
+# error -> unknown ca; the traversal TLS lab shows both): the rejected side's view of an identity
+# failure, never a CA missing (the detector weighs a lone one: traversal_checks.py).
+IDENTITY_ALERTS = ("alert bad certificate",)
 PURPOSE = (
     "unsupported certificate purpose",
     "unsuitable certificate purpose",
@@ -122,7 +128,6 @@ PURPOSE = (
 ALERTS = (
     "alert unknown ca",
     "alert certificate unknown",
-    "alert bad certificate",
     "alert unsupported certificate",
 )
 VERIFY = (
@@ -131,10 +136,17 @@ VERIFY = (
     "certificate signature failure", "unsupported certificate purpose", "unsuitable certificate purpose",
 )  # fmt: skip
 DISCONNECT = ("no ssl error available", "probably remote disconnect")
+# A certificate outside its validity period (seed 002: the date within the validity period is one of
+# the conditions of trust; log-lines.md section 5: "certificate has expired", "certificate is not yet
+# valid", often the clock; section 10: the `certificate expired` alert, ssl_x509err2alert's for
+# X509_V_ERR_CERT_HAS_EXPIRED). Before the purpose and CA phrases: "certificate verify failed" may
+# follow it in one line.
+VALIDITY = ("certificate has expired", "certificate is not yet valid", "alert certificate expired")
 
 
 def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str, str | None]:
-    """(cause, rejected_by) of one line: identity, untrusted, purpose, disconnect, auth, close, other;
+    """(cause, rejected_by) of one line: identity, untrusted, purpose, expired, disconnect, auth, close,
+    other;
     `self` when this side rejected the peer's certificate, `peer` when the peer's alert says it
     rejected ours."""
     text = f"{detail or ''} {ssl_reason or ''}".lower()
@@ -144,6 +156,10 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
         return "close", None
     if any(phrase in text for phrase in IDENTITY):
         return "identity", "self"
+    if any(phrase in text for phrase in IDENTITY_ALERTS):
+        return "identity", "peer"
+    if any(phrase in text for phrase in VALIDITY):
+        return "expired", "peer" if "alert" in text else "self"
     if any(phrase in text for phrase in PURPOSE):
         return "purpose", "peer" if "alert" in text else "self"
     if any(phrase in text for phrase in ALERTS):
@@ -155,7 +171,7 @@ def classify(kind: str, detail: str | None, ssl_reason: str | None) -> tuple[str
     return "other", None
 
 
-KNOWN_CAUSES = {"identity", "untrusted", "purpose", "disconnect", "auth", "close"}
+KNOWN_CAUSES = {"identity", "untrusted", "purpose", "expired", "disconnect", "auth", "close"}
 
 
 # the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424), after a

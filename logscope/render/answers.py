@@ -22,14 +22,18 @@ ACT_ON = ("issue", "potential")
 def nodes_failing(finding: Finding, report: Report | None = None) -> list[str]:
     """The Expressway nodes whose log holds this finding's failures, by their labels.
 
-    A host name two bundles share is two nodes: an evidence line goes to the node whose bundle holds
-    its file; a host named only by a server (no evidence line to tell) stands for all its nodes.
+    A detector that names the nodes that must change (a traversal's rejecting side, while the finding
+    quotes both sides) decides. A host name two bundles share is two nodes: an evidence line goes to
+    the node whose bundle holds its file; a host named only by a server (no evidence line to tell)
+    stands for all its nodes.
     """
     if finding.status not in ACT_ON:
         return []
+    shared = [node for node in (report.nodes if report else []) if node.shared_host]
+    if finding.failing_nodes and not {node.host for node in shared} & set(finding.failing_nodes):
+        return sorted(set(finding.failing_nodes))
     hosts = {node for server in finding.servers for node in server.nodes}
     hosts |= {e.node for e in finding.evidence if e.node}
-    shared = [node for node in (report.nodes if report else []) if node.shared_host]
     names = {host for host in hosts if host not in {node.host for node in shared}}
     for host in hosts - names:
         mine = [node for node in shared if node.host == host]

@@ -20,7 +20,8 @@ VERIFY_KINDS = ("tls_verify_failed", "sni_not_in_cert")
 class DetectorResult:
     """What a named detector found: the rows that make the finding, an optional status, facts for the
     texts, notes, `missing`: what it could not decide for want of input (missing-info when no row
-    decided), and `evidence`: file entries quoted after the rows' evidence (a cross-check's)."""
+    decided), `evidence`: file entries quoted after the rows' evidence (a cross-check's), and `nodes`:
+    the hosts that fail when the rows quote other nodes too (a traversal's rejecting side)."""
 
     rows: pd.DataFrame
     status: str | None = None
@@ -28,6 +29,7 @@ class DetectorResult:
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # hosts whose configuration must change, when known
 
 
 Detector = Callable[[Context, pd.DataFrame], DetectorResult]

@@ -76,6 +76,7 @@ def evaluate_signature(
         finding.evidence = collect_evidence(result.rows, signature.frame, context)
         times = result.rows[time_column(signature.frame)].dropna()
     finding.evidence += result.evidence
+    finding.failing_nodes = list(result.nodes)
     finding.count = len(result.rows)
     finding.first_seen = times.min().to_pydatetime() if not times.empty else None
     finding.last_seen = times.max().to_pydatetime() if not times.empty else None

@@ -23,6 +23,7 @@ from logscope.traversal import node_roles
 
 OTHER_ROLE = {"Expressway-C": "Expressway-E", "Expressway-E": "Expressway-C"}
 SSH_ALARMS = ("35013", "35014")  # log-lines.md section 10
+CERTIFICATE_TRUST = ("untrusted", "purpose", "expired")  # traversal-tls-untrusted's causes
 
 
 @cache
@@ -90,23 +91,60 @@ def _sides(context: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "other_side_given": any(
                     r[0] == OTHER_ROLE.get(role) for n, r in roles.items() if n != row["node"]
                 ),
+                "must_change": _must_change(row, partner),
             }
         )
     return facts
 
 
+def _must_change(row: dict[str, Any], partner: dict[str, Any] | None) -> str | None:
+    """The node whose configuration must change for this line's cause: the side that rejected for a
+    CA or a name (its trusted CA list, its zone's peer address or subject name: seed 002), the side
+    rejected for a certificate's purpose or validity (its certificate lacks the EKU, or has expired).
+    This line's node when the
+    other side is not paired; None for causes with no rejecting side."""
+    wanted = {"identity": "self", "untrusted": "self", "purpose": "peer", "expired": "peer"}.get(row["cause"])
+    if wanted is None:
+        return None
+    if row["rejected_by"] == wanted or partner is None:
+        return str(row["node"])
+    return str(partner["node"])
+
+
 def _result(context: Context, rows: pd.DataFrame, **facts: Any) -> DetectorResult:
     if rows.empty:
         return DetectorResult(rows)
-    return DetectorResult(_with_partners(context, rows), facts={"sides": _sides(context, rows), **facts})
+    sides = _sides(context, rows)
+    nodes = sorted({side["must_change"] for side in sides if side["must_change"]})
+    return DetectorResult(_with_partners(context, rows), facts={"sides": sides, **facts}, nodes=nodes)
+
+
+def _paired_connections(context: Context, rows: pd.DataFrame) -> pd.Series:
+    """Rows whose connection (node, peer address, peer port) has a line paired with the other side's."""
+    events = context.tls_events
+    paired = events[events["pair"].notna()]
+    connections = set(zip(paired["node"].astype(str), paired["peer_ip"], paired["peer_port"], strict=True))
+    keys = zip(rows["node"].astype(str), rows["peer_ip"], rows["peer_port"], strict=True)
+    return pd.Series([key in connections for key in keys], index=rows.index, dtype=bool)
 
 
 def tls_identity(context: Context, rows: pd.DataFrame) -> DetectorResult:
     """The peer's certificate verified but lacks the name the zone checks; cross-checked with the
-    zones' peer addresses and subject names against the other side's certificate names."""
-    result = _result(context, rows[rows["cause"] == "identity"])
+    zones' peer addresses and subject names against the other side's certificate names.
+
+    A `bad certificate` alert (the rejected side's view) counts only when no line of the other side is
+    paired with its connection: a paired one is quoted beside the rejecting side's line, or belongs to
+    the cause that line names. Alone, it is `potential`: OpenSSL sends it for a name mismatch and a few
+    other verify errors, never for an unknown CA, and the other side's log settles which.
+    """
+    identity = rows[rows["cause"] == "identity"]
+    alerts = identity["rejected_by"] == "peer"
+    lone = alerts & ~_paired_connections(context, identity)
+    result = _result(context, identity[~alerts | lone], alert_only=bool(lone.any() and alerts.all()))
     if result.rows.empty:
         return result
+    if result.facts["alert_only"]:
+        result.status = "potential"
     checks = name_checks(context, _roles(context))
     result.facts["name_checks"] = checks
     result.evidence = crosscheck_evidence(checks, [], _evidence_texts())
@@ -139,14 +177,21 @@ def _alerts_of_identity(context: Context, rows: pd.DataFrame) -> pd.Series:
 
 
 def tls_untrusted(context: Context, rows: pd.DataFrame) -> DetectorResult:
-    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU).
+    """One side does not trust the other's CA, or rejects the certificate's purpose (EKU) or validity
+    period (expired, not yet valid: seed 002's conditions of trust).
 
     A peer's alert paired with that peer's own identity rejection is the identity failure seen from
     the rejected side (the -C sends `bad certificate` when the -E certificate lacks the peer address),
     not a CA missing: it belongs to traversal-tls-identity.
     """
-    picked = rows[rows["cause"].isin(["untrusted", "purpose"]) & ~_alerts_of_identity(context, rows)]
-    result = _result(context, picked, purpose=bool((picked["cause"] == "purpose").any()))
+    picked = rows[rows["cause"].isin(CERTIFICATE_TRUST) & ~_alerts_of_identity(context, rows)]
+    result = _result(
+        context,
+        picked,
+        purpose=bool((picked["cause"] == "purpose").any()),
+        expired=bool((picked["cause"] == "expired").any()),
+        expired_only=bool((picked["cause"] == "expired").all()),
+    )
     return result if result.rows.empty else _with_ca_gaps(context, result)
 
 
@@ -162,7 +207,7 @@ def path_disconnect(context: Context, rows: pd.DataFrame) -> DetectorResult:
     evidence, not something in the path.
     """
     events = context.tls_events
-    explained = set(events.loc[events["cause"].isin(["identity", "untrusted", "purpose"]), "pair"].dropna())
+    explained = set(events.loc[events["cause"].isin(["identity", *CERTIFICATE_TRUST]), "pair"].dropna())
     picked = rows[(rows["cause"] == "disconnect") & ~rows["pair"].isin(list(explained))]
     if picked.empty:
         return DetectorResult(picked)

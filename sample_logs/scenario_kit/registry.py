@@ -17,6 +17,7 @@ from . import (
     plain_ats,
     seed003,
     traversal_causes,
+    traversal_healthy,
     traversal_pairs,
 )
 from .manifest import Built
@@ -45,6 +46,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("logins", login_scenarios.build),
     Family("traversal-pairs", traversal_pairs.build),
     Family("traversal-causes", traversal_causes.build),
+    Family("traversal-healthy", traversal_healthy.build),
 )
 
 # scenarios.toml lists these in the order they had before the generator was split by family; keeping

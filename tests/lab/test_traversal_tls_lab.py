@@ -25,6 +25,7 @@ from lab.traversal_tls import (
     run_lab,
 )
 from logscope.lines.tvcs import classify
+from logscope.render.answers import nodes_failing
 
 pytestmark = pytest.mark.lab
 FAILING = [v for v in VARIANTS if v.cause]
@@ -146,11 +147,30 @@ def test_the_pair_of_lines_carrying_the_openssl_texts_raises_the_variants_signat
     assert issues == {variant.signature}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lone peer `bad certificate` alert is read as a CA missing (traversal-tls-untrusted at issue); "
-    "OpenSSL sends `unknown ca` for a missing CA and `bad certificate` for a name mismatch: see the issue 15 note",
-)
+# The node whose configuration must change (seed 002's actions): the side that rejected for a name or a
+# CA (its zone's peer address or subject name, its trusted CA list), the rejected side for a purpose or
+# an expired certificate (its certificate). expc1 is the -C, expe1 the -E.
+MUST_CHANGE = {
+    "peer-address-ip": "expc1",
+    "subject-name-missing": "expe1",
+    "ca-missing-on-c": "expc1",
+    "ca-missing-on-e": "expe1",
+    "ca-missing-on-c-root-sent": "expc1",
+    "intermediate-missing-on-e": "expe1",
+    "leaf-without-clientauth": "expc1",
+    "e-certificate-expired": "expe1",
+}
+
+
+@pytest.mark.parametrize("name", [v.name for v in FAILING])
+def test_the_pairs_finding_fails_on_the_node_whose_configuration_must_change(verdicts, tmp_path, name):
+    write_pairs(tmp_path, by_name(name), verdicts)
+    report = logscope.analyze(tmp_path)
+    finding = report.finding(by_name(name).signature)
+    assert {e.node for e in finding.evidence} == {"expc1", "expe1"}  # both sides quoted
+    assert nodes_failing(finding, report) == [MUST_CHANGE[name]]
+
+
 @pytest.mark.parametrize(("name", "side"), [("peer-address-ip", "-E"), ("subject-name-missing", "-C")])
 def test_the_rejected_side_alone_of_an_identity_failure_is_not_called_a_missing_ca(
     verdicts, tmp_path, name, side
@@ -172,4 +192,7 @@ def test_the_rejected_side_alone_of_an_identity_failure_is_not_called_a_missing_
     )
     report = logscope.analyze(tmp_path)
     untrusted = next(f for f in report.findings if f.id == "traversal-tls-untrusted")
-    assert variant.cause == "identity" and untrusted.status != "issue"
+    identity = next(f for f in report.findings if f.id == "traversal-tls-identity")
+    assert variant.cause == "identity" and untrusted.status == "ok"
+    assert identity.status == "potential"
+    assert "loggingsnapshot_*.txt" in identity.description and "unknown ca" in identity.description
