@@ -30,7 +30,23 @@ from .manifest import Built, expect
 from .pki import Spec, pem
 from .scenario_build import NodeRun, Scenario, build_scenario
 from .snapshot import Fixed, Plan
-from .traversal_pairs import C_IP, ISSUING, PRIVATE_E, PUBLIC_E, ROOT, START, TRAVERSAL_IDS, ZONE_PORT, _leaf
+from .traversal_pairs import (
+    C_IP,
+    IDENTITY,
+    ISSUING,
+    PRIVATE_E,
+    PUBLIC_E,
+    ROOT,
+    START,
+    TRAVERSAL_IDS,
+    ZONE_PORT,
+    _leaf,
+    c_zone,
+    developer_ssl,
+    e_zone,
+    inbound,
+    outbound,
+)
 from .vocabulary import ALERT_UNKNOWN_CA
 
 E_FQDN = "expe1.example.com"
@@ -43,79 +59,6 @@ EDGE_ISSUING = Spec(
 ISSUING_2 = Spec("trav-issuing-2", "Example Issuing CA 2", "2025-01-01", "2032-01-01", 0x7003, ROOT, ca=True)
 UNTRUSTED = "unable to get local issuer certificate"
 AUTH_DETAIL = "Incorrect authentication credential for user"
-IDENTITY = "Peer's TLS certificate identity was unacceptable"
-
-
-def c_zone(peer: str) -> tuple[str, ...]:
-    return (
-        '*c xConfiguration CollaborationEdge Enabled: "On"',
-        '*c xConfiguration SIP Domain 1 Name: "example.com"',
-        '*c xConfiguration SIP Domain 1 Edge: "On"',
-        '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
-        '*c xConfiguration Zones Zone 1 Type: "TraversalClient"',
-        f'*c xConfiguration Zones Zone 1 TraversalClient Peer 1 Address: "{peer}"',
-        '*c xConfiguration Zones Zone 1 TraversalClient SIP TLS Verify Mode: "On"',
-    )
-
-
-def e_zone(subject: str) -> tuple[str, ...]:
-    return (
-        '*c xConfiguration SIP Domain 1 Name: "example.com"',
-        '*c xConfiguration SIP Domain 1 Edge: "On"',
-        '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
-        '*c xConfiguration Zones Zone 1 Type: "TraversalServer"',
-        '*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Mode: "On"',
-        f'*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Subject Name: "{subject}"',
-    )
-
-
-def outbound(clock: Clock, t: int, port: int, detail: str, checked: str) -> str:
-    body = kv(
-        [
-            ("Event", "Outbound TLS Negotiation Error"),
-            ("Service", "SIP"),
-            ("Src-ip", C_IP),
-            ("Src-port", str(port)),
-            ("Dst-ip", PUBLIC_E),
-            ("Dst-port", str(ZONE_PORT)),
-            ("Detail", detail),
-            ("Protocol", "TLS"),
-            ("Common-name", checked),
-            ("Level", "1"),
-            ("UTCTime", clock.utc(t)),
-        ]
-    )
-    return envelope(clock, t, "expc1", "tvcs", None, body)
-
-
-def developer_ssl(clock: Clock, t: int, port: int, reason: str) -> str:
-    body = (
-        f'UTCTime="{clock.utc(t)}" Module="developer.ssl" Level="ERROR" CodeLocation="ttssl(1143)"'
-        ' Method="TTSSLConnection::handshake" Thread="0x7f3a1c2fe700": TTSSLConnection::handshake:'
-        ' Failed to establish SSL connection iResult="-1" error="1" bServer="true"'
-        f" localAddress=\"['IPv4''TCP''{PRIVATE_E}:{ZONE_PORT}']\""
-        f" remoteAddress=\"['IPv4''TCP''{C_IP}:{port}']\""
-        f' ssl_error_reason="{reason}"'
-    )
-    return envelope(clock, t, "expe1", "tvcs", None, body)
-
-
-def inbound(clock: Clock, t: int, port: int, detail: str) -> str:
-    body = kv(
-        [
-            ("Event", "Inbound TLS Negotiation Error"),
-            ("Service", "SIP"),
-            ("Src-ip", C_IP),
-            ("Src-port", str(port)),
-            ("Dst-ip", PRIVATE_E),
-            ("Dst-port", str(ZONE_PORT)),
-            ("Detail", detail),
-            ("Protocol", "TLS"),
-            ("Level", "1"),
-            ("UTCTime", clock.utc(t)),
-        ]
-    )
-    return envelope(clock, t, "expe1", "tvcs", None, body)
 
 
 def auth_failed(clock: Clock, t: int, port: int) -> str:

@@ -49,26 +49,30 @@ def _leaf(host: str, serial: int, *names: str) -> Spec:
     )
 
 
-C_XCONF = (
-    '*c xConfiguration CollaborationEdge Enabled: "On"',
-    '*c xConfiguration SIP Domain 1 Name: "example.com"',
-    '*c xConfiguration SIP Domain 1 Edge: "On"',
-    '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
-    '*c xConfiguration Zones Zone 1 Type: "TraversalClient"',
-    f'*c xConfiguration Zones Zone 1 TraversalClient Peer 1 Address: "{PUBLIC_E}"',
-    '*c xConfiguration Zones Zone 1 TraversalClient SIP TLS Verify Mode: "On"',
-)
-E_XCONF = (
-    '*c xConfiguration SIP Domain 1 Name: "example.com"',
-    '*c xConfiguration SIP Domain 1 Edge: "On"',
-    '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
-    '*c xConfiguration Zones Zone 1 Type: "TraversalServer"',
-    '*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Mode: "On"',
-    '*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Subject Name: "expc1.example.com"',
-)
+def c_zone(peer: str) -> tuple[str, ...]:
+    return (
+        '*c xConfiguration CollaborationEdge Enabled: "On"',
+        '*c xConfiguration SIP Domain 1 Name: "example.com"',
+        '*c xConfiguration SIP Domain 1 Edge: "On"',
+        '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
+        '*c xConfiguration Zones Zone 1 Type: "TraversalClient"',
+        f'*c xConfiguration Zones Zone 1 TraversalClient Peer 1 Address: "{peer}"',
+        '*c xConfiguration Zones Zone 1 TraversalClient SIP TLS Verify Mode: "On"',
+    )
 
 
-def _outbound(clock: Clock, t: int, port: int) -> str:
+def e_zone(subject: str) -> tuple[str, ...]:
+    return (
+        '*c xConfiguration SIP Domain 1 Name: "example.com"',
+        '*c xConfiguration SIP Domain 1 Edge: "On"',
+        '*c xConfiguration Zones Zone 1 Name: "UC Traversal"',
+        '*c xConfiguration Zones Zone 1 Type: "TraversalServer"',
+        '*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Mode: "On"',
+        f'*c xConfiguration Zones Zone 1 TraversalServer SIP TLS Verify Subject Name: "{subject}"',
+    )
+
+
+def outbound(clock: Clock, t: int, port: int, detail: str, checked: str) -> str:
     body = kv(
         [
             ("Event", "Outbound TLS Negotiation Error"),
@@ -77,9 +81,9 @@ def _outbound(clock: Clock, t: int, port: int) -> str:
             ("Src-port", str(port)),
             ("Dst-ip", PUBLIC_E),
             ("Dst-port", str(ZONE_PORT)),
-            ("Detail", IDENTITY),
+            ("Detail", detail),
             ("Protocol", "TLS"),
-            ("Common-name", PUBLIC_E),
+            ("Common-name", checked),
             ("Level", "1"),
             ("UTCTime", clock.utc(t)),
         ]
@@ -87,17 +91,20 @@ def _outbound(clock: Clock, t: int, port: int) -> str:
     return envelope(clock, t, "expc1", "tvcs", None, body)
 
 
-def _inbound(clock: Clock, t: int, port: int) -> tuple[str, str]:
-    """The -E's developer ssl line and its negotiation error for one rejected attempt."""
-    developer = (
+def developer_ssl(clock: Clock, t: int, port: int, reason: str) -> str:
+    body = (
         f'UTCTime="{clock.utc(t)}" Module="developer.ssl" Level="ERROR" CodeLocation="ttssl(1143)"'
         ' Method="TTSSLConnection::handshake" Thread="0x7f3a1c2fe700": TTSSLConnection::handshake:'
         ' Failed to establish SSL connection iResult="-1" error="1" bServer="true"'
         f" localAddress=\"['IPv4''TCP''{PRIVATE_E}:{ZONE_PORT}']\""
         f" remoteAddress=\"['IPv4''TCP''{C_IP}:{port}']\""
-        f' ssl_error_reason="{BAD_CERT}"'
+        f' ssl_error_reason="{reason}"'
     )
-    error = kv(
+    return envelope(clock, t, "expe1", "tvcs", None, body)
+
+
+def inbound(clock: Clock, t: int, port: int, detail: str) -> str:
+    body = kv(
         [
             ("Event", "Inbound TLS Negotiation Error"),
             ("Service", "SIP"),
@@ -105,15 +112,17 @@ def _inbound(clock: Clock, t: int, port: int) -> tuple[str, str]:
             ("Src-port", str(port)),
             ("Dst-ip", PRIVATE_E),
             ("Dst-port", str(ZONE_PORT)),
-            ("Detail", "sslv3 alert bad certificate"),
+            ("Detail", detail),
             ("Protocol", "TLS"),
             ("Level", "1"),
-            ("UTCTime", clock.utc(t + 1)),
+            ("UTCTime", clock.utc(t)),
         ]
     )
-    return envelope(clock, t, "expe1", "tvcs", None, developer), envelope(
-        clock, t + 1, "expe1", "tvcs", None, error
-    )
+    return envelope(clock, t, "expe1", "tvcs", None, body)
+
+
+C_XCONF = c_zone(PUBLIC_E)
+E_XCONF = e_zone("expc1.example.com")
 
 
 def _attempts(c_clock: Clock, e_clock: Clock, skew_ms: int) -> tuple[list[Fixed], list[Fixed]]:
@@ -123,9 +132,10 @@ def _attempts(c_clock: Clock, e_clock: Clock, skew_ms: int) -> tuple[list[Fixed]
     for i in range(6):
         t = START + 20_000 + i * 30_000 + (i * 37) % 90
         port = 25612 + i * 3
-        c_lines.append(Fixed(t, _outbound(c_clock, t, port)))
+        c_lines.append(Fixed(t, outbound(c_clock, t, port, IDENTITY, PUBLIC_E)))
         t_e = t + skew_ms + 15
-        developer, error = _inbound(e_clock, t_e, port)
+        developer = developer_ssl(e_clock, t_e, port, BAD_CERT)
+        error = inbound(e_clock, t_e + 1, port, "sslv3 alert bad certificate")
         e_lines += [Fixed(t_e, developer), Fixed(t_e + 1, error)]
     return c_lines, e_lines
 
