@@ -41,16 +41,25 @@ class Column:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
-def column(values: pd.Series) -> Column:
-    """A series as codes: a categorical's own codes, else one factorization of its text."""
+def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
+    """A series as codes: a categorical's own codes, else one factorization of its text. With
+    `where` (a mask), the other rows are missing and their values never made into text."""
+    if where is not None and not isinstance(values.dtype, pd.CategoricalDtype):
+        full = column(values)
+        return compact(Column(np.where(where, full.codes, -1), full.values))
     if isinstance(values.dtype, pd.CategoricalDtype):
         # only the categories the rows use: a frame's categoricals often keep every value of the log
-        codes = values.cat.codes.to_numpy(dtype="int64")
-        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)))
-        mapping = np.full(len(values.cat.categories), -1, dtype="int64")
-        mapping[used] = np.arange(len(used), dtype="int64")
-        codes = _remap(codes, mapping)
-        categories = values.cat.categories.take(used)
+        categorical = values.array
+        codes = categorical.codes.astype("int64")
+        if where is not None:
+            codes = np.where(where, codes, -1)
+        categories = categorical.categories
+        used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
+        if len(used) < len(categories):
+            mapping = np.full(len(categories), -1, dtype="int64")
+            mapping[used] = np.arange(len(used), dtype="int64")
+            codes = _remap(codes, mapping)
+            categories = categories.take(used)
         if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
@@ -74,11 +83,12 @@ def per_value(col: Column, function: Callable[[str], str | None]) -> Column:
     return spread(col, used, [function(value) for value in col.values[used]])
 
 
-def spread(col: Column, used: np.ndarray, results: list[str | None]) -> Column:
+def spread(col: Column, used: np.ndarray, results: list[str | None] | np.ndarray) -> Column:
     """Per row of `col`, the result computed for its value (`results[i]` for the value `used[i]`)."""
-    texts = np.array([result for result in results if result is not None], dtype=object)
+    results = np.asarray(results, dtype=object).reshape(len(used))
+    known = ~pd.isna(results)  # the results are texts or None
+    texts = results[known]
     mapping = np.full(len(col.values), -1, dtype="int64")
-    known = np.array([result is not None for result in results], dtype=bool)
     merged = unique_column(np.arange(len(texts), dtype="int64"), texts)
     mapping[used[known]] = merged.codes
     return Column(_remap(col.codes, mapping), merged.values)
@@ -185,16 +195,26 @@ def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Col
     if len(at):
         chosen = text.take(pa.array(at))
         kind[at] = _arrow_kinds(chosen, kinds)
-        user[at] = _extracted(chosen, _UDS_USER.pattern)
-        device[at] = _extracted(chosen, _DEVICE_FILE.pattern)
+        # each pattern only where its literal part is: a storm's paths are UDS or device files
+        maybe_user = _where(pc.starts_with(chosen, "/cucm-uds/"))
+        user[at[maybe_user]] = _extracted(chosen.take(pa.array(maybe_user)), _UDS_USER.pattern)
+        maybe_device = _where(
+            pc.or_(pc.match_substring(chosen, ".cnf.xml"), pc.match_substring(chosen, ".tlv"))
+        )
+        device[at[maybe_device]] = _extracted(chosen.take(pa.array(maybe_device)), _DEVICE_FILE.pattern)
     for index in np.flatnonzero(~plain).tolist():
         path = paths[index]
         kind[index], user[index], device[index] = path_kind(path, kinds), uds_user(path), device_name(path)
     return (
-        spread(col, used, kind.tolist()),
-        spread(col, used, user.tolist()),
-        spread(col, used, device.tolist()),
+        spread(col, used, kind),
+        spread(col, used, user),
+        spread(col, used, device),
     )
+
+
+def _where(mask: pa.Array) -> np.ndarray:
+    """The positions where a boolean arrow array is true."""
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
 
 
 def _arrow_kinds(paths: pa.Array, kinds: tuple[str, ...]) -> np.ndarray:

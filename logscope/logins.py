@@ -185,7 +185,7 @@ def _stages(state: np.ndarray) -> list[dict[str, str]]:
     codes, combos = pd.factorize(state.astype("int64") @ digits)  # one int per row of states
     rows = (np.asarray(combos, dtype="int64")[:, None] // digits) % len(_STATES)
     templates = [dict(zip(STEP_KINDS, _STATES[row], strict=True)) for row in rows]
-    return [dict(templates[index]) for index in codes.tolist()]
+    return list(map(dict.copy, map(templates.__getitem__, codes.tolist())))  # a dict of its own per login
 
 
 def step_frame(
