@@ -106,12 +106,14 @@ def compact(col: Column) -> Column:
 
 def used_codes(col: Column) -> np.ndarray:
     """The codes at least one row uses, ascending."""
-    counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.values))
-    return np.flatnonzero(counts)
+    counts = np.bincount(col.codes + 1, minlength=len(col.values) + 1)  # -1 (missing) counted apart
+    return np.flatnonzero(counts[1:])
 
 
 def coalesce(first: Column, second: Column) -> Column:
     """Per row, `first`'s value, else `second`'s: both mapped into one set of distinct values."""
+    if not (second.codes >= 0).any():
+        return compact(first)  # what `shared` makes of it, without the work
     (one, two), values = shared(first, second)
     return Column(np.where(one >= 0, one, two), values)
 
@@ -277,8 +279,10 @@ def path_kind(path: str, kinds: tuple[str, ...]) -> str:
 
 def first_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct `keys` (sorted) and, for each, the first of its `rows` (rows ascending)."""
-    uniques, index = np.unique(keys, return_index=True)
-    return uniques, rows[index]
+    codes, uniques = pd.factorize(keys)  # numbered by first appearance: no sort of the rows
+    firsts = np.flatnonzero(codes == np.maximum.accumulate(np.r_[-1, codes])[:-1] + 1)
+    order = np.argsort(np.asarray(uniques))
+    return np.asarray(uniques)[order], rows[firsts[order]]
 
 
 def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

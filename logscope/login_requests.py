@@ -136,13 +136,11 @@ def allowed_users(
     result = Column(np.full(len(wanted), -1, dtype="int64"), np.zeros(0, dtype=object))
     if "username" not in events or events.empty:
         return result
-    allowed = events.loc[
-        (events["kind"] == "request_allowed").to_numpy(dtype=bool), ["ts", "node", "pid", "url", "username"]
-    ].dropna(subset=["ts", "username", "url"])
+    allowed = _allow_events(events)
     known = scheme.codes >= 0
     known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
     rows = np.flatnonzero(wanted & known)
-    if allowed.empty or len(rows) == 0:
+    if len(allowed["ts"]) == 0 or len(rows) == 0:
         return result
     url = compact(column(allowed["url"]))
     target = _target_urls(rows, scheme, server, port, path, url.values)
@@ -173,6 +171,18 @@ def allowed_users(
     codes = result.codes.copy()
     codes[first_rows] = matched["user"].to_numpy(dtype="int64")[hit][first]
     return Column(codes, user.values)
+
+
+def _allow_events(events: pd.DataFrame) -> dict[str, pd.Series]:
+    """The columns allow-list matching reads, of the request_allowed events with a time, user and URL."""
+    at = np.flatnonzero((events["kind"] == "request_allowed").to_numpy(dtype=bool))
+    taken = {name: events[name].iloc[at] for name in ("ts", "node", "pid", "url", "username")}
+    keep = np.ones(len(at), dtype=bool)
+    for name in ("ts", "username", "url"):
+        keep &= taken[name].notna().to_numpy(dtype=bool)
+    if keep.all():
+        return taken
+    return {name: values.iloc[np.flatnonzero(keep)] for name, values in taken.items()}
 
 
 def _target_urls(
