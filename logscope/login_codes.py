@@ -48,23 +48,40 @@ def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
         full = column(values)
         return compact(Column(np.where(where, full.codes, -1), full.values))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        # only the categories the rows use: a frame's categoricals often keep every value of the log
-        categorical = values.array
-        codes = categorical.codes.astype("int64")
-        if where is not None:
-            codes = np.where(where, codes, -1)
-        categories = categorical.categories
-        used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
-        if len(used) < len(categories):
-            mapping = np.full(len(categories), -1, dtype="int64")
-            mapping[used] = np.arange(len(used), dtype="int64")
-            codes = _remap(codes, mapping)
-            categories = categories.take(used)
+        codes, categories = _used_categories(values, where)
         if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     return Column(codes.astype("int64"), np.asarray(uniques, dtype=object))
+
+
+def _used_categories(values: pd.Series, where: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
+    """A categorical's codes (int64, -1 missing) into only the categories its rows use: a frame's
+    categoricals often keep every value of the log."""
+    categorical = values.array
+    codes = categorical.codes.astype("int64")
+    if where is not None:
+        codes = np.where(where, codes, -1)
+    categories = categorical.categories
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
+    if len(used) < len(categories):
+        mapping = np.full(len(categories), -1, dtype="int64")
+        mapping[used] = np.arange(len(used), dtype="int64")
+        codes = _remap(codes, mapping)
+        categories = categories.take(used)
+    return codes, categories
+
+
+def arrow_column(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """A text series as codes into an arrow array of its distinct values: a string categorical's
+    categories go to arrow as they are, never through Python strings."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, categories = _used_categories(values)
+        if isinstance(categories.dtype, pd.StringDtype):
+            return codes, pa.array(categories.array, pa.string())
+    col = column(values)
+    return col.codes, pa.array(col.values, pa.string())
 
 
 def unique_column(codes: np.ndarray, texts: np.ndarray) -> Column:

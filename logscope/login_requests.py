@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 from logscope.login_codes import (
     UNKNOWN_NODE,
     Column,
+    arrow_column,
     coalesce,
     column,
-    compact,
     device_owner,
     first_per_key,
     ints,
@@ -142,8 +142,8 @@ def allowed_users(
     rows = np.flatnonzero(wanted & known)
     if len(allowed["ts"]) == 0 or len(rows) == 0:
         return result
-    url = compact(column(allowed["url"]))
-    target = _target_urls(rows, scheme, server, port, path, url.values)
+    url_codes, urls = arrow_column(allowed["url"])
+    target = _target_urls(rows, scheme, server, port, path, urls)
     right_node = column(allowed["node"])
     (left_node, right_node_codes), _ = shared(Column(node.codes[rows], node.values), right_node)
     nowhere = max(int(left_node.max(initial=-1)), int(right_node_codes.max(initial=-1))) + 1
@@ -151,14 +151,22 @@ def allowed_users(
     key = _joint_key(
         (left_node, np.where(right_node_codes >= 0, right_node_codes, nowhere)),
         (pid[rows], np.where(right_pid[1], right_pid[0], -1)),
-        (target, url.codes),
+        (target, url_codes),
     )
-    left = pd.DataFrame({"request_ts": start.array.take(rows), "key": key[: len(rows)], "row": rows})
+    request_ts = start.array.take(rows)
+    by_time = _time_order(request_ts)
+    left = pd.DataFrame(
+        {"request_ts": request_ts.take(by_time), "key": key[: len(rows)][by_time], "row": rows[by_time]}
+    )
     user = column(allowed["username"])
-    right = pd.DataFrame({"ts": allowed["ts"].array, "key": key[len(rows) :], "user": user.codes})
+    event_ts = allowed["ts"].array
+    by_time = _time_order(event_ts)
+    right = pd.DataFrame(
+        {"ts": event_ts.take(by_time), "key": key[len(rows) :][by_time], "user": user.codes[by_time]}
+    )
     matched = pd.merge_asof(
-        right.sort_values("ts"),
-        left.sort_values("request_ts"),
+        right,
+        left,
         left_on="ts",
         right_on="request_ts",
         by="key",
@@ -171,6 +179,12 @@ def allowed_users(
     codes = result.codes.copy()
     codes[first_rows] = matched["user"].to_numpy(dtype="int64")[hit][first]
     return Column(codes, user.values)
+
+
+def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
+    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
+    values, taken here so that only the columns merge_asof reads are built, once."""
+    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
 
 
 def _allow_events(events: pd.DataFrame) -> dict[str, pd.Series]:
@@ -191,7 +205,7 @@ def _target_urls(
     server: Column,
     port: tuple[np.ndarray, np.ndarray],
     path: Column,
-    urls: np.ndarray,
+    urls: pa.Array,
 ) -> np.ndarray:
     """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
     each distinct URL is built once, by pyarrow."""
@@ -216,7 +230,7 @@ def _target_urls(
         pa.scalar(""),
     ]
     texts = pc.binary_join_element_wise(*pieces)
-    found = pc.fill_null(pc.index_in(texts, value_set=pa.array(urls, pa.string())), len(urls))
+    found = pc.fill_null(pc.index_in(texts, value_set=urls), len(urls))
     return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
 
 
@@ -244,7 +258,7 @@ def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
 def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
     mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
-    columns = [np.concatenate([left, right]).astype("int64") for left, right in pairs]
+    columns = [np.concatenate([left, right]).astype("int64", copy=False) for left, right in pairs]
     spans = [int(col.max()) - int(col.min()) + 1 if len(col) else 1 for col in columns]
     if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
         key = np.zeros(len(columns[0]), dtype="int64")
