@@ -174,6 +174,14 @@ def ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers.to_numpy(dtype="int64", na_value=0), numbers.notna().to_numpy(dtype=bool)
 
 
+def one_of(values: np.ndarray, choices: tuple[int, ...]) -> np.ndarray:
+    """`np.isin(values, choices)` for a few constants: one comparison each, no sort."""
+    result = np.zeros(len(values), dtype=bool)
+    for choice in choices:
+        result |= values == choice
+    return result
+
+
 def route_path(url: str) -> str | None:
     """The path of a route URL (`https://host:port/<segment>/<path>` -> `/<path>`)."""
     match = _ROUTE_PATH.search(url)

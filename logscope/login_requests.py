@@ -26,6 +26,7 @@ from logscope.login_codes import (
     first_per_key,
     ints,
     lookup,
+    one_of,
     pair_codes,
     path_facts,
     per_value,
@@ -115,8 +116,8 @@ def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray
     """The login step of each request, by the kind its path names and its port."""
     index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
     by_path = np.where(names.codes >= 0, index[names.codes.clip(min=0)] if len(index) else OTHER, OTHER)
-    on_config_port = port[1] & np.isin(port[0], CONFIG_PORTS)
-    return np.where(on_config_port & ~np.isin(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
+    on_config_port = port[1] & one_of(port[0], CONFIG_PORTS)
+    return np.where(on_config_port & ~one_of(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
 
 
 def allowed_users(

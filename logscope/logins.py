@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logscope.findings import Finding
-from logscope.login_codes import Column, column, ints, ranks
+from logscope.login_codes import Column, column, ints, one_of, ranks
 from logscope.login_requests import OTHER, STEP_NAMES, Requests, request_table
 
 SESSION_GAP = pd.Timedelta(seconds=30)
@@ -136,7 +136,7 @@ def only_logins(step: np.ndarray, login: np.ndarray) -> tuple[np.ndarray, np.nda
     """The attempts that are logins: those with an edge-config, UDS or device-config request. A run of
     IM&P or voicemail requests alone is a logged-in client's traffic, not an attempt. The positions
     kept and their logins renumbered 1..n."""
-    is_login = np.bincount(login, weights=np.isin(step, LOGIN_STEPS)) > 0
+    is_login = np.bincount(login, weights=one_of(step, LOGIN_STEPS)) > 0
     keep = np.flatnonzero(is_login[login])
     login = login[keep]
     renumbered = np.cumsum(np.r_[True, login[1:] != login[:-1]]) if len(login) else login
@@ -146,7 +146,7 @@ def only_logins(step: np.ndarray, login: np.ndarray) -> tuple[np.ndarray, np.nda
 def step_failed(requests: Requests) -> np.ndarray:
     """A request ended its step when the upstream broke (5xx), refused (401/403) or failed TLS."""
     status, answered = requests.status
-    broke = answered & ((status >= 500) | np.isin(status, REFUSED))
+    broke = answered & ((status >= 500) | one_of(status, REFUSED))
     return broke | (requests.tls_failure.codes >= 0)
 
 
