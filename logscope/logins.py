@@ -276,13 +276,16 @@ class FailedSteps:
             steps["failed"].to_numpy(dtype=bool) if "failed" in steps else np.zeros(len(steps), dtype=bool)
         )
         rows = np.flatnonzero(failed)
-        chosen = steps.iloc[rows]
-        return cls(
+        if len(rows) == 0:
+            return cls(
+                rows, np.zeros(0, "int64"), _no_text(), _no_text(), (np.zeros(0, "int64"), np.zeros(0, bool))
+            )
+        return cls(  # only the four columns read, taken at the failed rows (never the whole frame)
             rows=rows,
-            login=chosen["login"].to_numpy(dtype="int64") if len(rows) else np.zeros(0, dtype="int64"),
-            server=column(chosen["server"]) if len(rows) else _no_text(),
-            node=column(chosen["node"]) if len(rows) else _no_text(),
-            port=ints(chosen["port"]) if len(rows) else (np.zeros(0, "int64"), np.zeros(0, bool)),
+            login=steps["login"].to_numpy(dtype="int64")[rows],
+            server=column(steps["server"].iloc[rows]),
+            node=column(steps["node"].iloc[rows]),
+            port=ints(steps["port"].iloc[rows]),
         )
 
 
@@ -306,13 +309,14 @@ def _finding_logins(
         hit = _steps_of(finding, failed)
         if not hit.any():
             continue
-        rows = logins.logins[np.isin(logins.logins["login"].to_numpy(), failed.login[hit])]
-        users = [str(user) for user in rows["user"].dropna().drop_duplicates()]
+        numbers = logins.logins["login"].to_numpy()
+        rows = np.flatnonzero(np.isin(numbers, failed.login[hit]))  # only the columns read, at these rows
+        users = [str(user) for user in logins.logins["user"].iloc[rows].dropna().drop_duplicates()]
         result[finding.id] = {
             "count": len(rows),
             "users_count": len(users),
             "first_users": users[:FIRST_USERS],
-            "logins": [int(login) for login in rows["login"]],
+            "logins": [int(login) for login in numbers[rows].tolist()],
         }
     return result
 
@@ -324,9 +328,7 @@ def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
         names = [named.name, *([named.ip] if named.ip else [])]
         match = _among(failed.server, names)
         if named.ports:
-            match &= failed.port[1] & np.isin(
-                failed.port[0], np.array([int(port) for port in named.ports], dtype="int64")
-            )
+            match &= failed.port[1] & one_of(failed.port[0], tuple(int(port) for port in named.ports))
         if named.nodes:
             match &= _among(failed.node, list(named.nodes))
         hit |= match
@@ -334,9 +336,9 @@ def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
 
 
 def _among(col: Column, texts: list[Any]) -> np.ndarray:
-    """Rows whose value is one of `texts`."""
-    wanted = np.flatnonzero(np.isin(col.values, np.array(texts, dtype=object)))
-    return np.isin(col.codes, wanted)
+    """Rows whose value is one of `texts` (a finding names a few: one comparison per value found)."""
+    wanted = set(texts)
+    return one_of(col.codes, tuple(code for code, value in enumerate(col.values.tolist()) if value in wanted))
 
 
 def step_findings(
