@@ -260,11 +260,13 @@ def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
     mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
     columns = [np.concatenate([left, right]).astype("int64", copy=False) for left, right in pairs]
-    spans = [int(col.max()) - int(col.min()) + 1 if len(col) else 1 for col in columns]
+    lows = [int(col.min()) if len(col) else 0 for col in columns]
+    spans = [int(col.max()) - low + 1 if len(col) else 1 for col, low in zip(columns, lows, strict=True)]
     if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
         key = np.zeros(len(columns[0]), dtype="int64")
-        for col, span in zip(columns, spans, strict=True):
-            key = key * span + (col - (col.min() if len(col) else 0))
+        for col, span, low in zip(columns, spans, lows, strict=True):  # in place: one temporary
+            key *= span
+            key += col - low  # within [0, span) whatever the values (a hostile log's huge ids)
         return key
     key = None
     for col in columns:
