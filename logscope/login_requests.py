@@ -191,7 +191,11 @@ def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
 def _allow_events(events: pd.DataFrame) -> dict[str, pd.Series]:
     """The columns allow-list matching reads, of the request_allowed events with a time, user and URL."""
     at = np.flatnonzero((events["kind"] == "request_allowed").to_numpy(dtype=bool))
-    taken = {name: events[name].iloc[at] for name in ("ts", "node", "pid", "url", "username")}
+    # each column's array taken at those rows (no index of the events built along)
+    taken = {
+        name: pd.Series(events[name].array.take(at), copy=False)
+        for name in ("ts", "node", "pid", "url", "username")
+    }
     keep = np.ones(len(at), dtype=bool)
     for name in ("ts", "username", "url"):
         keep &= taken[name].notna().to_numpy(dtype=bool)
