@@ -357,11 +357,11 @@ def _first_failures(
         column(linked[name]) for name in ("verify_error", "ssl_reason", "sni", "kind")
     )
     depth, depth_known = ints(linked["depth"])
-    depth_code = np.where(depth_known, depth, depth.min(initial=0) - 1)
+    parts = (verify.codes, reason.codes, sni.codes, kind.codes, depth_known.astype("int64"), depth)
     nothing = np.zeros(0, dtype="int64")
     combo = pd.factorize(
         _joint_key(
-            *((part, nothing) for part in (verify.codes, reason.codes, sni.codes, kind.codes, depth_code))
+            *((part, nothing) for part in parts)  # an unknown depth reads 0: its flag tells it apart
         )
     )[0]
     at = np.unique(combo, return_index=True)[1]  # each combination's first row
