@@ -41,21 +41,47 @@ class Column:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
-def column(values: pd.Series) -> Column:
-    """A series as codes: a categorical's own codes, else one factorization of its text."""
+def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
+    """A series as codes: a categorical's own codes, else one factorization of its text. With
+    `where` (a mask), the other rows are missing and their values never made into text."""
+    if where is not None and not isinstance(values.dtype, pd.CategoricalDtype):
+        full = column(values)
+        return compact(Column(np.where(where, full.codes, -1), full.values))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        # only the categories the rows use: a frame's categoricals often keep every value of the log
-        codes = values.cat.codes.to_numpy(dtype="int64")
-        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)))
-        mapping = np.full(len(values.cat.categories), -1, dtype="int64")
-        mapping[used] = np.arange(len(used), dtype="int64")
-        codes = _remap(codes, mapping)
-        categories = values.cat.categories.take(used)
+        codes, categories = _used_categories(values, where)
         if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     return Column(codes.astype("int64"), np.asarray(uniques, dtype=object))
+
+
+def _used_categories(values: pd.Series, where: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
+    """A categorical's codes (int64, -1 missing) into only the categories its rows use: a frame's
+    categoricals often keep every value of the log."""
+    categorical = values.array
+    codes = categorical.codes.astype("int64")
+    if where is not None:
+        codes = np.where(where, codes, -1)
+    categories = categorical.categories
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
+    if len(used) < len(categories):
+        mapping = np.full(len(categories), -1, dtype="int64")
+        mapping[used] = np.arange(len(used), dtype="int64")
+        codes = _remap(codes, mapping)
+        categories = categories.take(used)
+    return codes, categories
+
+
+def arrow_column(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """A text series as codes into an arrow array of its distinct values: a string categorical's
+    categories go to arrow as they are, never through Python strings."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, categories = _used_categories(values)
+        if isinstance(categories.dtype, pd.StringDtype):
+            return codes, pa.array(categories.array, pa.string())
+    col = column(values)
+    return col.codes, pa.array(col.values, pa.string())
 
 
 def unique_column(codes: np.ndarray, texts: np.ndarray) -> Column:
@@ -74,11 +100,12 @@ def per_value(col: Column, function: Callable[[str], str | None]) -> Column:
     return spread(col, used, [function(value) for value in col.values[used]])
 
 
-def spread(col: Column, used: np.ndarray, results: list[str | None]) -> Column:
+def spread(col: Column, used: np.ndarray, results: list[str | None] | np.ndarray) -> Column:
     """Per row of `col`, the result computed for its value (`results[i]` for the value `used[i]`)."""
-    texts = np.array([result for result in results if result is not None], dtype=object)
+    results = np.asarray(results, dtype=object).reshape(len(used))
+    known = ~pd.isna(results)  # the results are texts or None
+    texts = results[known]
     mapping = np.full(len(col.values), -1, dtype="int64")
-    known = np.array([result is not None for result in results], dtype=bool)
     merged = unique_column(np.arange(len(texts), dtype="int64"), texts)
     mapping[used[known]] = merged.codes
     return Column(_remap(col.codes, mapping), merged.values)
@@ -96,12 +123,14 @@ def compact(col: Column) -> Column:
 
 def used_codes(col: Column) -> np.ndarray:
     """The codes at least one row uses, ascending."""
-    counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.values))
-    return np.flatnonzero(counts)
+    counts = np.bincount(col.codes + 1, minlength=len(col.values) + 1)  # -1 (missing) counted apart
+    return np.flatnonzero(counts[1:])
 
 
 def coalesce(first: Column, second: Column) -> Column:
     """Per row, `first`'s value, else `second`'s: both mapped into one set of distinct values."""
+    if not (second.codes >= 0).any():
+        return compact(first)  # what `shared` makes of it, without the work
     (one, two), values = shared(first, second)
     return Column(np.where(one >= 0, one, two), values)
 
@@ -145,6 +174,14 @@ def ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers.to_numpy(dtype="int64", na_value=0), numbers.notna().to_numpy(dtype=bool)
 
 
+def one_of(values: np.ndarray, choices: tuple[int, ...]) -> np.ndarray:
+    """`np.isin(values, choices)` for a few constants: one comparison each, no sort."""
+    result = np.zeros(len(values), dtype=bool)
+    for choice in choices:
+        result |= values == choice
+    return result
+
+
 def route_path(url: str) -> str | None:
     """The path of a route URL (`https://host:port/<segment>/<path>` -> `/<path>`)."""
     match = _ROUTE_PATH.search(url)
@@ -185,16 +222,26 @@ def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Col
     if len(at):
         chosen = text.take(pa.array(at))
         kind[at] = _arrow_kinds(chosen, kinds)
-        user[at] = _extracted(chosen, _UDS_USER.pattern)
-        device[at] = _extracted(chosen, _DEVICE_FILE.pattern)
+        # each pattern only where its literal part is: a storm's paths are UDS or device files
+        maybe_user = _where(pc.starts_with(chosen, "/cucm-uds/"))
+        user[at[maybe_user]] = _extracted(chosen.take(pa.array(maybe_user)), _UDS_USER.pattern)
+        maybe_device = _where(
+            pc.or_(pc.match_substring(chosen, ".cnf.xml"), pc.match_substring(chosen, ".tlv"))
+        )
+        device[at[maybe_device]] = _extracted(chosen.take(pa.array(maybe_device)), _DEVICE_FILE.pattern)
     for index in np.flatnonzero(~plain).tolist():
         path = paths[index]
         kind[index], user[index], device[index] = path_kind(path, kinds), uds_user(path), device_name(path)
     return (
-        spread(col, used, kind.tolist()),
-        spread(col, used, user.tolist()),
-        spread(col, used, device.tolist()),
+        spread(col, used, kind),
+        spread(col, used, user),
+        spread(col, used, device),
     )
+
+
+def _where(mask: pa.Array) -> np.ndarray:
+    """The positions where a boolean arrow array is true."""
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
 
 
 def _arrow_kinds(paths: pa.Array, kinds: tuple[str, ...]) -> np.ndarray:
@@ -257,8 +304,10 @@ def path_kind(path: str, kinds: tuple[str, ...]) -> str:
 
 def first_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct `keys` (sorted) and, for each, the first of its `rows` (rows ascending)."""
-    uniques, index = np.unique(keys, return_index=True)
-    return uniques, rows[index]
+    codes, uniques = pd.factorize(keys)  # numbered by first appearance: no sort of the rows
+    firsts = np.flatnonzero(codes == np.maximum.accumulate(np.r_[-1, codes])[:-1] + 1)
+    order = np.argsort(np.asarray(uniques))
+    return np.asarray(uniques)[order], rows[firsts[order]]
 
 
 def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

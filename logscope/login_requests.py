@@ -19,13 +19,14 @@ import pyarrow.compute as pc
 from logscope.login_codes import (
     UNKNOWN_NODE,
     Column,
+    arrow_column,
     coalesce,
     column,
-    compact,
     device_owner,
     first_per_key,
     ints,
     lookup,
+    one_of,
     pair_codes,
     path_facts,
     per_value,
@@ -41,6 +42,7 @@ STEP_NAMES = ("edge-config", "uds", "device-config", "imp", "voicemail", "regist
 EDGE, UDS, DEVICE_CONFIG, OTHER = 0, 1, 2, 6
 _PATH_KINDS = ("edge-config", "uds", "imp", "voicemail", "registration", "other")
 CONFIG_PORTS = (6970, 6972)
+_FAILURE_COLUMNS = ("node", "pid", "txn_id", "kind", "verify_error", "depth", "ssl_reason", "sni")
 
 
 @dataclass
@@ -78,8 +80,8 @@ class Requests:
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
     """One row per transaction (read-only inputs); `key` is -1 for those with neither user nor device."""
     node = _filled(column(transactions["node"]), UNKNOWN_NODE)
-    upstream, url = column(transactions["upstream_path"]), column(transactions["url"])
-    from_url = per_value(Column(np.where(upstream.codes < 0, url.codes, -1), url.values), route_path)
+    upstream = column(transactions["upstream_path"])
+    from_url = per_value(column(transactions["url"], where=upstream.codes < 0), route_path)
     path = _filled(coalesce(upstream, from_url), "")
     port = _either(ints(transactions["route_port"]), ints(transactions["upstream_port"]))
     server = coalesce(column(transactions["route_host"]), column(transactions["upstream_ip"]))
@@ -114,8 +116,8 @@ def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray
     """The login step of each request, by the kind its path names and its port."""
     index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
     by_path = np.where(names.codes >= 0, index[names.codes.clip(min=0)] if len(index) else OTHER, OTHER)
-    on_config_port = port[1] & np.isin(port[0], CONFIG_PORTS)
-    return np.where(on_config_port & ~np.isin(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
+    on_config_port = port[1] & one_of(port[0], CONFIG_PORTS)
+    return np.where(on_config_port & ~one_of(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
 
 
 def allowed_users(
@@ -135,16 +137,14 @@ def allowed_users(
     result = Column(np.full(len(wanted), -1, dtype="int64"), np.zeros(0, dtype=object))
     if "username" not in events or events.empty:
         return result
-    allowed = events.loc[
-        (events["kind"] == "request_allowed").to_numpy(dtype=bool), ["ts", "node", "pid", "url", "username"]
-    ].dropna(subset=["ts", "username", "url"])
+    allowed = _allow_events(events)
     known = scheme.codes >= 0
     known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
     rows = np.flatnonzero(wanted & known)
-    if allowed.empty or len(rows) == 0:
+    if len(allowed["ts"]) == 0 or len(rows) == 0:
         return result
-    url = compact(column(allowed["url"]))
-    target = _target_urls(rows, scheme, server, port, path, url.values)
+    url_codes, urls = arrow_column(allowed["url"])
+    target = _target_urls(rows, scheme, server, port, path, urls)
     right_node = column(allowed["node"])
     (left_node, right_node_codes), _ = shared(Column(node.codes[rows], node.values), right_node)
     nowhere = max(int(left_node.max(initial=-1)), int(right_node_codes.max(initial=-1))) + 1
@@ -152,14 +152,22 @@ def allowed_users(
     key = _joint_key(
         (left_node, np.where(right_node_codes >= 0, right_node_codes, nowhere)),
         (pid[rows], np.where(right_pid[1], right_pid[0], -1)),
-        (target, url.codes),
+        (target, url_codes),
     )
-    left = pd.DataFrame({"request_ts": start.array.take(rows), "key": key[: len(rows)], "row": rows})
+    request_ts = start.array.take(rows)
+    by_time = _time_order(request_ts)
+    left = pd.DataFrame(
+        {"request_ts": request_ts.take(by_time), "key": key[: len(rows)][by_time], "row": rows[by_time]}
+    )
     user = column(allowed["username"])
-    right = pd.DataFrame({"ts": allowed["ts"].array, "key": key[len(rows) :], "user": user.codes})
+    event_ts = allowed["ts"].array
+    by_time = _time_order(event_ts)
+    right = pd.DataFrame(
+        {"ts": event_ts.take(by_time), "key": key[len(rows) :][by_time], "user": user.codes[by_time]}
+    )
     matched = pd.merge_asof(
-        right.sort_values("ts"),
-        left.sort_values("request_ts"),
+        right,
+        left,
         left_on="ts",
         right_on="request_ts",
         by="key",
@@ -174,13 +182,35 @@ def allowed_users(
     return Column(codes, user.values)
 
 
+def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
+    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
+    values, taken here so that only the columns merge_asof reads are built, once."""
+    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
+
+
+def _allow_events(events: pd.DataFrame) -> dict[str, pd.Series]:
+    """The columns allow-list matching reads, of the request_allowed events with a time, user and URL."""
+    at = np.flatnonzero((events["kind"] == "request_allowed").to_numpy(dtype=bool))
+    # each column's array taken at those rows (no index of the events built along)
+    taken = {
+        name: pd.Series(events[name].array.take(at), copy=False)
+        for name in ("ts", "node", "pid", "url", "username")
+    }
+    keep = np.ones(len(at), dtype=bool)
+    for name in ("ts", "username", "url"):
+        keep &= taken[name].notna().to_numpy(dtype=bool)
+    if keep.all():
+        return taken
+    return {name: values.iloc[np.flatnonzero(keep)] for name, values in taken.items()}
+
+
 def _target_urls(
     rows: np.ndarray,
     scheme: Column,
     server: Column,
     port: tuple[np.ndarray, np.ndarray],
     path: Column,
-    urls: np.ndarray,
+    urls: pa.Array,
 ) -> np.ndarray:
     """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
     each distinct URL is built once, by pyarrow."""
@@ -205,7 +235,7 @@ def _target_urls(
         pa.scalar(""),
     ]
     texts = pc.binary_join_element_wise(*pieces)
-    found = pc.fill_null(pc.index_in(texts, value_set=pa.array(urls, pa.string())), len(urls))
+    found = pc.fill_null(pc.index_in(texts, value_set=urls), len(urls))
     return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
 
 
@@ -233,12 +263,14 @@ def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
 def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
     mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
-    columns = [np.concatenate([left, right]).astype("int64") for left, right in pairs]
-    spans = [int(col.max()) - int(col.min()) + 1 if len(col) else 1 for col in columns]
+    columns = [np.concatenate([left, right]).astype("int64", copy=False) for left, right in pairs]
+    lows = [int(col.min()) if len(col) else 0 for col in columns]
+    spans = [int(col.max()) - low + 1 if len(col) else 1 for col, low in zip(columns, lows, strict=True)]
     if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
         key = np.zeros(len(columns[0]), dtype="int64")
-        for col, span in zip(columns, spans, strict=True):
-            key = key * span + (col - (col.min() if len(col) else 0))
+        for col, span, low in zip(columns, spans, lows, strict=True):  # in place: one temporary
+            key *= span
+            key += col - low  # within [0, span) whatever the values (a hostile log's huge ids)
         return key
     key = None
     for col in columns:
@@ -277,52 +309,93 @@ def tls_failures(
 ) -> Column:
     """The TLS failure tied to each request (correlate's link): the verify error, else the SSL reason.
 
-    A storm links a few thousand failures: matched through a dict on (node, pid, transaction)."""
+    A storm links a few thousand failures: each (node, pid, transaction) key is one int, requests
+    look theirs up in the sorted keys of the failures."""
     none = Column(np.full(len(pid), -1, dtype="int64"), np.zeros(0, dtype=object))
     if failures.empty or "linked" not in failures:
         return none
-    linked = failures[failures["linked"].astype(bool)]
+    linked = failures.loc[failures["linked"].astype(bool).to_numpy(dtype=bool), list(_FAILURE_COLUMNS)]
     if linked.empty:
         return none
-    texts = _failure_texts(linked)
-    candidates = np.flatnonzero(txn[1] & np.isin(txn[0], np.array([key[2] for key in texts], dtype="int64")))
-    found = [
-        texts.get((node.values[code], key_pid, key_txn))
-        for code, key_pid, key_txn in zip(
-            node.codes[candidates].tolist(),
-            pid[candidates].tolist(),
-            txn[0][candidates].tolist(),
-            strict=True,
-        )
-    ]
-    hit = np.array([text is not None for text in found], dtype=bool)
+    first = _first_failures(linked, node)
+    if first is None:
+        return none
+    failure_node, failure_pid, failure_txn, failure_text, texts = first
+    candidates = np.flatnonzero(txn[1] & np.isin(txn[0], failure_txn))
+    if len(candidates) == 0:
+        return none
+    joint = _joint_key(
+        (node.codes[candidates], failure_node),
+        (pid[candidates], failure_pid),
+        (txn[0][candidates], failure_txn),
+    )
+    keys = joint[len(candidates) :]
+    order = np.argsort(keys)  # distinct: one failure per key
+    which = lookup(keys[order], failure_text[order], joint[: len(candidates)])
+    hit = which >= 0
     if not hit.any():
         return none
-    values = column(pd.Series([text for text in found if text is not None], dtype=object))
-    codes = none.codes.copy()
-    codes[candidates[hit]] = values.codes
-    return Column(codes, values.values)
+    codes, values = pd.factorize(texts[which[hit]])  # the texts in the order the requests meet them
+    result = none.codes.copy()
+    result[candidates[hit]] = codes
+    return Column(result, np.asarray(values, dtype=object))
 
 
-def _failure_texts(linked: pd.DataFrame) -> dict[tuple[str | None, int, int], str | None]:
-    """Per (node, pid, transaction), the failure's text: the verify error (with its depth), else the
-    SSL reason, else the SNI the certificate lacks, else the kind; a verify error before an
-    ssl_connect_failed of the same transaction."""
-    pid = pd.to_numeric(linked["pid"], errors="coerce").astype("Int64").fillna(-1).to_numpy(dtype="int64")
+def _first_failures(
+    linked: pd.DataFrame, node: Column
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The failure that stands for each (node, pid, transaction), on the requests' nodes: the first,
+    a verify error before an ssl_connect_failed, even one without a text. As (node code, pid, txn,
+    text code or -1, texts); a text is made once per distinct (verify error, depth, SSL reason, SNI,
+    kind)."""
+    pid = _or_minus_one(ints(linked["pid"]))
     txn_id, txn_known = ints(linked["txn_id"])
-    depth = pd.to_numeric(linked["depth"], errors="coerce").astype("Int64")
-    columns = (linked["node"], linked["verify_error"], depth, linked["ssl_reason"], linked["sni"])
-    kinds = _plain(linked["kind"])
-    rows = list(
-        zip(*(_plain(values) for values in columns), kinds, pid.tolist(), txn_id.tolist(), strict=True)
+    names = column(linked["node"])
+    known_names = pd.Index(node.values, dtype=object).get_indexer(pd.Index(names.values, dtype=object))
+    node_code = np.append(known_names, -1)[names.codes]
+    verify, reason, sni, kind = (
+        column(linked[name]) for name in ("verify_error", "ssl_reason", "sni", "kind")
     )
-    ranked = sorted(range(len(rows)), key=lambda index: kinds[index] == "ssl_connect_failed")
-    texts: dict[tuple[str | None, int, int], str | None] = {}
-    for index in ranked:
-        node, verify, depth_text, reason, sni, kind, key_pid, key_txn = rows[index]
-        if txn_known[index]:  # the first of a transaction stands, even without a text
-            texts.setdefault((node, key_pid, key_txn), _failure_text(verify, depth_text, reason, sni, kind))
-    return texts
+    depth, depth_known = ints(linked["depth"])
+    parts = (verify.codes, reason.codes, sni.codes, kind.codes, depth_known.astype("int64"), depth)
+    nothing = np.zeros(0, dtype="int64")
+    combo = pd.factorize(
+        _joint_key(
+            *((part, nothing) for part in parts)  # an unknown depth reads 0: its flag tells it apart
+        )
+    )[0]
+    at = np.unique(combo, return_index=True)[1]  # each combination's first row
+    depths = [
+        str(value) if known else None
+        for value, known in zip(depth[at].tolist(), depth_known[at].tolist(), strict=True)
+    ]
+    texts = np.array(
+        [
+            _failure_text(*parts)
+            for parts in zip(
+                _texts_at(verify, at),
+                depths,
+                _texts_at(reason, at),
+                _texts_at(sni, at),
+                _texts_at(kind, at),
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    text = np.where(pd.isna(texts)[combo], -1, combo)
+    connect_failed = np.isin(kind.codes, np.flatnonzero(kind.values == "ssl_connect_failed"))
+    ranked = np.argsort(connect_failed, kind="stable")
+    ranked = ranked[txn_known[ranked] & (node_code[ranked] >= 0)]
+    if len(ranked) == 0:
+        return None
+    key = _joint_key((node_code[ranked], nothing), (pid[ranked], nothing), (txn_id[ranked], nothing))
+    chosen = ranked[np.unique(key, return_index=True)[1]]
+    return node_code[chosen], pid[chosen], txn_id[chosen], text[chosen], texts
+
+
+def _texts_at(col: Column, rows: np.ndarray) -> list[str | None]:
+    return Column(col.codes[rows], col.values).text().tolist()
 
 
 def _failure_text(
@@ -333,16 +406,6 @@ def _failure_text(
     if reason is not None:
         return reason
     return f"SNI {sni} not in certificate" if sni is not None else kind
-
-
-def _plain(values: pd.Series) -> list[str | None]:
-    """A column as text values, None where missing (a categorical's text made once per category)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        texts = np.array([*(str(value) for value in values.cat.categories), None], dtype=object)
-        return texts[values.cat.codes.to_numpy(dtype="int64")].tolist()
-    return [
-        None if value is None or value is pd.NA or value != value else str(value) for value in values.tolist()
-    ]
 
 
 def _keys(user: Column, device: Column) -> np.ndarray:

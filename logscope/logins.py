@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from logscope.findings import Finding
-from logscope.login_codes import Column, column, ints, ranks
+from logscope.login_codes import Column, column, ints, one_of, ranks
 from logscope.login_requests import OTHER, STEP_NAMES, Requests, request_table
 
 SESSION_GAP = pd.Timedelta(seconds=30)
@@ -43,6 +44,7 @@ STEP_COLUMNS = (
     "status", "tls_failure", "failed", "user", "device",
 )  # fmt: skip
 _STATES = np.array(["unknown", "failed", "ok", "no-answer"], dtype=object)
+_OUTCOMES = np.array(["failed", "succeeded", "unknown"], dtype=object)
 
 
 @dataclass
@@ -83,7 +85,7 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     known = start.notna().to_numpy(dtype=bool)[keyed]
     ticks = start.to_numpy("datetime64[ns]").astype("int64")[keyed]
     ticks = np.where(known, ticks, np.iinfo("int64").max)
-    order = np.lexsort((*_mixed_or_not((source + 1, line + 1)), ticks, *_mixed_or_not((node, key))))
+    order = _login_order(_mixed_or_not((source + 1, line + 1)), ticks, _mixed_or_not((node, key)))
     node, key, ticks, known = (a[order] for a in (node, key, ticks, known))
     same_key = np.r_[False, (node[1:] == node[:-1]) & (key[1:] == key[:-1])]
     both_known = np.r_[False, known[1:] & known[:-1]]
@@ -97,6 +99,25 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     again = np.arange(len(order)) + np.repeat(begins - (np.cumsum(sizes) - sizes), sizes)
     login = np.repeat(np.arange(1, len(starts) + 1, dtype="int64"), sizes)
     return keyed[order[again]], login
+
+
+def _login_order(
+    minor: tuple[np.ndarray, ...], ticks: np.ndarray, major: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """`np.lexsort((*minor, ticks, *major))`. A log's requests usually come in time and file order
+    already: then one stable sort by the major key gives the same order (radix on 16 bits when it
+    fits)."""
+    if len(major) == 1 and len(ticks) and major[0].min() >= 0 and major[0].max() < 2**16:
+        major = (major[0].astype(np.uint16),)
+    if len(minor) == 1 and len(major) == 1 and _ascending(ticks, minor[0]):
+        return np.argsort(major[0], kind="stable")
+    return np.lexsort((*minor, ticks, *major))
+
+
+def _ascending(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the rows run in (first, second) order."""
+    step, then = np.diff(first), np.diff(second)
+    return bool(np.all((step > 0) | ((step == 0) & (then >= 0))))
 
 
 def _mixed_or_not(parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -115,7 +136,7 @@ def only_logins(step: np.ndarray, login: np.ndarray) -> tuple[np.ndarray, np.nda
     """The attempts that are logins: those with an edge-config, UDS or device-config request. A run of
     IM&P or voicemail requests alone is a logged-in client's traffic, not an attempt. The positions
     kept and their logins renumbered 1..n."""
-    is_login = np.bincount(login, weights=np.isin(step, LOGIN_STEPS)) > 0
+    is_login = np.bincount(login, weights=one_of(step, LOGIN_STEPS)) > 0
     keep = np.flatnonzero(is_login[login])
     login = login[keep]
     renumbered = np.cumsum(np.r_[True, login[1:] != login[:-1]]) if len(login) else login
@@ -125,7 +146,7 @@ def only_logins(step: np.ndarray, login: np.ndarray) -> tuple[np.ndarray, np.nda
 def step_failed(requests: Requests) -> np.ndarray:
     """A request ended its step when the upstream broke (5xx), refused (401/403) or failed TLS."""
     status, answered = requests.status
-    broke = answered & ((status >= 500) | np.isin(status, REFUSED))
+    broke = answered & ((status >= 500) | one_of(status, REFUSED))
     return broke | (requests.tls_failure.codes >= 0)
 
 
@@ -150,7 +171,7 @@ def summarize(requests: Requests, failed: np.ndarray, bounds: np.ndarray, start:
     first_failed = np.where(ended, first_try, len(failed)).argmin(axis=1)
     failed_step = np.where(ended.any(axis=1), first_failed, -1)
     answered = np.add.reduceat(requests.status[1].astype("int64"), bounds) > 0
-    outcome = np.where(failed_step >= 0, "failed", np.where(answered, "succeeded", "unknown"))
+    outcome = np.where(failed_step >= 0, 0, np.where(answered, 1, 2))
     state = np.where(~tried, 0, np.where(ended | failed[last_try.clip(min=0)], 1, 2))
     state = np.where((state == 2) & ~requests.status[1][last_try.clip(min=0)], 3, state)
     frame = pd.DataFrame(
@@ -158,13 +179,13 @@ def summarize(requests: Requests, failed: np.ndarray, bounds: np.ndarray, start:
             "login": np.arange(1, count + 1, dtype="int64"),
             "user": _first_text(requests.user, bounds, position),
             "device": _first_text(requests.device, bounds, position),
-            "node": pd.array(requests.node.text()[bounds], dtype="string"),
+            "node": _strings(requests.node.values, requests.node.codes[bounds]),
             "start": start.array.take(requests.rows[bounds]),
             "end": start.array.take(
                 np.where(last_known >= 0, requests.rows[last_known.clip(min=0)], -1), allow_fill=True
             ),
-            "outcome": pd.array(outcome, dtype="string"),
-            "failed_step": pd.array(_texts(np.array(STEP_NAMES, dtype=object), failed_step), dtype="string"),
+            "outcome": _strings(_OUTCOMES, outcome),
+            "failed_step": _strings(np.array(STEP_NAMES, dtype=object), failed_step),
             "requests": size.astype("int64"),
             "stages": _stages(state[:, : len(STEP_KINDS)]),
         }
@@ -176,7 +197,16 @@ def _first_text(col: Column, bounds: np.ndarray, position: np.ndarray) -> pd.arr
     """Per login, the first request's value that is not missing."""
     first = np.minimum.reduceat(np.where(col.codes >= 0, position, len(position)), bounds)
     codes = np.where(first < len(position), col.codes[first.clip(max=len(position) - 1)], -1)
-    return pd.array(_texts(col.values, codes), dtype="string")
+    return _strings(col.values, codes)
+
+
+def _strings(values: np.ndarray, codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """A string array of `values[codes]` (-1: missing), taken by pyarrow: no per-row Python string."""
+    try:
+        text = pa.array(values, pa.string()).take(pa.array(codes, mask=codes < 0))
+    except (pa.ArrowException, UnicodeEncodeError):  # a text UTF-8 cannot hold (a lone surrogate)
+        return pd.array(_texts(values, codes), dtype="string")
+    return pd.array(text, dtype="string")
 
 
 def _stages(state: np.ndarray) -> list[dict[str, str]]:
@@ -185,7 +215,7 @@ def _stages(state: np.ndarray) -> list[dict[str, str]]:
     codes, combos = pd.factorize(state.astype("int64") @ digits)  # one int per row of states
     rows = (np.asarray(combos, dtype="int64")[:, None] // digits) % len(_STATES)
     templates = [dict(zip(STEP_KINDS, _STATES[row], strict=True)) for row in rows]
-    return [dict(templates[index]) for index in codes.tolist()]
+    return list(map(dict.copy, map(templates.__getitem__, codes.tolist())))  # a dict of its own per login
 
 
 def step_frame(
@@ -246,13 +276,16 @@ class FailedSteps:
             steps["failed"].to_numpy(dtype=bool) if "failed" in steps else np.zeros(len(steps), dtype=bool)
         )
         rows = np.flatnonzero(failed)
-        chosen = steps.iloc[rows]
-        return cls(
+        if len(rows) == 0:
+            return cls(
+                rows, np.zeros(0, "int64"), _no_text(), _no_text(), (np.zeros(0, "int64"), np.zeros(0, bool))
+            )
+        return cls(  # only the four columns read, taken at the failed rows (never the whole frame)
             rows=rows,
-            login=chosen["login"].to_numpy(dtype="int64") if len(rows) else np.zeros(0, dtype="int64"),
-            server=column(chosen["server"]) if len(rows) else _no_text(),
-            node=column(chosen["node"]) if len(rows) else _no_text(),
-            port=ints(chosen["port"]) if len(rows) else (np.zeros(0, "int64"), np.zeros(0, bool)),
+            login=steps["login"].to_numpy(dtype="int64")[rows],
+            server=column(steps["server"].iloc[rows]),
+            node=column(steps["node"].iloc[rows]),
+            port=ints(steps["port"].iloc[rows]),
         )
 
 
@@ -276,13 +309,14 @@ def _finding_logins(
         hit = _steps_of(finding, failed)
         if not hit.any():
             continue
-        rows = logins.logins[np.isin(logins.logins["login"].to_numpy(), failed.login[hit])]
-        users = [str(user) for user in rows["user"].dropna().drop_duplicates()]
+        numbers = logins.logins["login"].to_numpy()
+        rows = np.flatnonzero(np.isin(numbers, failed.login[hit]))  # only the columns read, at these rows
+        users = [str(user) for user in logins.logins["user"].iloc[rows].dropna().drop_duplicates()]
         result[finding.id] = {
             "count": len(rows),
             "users_count": len(users),
             "first_users": users[:FIRST_USERS],
-            "logins": [int(login) for login in rows["login"]],
+            "logins": [int(login) for login in numbers[rows].tolist()],
         }
     return result
 
@@ -294,9 +328,7 @@ def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
         names = [named.name, *([named.ip] if named.ip else [])]
         match = _among(failed.server, names)
         if named.ports:
-            match &= failed.port[1] & np.isin(
-                failed.port[0], np.array([int(port) for port in named.ports], dtype="int64")
-            )
+            match &= failed.port[1] & one_of(failed.port[0], tuple(int(port) for port in named.ports))
         if named.nodes:
             match &= _among(failed.node, list(named.nodes))
         hit |= match
@@ -304,9 +336,9 @@ def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
 
 
 def _among(col: Column, texts: list[Any]) -> np.ndarray:
-    """Rows whose value is one of `texts`."""
-    wanted = np.flatnonzero(np.isin(col.values, np.array(texts, dtype=object)))
-    return np.isin(col.codes, wanted)
+    """Rows whose value is one of `texts` (a finding names a few: one comparison per value found)."""
+    wanted = set(texts)
+    return one_of(col.codes, tuple(code for code, value in enumerate(col.values.tolist()) if value in wanted))
 
 
 def step_findings(
