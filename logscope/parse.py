@@ -32,6 +32,7 @@ from logscope.lines.blocks import (
     events_of_block,
     has_line_prefixes,
     iter_events,
+    selected_events,
 )
 from logscope.lines.phrases import SafetyNet
 from logscope.lines.tvcs import TvcsLines
@@ -242,7 +243,8 @@ def _parse_blocks(
         builder.add(piece, sequence)
         builder.add(record_piece(records, builder.year), sequence)
     if pending is not None:
-        count += _add_records([pending], stats, builder, net, source, default_node, builder.next_sequence())
+        last = selected_events(pending, needle)
+        count += _add_records(last, stats, builder, net, source, default_node, builder.next_sequence())
     return count
 
 

@@ -11,6 +11,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
+from logscope.lines.unwrap import continues as _wrap_continues
+from logscope.lines.unwrap import join as _join_wrapped
+from logscope.lines.unwrap import split_flattened
+
 
 class _Stats(Protocol):
     lines: int
@@ -89,7 +93,7 @@ def iter_events(
         line_base += 1
     stats.lines += line_base - 1
     if pending:
-        yield pending
+        yield from selected_events(pending, needle)
 
 
 def _line_chunks(stream: BinaryIO, stats: _Stats) -> Iterator[bytes]:
@@ -119,11 +123,15 @@ def _events_in_block(
 ) -> Iterator[tuple[int, bytes]]:
     """Events inside `block` (whole lines). Returns the event that may continue in the next block."""
     if pending is not None:
-        folded, position = _fold_continuations(block, 0)
+        position = 0
+        if b"\n" not in pending[1]:  # its first line may be wrapped onto this block's first lines
+            first, position = _unwrap(pending[1], block, 0)
+            pending = (pending[0], first)
+        folded, position = _fold_continuations(block, position)
         if folded:
             pending = (pending[0], pending[1] + b"\n" + folded)
         if position < len(block):
-            yield pending
+            yield from selected_events(pending, needle)
             pending = None
         else:
             return pending
@@ -147,13 +155,43 @@ def _events_in_block(
         if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
             position = end + 1  # a continuation without its event, or a blank line: no event
             continue
-        folded, after = _fold_continuations(block, end + 1)
-        text = block[start:end] + (b"\n" + folded if folded else b"")
+        first, after = _unwrap(block[start:end], block, end + 1)
+        folded, after = _fold_continuations(block, after)
+        text = first + (b"\n" + folded if folded else b"")
         if after >= size:
             return (line_no, text)
-        yield (line_no, text)
+        yield from selected_events((line_no, text), needle)
         position = after
     return None
+
+
+def selected_events(event: tuple[int, bytes], needle: bytes | None) -> list[tuple[int, bytes]]:
+    """The events of one selected line (several when a publisher flattened them onto it): with a
+    needle, only those that hold it, as if each had been a line of its own."""
+    events = split_flattened(*event)
+    if needle is None or len(events) == 1:
+        return events
+    return [piece for piece in events if needle in piece[1]]
+
+
+def _unwrap(first: bytes, block: bytes, position: int) -> tuple[bytes, int]:
+    """The event's first line with the pieces a fixed-width wrap broke off it (lines after it that
+    open with no envelope: logscope.lines.unwrap) joined back; and the position after them."""
+    size = len(block)
+    if position >= size or _PRISTINE_START.match(block, position) or _continues(block, position):
+        return first, position  # the pristine shape: the next line opens an event or folds as a message
+    pieces = [first[:-1] if first.endswith(b"\r") else first]
+    while position < size:
+        end = block.index(b"\n", position)
+        line = block[position : end - 1] if block[end - 1 : end] == b"\r" else block[position:end]
+        if not line.strip() or _continues(block, position) or not _wrap_continues(b" ".join(pieces), line):
+            break
+        pieces.append(line)
+        position = end + 1
+    return (first if len(pieces) == 1 else _join_wrapped(pieces)), position
+
+
+_PRISTINE_START = re.compile(rb"\d{4}-\d\d-\d\dT")
 
 
 def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
