@@ -32,6 +32,7 @@ from logscope.lines.blocks import (
     events_of_block,
     has_line_prefixes,
     iter_events,
+    needs_records,
     selected_events,
 )
 from logscope.lines.phrases import SafetyNet
@@ -233,6 +234,10 @@ def _parse_blocks(
         native = native_rows(result)
         piece = scanned_piece(result, native, source, default_node)
         spans = declined_spans(result, native)
+        if spans and needs_records(block, spans):  # lines a publisher wrapped or flattened
+            events, pending = events_of_block(block, line_base, needle, None)
+            count += _add_records(events, stats, builder, net, source, default_node, sequence)
+            continue
         declined = [(line, block[start : start + size]) for start, size, line in spans]
         records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
         hit_lines = [line for line, _ in net.hits]

@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol
 
 from logscope.lines.unwrap import continues as _wrap_continues
 from logscope.lines.unwrap import join as _join_wrapped
+from logscope.lines.unwrap import opens_event
 from logscope.lines.unwrap import split_flattened
 
 
@@ -253,13 +254,33 @@ def event_blocks(
 
 
 def event_cut(data: bytes, end: int) -> int:
-    """The last position after a `\\n` at or before `end` where a line opens an event (0: none)."""
+    """The last position after a `\\n` at or before `end` where a line opens an event (0: none): a
+    line with an envelope, so that no piece a publisher wrapped off an event starts the next block."""
     while end >= 0:
         after = end + 1
-        if after < len(data) and not _continues(data, after):
+        if after < len(data) and not _continues(data, after) and _opens(data, after):
             return after
         end = data.rfind(b"\n", 0, end)
     return 0
+
+
+def _opens(data: bytes, position: int) -> bool:
+    if _PRISTINE_START.match(data, position):
+        return True
+    newline = data.find(b"\n", position)
+    return opens_event(data[position : newline if newline >= 0 else len(data)])
+
+
+def needs_records(block: bytes, spans: list[tuple[int, int, int]]) -> bool:
+    """Whether an event the scanner declined (offset, size, line) was wrapped or flattened by a
+    publisher: the scanner reads neither, so its block goes to the record path whole."""
+    for start, _size, line in spans:
+        first_end = block.find(b"\n", start)
+        first_end = len(block) if first_end < 0 else first_end
+        first = block[start:first_end]
+        if _unwrap(first, block, first_end + 1)[1] != first_end + 1 or len(split_flattened(line, first)) > 1:
+            return True
+    return False
 
 
 def events_of_block(

@@ -23,6 +23,11 @@ import re
 _TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
 _BSD = rb"[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d"
 _HOST_PROC_PID = rb"[^\s\[\]=\"]+[ \t]+[A-Za-z_][\w.-]*\[\d+\]:"
+# envelope.lark's headless_line without a pid (`expe1 tvcs: `), the process a word and not a level
+_HOST_PROC = (
+    rb"[^\s\[\]=\"]+[ \t]+(?!(?:DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY):)"
+    rb"[A-Za-z_][\w.-]*: "
+)
 # What opens an event at the start of a line (the cheap RFC 3339 test first: the pristine shape).
 _OPENS = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d"
@@ -31,7 +36,7 @@ _OPENS = re.compile(
     rb"|" + _BSD + rb" "
     rb"|[ \t]*Line \d+: "
     rb"|\d{8}\.\d\dh\d\dm\d\ds "
-    rb"|" + _HOST_PROC_PID
+    rb"|" + _HOST_PROC_PID + rb"|" + _HOST_PROC
 )
 _PRISTINE_OPENING = re.compile(rb"\d{4}-\d\d-\d\dT")
 # A second envelope inside a line, after a blank: a full time-host-process envelope, or a host and
