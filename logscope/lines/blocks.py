@@ -13,8 +13,7 @@ from typing import BinaryIO, Protocol
 
 from logscope.lines.unwrap import continues as _wrap_continues
 from logscope.lines.unwrap import join as _join_wrapped
-from logscope.lines.unwrap import opens_event
-from logscope.lines.unwrap import split_flattened
+from logscope.lines.unwrap import opens_event, split_flattened
 
 
 class _Stats(Protocol):

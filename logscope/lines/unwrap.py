@@ -82,7 +82,7 @@ def join(pieces: list[bytes]) -> bytes:
     """One line from the pieces a fixed-width wrap made of it (see the module docstring)."""
     lengths = [len(piece) for piece in pieces[:-1]]
     width = max(lengths)
-    confirmed = (lengths + [len(pieces[-1])]).count(width) > 1
+    confirmed = ([*lengths, len(pieces[-1])]).count(width) > 1
     out = [pieces[0]]
     for piece, length in zip(pieces[1:], lengths, strict=True):
         mid_word = out[-1].endswith(b"-") or (confirmed and length == width)
