@@ -32,6 +32,7 @@ from logscope.lines.blocks import (
     events_of_block,
     has_line_prefixes,
     iter_events,
+    looks_wrapped,
     needs_records,
     selected_events,
 )
@@ -175,7 +176,8 @@ def parse_stream(
     net = SafetyNet(source_name)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
-    on_block = on_block if tvcs is None else _both(on_block, tvcs.reader(source_name, default_node))
+    if tvcs is not None:
+        on_block = _both(on_block, tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head)))
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
         count = _parse_blocks(blocks, needle, stats, builder, net, on_block, source_name, default_node)

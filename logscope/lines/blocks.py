@@ -270,6 +270,40 @@ def _opens(data: bytes, position: int) -> bool:
     return opens_event(data[position : newline if newline >= 0 else len(data)])
 
 
+def looks_wrapped(head: bytes) -> bool:
+    """Whether a log's first bytes hold a piece a publisher wrapped off an event (a PDF or mail copy
+    is wrapped throughout, so its head tells)."""
+    lines = head.split(b"\n")[:-1]
+    return any(
+        line.strip() and not _continues(line + b"\n", 0) and not opens_event(line.rstrip(b"\r"))
+        for line in lines
+    )
+
+
+_MAX_PIECES = 32  # lines one wrapped line is looked for in, back from a piece of it
+
+
+def unwrapped_event(block: bytes, position: int) -> tuple[int, bytes, int]:
+    """The event a line at `position` belongs to in a wrapped log: (its first line's start, its first
+    line with the wrapped pieces joined back, how many physical lines that is)."""
+    start = own = block.rfind(b"\n", 0, position) + 1
+    for _ in range(_MAX_PIECES):  # a piece: the event opened on an earlier line with an envelope
+        line_end = block.find(b"\n", start)
+        line = block[start : len(block) if line_end < 0 else line_end].rstrip(b"\r")
+        if opens_event(line):
+            break
+        if start == 0 or _continues(block, start) or not line.strip():
+            start = own  # no envelope above: the line is an event of its own
+            break
+        start = block.rfind(b"\n", 0, start - 1) + 1
+    else:
+        start = own
+    end = block.find(b"\n", start)
+    end = len(block) if end < 0 else end
+    first, after = _unwrap(block[start:end], block, end + 1)
+    return start, first, block.count(b"\n", start, max(after, end + 1))
+
+
 def needs_records(block: bytes, spans: list[tuple[int, int, int]]) -> bool:
     """Whether an event the scanner declined (offset, size, line) was wrapped or flattened by a
     publisher: the scanner reads neither, so its block goes to the record path whole."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from logscope.lines.fastpath import parse_event
+
 _TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
 _BSD = rb"[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d"
 _HOST_PROC_PID = rb"[^\s\[\]=\"]+[ \t]+[A-Za-z_][\w.-]*\[\d+\]:"
@@ -79,15 +81,55 @@ def continues(first_line: bytes, line: bytes) -> bool:
 
 
 def join(pieces: list[bytes]) -> bytes:
-    """One line from the pieces a fixed-width wrap made of it (see the module docstring)."""
+    """One line from the pieces a fixed-width wrap made of it (see the module docstring).
+
+    After a hyphen the break was mid-word. A piece shorter than the longest was broken at a space.
+    A piece as long as the longest may be either: mid-word by default when another line confirms the
+    width, at a space otherwise; and the grammars decide where one join reads more of the event
+    than the other (`Msg="GET` + `/path HTTP/1.1"`, a URL or a `Detail` cut in two).
+    """
     lengths = [len(piece) for piece in pieces[:-1]]
     width = max(lengths)
-    confirmed = ([*lengths, len(pieces[-1])]).count(width) > 1
-    out = [pieces[0]]
-    for piece, length in zip(pieces[1:], lengths, strict=True):
-        mid_word = out[-1].endswith(b"-") or (confirmed and length == width)
-        out.append(piece if mid_word else b" " + piece)
-    return b"".join(out)
+    confirmed = [*lengths, len(pieces[-1])].count(width) > 1
+    separators = []
+    for piece, length in zip(pieces, lengths, strict=False):
+        if piece.endswith(b"-"):
+            separators.append(b"")
+        elif length < width:
+            separators.append(b" ")
+        else:
+            separators.append(None if confirmed else _AMBIGUOUS)
+    for index, separator in enumerate(separators):
+        if separator is None or separator is _AMBIGUOUS:
+            separators[index] = _read_better(pieces, separators, index, b"" if separator is None else b" ")
+    return pieces[0] + b"".join(sep + piece for sep, piece in zip(separators, pieces[1:], strict=True))
+
+
+_AMBIGUOUS = b"?"
+
+
+def _read_better(pieces: list[bytes], separators: list, index: int, default: bytes) -> bytes:
+    """The separator at break `index` whose join the grammars read more of; `default` on a tie."""
+    other = b" " if default == b"" else b""
+    scores = []
+    for choice in (default, other):
+        trial = [
+            choice if i == index else (b" " if s in (None, _AMBIGUOUS) else s)
+            for i, s in enumerate(separators)
+        ]
+        text = pieces[0] + b"".join(sep + piece for sep, piece in zip(trial, pieces[1:], strict=True))
+        scores.append(_fields_read(text))
+    return other if scores[1] > scores[0] else default
+
+
+def _fields_read(text: bytes) -> int:
+    """How much of an event the grammars read: its fields with a value, a known kind counting most."""
+    try:
+        record = parse_event(text.decode("utf-8", errors="replace"))
+    except Exception:  # a join the grammars cannot take reads nothing
+        return -1
+    known = record.get("kind") not in (None, "other", "unparsed")
+    return 100 * known + sum(1 for value in record.values() if value not in (None, "", {}))
 
 
 def split_flattened(line_no: int, text: bytes) -> list[tuple[int, bytes]]:
