@@ -189,6 +189,11 @@ class _AtsDiag(Transformer):
         _opening, name, error = (str(item) for item in items)
         return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
 
+    def ssl_call_failed(self, items: list) -> Record:
+        text = str(items[0]).rstrip()
+        error = text[text.index("(error:") + 1 : -1]
+        return {"kind": "ssl_connect_failed", **split_openssl_error(error)}
+
 
 class _ErrorLog(Transformer):
     def start(self, items: list) -> Record:
