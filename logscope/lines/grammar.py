@@ -44,6 +44,15 @@ class _Envelope(Transformer):
         ts, host, *rest = items
         return _merge({"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}, rest)
 
+    def joined_line(self, items: list) -> Record:
+        ts, head, *rest = items
+        host, joint, _ = str(head).rpartition("_traffic_server" if "_traffic_server" in head else "_tvcs")
+        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": host, "process": joint[1:]}
+        for item in rest:
+            if isinstance(item, int):
+                record["pid"] = item
+        return _merge(record, rest)
+
     def bsd_line(self, items: list) -> Record:
         ts, host, *rest = items
         # the diags.log time shape with a fraction (a BSD time has none)
