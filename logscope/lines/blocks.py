@@ -149,6 +149,7 @@ def _events_in_block(
             start = block.rfind(b"\n", 0, hit) + 1
             if start < position:
                 start = position
+            start = _event_start(block, start, position)
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
@@ -283,21 +284,36 @@ def looks_wrapped(head: bytes) -> bool:
 _MAX_PIECES = 32  # lines one wrapped line is looked for in, back from a piece of it
 
 
+def _event_start(block: bytes, own: int, floor: int = 0) -> int:
+    """Where the event a line (at `own`) belongs to opens: an earlier line with an envelope when the
+    line is a piece a publisher wrapped off it (the needle may sit in a piece), else the line itself.
+    The walk back stops at `floor` and after _MAX_PIECES lines."""
+    if _PRISTINE_START.match(block, own) or opens_event(_line_at(block, own)):
+        return own
+    start = own
+    for _ in range(_MAX_PIECES):
+        if start <= floor:
+            return own
+        start = block.rfind(b"\n", 0, start - 1) + 1
+        line = _line_at(block, start)
+        if start < floor or _continues(block, start) or not line.strip():
+            return own
+        if opens_event(line):
+            end = block.find(b"\n", start)
+            end = len(block) if end < 0 else end
+            return start if _unwrap(block[start:end], block, end + 1)[1] > own else own
+    return own
+
+
+def _line_at(block: bytes, start: int) -> bytes:
+    end = block.find(b"\n", start)
+    return block[start : len(block) if end < 0 else end].rstrip(b"\r")
+
+
 def unwrapped_event(block: bytes, position: int) -> tuple[int, bytes, int]:
     """The event a line at `position` belongs to in a wrapped log: (its first line's start, its first
     line with the wrapped pieces joined back, how many physical lines that is)."""
-    start = own = block.rfind(b"\n", 0, position) + 1
-    for _ in range(_MAX_PIECES):  # a piece: the event opened on an earlier line with an envelope
-        line_end = block.find(b"\n", start)
-        line = block[start : len(block) if line_end < 0 else line_end].rstrip(b"\r")
-        if opens_event(line):
-            break
-        if start == 0 or _continues(block, start) or not line.strip():
-            start = own  # no envelope above: the line is an event of its own
-            break
-        start = block.rfind(b"\n", 0, start - 1) + 1
-    else:
-        start = own
+    start = _event_start(block, block.rfind(b"\n", 0, position) + 1)
     end = block.find(b"\n", start)
     end = len(block) if end < 0 else end
     first, after = _unwrap(block[start:end], block, end + 1)
@@ -311,6 +327,8 @@ def needs_records(block: bytes, spans: list[tuple[int, int, int]]) -> bool:
         first_end = block.find(b"\n", start)
         first_end = len(block) if first_end < 0 else first_end
         first = block[start:first_end]
+        if _event_start(block, start) != start:  # a piece of an event that opened above it
+            return True
         if _unwrap(first, block, first_end + 1)[1] != first_end + 1 or len(split_flattened(line, first)) > 1:
             return True
     return False
