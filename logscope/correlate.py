@@ -246,27 +246,34 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
 
 
 DEBUG_VERDICT_MODULE = "ssl_verify"
+# OpenSSL calls that failed, with the `ssl.error.*` debug tags: `SSL connect returned -1, ... (error:..)`
+DEBUG_CALL_MODULES = ("ssl.error.connect", "ssl.error.read", "ssl.error.write", "ssl.error.accept")
+CALL_RESTATED_WITHIN = 20  # lines: the `(ssl.error) SSL connection failed for` line follows at once
 
 
 def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
     """The verify callback's debug verdicts (`(ssl_verify) verification error:num=..`) named by the
-    line after them on the same thread.
+    line after them on the same thread, and the failed OpenSSL calls (`(ssl.error.connect) SSL
+    connect returned -1, ... (error:...)`) counted once.
 
-    A verdict names no server. The next failure line of the same file, node, pid and thread, in file
+    Neither names a server. The next failure line of the same file, node, pid and thread, in file
     order, says which connection it was about: an `SSL connection failed for '<name>'` gives the
     verdict its server; a `Core server certificate verification failed` warning already tells the
-    same failure with its server, so the verdict is dropped (one failure, counted once).
+    same failure with its server, so the verdict is dropped (one failure, counted once). A failed
+    call restates the failure of the line after it (within CALL_RESTATED_WITHIN lines) and is
+    dropped; alone, it stays a failure with no server.
     """
     if "module" not in rows or rows.empty:
         return rows
-    verdict = (rows["kind"] == "tls_verify_failed") & (
-        rows["module"].astype("string") == DEBUG_VERDICT_MODULE
-    )
-    verdict = verdict.fillna(False).astype(bool)
-    if not verdict.any():
+    module = rows["module"].astype("string")
+    verdict = ((rows["kind"] == "tls_verify_failed") & (module == DEBUG_VERDICT_MODULE)).fillna(False)
+    call = ((rows["kind"] == "ssl_connect_failed") & module.isin(DEBUG_CALL_MODULES)).fillna(False)
+    verdict, call = verdict.astype(bool), call.astype(bool)
+    if not (verdict.any() or call.any()):
         return rows
     ordered = rows.assign(
         _verdict=verdict,
+        _unnamed=verdict | call,
         _group=rows["source"].astype("string").fillna("")
         + "\0"
         + rows["node"].astype("string").fillna("")
@@ -276,16 +283,20 @@ def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         + rows["thread"].astype("string").fillna(""),
     ).sort_values(["_group", "line"], kind="stable")
     position = pd.Series(range(len(ordered)), index=ordered.index, dtype="float64")
-    after = position.where(~ordered["_verdict"]).groupby(ordered["_group"], sort=False).bfill()
+    after = position.where(~ordered["_unnamed"]).groupby(ordered["_group"], sort=False).bfill()
     nexts = after[ordered["_verdict"] & after.notna()].astype("int64")
     following = ordered.iloc[nexts.to_numpy()]
     repeated = following["kind"].to_numpy() == "tls_verify_failed"
     named = following["kind"].to_numpy() == "ssl_connect_failed"
+    calls = after[ordered["_unnamed"] & ~ordered["_verdict"] & after.notna()].astype("int64")
+    lines = pd.to_numeric(ordered["line"], errors="coerce")
+    gap = lines.iloc[calls.to_numpy()].to_numpy() - lines.loc[calls.index].to_numpy()
+    restated = calls.index[gap <= CALL_RESTATED_WITHIN]
     result = rows.copy()
     if "server_name" in result:
         result["server_name"] = result["server_name"].astype(object)
     result.loc[nexts.index[named], "server_name"] = following["server_name"].to_numpy(dtype=object)[named]
-    return result.drop(index=nexts.index[repeated])
+    return result.drop(index=nexts.index[repeated].union(restated))
 
 
 def _paired(failures: pd.DataFrame) -> pd.Series:

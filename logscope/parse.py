@@ -32,6 +32,9 @@ from logscope.lines.blocks import (
     events_of_block,
     has_line_prefixes,
     iter_events,
+    looks_wrapped,
+    needs_records,
+    selected_events,
 )
 from logscope.lines.phrases import SafetyNet
 from logscope.lines.tvcs import TvcsLines
@@ -173,7 +176,8 @@ def parse_stream(
     net = SafetyNet(source_name)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
-    on_block = on_block if tvcs is None else _both(on_block, tvcs.reader(source_name, default_node))
+    if tvcs is not None:
+        on_block = _both(on_block, tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head)))
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
         count = _parse_blocks(blocks, needle, stats, builder, net, on_block, source_name, default_node)
@@ -232,6 +236,10 @@ def _parse_blocks(
         native = native_rows(result)
         piece = scanned_piece(result, native, source, default_node)
         spans = declined_spans(result, native)
+        if spans and needs_records(block, spans):  # lines a publisher wrapped or flattened
+            events, pending = events_of_block(block, line_base, needle, None)
+            count += _add_records(events, stats, builder, net, source, default_node, sequence)
+            continue
         declined = [(line, block[start : start + size]) for start, size, line in spans]
         records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
         hit_lines = [line for line, _ in net.hits]
@@ -242,7 +250,8 @@ def _parse_blocks(
         builder.add(piece, sequence)
         builder.add(record_piece(records, builder.year), sequence)
     if pending is not None:
-        count += _add_records([pending], stats, builder, net, source, default_node, builder.next_sequence())
+        last = selected_events(pending, needle)
+        count += _add_records(last, stats, builder, net, source, default_node, builder.next_sequence())
     return count
 
 

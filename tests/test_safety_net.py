@@ -13,6 +13,7 @@ import pytest
 
 import logscope
 from conftest import SAMPLE_INPUTS, SAMPLE_LOGS, parse_text, tar_bytes
+from logscope.correlate import correlate
 from logscope.lines.phrases import phrase_families, phrase_list
 
 HEALTHY = SAMPLE_LOGS / "healthy-mra-login.tar.gz"
@@ -114,9 +115,9 @@ def test_a_failure_line_cut_in_a_wording_the_rules_read_is_not_listed():
 
 def test_debug_lines_that_restate_a_read_failure_are_not_listed_but_alone_they_are():
     restating = (
-        "[Nov 30 15:33:58.148] [ET_NET 0] DEBUG: <SSLNetVConnection.cc:2125 (_ssl_connect)> (ssl.error.connect)"
-        " SSL connect returned -1, ssl_error=1, ERR_get_error=167772294 (error:0A000086:SSL routines::"
-        "certificate verify failed)\n"
+        "[Nov 30 15:33:58.148] [ET_NET 0] DEBUG: <SSLNetVConnection.cc:1569 (sslClientHandShakeEvent)> (ssl-diag)"
+        " SSL::139850382530240:error:0A000086:SSL routines::certificate verify failed:../ssl/statem/"
+        "statem_clnt.c:1889: peer address is 127.0.0.11\n"
     )
     failure = (
         "[Nov 30 15:33:58.148] [ET_NET 0] ERROR: SSL connection failed for 'a.lab': error:0A000086:SSL"
@@ -126,6 +127,31 @@ def test_debug_lines_that_restate_a_read_failure_are_not_listed_but_alone_they_a
     assert parse_text(restating + failure, **options).unrecognised == []
     alone = parse_text(restating, **options).unrecognised
     assert [(item["line"], item["family"]) for item in alone] == [(1, "ats")]
+
+
+FAILED_CALL = (
+    "[Nov 30 15:33:58.148] [ET_NET 0] DEBUG: <SSLNetVConnection.cc:2125 (_ssl_connect)> (ssl.error.connect)"
+    " SSL connect returned -1, ssl_error=1, ERR_get_error=167772294 (error:0A000086:SSL routines::"
+    "certificate verify failed)\n"
+)
+
+
+def test_a_failed_openssl_call_is_a_failure_row_counted_once_with_the_connection_error_after_it():
+    failure = (
+        "[Nov 30 15:33:58.148] [ET_NET 0] DEBUG: <SSLNetVConnection.cc:1573 (sslClientHandShakeEvent)>"
+        " (ssl.error) SSL connection failed for 'a.lab': error:0A000086:SSL routines::certificate verify failed\n"
+    )
+    options = {"source": "diags", "host": "ats"}
+    both = parse_text(FAILED_CALL + failure, **options)
+    assert both.unrecognised == []
+    assert both.events["kind"].tolist() == ["ssl_connect_failed", "ssl_connect_failed"]
+    failures = correlate(both.events).tls_failures
+    assert failures["server_name"].tolist() == ["a.lab"]
+    alone = parse_text(FAILED_CALL, **options)
+    assert alone.unrecognised == []  # read, not listed: a failure row with its reason and no server
+    failures = correlate(alone.events).tls_failures
+    assert failures["ssl_reason"].tolist() == ["certificate verify failed"]
+    assert failures["server_name"].isna().all()
 
 
 def test_every_phrase_example_holds_a_prefilter_word():

@@ -132,6 +132,39 @@ def test_unsure_events_are_declined_with_their_reason(line, reason):
     assert declined == {"offset": 16, "length": len(line), "line": 2, "reason": reason}
 
 
+BACKENDS = ["python"] + (["compiled"] if BACKEND == "compiled" else [])
+WRAPPED_ERROR = (
+    ENV + b"[ET_NET 2] ERROR: SSL connection failed\n"
+    b"for '10.48.36.215': error:1416F086:SSL routines:tls_process_server_certificate:certificate\n"
+)
+FLATTENED_NOTE = (
+    ENV + b"[ET_NET 2] NOTE: cache ready " + ENV + b"[ET_NET 3] WARNING: SNI (x) not in certificate.\n"
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("needle", [None, b" traffic_server"])
+def test_an_event_whose_next_line_opens_with_no_envelope_is_declined_as_maybe_wrapped(backend, needle):
+    """The first piece of a wrapped line reads as a whole ATS `ERROR` line: the scanner must not
+    accept it, or the piece after it would be lost (the record path joins them)."""
+    result = scan(WRAPPED_ERROR + ENV + KV + b'emusk"\n', needle=needle, backend=backend)
+    declined = result.declined.to_pylist()
+    assert declined[0] == {
+        "offset": 0,
+        "length": WRAPPED_ERROR.index(b"\n"),
+        "line": 1,
+        "reason": "maybe-wrapped",
+    }
+    assert result.events["line"].to_pylist() == [3]  # the line after the pieces is read natively
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_ats_line_holding_a_second_envelope_is_declined(backend):
+    result = scan(FLATTENED_NOTE, backend=backend)
+    assert result.events.num_rows == 0
+    assert [row["reason"] for row in result.declined.to_pylist()] == ["shape"]
+
+
 def test_non_ascii_user_names_are_read_not_declined():
     line = ENV + KV + 'Ærøskøbing-ünïcode"'.encode()
     result = assert_agrees(line + b"\n")

@@ -133,7 +133,6 @@ def test_lab_lines_hit_only_failure_rows():
         assert bool(hits(line)) == (parse_line(line)["kind"] in FAILURE_KINDS), line
 
 
-@pytest.mark.xfail(strict=True, reason="ATS ssl debug output not read yet: issue 11")
 def test_lab_ssl_debug_lines_that_name_a_failure_become_failure_rows():
     """`(ssl.error.connect) SSL connect returned -1 ... (error:...:certificate verify failed)` and
     `(ssl.error.read) ... tlsv1 alert unknown ca` speak of a failure: once wired, the safety net would

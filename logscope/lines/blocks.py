@@ -11,6 +11,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
+from logscope.lines.unwrap import continues as _wrap_continues
+from logscope.lines.unwrap import join as _join_wrapped
+from logscope.lines.unwrap import opens_event, split_flattened
+
 
 class _Stats(Protocol):
     lines: int
@@ -89,7 +93,7 @@ def iter_events(
         line_base += 1
     stats.lines += line_base - 1
     if pending:
-        yield pending
+        yield from selected_events(pending, needle)
 
 
 def _line_chunks(stream: BinaryIO, stats: _Stats) -> Iterator[bytes]:
@@ -119,11 +123,15 @@ def _events_in_block(
 ) -> Iterator[tuple[int, bytes]]:
     """Events inside `block` (whole lines). Returns the event that may continue in the next block."""
     if pending is not None:
-        folded, position = _fold_continuations(block, 0)
+        position = 0
+        if b"\n" not in pending[1]:  # its first line may be wrapped onto this block's first lines
+            first, position = _unwrap(pending[1], block, 0)
+            pending = (pending[0], first)
+        folded, position = _fold_continuations(block, position)
         if folded:
             pending = (pending[0], pending[1] + b"\n" + folded)
         if position < len(block):
-            yield pending
+            yield from selected_events(pending, needle)
             pending = None
         else:
             return pending
@@ -141,19 +149,50 @@ def _events_in_block(
             start = block.rfind(b"\n", 0, hit) + 1
             if start < position:
                 start = position
+            start = _event_start(block, start, position)
         end = block.index(b"\n", start)
         line_no += block.count(b"\n", counted_to, start)
         counted_to = start
         if _continues(block, start) or (end - start <= 1 and block[start:end] in _BLANK):
             position = end + 1  # a continuation without its event, or a blank line: no event
             continue
-        folded, after = _fold_continuations(block, end + 1)
-        text = block[start:end] + (b"\n" + folded if folded else b"")
+        first, after = _unwrap(block[start:end], block, end + 1)
+        folded, after = _fold_continuations(block, after)
+        text = first + (b"\n" + folded if folded else b"")
         if after >= size:
             return (line_no, text)
-        yield (line_no, text)
+        yield from selected_events((line_no, text), needle)
         position = after
     return None
+
+
+def selected_events(event: tuple[int, bytes], needle: bytes | None) -> list[tuple[int, bytes]]:
+    """The events of one selected line (several when a publisher flattened them onto it): with a
+    needle, only those that hold it, as if each had been a line of its own."""
+    events = split_flattened(*event)
+    if needle is None or len(events) == 1:
+        return events
+    return [piece for piece in events if needle in piece[1]]
+
+
+def _unwrap(first: bytes, block: bytes, position: int) -> tuple[bytes, int]:
+    """The event's first line with the pieces a fixed-width wrap broke off it (lines after it that
+    open with no envelope: logscope.lines.unwrap) joined back; and the position after them."""
+    size = len(block)
+    if position >= size or _PRISTINE_START.match(block, position) or _continues(block, position):
+        return first, position  # the pristine shape: the next line opens an event or folds as a message
+    pieces = [first[:-1] if first.endswith(b"\r") else first]
+    while position < size:
+        end = block.index(b"\n", position)
+        line = block[position : end - 1] if block[end - 1 : end] == b"\r" else block[position:end]
+        if not line.strip() or _continues(block, position) or not _wrap_continues(b" ".join(pieces), line):
+            break
+        pieces.append(line)
+        position = end + 1
+    return (first if len(pieces) == 1 else _join_wrapped(pieces)), position
+
+
+_PRISTINE_START = re.compile(rb"\d{4}-\d\d-\d\dT")
 
 
 def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
@@ -215,13 +254,84 @@ def event_blocks(
 
 
 def event_cut(data: bytes, end: int) -> int:
-    """The last position after a `\\n` at or before `end` where a line opens an event (0: none)."""
+    """The last position after a `\\n` at or before `end` where a line opens an event (0: none): a
+    line with an envelope, so that no piece a publisher wrapped off an event starts the next block."""
     while end >= 0:
         after = end + 1
-        if after < len(data) and not _continues(data, after):
+        if after < len(data) and not _continues(data, after) and _opens(data, after):
             return after
         end = data.rfind(b"\n", 0, end)
     return 0
+
+
+def _opens(data: bytes, position: int) -> bool:
+    if _PRISTINE_START.match(data, position):
+        return True
+    newline = data.find(b"\n", position)
+    return opens_event(data[position : newline if newline >= 0 else len(data)])
+
+
+def looks_wrapped(head: bytes) -> bool:
+    """Whether a log's first bytes hold a piece a publisher wrapped off an event (a PDF or mail copy
+    is wrapped throughout, so its head tells)."""
+    lines = head.split(b"\n")[:-1]
+    return any(
+        line.strip() and not _continues(line + b"\n", 0) and not opens_event(line.rstrip(b"\r"))
+        for line in lines
+    )
+
+
+_MAX_PIECES = 32  # lines one wrapped line is looked for in, back from a piece of it
+
+
+def _event_start(block: bytes, own: int, floor: int = 0) -> int:
+    """Where the event a line (at `own`) belongs to opens: an earlier line with an envelope when the
+    line is a piece a publisher wrapped off it (the needle may sit in a piece), else the line itself.
+    The walk back stops at `floor` and after _MAX_PIECES lines."""
+    if _PRISTINE_START.match(block, own) or opens_event(_line_at(block, own)):
+        return own
+    start = own
+    for _ in range(_MAX_PIECES):
+        if start <= floor:
+            return own
+        start = block.rfind(b"\n", 0, start - 1) + 1
+        line = _line_at(block, start)
+        if start < floor or _continues(block, start) or not line.strip():
+            return own
+        if opens_event(line):
+            end = block.find(b"\n", start)
+            end = len(block) if end < 0 else end
+            return start if _unwrap(block[start:end], block, end + 1)[1] > own else own
+    return own
+
+
+def _line_at(block: bytes, start: int) -> bytes:
+    end = block.find(b"\n", start)
+    return block[start : len(block) if end < 0 else end].rstrip(b"\r")
+
+
+def unwrapped_event(block: bytes, position: int) -> tuple[int, bytes, int]:
+    """The event a line at `position` belongs to in a wrapped log: (its first line's start, its first
+    line with the wrapped pieces joined back, how many physical lines that is)."""
+    start = _event_start(block, block.rfind(b"\n", 0, position) + 1)
+    end = block.find(b"\n", start)
+    end = len(block) if end < 0 else end
+    first, after = _unwrap(block[start:end], block, end + 1)
+    return start, first, block.count(b"\n", start, max(after, end + 1))
+
+
+def needs_records(block: bytes, spans: list[tuple[int, int, int]]) -> bool:
+    """Whether an event the scanner declined (offset, size, line) was wrapped or flattened by a
+    publisher: the scanner reads neither, so its block goes to the record path whole."""
+    for start, _size, line in spans:
+        first_end = block.find(b"\n", start)
+        first_end = len(block) if first_end < 0 else first_end
+        first = block[start:first_end]
+        if _event_start(block, start) != start:  # a piece of an event that opened above it
+            return True
+        if _unwrap(first, block, first_end + 1)[1] != first_end + 1 or len(split_flattened(line, first)) > 1:
+            return True
+    return False
 
 
 def events_of_block(

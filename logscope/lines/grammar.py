@@ -44,6 +44,15 @@ class _Envelope(Transformer):
         ts, host, *rest = items
         return _merge({"ts_raw": str(ts), "ts_format": SYSLOG, "node": str(host)}, rest)
 
+    def joined_line(self, items: list) -> Record:
+        ts, head, *rest = items
+        host, joint, _ = str(head).rpartition("_traffic_server" if "_traffic_server" in head else "_tvcs")
+        record: Record = {"ts_raw": str(ts), "ts_format": SYSLOG, "node": host, "process": joint[1:]}
+        for item in rest:
+            if isinstance(item, int):
+                record["pid"] = item
+        return _merge(record, rest)
+
     def bsd_line(self, items: list) -> Record:
         ts, host, *rest = items
         # the diags.log time shape with a fraction (a BSD time has none)
@@ -188,6 +197,11 @@ class _AtsDiag(Transformer):
     def ssl_connect_failed(self, items: list) -> Record:
         _opening, name, error = (str(item) for item in items)
         return {"kind": "ssl_connect_failed", "server_name": name[1:-1], **split_openssl_error(error)}
+
+    def ssl_call_failed(self, items: list) -> Record:
+        text = str(items[0]).rstrip()
+        error = text[text.index("(error:") + 1 : -1]
+        return {"kind": "ssl_connect_failed", **split_openssl_error(error)}
 
 
 class _ErrorLog(Transformer):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from logscope.lines.fastpath import parse_event
+from logscope.lines.unwrap import opens_event
 from logscope.resources import grammar_path
 
 FAILURE_KINDS = frozenset({"tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed"})
@@ -115,34 +116,48 @@ class SafetyNet:
         self.listed: list[dict] = []
         self.debug: list[tuple[int, bytes, dict]] = []
         self.failures: list[tuple[int, str | None]] = []
+        # the line of the last event, whether one of its events (several when a publisher flattened
+        # them onto it) is a failure row, and its phrase lines waiting for the line's other events
+        self.line: int | None = None
+        self.read = False
+        self.held: list[tuple[int, bytes, dict]] = []
 
     def block(self, block: bytes, line_base: int) -> None:
         self.hits.extend(phrase_lines(block, line_base))
 
     def event(self, line_no: int, raw: bytes, record: dict) -> None:
-        hits = self.hits
-        while hits and hits[0][0] < line_no:
-            self._list(*hits.popleft(), None)
-        if not hits:
-            if record.get("kind") in FAILURE_KINDS:
-                self.failures.append((line_no, record.get("thread")))
-            return
-        end = line_no + raw.count(b"\n") + 1
-        inside = []
-        while hits and hits[0][0] < end:
-            inside.append(hits.popleft())
+        if line_no != self.line:
+            self._settle(line_no)
+            self.line, self.read = line_no, False
         if record.get("kind") in FAILURE_KINDS:
             self.failures.append((line_no, record.get("thread")))
-            return
-        for hit_line, text in inside:
-            if record.get("level") == "DEBUG" and record.get("module"):
-                self.debug.append((hit_line, text, record))
-            else:
-                self._list(hit_line, text, record)
+            self.read = True
+            self.held.clear()
+        hits = self.hits
+        end = line_no + raw.count(b"\n") + 1
+        while hits and hits[0][0] < end:
+            hit_line, text = hits.popleft()
+            if not self.read:
+                self.held.append((hit_line, text, record))
+
+    def _settle(self, next_line: int | None) -> None:
+        """Judge the last line's phrase lines, and those before `next_line` (None: all): a piece a
+        publisher wrapped off a failure row (no envelope of its own) is read with it."""
+        if not self.read:
+            for hit_line, text, record in self.held:
+                if record.get("level") == "DEBUG" and record.get("module"):
+                    self.debug.append((hit_line, text, record))
+                else:
+                    self._list(hit_line, text, record)
+        self.held.clear()
+        hits = self.hits
+        while hits and (next_line is None or hits[0][0] < next_line):
+            hit_line, text = hits.popleft()
+            if not (self.read and not opens_event(text)):
+                self._list(hit_line, text, None)
 
     def finish(self) -> list[dict]:
-        while self.hits:
-            self._list(*self.hits.popleft(), None)
+        self._settle(None)
         for hit_line, text, record in self.debug:
             thread = record.get("thread")
             if not any(t == thread and abs(line - hit_line) <= NEAR_LINES for line, t in self.failures):

@@ -14,6 +14,7 @@ from typing import Any
 
 from lark import Lark, Transformer, UnexpectedInput
 
+from logscope.lines.blocks import unwrapped_event
 from logscope.lines.fastpath import parse_event
 from logscope.resources import grammar_path
 
@@ -202,28 +203,35 @@ class TvcsLines:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.seen = False  # any line naming the tvcs process: the log covers the traversal at all
+        self.pieces: dict[tuple[str, int], int] = {}  # (file, line) -> physical lines of a wrapped line
 
-    def reader(self, source: str, default_node: str | None) -> _BlockReader:
-        return _BlockReader(self, source, default_node)
+    def reader(self, source: str, default_node: str | None, *, wrapped: bool = False) -> _BlockReader:
+        """The `on_block` callback of one log; `wrapped`: its lines were wrapped at a fixed width."""
+        return _BlockReader(self, source, default_node, wrapped=wrapped)
 
     def claimed(self) -> set[tuple[str, int]]:
         """(file, line) of every line read into a record with a known cause: the safety net need not
         list them. A line whose cause no rule knows stays listed (never a confident answer over it)."""
         return {
-            (record["source"], record["line"])
+            (record["source"], record["line"] + piece)
             for record in self.records
             if classify(record["kind"], record["detail"], record["ssl_error_reason"])[0] in KNOWN_CAUSES
+            for piece in range(self.pieces.get((record["source"], record["line"]), 1))
         }
 
 
 class _BlockReader:
     """The `on_block` callback of one log: finds the tvcs markers in each block of whole lines."""
 
-    def __init__(self, owner: TvcsLines, source: str, default_node: str | None) -> None:
+    def __init__(self, owner: TvcsLines, source: str, default_node: str | None, *, wrapped: bool) -> None:
         self.owner, self.source, self.default_node = owner, source, default_node
+        self.wrapped = wrapped
 
     def __call__(self, block: bytes, line_base: int) -> None:
         self.owner.seen = self.owner.seen or names_tvcs(block)
+        if self.wrapped:
+            self._read_wrapped(block, line_base)
+            return
         starts: set[int] = set()
         for needle, _ in MARKERS:
             position = block.find(needle)
@@ -241,7 +249,28 @@ class _BlockReader:
             raw = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
             self._read(raw, line)
 
-    def _read(self, text: str, line: int) -> None:
+    def _read_wrapped(self, block: bytes, line_base: int) -> None:
+        """A log wrapped at a fixed width: a marker may be cut in two, so each half is looked for, and
+        each line found is read as its whole event (logscope.lines.blocks.unwrapped_event)."""
+        starts: dict[int, tuple[bytes, int]] = {}
+        for needle, _ in MARKERS:
+            for half in (needle[: len(needle) // 2], needle[len(needle) // 2 :]):
+                position = block.find(half)
+                while position >= 0:
+                    start, text, pieces = unwrapped_event(block, position)
+                    if any(marker in text for marker, _ in MARKERS):
+                        starts[start] = (text, pieces)
+                    position = block.find(half, position + len(half))
+        line, counted = line_base, 0
+        for start in sorted(starts):
+            if len(self.owner.records) >= MAX_TVCS_LINES:
+                return
+            line += block.count(b"\n", counted, start)
+            counted = start
+            text, pieces = starts[start]
+            self._read(text[:MAX_LINE].decode("utf-8", "replace").rstrip("\r"), line, pieces)
+
+    def _read(self, text: str, line: int, pieces: int = 1) -> None:
         try:
             record = tvcs_record(text)
         except Exception:  # a line no rule reads stays with the safety net (listed, never dropped)
@@ -251,4 +280,6 @@ class _BlockReader:
         record.update(
             node=self.default_node or record["host"], source=self.source, line=line, raw=text.lstrip("\ufeff")
         )
+        if pieces > 1:
+            self.owner.pieces[(self.source, line)] = pieces
         self.owner.records.append(record)

@@ -26,7 +26,10 @@ Output per block, :class:`~logscope.scan.columns.ScanResult`:
   sends them to the reference path (the Lark grammars), except `overlong` ones (longer than
   MAX_EVENT_BYTES): those are counted and truncated as the parse stage does, never given to Lark.
   Declined: invalid UTF-8 (valid non-ASCII is read), NUL, control characters or a CR inside an
-  event, odd spacing, an unknown or ambiguous shape, an overlong event.
+  event, odd spacing, an unknown or ambiguous shape, an overlong event, an event whose next line
+  opens with no envelope read natively (`maybe-wrapped`: a publisher may have wrapped it, see
+  logscope.lines.unwrap), an ATS or text body holding `]:` or a `<d>T<hh>:<mm>:<ss>` time (maybe
+  several events flattened onto one line).
 
 Envelopes read natively: RFC 3339 with any fraction (up to ns) and zone, BSD syslog (a body
 `UTCTime=` gives its time), RFC 5424 (`-` pid and structured data, a BOM), no pid, ATS diags.log.

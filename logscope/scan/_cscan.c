@@ -520,10 +520,66 @@ static int decline(Scan *x, size_t start, size_t len, int64_t line, int64_t reas
     int64_t v[4] = {(int64_t)start, (int64_t)len, line, reason};
     return put_i64(&x->declined, v, 4);
 }
-static int event(Scan *x, const unsigned char *block, size_t start, size_t end, int64_t line, int multiline) {
+/* A second envelope may follow in an ATS or text body (events flattened onto one line): `]:` or a time
+   `<d>T<dd>:<dd>:<dd>` after the body's start declines it (pyscan's _MAY_BE_FLATTENED). */
+static int flat_tail(const Scan *x, size_t b) {
+    for (size_t i = b; i + 1 < x->n; i++) {
+        unsigned char c = x->s[i];
+        if (c == ']' && x->s[i + 1] == ':') return 1;
+        if (c == 'T' && i > b && is_digit(x->s[i - 1]) && i + 8 < x->n && is_digit(x->s[i + 1]) && is_digit(x->s[i + 2])
+            && x->s[i + 3] == ':' && is_digit(x->s[i + 4]) && is_digit(x->s[i + 5]) && x->s[i + 6] == ':'
+            && is_digit(x->s[i + 7]) && is_digit(x->s[i + 8])) return 1;
+    }
+    return 0;
+}
+static int month_at(const unsigned char *b, size_t size, size_t p) {
+    if (size - p < 3) return 0;
+    for (int i = 0; i < 12; i++) if (memcmp(b + p, MONTHS[i], 3) == 0) return 1;
+    return 0;
+}
+static int digit_at(const unsigned char *b, size_t size, size_t p) { return p < size && is_digit(b[p]); }
+/* `Mon +d{1,2} dd:dd:dd` at p: the position after it, or 0 */
+static size_t bsd_time(const unsigned char *b, size_t size, size_t p) {
+    if (!month_at(b, size, p)) return 0;
+    size_t q = p + 3;
+    if (q >= size || b[q] != ' ') return 0;
+    while (q < size && b[q] == ' ') q++;
+    size_t d = q;
+    while (q < size && is_digit(b[q]) && q - d < 3) q++;
+    if (q - d < 1 || q - d > 2 || q >= size || b[q] != ' ') return 0;
+    q++;
+    if (size - q < 8 || !is_digit(b[q]) || !is_digit(b[q + 1]) || b[q + 2] != ':' || !is_digit(b[q + 3])
+        || !is_digit(b[q + 4]) || b[q + 5] != ':' || !is_digit(b[q + 6]) || !is_digit(b[q + 7])) return 0;
+    return q + 8;
+}
+/* Whether the line at p (after an event) leaves the event whole: the end of the block, a blank line, or
+   an envelope read natively. Any other line may be a piece a publisher wrapped off the event above
+   (logscope.lines.unwrap), so the event is declined. pyscan's _WHOLE_AFTER. */
+static int whole_after(const unsigned char *b, size_t size, size_t p) {
+    if (p >= size) return 1;
+    unsigned char c = b[p];
+    if (c == '\n' || (c == '\r' && (p + 1 == size || b[p + 1] == '\n'))) return 1;
+    if (is_digit(c)) {
+        static const char *form = "dddd-dd-ddTdd:dd";
+        if (size - p < 16) return 0;
+        for (int i = 0; i < 16; i++) if (form[i] == 'd' ? !is_digit(b[p + i]) : b[p + i] != form[i]) return 0;
+        return 1;
+    }
+    if (c == '<') {
+        size_t q = p + 1;
+        while (q < size && is_digit(b[q]) && q - p <= 3) q++;
+        return q - p >= 2 && q - p <= 4 && size - q >= 3 && b[q] == '>' && b[q + 1] == '1' && b[q + 2] == ' ';
+    }
+    if (c == '[') return bsd_time(b, size, p + 1) != 0;
+    size_t e = bsd_time(b, size, p);
+    return e && e < size && b[e] == ' ';
+}
+static int event(Scan *x, const unsigned char *block, size_t start, size_t end, int64_t line, int multiline,
+                 int whole) {
     if (!multiline && end > start && block[end - 1] == '\r') end--;
     size_t n = end - start;
     if (n > MAX_EVENT_BYTES) return decline(x, start, n, line, 1);
+    if (!whole) return decline(x, start, n, line, 6);
     const unsigned char *s = block + start;
     if (memchr(s, 0, n)) return decline(x, start, n, line, 2);
     if (!utf8_valid(s, n)) return decline(x, start, n, line, 3);
@@ -543,7 +599,7 @@ static int event(Scan *x, const unsigned char *block, size_t start, size_t end, 
         int c = at(x, b);
         size_t ke = key_first(c) ? run(x, b + 1, key_char) : b;
         if (ke > b && lit(x, ke, "=\"")) { row[FAMILY] = 1; ok = pairs(x, b, row, start); if (ok < 0) return -1; }
-        else if (memchr(s, '\n', n)) ok = 0;
+        else if (memchr(s, '\n', n) || flat_tail(x, b)) ok = 0;
         else if (ats_start(x, b)) { row[FAMILY] = 2; ok = ats(x, b, row); }
         else { row[FAMILY] = 3; row[KIND] = 0; ok = message(x, b, row); }
     }
@@ -594,7 +650,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         if (cont_start(block, size, start) || end == start || (end - start == 1 && block[start] == '\r')) { pos = end + 1; continue; }
         size_t last = end;
         while (last + 1 < size && cont_start(block, size, last + 1)) last = line_end(block, size, last + 1);
-        if (event(x, block, start, last, line, last != end)) { PyErr_NoMemory(); goto fail; }
+        if (event(x, block, start, last, line, last != end, whole_after(block, size, last + 1))) { PyErr_NoMemory(); goto fail; }
         pos = last + 1;
     }
     PyObject *result = Py_BuildValue("y#y#Oy#", x->events.data ? x->events.data : "", (Py_ssize_t)x->events.len,

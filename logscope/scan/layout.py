@@ -71,7 +71,10 @@ NAME_CHECKS = ("SNI", "SAN", "Origin hostname")  # NAME_CHECK code = index + 1
 
 # Why an event was declined (the caller sends it to the reference path, or truncates it when overlong).
 DECLINE_OVERLONG, DECLINE_NUL, DECLINE_UTF8, DECLINE_CONTROL, DECLINE_SHAPE = 1, 2, 3, 4, 5
+# the line after the event opens with no envelope: it may be a piece of the event a publisher wrapped
+DECLINE_WRAPPED = 6
 DECLINE_REASONS = {
+    DECLINE_WRAPPED: "maybe-wrapped",
     DECLINE_OVERLONG: "overlong",
     DECLINE_NUL: "nul",
     DECLINE_UTF8: "invalid-utf8",

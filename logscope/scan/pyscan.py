@@ -67,6 +67,15 @@ _NAME_CHECK = re.compile(
     rb"(SNI|SAN|Origin hostname) \(([^)\n]*)\) not in certificate\. Action=([A-Za-z]+) " + _SERVER
 )
 _SSL_FAILED = re.compile(rb"SSL connection failed for (?:'([^'\n]*)'|\"([^\"\n]*)\"): (?=[^ \t])")
+# What opens the line after an event (or ends the block, or a blank line) so that the event is whole:
+# the envelopes read natively. Any other line may be a piece a publisher wrapped off the event above
+# (logscope.lines.unwrap, stricter there), so the event is declined. The C scanner's `whole_after`.
+_MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d"
+_WHOLE_AFTER = re.compile(
+    rb"\d{4}-\d\d-\d\dT\d\d:\d\d|<\d{1,3}>1 |\[" + _MONTH + rb"|" + _MONTH + rb" |\r?\n|\r?\Z"
+)
+# A second envelope may follow in an ATS or text body (several events flattened onto one line).
+_MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d")
 _UNICODE_SPACES = frozenset(" \t\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
     chr(c) for c in range(0x2000, 0x200B)
 )
@@ -177,11 +186,14 @@ class _Scanner:
     def event(self, start: int, end: int, line: int, multiline: bool) -> None:
         """One event: block[start:end] (no final newline)."""
         block = self.block
+        after = end + 1
         if not multiline and end > start and block[end - 1] == 13:
             end -= 1
         length = end - start
         if length > L.MAX_EVENT_BYTES:
             return self.decline(start, length, line, L.DECLINE_OVERLONG)
+        if after < len(block) and not _WHOLE_AFTER.match(block, after):
+            return self.decline(start, length, line, L.DECLINE_WRAPPED)
         text = block[start:end]
         if b"\0" in text:
             return self.decline(start, length, line, L.DECLINE_NUL)
@@ -259,6 +271,8 @@ class _Scanner:
             row[L.FAMILY] = L.KV
             return self.pairs(text, body, row, base)
         if b"\n" in text:
+            return False
+        if _MAY_BE_FLATTENED.search(text, body):
             return False
         if _ATS_START.match(text, body):
             row[L.FAMILY] = L.ATS
