@@ -60,3 +60,16 @@ def test_real_ats_lines_parse_as_diagnostics():
             assert record["kind"] in {"tls_verify_failed", "sni_not_in_cert"}, line
         if "CONNECT: attempt fail" in line:
             assert record["kind"] == "connect_attempt_failed", line
+
+
+def test_the_traffic_servers_event_bodies_name_their_process_without_an_envelope():
+    """log-lines.md section 2: `Event=` bodies carry no Module; only the traffic server writes them."""
+    allowed = parse_line(
+        'Event="Request Allowed" Detail="Access allowed" Reason="In allow list" Username="jdoe" Method="GET"'
+    )
+    refused = parse_line(
+        'Event="Sending HTTP error response" Status="403" Reason="Forbidden" Dst-port="50314"'
+    )
+    assert (allowed["kind"], allowed["process"]) == ("request_allowed", "traffic_server")
+    assert (refused["kind"], refused["process"]) == ("http_error", "traffic_server")
+    assert "process" not in parse_line('Event="Outbound TLS Negotiation Error" Service="SIP" Level="1"')

@@ -14,6 +14,7 @@ from logscope.lines.records import (
     BSD,
     DIAGS,
     ERRORLOG,
+    EVENT_KINDS,
     FREE_TEXT_KEY,
     NO_TIME,
     SYSLOG,
@@ -326,6 +327,9 @@ def salvage_tls_fields(record: Record) -> Record:
 
 # Expressway's module of the traffic server's own events (its HTTP transaction steps).
 TRAFFIC_SERVER_MODULE = "network.http.trafficserver"
+# Its Event= bodies, which carry no Module (log-lines.md section 2): the HTTP proxy's allow-list verdict
+# (written by traffic_server in seed 003) and the HTTP error response it sends for a refused request.
+TRAFFIC_SERVER_EVENT_KINDS = frozenset(EVENT_KINDS.values())
 _UTC_TIME = re.compile(r'UTCTime="(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:,(\d+))?"')
 
 
@@ -366,8 +370,11 @@ def parse_line(text: str) -> Record:
     if family == "ats" and "process" not in record and "level" in fields:
         record["process"] = "traffic_server"  # a bare ATS diagnostic: only the traffic server writes it
     record.update(fields)
-    if "process" not in record and str(record.get("module", "")).startswith(TRAFFIC_SERVER_MODULE):
-        record["process"] = "traffic_server"  # no process written: the module says who wrote it
+    if "process" not in record and (
+        str(record.get("module", "")).startswith(TRAFFIC_SERVER_MODULE)
+        or record.get("kind") in TRAFFIC_SERVER_EVENT_KINDS
+    ):
+        record["process"] = "traffic_server"  # no process written: the module or event says who wrote it
     if not complete:
         record["partial"] = True
     return record
