@@ -137,11 +137,12 @@ def split_flattened(line_no: int, text: bytes) -> list[tuple[int, bytes]]:
     lines folded below the first line stay with the last event."""
     newline = text.find(b"\n")
     first = text if newline < 0 else text[:newline]
-    if _MAY_BE_FLATTENED.search(first, 1) is None:
-        return [(line_no, text)]
-    starts, ends = [0], []
     head = _HEAD.match(first)
     position = head.end() if head else 1
+    # every second envelope holds one of these past the line's own head (the cheap test: most lines)
+    if _MAY_BE_FLATTENED.search(first, position) is None:
+        return [(line_no, text)]
+    starts, ends = [0], []
     while found := _MID_ENVELOPE.search(first, position):
         ends.append(found.start())
         starts.append(found.end())
