@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from logscope.parse import ParseResult, parse_members
+from logscope.report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = ROOT / "sample_logs"
@@ -89,6 +90,20 @@ class TextMember:
 
     def open(self) -> io.BytesIO:
         return io.BytesIO(self.data)
+
+
+def empty_report(**fields) -> Report:
+    """A report of nothing read (the renderers' edge case); `fields` override its parts."""
+    parts = {
+        "inputs": ["bundle.tar.gz"],
+        "nodes": [],
+        "findings": [],
+        "events": pd.DataFrame(),
+        "transactions": pd.DataFrame(),
+        "tls_failures": pd.DataFrame(),
+        "stats": {},
+    }
+    return Report(**(parts | fields))
 
 
 def parse_text(text: str | bytes, **options) -> ParseResult:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import logscope
-from conftest import SAMPLE_INPUTS
+from conftest import SAMPLE_INPUTS, empty_report
 from logscope.findings import STATUS_TITLES, STATUSES, Evidence, Finding, Server
 from logscope.nodes import NodeSummary
 from logscope.render import (
@@ -175,18 +175,6 @@ def hostile_report() -> Report:
         stats={"lines": 10, "events": 9, "unparsed": 1, "transactions": 3, "seconds": 0.01},
         warnings=[f"member {SCRIPT} was cut {HOSTILE_CONTROLS}"],
         skipped=[{"input": SCRIPT, "path": f"../{SCRIPT}", "reason": SCRIPT}],
-    )
-
-
-def empty_report() -> Report:
-    return Report(
-        inputs=[],
-        nodes=[],
-        findings=[],
-        events=pd.DataFrame(),
-        transactions=pd.DataFrame(),
-        tls_failures=pd.DataFrame(),
-        stats={},
     )
 
 
@@ -504,7 +492,7 @@ def test_timeline_rows_are_per_node_in_a_cluster() -> None:
 
 
 def test_empty_report_renders_without_error() -> None:
-    report = empty_report()
+    report = empty_report(inputs=[])
     html = render_html(report)
     assert tab_counts(html) == dict.fromkeys(STATUSES, 0)
     assert "nothing to draw" in html and "No server appears" in html

@@ -3,31 +3,18 @@ its place, without touching the other sections."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
+from conftest import empty_report
 from logscope.render import sections as registry
 from logscope.render.page import servers_context
 from logscope.render.sections import Section, register, sections_for
 from logscope.render.terminal import header_context
-from logscope.report import Report
 
 
 @pytest.fixture
 def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_REGISTRY", {fmt: list(sections_for(fmt)) for fmt in ("html", "text")})
-
-
-def empty_report() -> Report:
-    return Report(
-        inputs=["bundle.tar.gz"],
-        nodes=[],
-        findings=[],
-        events=pd.DataFrame(),
-        transactions=pd.DataFrame(),
-        tls_failures=pd.DataFrame(),
-        stats={},
-    )
 
 
 def test_the_page_and_the_text_draw_todays_sections_in_order() -> None:

@@ -3,16 +3,12 @@ log text, and nothing drawn without tvcs lines."""
 
 from __future__ import annotations
 
-import io
 import re
 from functools import cache
 
-import pandas as pd
-
 import logscope
-from conftest import SAMPLE_LOGS
+from conftest import SAMPLE_LOGS, TextMember, empty_report
 from logscope.parse import parse_members
-from logscope.report import Report
 from logscope.traversal import tls_events_frame
 
 
@@ -24,32 +20,6 @@ def pair_report() -> logscope.Report:
 def section(page: str) -> str:
     start = page.index('<section id="traversal"')
     return page[start : page.index("</section>", start)]
-
-
-class _Member:
-    source, host = "log", None
-
-    def __init__(self, name: str, text: str) -> None:
-        self.name, self.data = name, text.encode()
-
-    def display(self) -> str:
-        return self.name
-
-    def open(self) -> io.BytesIO:
-        return io.BytesIO(self.data)
-
-
-def report_with(tls_events: pd.DataFrame | None) -> Report:
-    return Report(
-        inputs=["bundle.tar.gz"],
-        nodes=[],
-        findings=[],
-        events=pd.DataFrame(),
-        transactions=pd.DataFrame(),
-        tls_failures=pd.DataFrame(),
-        stats={},
-        tls_events=tls_events,
-    )
 
 
 def test_each_attempt_shows_the_c_line_beside_the_e_record_of_it():
@@ -83,13 +53,13 @@ def test_log_text_in_the_traversal_section_is_escaped():
         ' Detail="Peer\'s TLS certificate identity was unacceptable" Protocol="TLS"'
         ' Common-name="<img src=x onerror=alert(1)>" Level="1" UTCTime="2026-03-04 08:12:44,120"'
     )
-    parsed = parse_members([_Member("c.log", hostile)])
-    drawn = section(report_with(tls_events_frame(parsed.tls_records)).to_html())
+    parsed = parse_members([TextMember(hostile, name="c.log")])
+    drawn = section(empty_report(tls_events=tls_events_frame(parsed.tls_records)).to_html())
     assert "<img" not in drawn
     assert "&lt;img src=x onerror=alert(1)&gt;" in drawn
 
 
 def test_nothing_is_drawn_without_traversal_lines():
-    for report in (report_with(None), report_with(tls_events_frame([]))):
+    for report in (empty_report(tls_events=None), empty_report(tls_events=tls_events_frame([]))):
         assert 'id="traversal"' not in report.to_html()
         assert "Traversal:" not in report.to_text()

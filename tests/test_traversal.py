@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import logscope
+from conftest import TextMember
 from logscope.lines.tvcs import classify
 from logscope.parse import parse_members
 from logscope.traversal import tls_events_frame
@@ -23,21 +22,8 @@ E_IN = (
 )
 
 
-class _Member:
-    source, host = "log", None
-
-    def __init__(self, name: str, text: str) -> None:
-        self.name, self.data = name, text.encode()
-
-    def display(self) -> str:
-        return self.name
-
-    def open(self) -> io.BytesIO:
-        return io.BytesIO(self.data)
-
-
 def _events(*logs: tuple[str, str]):
-    parsed = parse_members([_Member(name, text) for name, text in logs])
+    parsed = parse_members([TextMember(text, name=name) for name, text in logs])
     return parsed, tls_events_frame(parsed.tls_records)
 
 
