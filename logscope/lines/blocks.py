@@ -57,41 +57,11 @@ def iter_events(
     into it, so a DEBUG `HTTPMSG:` body stays with its event. `on_block(block, first line number)`
     sees every block of whole lines before its events are selected (the safety net reads them all).
     """
-    carry = b""
-    line_base = 1  # line number of the first line in `carry + chunk`
     pending: tuple[int, bytes] | None = None
-    skipping_long_line = False
-    for chunk in _line_chunks(stream, stats):
-        if progress:
-            progress(stats.bytes)
-        if skipping_long_line:
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                continue
-            chunk = chunk[newline + 1 :]
-            line_base += 1
-            skipping_long_line = False
-        buffer = carry + chunk
-        end = buffer.rfind(b"\n")
-        if end < 0:
-            if len(buffer) > MAX_LINE_BYTES:
-                stats.oversize_lines += 1
-                carry, skipping_long_line = b"", True
-            else:
-                carry = buffer
-            continue
-        carry = buffer[end + 1 :]
-        block = buffer[: end + 1]
+    for block, line_base, _aligned in event_blocks(stream, stats, progress):
         if on_block:
             on_block(block, line_base)
         pending = yield from _events_in_block(block, line_base, needle, pending)
-        line_base += block.count(b"\n")
-    if carry:
-        if on_block:
-            on_block(carry + b"\n", line_base)
-        pending = yield from _events_in_block(carry + b"\n", line_base, needle, pending)
-        line_base += 1
-    stats.lines += line_base - 1
     if pending:
         yield from selected_events(pending, needle)
 
