@@ -1,8 +1,9 @@
 """Reading a log's bytes as events: chunks with `\n` line ends, events with their continuation lines.
 
-Moved out of the parse stage so both of its paths use the same byte rules: the record path
-(:func:`iter_events`, one event at a time) and the scanner path (:func:`event_blocks`, blocks that
-end at an event boundary, for :mod:`logscope.scan`).
+Moved out of the parse stage so both of its paths read the same blocks (:func:`event_blocks`, blocks
+that end at an event boundary): the scanner path (:mod:`logscope.scan`) scans them, the record path
+(:func:`iter_events`) reads their events one at a time. The same blocks matter: where a publisher's
+wrapped piece is joined depends on what a block holds.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def event_blocks(
 ) -> Iterator[tuple[bytes, int, bool]]:
     """(block of whole lines, its first line number, whether it ends at an event boundary).
 
-    The same lines, line numbers and skipped overlong lines as :func:`iter_events` reads; a block
+    Every line once, with its line number, overlong lines skipped and counted; a block
     is cut where the next line opens an event (not a continuation), so no event spans two blocks.
     Where no such cut exists (a very long run of continuation lines) or a line over MAX_LINE_BYTES
     is skipped, the block ends at a line end and says so: its last event may go on in the next one.
