@@ -191,6 +191,8 @@ FAILURE_COLUMNS = (
     "ssl_reason",
     "source",
     "line",
+    "offset",
+    "length",
     "raw",
 )
 LINK_COLUMNS = (

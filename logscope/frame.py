@@ -71,6 +71,10 @@ EVENT_DTYPES: dict[str, str] = {
     "partial": "boolean",
     "source": "category",
     "line": "Int64",
+    # the event's bytes in its log (offset from the start, length), where its text stays in the file
+    # and `raw` is null (logscope.event_texts reads it); null where `raw` holds the text
+    "offset": "Int64",
+    "length": "Int64",
     "raw": "string",
 }
 # A number outside 0..65535 in a port field is not a port: it becomes NA when the frame is built.

@@ -24,6 +24,7 @@ from typing import BinaryIO, Protocol
 
 import pandas as pd
 
+from logscope.event_texts import EventTexts
 from logscope.frame import EVENT_COLUMNS, EVENT_DTYPES, KINDS, FrameBuilder
 from logscope.lines import parse_event
 from logscope.lines.blocks import (
@@ -96,6 +97,8 @@ class ParseResult:
     markers: list[dict] = field(default_factory=list)
     tls_records: list[dict] = field(default_factory=list)  # tvcs traversal lines (logscope.lines.tvcs)
     tvcs_seen: bool = False  # whether any line of the logs names the tvcs process (traversal checks need it)
+    # reads the text of events whose `raw` is null (the scanner leaves it in the log)
+    texts: EventTexts = field(default_factory=EventTexts)
 
 
 # --- reading events out of a binary stream ------------------------------------------------------
@@ -213,7 +216,7 @@ def _record(line_no: int, raw: bytes, stats: ParseStats, source: str, default_no
 
 
 def _parse_blocks(
-    blocks: Iterable[tuple[bytes, int, bool]],
+    blocks: Iterable[tuple[bytes, int, bool, int]],
     needle: bytes | None,
     stats: ParseStats,
     builder: PieceBuilder,
@@ -225,7 +228,7 @@ def _parse_blocks(
     """The scanner path: each event-aligned block is scanned; accepted events become a piece of
     columns, declined ones (and blocks the scanner cannot take whole) go to the reference path."""
     count, pending = 0, None
-    for block, line_base, aligned in blocks:
+    for block, line_base, aligned, block_offset in blocks:
         on_block(block, line_base)
         sequence = builder.next_sequence()
         if pending is not None or not aligned or has_line_prefixes(block):
@@ -234,7 +237,7 @@ def _parse_blocks(
             continue
         result = scan(block, line_base, needle, builder.year, backend=builder.backend)
         native = native_rows(result)
-        piece = scanned_piece(result, native, source, default_node)
+        piece = scanned_piece(result, native, source, default_node, block_offset)
         spans = declined_spans(result, native)
         if spans and needs_records(block, spans):  # lines a publisher wrapped or flattened
             events, pending = events_of_block(block, line_base, needle, None)
@@ -314,8 +317,9 @@ def parse_members(
     builder = FrameBuilder(year=year) if path == "records" else PieceBuilder(year=year, backend=path)
     unread: list[tuple[LogMember, str]] = []
     unrecognised: list[dict] = []
-    marked, tvcs = MarkerLines(), TvcsLines()
+    marked, tvcs, texts = MarkerLines(), TvcsLines(), EventTexts()
     for member in members:
+        texts.add_source(member.display(), member.open)
         try:
             with member.open() as stream:
                 parse_stream(
@@ -339,7 +343,14 @@ def parse_members(
     read = tvcs.claimed()
     unrecognised = [line for line in unrecognised if (line["file"], line["line"]) not in read]
     return ParseResult(
-        events, stats, unread, unrecognised, marked.markers(year=year), tvcs.records, tvcs_seen=tvcs.seen
+        events,
+        stats,
+        unread,
+        unrecognised,
+        marked.markers(year=year),
+        tvcs.records,
+        tvcs_seen=tvcs.seen,
+        texts=texts,
     )
 
 

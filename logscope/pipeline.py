@@ -23,6 +23,9 @@ from logscope.signatures.context import bundle_context
 from logscope.traversal import traversal_summary
 
 Input = str | os.PathLike | BinaryIO | bytes
+# A report whose events' texts, left in the log by the scanner, add up to at most this many bytes
+# gets them in `events["raw"]` (the API's users read it); a larger one reads them on demand.
+KEEP_TEXT_BYTES = 64 * 1024 * 1024
 MAX_LISTED = 100  # skipped and incomplete entries a report lists (a 100k-member archive); it counts all
 
 
@@ -43,6 +46,8 @@ def analyze(
     before this returns. `timings`, when given, gets the seconds of each stage (benchmarks/).
     """
     started = lap = time.perf_counter()
+    # The bundle stays open until the findings have quoted their evidence: the scanner leaves an
+    # event's text in the log (logscope.event_texts), and an archive's log is an unpacked copy.
     with open_bundle(inputs, max_bytes=max_bytes, work_dir=work_dir) as bundle:
         lap = _lap(timings, "bundle open", lap)
         parsed = parse_members(bundle.logs, all_events=all_events, progress=progress)
@@ -55,88 +60,108 @@ def analyze(
         skipped = [_entry(s.input, s.path, s.reason) for s in bundle.skipped]
         unread = [_entry(s.input, s.path, s.reason) for s in bundle.unread]
         lap = _lap(timings, "bundle readers", lap)
-    lap = _lap(timings, "bundle close", lap)
-    skipped += [_entry(s.input, s.path, s.reason) for s in records.skips]
-    unread += [_entry(s.input, s.path, s.reason) for s in records.skips if s.unread]
-    warnings += [f"{path}: XML dumps are not read yet; collect the .txt dump" for path in records.xml_only]
-    frames = build_frames(records)
-    lap = _lap(timings, "bundle readers", lap)
-    unread += [_entry(m.input, m.path, reason) for m, reason in parsed.unread]
-    errors: list[CheckError] = []
-    try:
-        correlation = correlate(parsed.events)
-    except Exception as error:  # every check depends on it: none may say ok (layer (d), then (c))
-        errors.append(CheckError.of("correlation", error))
-        correlation = correlate(parsed.events.iloc[0:0])
-    lap = _lap(timings, "correlate", lap)
-    logins = _logins(correlation, parsed.events, errors)
-    lap = _lap(timings, "logins", lap)
-    nodes = summarize_nodes(node_facts, parsed.events)
-    context = bundle_context(
-        parsed=parsed,
-        correlation=correlation,
-        nodes=nodes,
-        frames=frames,
-        sources=sources,
-        xml_only=records.xml_only_sources(),
-    )
-    lap = _lap(timings, "node summaries", lap)
-    library = load_library(signature_dirs)
-    lap = _lap(timings, "signature library", lap)
-    stage_errors = [error.incomplete_entry() for error in errors]
-    findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
-    errors += check_errors
-    lap = _lap(timings, "signatures and evidence", lap)
-    finding_logins = link_findings(findings, logins)
-    lap = _lap(timings, "logins", lap)
-    incomplete = unread + [error.incomplete_entry() for error in errors]
-    stats = {
-        "lines": parsed.stats.lines,
-        "bytes": parsed.stats.bytes,
-        "events": parsed.stats.events,
-        "unparsed": parsed.stats.unparsed,
-        "unrecognised_tls_lines": len(parsed.unrecognised),
-        "partial": parsed.stats.partial,
-        "truncated": parsed.stats.truncated,
-        "oversize_lines": parsed.stats.oversize_lines,
-        "invalid_utf8": parsed.stats.invalid_utf8,
-        "transactions": len(correlation.transactions),
-        "tls_failures": len(correlation.tls_failures),
-        "signatures": len(library.signatures),
-        "signature_errors": [str(e) for e in library.errors],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    warnings += [f"signature skipped: {error}" for error in library.errors]
-    warnings += same_host_warnings(nodes)
-    warnings += utc_assumed_warnings(parsed.events)
-    report = Report(
-        inputs=labels,
-        nodes=nodes,
-        findings=findings,
-        events=parsed.events,
-        transactions=correlation.transactions,
-        tls_failures=correlation.tls_failures,
-        stats=stats,
-        warnings=warnings,
-        skipped=skipped[:MAX_LISTED],
-        skipped_count=len(skipped),
-        incomplete=incomplete[:MAX_LISTED],
-        incomplete_count=len(incomplete),
-        tracebacks=[error.traceback for error in errors],
-        **_frame_fields(frames),
-        unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
-        unrecognised_tls_count=len(parsed.unrecognised),
-        markers=parsed.markers,
-        traversal=traversal_summary(
-            context.tls_events, frames.config, {n.host: (n.role, n.role_source) for n in nodes}
-        ),
-        tls_events=context.tls_events,
-        logins=logins.logins,
-        login_steps=logins.steps,
-        finding_logins=finding_logins,
-    )
-    _lap(timings, "report", lap)
+        skipped += [_entry(s.input, s.path, s.reason) for s in records.skips]
+        unread += [_entry(s.input, s.path, s.reason) for s in records.skips if s.unread]
+        warnings += [
+            f"{path}: XML dumps are not read yet; collect the .txt dump" for path in records.xml_only
+        ]
+        frames = build_frames(records)
+        lap = _lap(timings, "bundle readers", lap)
+        unread += [_entry(m.input, m.path, reason) for m, reason in parsed.unread]
+        errors: list[CheckError] = []
+        try:
+            correlation = correlate(parsed.events)
+        except Exception as error:  # every check depends on it: none may say ok (layer (d), then (c))
+            errors.append(CheckError.of("correlation", error))
+            correlation = correlate(parsed.events.iloc[0:0])
+        lap = _lap(timings, "correlate", lap)
+        logins = _logins(correlation, parsed.events, errors)
+        lap = _lap(timings, "logins", lap)
+        nodes = summarize_nodes(node_facts, parsed.events)
+        context = bundle_context(
+            parsed=parsed,
+            correlation=correlation,
+            nodes=nodes,
+            frames=frames,
+            sources=sources,
+            xml_only=records.xml_only_sources(),
+        )
+        lap = _lap(timings, "node summaries", lap)
+        library = load_library(signature_dirs)
+        lap = _lap(timings, "signature library", lap)
+        stage_errors = [error.incomplete_entry() for error in errors]
+        findings, check_errors = library.evaluate_all(context, unread=unread + stage_errors)
+        errors += check_errors
+        lap = _lap(timings, "signatures and evidence", lap)
+        finding_logins = link_findings(findings, logins)
+        lap = _lap(timings, "logins", lap)
+        incomplete = unread + [error.incomplete_entry() for error in errors]
+        stats = {
+            "lines": parsed.stats.lines,
+            "bytes": parsed.stats.bytes,
+            "events": parsed.stats.events,
+            "unparsed": parsed.stats.unparsed,
+            "unrecognised_tls_lines": len(parsed.unrecognised),
+            "partial": parsed.stats.partial,
+            "truncated": parsed.stats.truncated,
+            "oversize_lines": parsed.stats.oversize_lines,
+            "invalid_utf8": parsed.stats.invalid_utf8,
+            "transactions": len(correlation.transactions),
+            "tls_failures": len(correlation.tls_failures),
+            "signatures": len(library.signatures),
+            "signature_errors": [str(e) for e in library.errors],
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        warnings += [f"signature skipped: {error}" for error in library.errors]
+        warnings += same_host_warnings(nodes)
+        warnings += utc_assumed_warnings(parsed.events)
+        report = Report(
+            inputs=labels,
+            nodes=nodes,
+            findings=findings,
+            events=parsed.events,
+            transactions=correlation.transactions,
+            tls_failures=correlation.tls_failures,
+            stats=stats,
+            warnings=warnings,
+            skipped=skipped[:MAX_LISTED],
+            skipped_count=len(skipped),
+            incomplete=incomplete[:MAX_LISTED],
+            incomplete_count=len(incomplete),
+            tracebacks=[error.traceback for error in errors],
+            **_frame_fields(frames),
+            unrecognised_tls_lines=parsed.unrecognised[:MAX_LISTED],
+            unrecognised_tls_count=len(parsed.unrecognised),
+            markers=parsed.markers,
+            traversal=traversal_summary(
+                context.tls_events, frames.config, {n.host: (n.role, n.role_source) for n in nodes}
+            ),
+            tls_events=context.tls_events,
+            logins=logins.logins,
+            login_steps=logins.steps,
+            finding_logins=finding_logins,
+            texts=parsed.texts,
+        )
+        keep_small_texts(report)
+        _lap(timings, "report", lap)
+        parsed.texts.close()
+        lap = time.perf_counter()
+    _lap(timings, "bundle close", lap)
     return report
+
+
+def keep_small_texts(report: Report, limit: int | None = None) -> None:
+    """Read the texts the scanner left in the logs into `raw` of `events` and `tls_failures` when
+    they add up to at most `limit` bytes (see KEEP_TEXT_BYTES)."""
+    events, limit = report.events, KEEP_TEXT_BYTES if limit is None else limit
+    if events.empty or not events["offset"].notna().any():
+        return
+    stored = events["raw"].isna() & events["offset"].notna()
+    if int(events.loc[stored, "length"].sum()) > limit:
+        return
+    for frame in (events, report.tls_failures):
+        if not frame.empty and "offset" in frame:
+            frame["raw"] = report.event_texts(frame)
 
 
 def _logins(correlation: Correlation, events: pd.DataFrame, errors: list[CheckError]) -> Logins:

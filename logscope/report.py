@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from logscope.event_texts import EventTexts
 from logscope.findings import STATUSES, Finding
 from logscope.nodes import NodeSummary
 
@@ -54,6 +55,8 @@ class Report:
     logins: pd.DataFrame | None = None
     login_steps: pd.DataFrame | None = None
     finding_logins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # reads the text of `events` rows whose `raw` is null (left in the log: see event_texts())
+    texts: EventTexts | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.skipped_count is None:
@@ -62,6 +65,20 @@ class Report:
             self.incomplete_count = len(self.incomplete)
         if self.unrecognised_tls_count is None:
             self.unrecognised_tls_count = len(self.unrecognised_tls_lines)
+
+    def event_texts(self, rows: pd.DataFrame | None = None) -> pd.Series:
+        """The text of `rows` of `events` (default: all), aligned with them.
+
+        A large log's events keep their text in the log (`raw` is null, `source`/`offset`/`length`
+        say where): it is read here, from a log given in place at any time, from an archive's log
+        only during the analysis (its unpacked copy is removed when `analyze` returns).
+        """
+        rows = self.events if rows is None else rows
+        if "raw" not in rows:
+            return pd.Series("", index=rows.index, dtype="string")
+        if self.texts is None:
+            return rows["raw"].astype("string").fillna("")
+        return self.texts.texts(rows)
 
     def finding(self, signature_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == signature_id), None)

@@ -113,7 +113,10 @@ def parse_text(text: str | bytes, **options) -> ParseResult:
 
 
 def events_of(text: str | bytes, **options) -> pd.DataFrame:
-    return parse_text(text, **options).events
+    """The events of a log text, every row's `raw` read (the scanner leaves it in the log)."""
+    parsed = parse_text(text, **options)
+    parsed.events["raw"] = parsed.texts.texts(parsed.events)
+    return parsed.events
 
 
 @pytest.fixture

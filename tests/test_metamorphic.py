@@ -148,7 +148,9 @@ def example_findings(signature, example, drawn: Drawn | None) -> list:
         )
         nodes = [NodeSummary(host=host, version=example.version or "unknown", role=example.role or "unknown")]
     correlation = correlate(parsed.events)
-    context = Context(parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"})
+    context = Context(
+        parsed.events, correlation.transactions, correlation.tls_failures, nodes, {"log"}, texts=parsed.texts
+    )
     return LIBRARY.evaluate(context)
 
 

@@ -53,7 +53,14 @@ def _parse(monkeypatch, path: str, members: list) -> pd.DataFrame:
     result = parse_members(members, year=2026)
     scanned = result.stats.scanned
     assert (scanned == 0) == (path == "records"), f"{path}: {scanned} events from the scanner"
-    return result.events, result.stats.as_dict() | {"seconds": 0, "scanned": 0}, result.unrecognised
+    events = result.events
+    if path == "records":
+        assert events["offset"].isna().all() and events["raw"].notna().all()
+    else:
+        assert events["offset"].notna().sum() == scanned and events["raw"].isna().sum() == scanned
+    # the scanner leaves an event's text in the log: read back, it is the record path's `raw`
+    events = events.assign(raw=result.texts.texts(events)).drop(columns=["offset", "length"])
+    return events, result.stats.as_dict() | {"seconds": 0, "scanned": 0}, result.unrecognised
 
 
 def _assert_same(monkeypatch, members: list) -> None:

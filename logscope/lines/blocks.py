@@ -59,7 +59,7 @@ def iter_events(
     sees every block of whole lines before its events are selected (the safety net reads them all).
     """
     pending: tuple[int, bytes] | None = None
-    for block, line_base, _aligned in event_blocks(stream, stats, progress):
+    for block, line_base, _aligned, _offset in event_blocks(stream, stats, progress):
         if on_block:
             on_block(block, line_base)
         pending = yield from _events_in_block(block, line_base, needle, pending)
@@ -180,16 +180,18 @@ def _fold_continuations(block: bytes, position: int) -> tuple[bytes, int]:
 
 def event_blocks(
     stream: BinaryIO, stats: _Stats, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[bytes, int, bool]]:
-    """(block of whole lines, its first line number, whether it ends at an event boundary).
+) -> Iterator[tuple[bytes, int, bool, int]]:
+    """(block of whole lines, its first line number, whether it ends at an event boundary, the byte
+    offset of its first byte in the stream).
 
     Every line once, with its line number, overlong lines skipped and counted; a block
     is cut where the next line opens an event (not a continuation), so no event spans two blocks.
     Where no such cut exists (a very long run of continuation lines) or a line over MAX_LINE_BYTES
     is skipped, the block ends at a line end and says so: its last event may go on in the next one.
     """
-    carry, line_base, skipping = b"", 1, False
+    carry, line_base, skipping, consumed = b"", 1, False, 0
     for chunk in _line_chunks(stream, stats):
+        consumed += len(chunk)  # a lone CR became LF: the same length, so offsets are the file's
         if progress:
             progress(stats.bytes)
         if skipping:
@@ -202,7 +204,7 @@ def event_blocks(
             if len(carry) - whole + len(chunk) > MAX_LINE_BYTES:  # the record path skips this line
                 stats.oversize_lines += 1
                 if whole:
-                    yield carry[:whole], line_base, False
+                    yield carry[:whole], line_base, False, consumed - len(chunk) - len(carry)
                     line_base += carry.count(b"\n", 0, whole)
                 carry, skipping = b"", True
                 continue
@@ -215,11 +217,11 @@ def event_blocks(
         aligned = cut > 0
         cut = cut if aligned else end + 1
         block, carry = buffer[:cut], buffer[cut:]
-        yield block, line_base, aligned
+        yield block, line_base, aligned, consumed - len(buffer)
         line_base += block.count(b"\n")
     if carry:
         block = carry if carry.endswith(b"\n") else carry + b"\n"
-        yield block, line_base, True
+        yield block, line_base, True, consumed - len(carry)
         line_base += block.count(b"\n")
     stats.lines += line_base - 1
 

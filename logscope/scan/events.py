@@ -89,22 +89,16 @@ def _extras(result: ScanResult, table: pa.Table) -> list:
     return out
 
 
-def _raw_texts(result: ScanResult, table: pa.Table) -> pa.Array:
-    """Each event's text as the record path decodes it (CRLF -> LF, a leading BOM dropped)."""
-    raw = span_strings(result.block, table["offset"].to_numpy(), table["length"].to_numpy())
-    if len(raw) and pc.any(pc.match_substring_regex(raw, "\r|^\ufeff")).as_py():
-        texts = raw.to_pylist()
-        raw = pa.array(
-            [t.replace("\r\n", "\n").rstrip("\r").removeprefix("\ufeff") for t in texts], pa.string()
-        )
-    return raw
-
-
 Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
 
 
-def scanned_piece(result: ScanResult, rows: np.ndarray, source: str, default_node: str | None) -> Piece:
-    """The accepted `rows` of a block's scan as a piece of the events frame (pyarrow columns)."""
+def scanned_piece(
+    result: ScanResult, rows: np.ndarray, source: str, default_node: str | None, block_offset: int = 0
+) -> Piece:
+    """The accepted `rows` of a block's scan as a piece of the events frame (pyarrow columns).
+
+    Their text stays in the log: `offset` (from the start of the stream; the block starts at
+    `block_offset`) and `length` say where, and `raw` is null (logscope.event_texts reads it)."""
     table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
     table = table.combine_chunks()
     n = table.num_rows
@@ -124,7 +118,11 @@ def scanned_piece(result: ScanResult, rows: np.ndarray, source: str, default_nod
         elif column == "partial":
             piece[column] = pa.nulls(n, pa.bool_())
         elif column == "raw":
-            piece[column] = _raw_texts(result, table)
+            piece[column] = pa.nulls(n, pa.string())
+        elif column == "offset":
+            piece[column] = pc.add(_whole(table["offset"]), block_offset)
+        elif column == "length":
+            piece[column] = _whole(table["length"])
         elif column == "extra":
             piece[column] = _extras(result, table)
         elif column == "line":

@@ -207,9 +207,10 @@ def _involved(failures: pd.DataFrame, node: str, names: set[str], expired_ca: bo
     return mine[named.fillna(False).astype(bool) | chain.fillna(False).astype(bool)]
 
 
-def _quoted(lines: pd.DataFrame, limit: int = 3) -> list[tuple[str, Any, str]]:
+def _quoted(lines: pd.DataFrame, context: Context, limit: int = 3) -> list[tuple[str, Any, str]]:
     head = lines.head(limit)
-    return list(zip(head["source"].astype(str), head["line"], head["raw"].astype(str), strict=True))
+    texts = context.texts.texts(head)
+    return list(zip(head["source"].astype(str), head["line"], texts.astype(str), strict=True))
 
 
 def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult:
@@ -238,7 +239,7 @@ def trust_store_hygiene(context: Context, store: pd.DataFrame) -> DetectorResult
             "expired": sorted(group.loc[expired.loc[group.index], "subject"]),
             "duplicates": sorted(set(group.loc[duplicate.loc[group.index], "subject_cn"])),
             "failures": len(lines),
-            "lines": [f"{source}:{line}: {raw}" for source, line, raw in _quoted(lines)],
+            "lines": [f"{source}:{line}: {raw}" for source, line, raw in _quoted(lines, context)],
         }
     for leaf in chainless.to_dict("records"):
         per_node.setdefault(str(leaf["node"]), {})["missing_issuer"] = leaf["issuer"]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from logscope.correlate import Correlation
+from logscope.event_texts import EventTexts
 from logscope.frames import Frames, bundle_time, describe_nodes
 from logscope.nodes import NodeSummary
 from logscope.parse import ParseResult
@@ -39,6 +40,8 @@ class Context:
     xml_only: set[str] = field(default_factory=set)
     # tvcs traversal and SIP TLS lines, both sides paired (logscope.traversal, issue 15)
     tls_events: pd.DataFrame = field(default_factory=empty_tls_events)
+    # reads the text of events whose `raw` is null (left in the log by the scanner)
+    texts: EventTexts = field(default_factory=EventTexts)
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
@@ -75,7 +78,7 @@ class Context:
         positions, txn_ids = self._step_index
         low, high = np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1])
         rows = self.events.iloc[positions[low:high]][
-            ["node", "pid", "txn_id", "kind", "ts", "source", "line", "raw"]
+            ["node", "pid", "txn_id", "kind", "ts", "source", "line", "offset", "length", "raw"]
         ]
         return rows[
             (rows["node"].astype(str) == node).to_numpy() & (rows["pid"] == pid).fillna(False).to_numpy()
@@ -126,4 +129,5 @@ def bundle_context(
         unrecognised_tls_lines=parsed.unrecognised,
         xml_only=xml_only,
         tls_events=tls_events,
+        texts=parsed.texts,
     )

@@ -182,6 +182,8 @@ def _unexplained_connect_failures(context: Context) -> pd.DataFrame:
             "upstream_port": picked["dst_port"],
             "source": picked["source"].astype(str),
             "line": picked["line"],
+            "offset": picked["offset"],
+            "length": picked["length"],
             "raw": picked["raw"],
         }
     ).reset_index(drop=True)

@@ -43,7 +43,7 @@ def _first_present(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
 # evidence rows are read in one pass: a hostile log can name thousands of servers, and a per-server
 # slice of a frame costs about a millisecond.
 SERVER_COLUMNS = (
-    "node", "pid", "txn_id", "kind", "ts", "start", "source", "line", "raw",
+    "node", "pid", "txn_id", "kind", "ts", "start", "source", "line", "offset", "length", "raw",
     "server_name", "server_ip", "sni", "name_check", "verify_error", "ssl_reason", "depth",
     "upstream_ip", "upstream_name", "port", "upstream_port",
     "route_domain", "route_scheme", "route_host", "route_port",
@@ -154,29 +154,31 @@ def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[E
         latest = server_rows[0]
         picked: list[Evidence] = []
         if frame == "tls_failures":
-            picked.append(_evidence_from(latest, "warning" if latest["kind"] in WARNING_KINDS else "error"))
+            role = "warning" if latest["kind"] in WARNING_KINDS else "error"
+            picked.append(_evidence_from(latest, role, context))
             error = _paired_error(latest, context.ssl_errors)
             if error is not None:
-                picked.append(_evidence_from(error, "error"))
+                picked.append(_evidence_from(error, "error", context))
         steps = _transaction_evidence(latest, context)
-        if not steps and frame != "tls_failures" and pd.notna(latest.get("raw")):
-            steps = [_evidence_from(latest, "log")]
+        if not steps and frame != "tls_failures" and context.texts.has_text(latest):
+            steps = [_evidence_from(latest, "log", context)]
         picked += steps
         for row in server_rows[1:]:
             if len(picked) >= MAX_EVIDENCE_PER_SERVER:
                 break
-            if pd.notna(row.get("raw")):
-                picked.append(_evidence_from(row, "log"))
+            if context.texts.has_text(row):
+                picked.append(_evidence_from(row, "log", context))
         evidence += _unique_evidence(picked)
     return evidence
 
 
-def _evidence_from(row: Mapping[str, Any], role: str) -> Evidence:
+def _evidence_from(row: Mapping[str, Any], role: str, context: Context) -> Evidence:
+    """One line as evidence; its text from `raw` or, left in the log, read from there."""
     ts = row.get("ts")
     return Evidence(
         source=str(row.get("source")),
         line=int(row["line"]) if pd.notna(row.get("line")) else None,
-        text=str(row.get("raw", "")),
+        text=context.texts.text_of(row),
         node=str(row.get("node")) if pd.notna(row.get("node")) else None,
         ts=ts.to_pydatetime() if pd.notna(ts) else None,
         role=role,
@@ -207,7 +209,7 @@ def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evid
     for kind, role in STEP_ROLES.items():
         step = steps[steps["kind"] == kind]
         if not step.empty:
-            picked.append(_evidence_from(step.iloc[-1], role))
+            picked.append(_evidence_from(step.iloc[-1], role, context))
     return picked
 
 

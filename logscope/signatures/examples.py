@@ -70,6 +70,7 @@ def _log_context(signature: Signature, example: Example) -> Context:
         sources={"log", "tvcs"} if parsed.tvcs_seen else {"log"},
         unrecognised_tls_lines=parsed.unrecognised,
         tls_events=tls_events_frame(parsed.tls_records),
+        texts=parsed.texts,
     )
 
 
@@ -79,6 +80,7 @@ def _bundle_context(example: Example) -> Context:
         _write_example(Path(folder), example)
         with open_bundle(folder) as bundle:
             parsed = parse_members(bundle.logs)
+            parsed.events["raw"] = parsed.texts.texts(parsed.events)  # before the folder goes
             records = read_records(bundle.members, bundle.nodes)
             node_facts, sources = list(bundle.nodes), bundle.sources_present()
     nodes = summarize_nodes(node_facts, parsed.events)
