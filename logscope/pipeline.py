@@ -147,6 +147,7 @@ def analyze(
         parsed.texts.close()
         lap = time.perf_counter()
     _lap(timings, "bundle close", lap)
+    report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -15,6 +15,7 @@ from logscope.nodes import NodeSummary
 
 # design.md, "Second-wave contracts"; 2 (bad usage, nothing analyzed) never comes from a Report.
 EXIT_OK, EXIT_ISSUE, EXIT_INCOMPLETE = 0, 1, 3
+_WRITE_SLICE = 1 << 20  # characters encoded and written at a time
 
 
 @dataclass
@@ -117,6 +118,13 @@ class Report:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return _renderer("json").render_json(self, indent=indent)
+
+    def write_json(self, handle: TextIO) -> None:
+        """Write the JSON document to a text file in pieces (a login storm's is hundreds of MiB: no
+        second copy of it is made)."""
+        for part in _renderer("json").json_parts(self):
+            for start in range(0, len(part), _WRITE_SLICE):
+                handle.write(part[start : start + _WRITE_SLICE])
 
     def to_html(self) -> str:
         return _renderer("html").render_html(self)

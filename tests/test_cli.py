@@ -157,3 +157,28 @@ def test_an_input_without_a_log_is_a_warning_in_every_format(tmp_path):
     html = tmp_path / "report.html"
     assert run("analyze", *inputs, "-o", str(html)).returncode == 1
     assert "random.bin: no log file found" in html.read_text(encoding="utf-8")
+
+
+def test_analyze_json_is_written_in_pieces_as_the_reports_utf8_json_whatever_stdouts_encoding(tmp_path):
+    sample = ROOT / "sample_logs" / "logins-interleaved.tar.gz"
+    import logscope
+
+    expected = json.loads(logscope.analyze(sample).to_json())
+    expected["stats"].pop("seconds")
+    log = tmp_path / "loggingsnapshot_expc1_2024.txt"
+    log.write_bytes(SEED_LOG.read_bytes() + "Fran\u00e7oise \u00e9t\u00e9\n".encode())
+    command = [sys.executable, "-m", "logscope.cli", "analyze", "--format", "json"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONIOENCODING": "ascii"}
+    for path, check in ((sample, expected), (log, None)):
+        result = subprocess.run([*command, str(path)], capture_output=True, cwd=ROOT, env=env, timeout=120)
+        assert result.returncode in (0, 1, 3), result.stderr
+        assert result.stdout.endswith(b"}\n")
+        document = json.loads(result.stdout.decode("utf-8"))
+        if check is not None:
+            document["stats"].pop("seconds")
+            assert document == check and document["logins"]
+    written = tmp_path / "out.json"
+    assert run("analyze", str(sample), "-o", str(written)).returncode in (0, 1, 3)
+    document = json.loads(written.read_text(encoding="utf-8"))
+    document["stats"].pop("seconds")
+    assert document == expected

@@ -8,11 +8,12 @@ SCHEMA_VERSION.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
-from logscope.render.login_json import logins_json, with_logins
+from logscope.render.login_json import logins_json
 from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
@@ -100,11 +101,22 @@ def _iso(value: Any) -> str | None:
 
 def render_json(report: Report, *, indent: int | None = 2) -> str:
     """The JSON document as text; values JSON has no type for (times, paths) are written as strings."""
+    return "".join(json_parts(report, indent=indent))
+
+
+def json_parts(report: Report, *, indent: int | None = 2) -> Iterator[str]:
+    """The JSON document in pieces, to be written one after the other: a login storm's `logins`
+    array (most of its document, hundreds of MiB) is one piece, not copied into one string."""
     fast = logins_json(report, level=1) if indent == 2 else None
     if fast is not None:
-        text = with_logins(
-            json.dumps(report_document(report, logins=False), indent=2, ensure_ascii=False, default=str), fast
-        )
-        if text is not None:
-            return text
-    return json.dumps(report_document(report), indent=indent, ensure_ascii=False, default=str)
+        head = report_document(report, logins=False)
+        document = json.dumps(head, indent=2, ensure_ascii=False, default=str)
+        if document.endswith(_EMPTY_LOGINS):  # the last key: the array goes where its `[]` is
+            yield document[: -len("[]\n}")]
+            yield fast
+            yield "\n}"
+            return
+    yield json.dumps(report_document(report), indent=indent, ensure_ascii=False, default=str)
+
+
+_EMPTY_LOGINS = '"logins": []\n}'

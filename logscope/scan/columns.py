@@ -415,6 +415,13 @@ _ROUTES: dict[str, dict] = {}
 _CACHE_LIMIT = 65536
 
 
+def clear_caches() -> None:
+    """Forget the decoded start lines, routes and OpenSSL errors (up to 3 x 65,536 entries, tens of
+    MiB): they serve the scan of one analysis, not the frame built after it."""
+    for cache in (_OPENSSL, _START_LINES, _ROUTES):
+        cache.clear()
+
+
 def _cached(cache: dict, key: str, compute):
     value = cache.get(key)
     if value is None:

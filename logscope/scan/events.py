@@ -28,7 +28,7 @@ from logscope.frame import (
 )
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
-from logscope.scan.columns import ScanResult, span_strings
+from logscope.scan.columns import ScanResult, clear_caches, span_strings
 
 # Envelopes whose time this layer converts as the record path does; others go to the record path.
 _NATIVE_DIALECTS = ("rfc3339", "rfc5424")
@@ -206,6 +206,7 @@ class PieceBuilder:
 
     def build(self) -> pd.DataFrame:
         """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
+        clear_caches()  # the scan is over
         if not self.pieces:
             return records_to_frame([], year=self.year)
         lines = pa.chunked_array([piece["line"] for piece in self.pieces], pa.int64()).to_numpy()
