@@ -179,6 +179,30 @@ def rates(seconds: float, size: int, lines: int, grep: float) -> str:
     )
 
 
+# Issue 14's goals on the 1 GiB storm file: seconds per stage (scaled to a file's size when it is not
+# 1 GiB), the whole analysis within 10x grep, peak RSS within 1 GiB.
+GIB = 1024**3
+STAGE_BUDGETS = {
+    "parse": 1.0,
+    "correlate": 0.5,
+    "signatures and evidence": 1.2,
+    "logins": 0.3,
+    "bundle readers": 0.2,
+    "JSON render": 0.3,
+}
+GOAL_X_GREP = 10
+GOAL_RSS_MIB = 1024
+
+
+def budget_note(stage: str, seconds: float, scale: float) -> str:
+    """`  budget B s: within` / `over (Nx)` for a stage with a budget, "" for the others."""
+    if stage not in STAGE_BUDGETS:
+        return ""
+    budget = STAGE_BUDGETS[stage] * scale
+    verdict = "within" if seconds <= budget else f"over ({seconds / budget:.1f}x)"
+    return f"   budget {budget:.3f} s: {verdict}"
+
+
 def table(result: dict[str, Any]) -> str:
     size, grep = result["bytes"], result["grep"]
     rows = [
@@ -192,12 +216,19 @@ def table(result: dict[str, Any]) -> str:
         rows.append(f"in-process run failed: {stages['error']} after {stages['seconds']:.1f} s")
         return "\n".join(rows)
     lines = int(stages["stats"].get("lines", 0))
+    scale = size / GIB
     for stage, seconds in stages["stages"].items():
-        rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep")
+        note = budget_note(stage, seconds, scale)
+        rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep{note}")
     total = sum(stages["stages"].values())
     rows.append(f"in-process total           {rates(total, size, lines, grep['seconds'])}")
+    goal = "within" if total <= GOAL_X_GREP * grep["seconds"] else "over"
     rows.append(
-        f"in-process peak RSS        {stages['peak_rss_mib']:,.0f} MiB (fresh interpreter); "
+        f"goal                       {GOAL_X_GREP}x grep = {GOAL_X_GREP * grep['seconds']:.2f} s: {goal}"
+    )
+    rows.append(
+        f"in-process peak RSS        {stages['peak_rss_mib']:,.0f} MiB (fresh interpreter; goal "
+        f"{GOAL_RSS_MIB:,} MiB at 1 GiB); "
         f"CPU {stages['cpu_seconds']:.1f} s user+sys for {stages['seconds']:.1f} s wall"
     )
     if "cli" in result:

@@ -68,3 +68,10 @@ def test_bsd_copy_rewrites_the_envelope_time_only(tmp_path):
         'Level="DEBUG": Detail="Receive Request" HTTPMSG:\n|GET / HTTP/1.1\n Host: x:8443\n'
         'Nov 22 15:10:45 expc1 tvcs: Event="Search"\n'
     )
+
+
+def test_benchmark_prints_each_stage_against_its_budget_scaled_to_the_file():
+    bench = _bench_module()
+    assert bench.budget_note("correlate", 0.2, 0.5) == "   budget 0.250 s: within"
+    assert bench.budget_note("correlate", 1.0, 1.0) == "   budget 0.500 s: over (2.0x)"
+    assert bench.budget_note("report", 9.0, 1.0) == ""

@@ -45,7 +45,12 @@ class Context:
 
     def available(self) -> set[str]:
         """Bundle sources plus what the log itself shows (traffic_server lines, transactions)."""
-        present = set(self.sources) - self.xml_only
+        return (set(self.sources) - self.xml_only) | self._log_sources
+
+    @cached_property
+    def _log_sources(self) -> set[str]:
+        """What the log shows, looked for once (every signature asks)."""
+        present = set()
         if not self.events.empty and (self.events["process"] == "traffic_server").any():
             present.add("traffic_server")
         if not self.transactions.empty:
