@@ -182,3 +182,16 @@ def test_analyze_json_is_written_in_pieces_as_the_reports_utf8_json_whatever_std
     document = json.loads(written.read_text(encoding="utf-8"))
     document["stats"].pop("seconds")
     assert document == expected
+
+
+def test_a_logins_array_written_in_parts_is_the_one_written_whole(monkeypatch):
+    import logscope
+    import logscope.render.json as json_render
+
+    report = logscope.analyze(ROOT / "sample_logs" / "logins-retry.tar.gz")
+    assert len(report.logins) >= 3
+    whole = report.to_json()
+    monkeypatch.setattr(json_render, "LOGINS_PER_PART", 1)
+    assert report.to_json() == whole
+    monkeypatch.setattr(json_render, "LOGINS_PER_PART", 2)
+    assert report.to_json() == whole

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
-from logscope.render.login_json import logins_json
+from logscope.render.login_json import logins_array, logins_json
 from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
@@ -106,17 +106,39 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
 
 def json_parts(report: Report, *, indent: int | None = 2) -> Iterator[str]:
     """The JSON document in pieces, to be written one after the other: a login storm's `logins`
-    array (most of its document, hundreds of MiB) is one piece, not copied into one string."""
-    fast = logins_json(report, level=1) if indent == 2 else None
-    if fast is not None:
+    array (most of its document, hundreds of MiB) is written column-wise a few thousand logins at a
+    time, never copied into one string."""
+    parts = _logins_parts(report) if indent == 2 else None
+    if parts is not None:
         head = report_document(report, logins=False)
         document = json.dumps(head, indent=2, ensure_ascii=False, default=str)
         if document.endswith(_EMPTY_LOGINS):  # the last key: the array goes where its `[]` is
             yield document[: -len("[]\n}")]
-            yield fast
+            yield from parts
             yield "\n}"
             return
     yield json.dumps(report_document(report), indent=indent, ensure_ascii=False, default=str)
+
+
+LOGINS_PER_PART = 8192
+_ARRAY_OPEN, _ARRAY_CLOSE = "[\n", "\n  ]"  # the logins array's brackets at nesting level 1
+
+
+def _logins_parts(report: Report) -> list[str] | None:
+    """The `logins` array text at nesting level 1 in pieces of LOGINS_PER_PART logins (each built
+    column-wise); None when a piece can only be written by the dict path."""
+    logins, steps = report.logins, report.login_steps
+    if logins is None or steps is None or len(logins) <= LOGINS_PER_PART:
+        whole = logins_json(report, level=1)
+        return None if whole is None else [whole]
+    parts = [_ARRAY_OPEN]
+    for start in range(0, len(logins), LOGINS_PER_PART):
+        text = logins_array(logins.iloc[start : start + LOGINS_PER_PART], steps, level=1)
+        if text is None or not (text.startswith(_ARRAY_OPEN) and text.endswith(_ARRAY_CLOSE)):
+            return None
+        parts.append(("" if start == 0 else ",\n") + text[len(_ARRAY_OPEN) : -len(_ARRAY_CLOSE)])
+    parts.append(_ARRAY_CLOSE)
+    return parts
 
 
 _EMPTY_LOGINS = '"logins": []\n}'
