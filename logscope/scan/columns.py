@@ -177,14 +177,14 @@ def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
 
 def _kv_gather(rows: np.ndarray, plans: list, keys: tuple[str, ...]) -> np.ndarray:
     """Per row, the index into `values` of the first of `keys` its shape holds (-1: none)."""
-    out = np.full(len(rows), -1, dtype=np.int64)
-    shapes = rows[:, L.SHAPE]
+    positions = np.full(len(plans) + 1, -1, dtype=np.int64)  # per shape id; the last: no shape (-1)
     for shape_id, plan in enumerate(plans):
         position = next((plan[key] for key in keys if plan and key in plan), None)
         if position is not None:
-            mask = shapes == shape_id
-            out[mask] = rows[mask, L.VALUES_FIRST] + position
-    return out
+            positions[shape_id] = position
+    shapes = rows[:, L.SHAPE]
+    position = positions[np.where((shapes >= 0) & (shapes < len(plans)), shapes, len(plans))]
+    return np.where(position >= 0, rows[:, L.VALUES_FIRST] + position, -1)
 
 
 def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray) -> pa.Array:
