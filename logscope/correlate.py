@@ -19,12 +19,16 @@ import numpy as np
 import pandas as pd
 
 from logscope.correlate_columns import (
-    kind_names,
+    kind_mask,
     picked_rows,
     reduced,
+    start_order,
+    str_category,
     string_category,
     taken,
     transaction_numbers,
+    utc_times,
+    wanted_codes,
 )
 
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
@@ -119,47 +123,46 @@ REQUEST_FIELDS = {
 UPSTREAM_FIELDS = {"dst_ip": "upstream_ip", "dst_port": "upstream_port", "url": "upstream_path"}
 UPSTREAM_RESPONSE_FIELDS = {"status": "upstream_status"}
 RESPONSE_FIELDS = {"status": "status", "reason": "reason"}
-STEP_FIELDS = (REQUEST_FIELDS, UPSTREAM_FIELDS, UPSTREAM_RESPONSE_FIELDS, RESPONSE_FIELDS)
-STEP_COLUMNS = tuple(dict.fromkeys([*TXN_KEY, "ts", "kind", *(c for fields in STEP_FIELDS for c in fields)]))
 
 
 def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status.
 
-    One pass: each step line gets its transaction's number (integer keys, in order of first
-    appearance), and each column of the result is taken by position from the first or last line of
-    its kind, never through a merge or a string key.
+    One pass over integer codes: each step line gets its transaction's number (in order of first
+    appearance), each transaction the event position of its first or last line of each kind, and
+    each column of the result is one take from the events' column at those positions (already in
+    the result's order), never through a merge, a string key or a copy of the step lines.
     """
     has_txn = events["txn_id"].notna().to_numpy()
     if not has_txn.any():
         return _empty_transactions()
     positions = np.flatnonzero(has_txn)
-    steps = events.iloc[positions, [events.columns.get_loc(c) for c in STEP_COLUMNS]]  # not `raw`
-    group, first_rows = transaction_numbers(steps)
+    group, first_rows = transaction_numbers(events, positions)
     count = len(first_rows)
-    stamps = steps["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    frame = {column: steps[column].take(first_rows).reset_index(drop=True) for column in TXN_KEY}
-    frame["start"] = reduced(stamps, group, count, np.minimum)
-    frame["end"] = reduced(stamps, group, count, np.maximum)
-    kinds = kind_names(steps["kind"])
+    stamps = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[positions]
+    starts = reduced(stamps, group, count, np.minimum)
+    order = start_order(starts)
+    first_at = positions[first_rows[order]]
+    picked = {column: (column, first_at) for column in TXN_KEY}  # result column: (events column, rows)
     for kind, fields, last in (
         ("receive_request", REQUEST_FIELDS, False),
         ("sending_request", UPSTREAM_FIELDS, True),
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        picked = picked_rows(kinds == kind, group, count, last)
-        for column, name in fields.items():
-            frame[name] = taken(steps[column], picked)
-    attempts = kinds == "sending_request"
-    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count), dtype="Int64")
-    frame["first_attempt"] = reduced(stamps[attempts], group[attempts], count, np.minimum)
-    result = pd.DataFrame(frame)
-    result["node"] = result["node"].astype(str).astype("category")
+        rows = picked_rows(kind_mask(events["kind"], positions, kind), group, count, last)[order]
+        at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
+        picked.update({name: (column, at) for column, name in fields.items()})
+    frame = {name: taken(events[column], at) for name, (column, at) in picked.items()}
+    attempts = kind_mask(events["kind"], positions, "sending_request")
+    frame["start"] = utc_times(starts[order])
+    frame["end"] = utc_times(reduced(stamps, group, count, np.maximum)[order])
+    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count)[order], dtype="Int64")
+    frame["first_attempt"] = utc_times(reduced(stamps[attempts], group[attempts], count, np.minimum)[order])
+    frame["node"] = str_category(frame["node"])
     for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        result[column] = string_category(result[column])
-    result = result.sort_values("start", kind="stable").reset_index(drop=True)
-    return result[list(TRANSACTION_COLUMNS)]
+        frame[column] = string_category(frame[column])
+    return pd.DataFrame({column: frame[column] for column in TRANSACTION_COLUMNS}, copy=False)
 
 
 def _empty_transactions() -> pd.DataFrame:
@@ -348,16 +351,22 @@ def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
     return matched.loc[matched["neighbour"].eq(True), "row"].to_numpy()
 
 
-def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per (transaction, address it could be known by): upstream IP and route host."""
-    wanted = [*TXN_KEY, "start", "first_attempt", "line", "upstream_ip", "route_host"]
-    wanted += _COPIED_FROM_TRANSACTION.values()
-    base = transactions[list(dict.fromkeys(wanted))]
-    base = base.assign(node=_node_key(base["node"]))
-    by_ip = base.assign(key=base["upstream_ip"].astype("string"))
-    by_host = base.assign(key=base["route_host"].astype("string"))
-    keys = pd.concat([by_ip, by_host], ignore_index=True)
-    keys = keys[keys["key"].notna()].drop_duplicates([*TXN_KEY, "key"])
+def _server_keys(transactions: pd.DataFrame, wanted: pd.Index) -> pd.DataFrame:
+    """One row per (transaction, address it could be known by): upstream IP and route host, as the
+    code of that address in `wanted` (the failures' addresses and names); the transactions to any
+    other address are left out, found per distinct address, not per row. `txn_row` is the
+    transaction's position."""
+    by_ip = wanted_codes(transactions["upstream_ip"], wanted)
+    by_host = wanted_codes(transactions["route_host"], wanted)
+    rows = np.concatenate([np.flatnonzero(by_ip >= 0), np.flatnonzero(by_host >= 0)])
+    columns = [*TXN_KEY, "start", "first_attempt", "line"]
+    keys = transactions.iloc[rows, [transactions.columns.get_loc(c) for c in columns]].reset_index(drop=True)
+    keys = keys.assign(
+        node=_node_key(keys["node"]),
+        key=np.concatenate([by_ip[by_ip >= 0], by_host[by_host >= 0]]),
+        txn_row=rows,
+    )
+    keys = keys.drop_duplicates([*TXN_KEY, "key"])
     keys["since"] = keys["first_attempt"].fillna(keys["start"])
     return keys
 
@@ -402,17 +411,21 @@ def _link_to_transactions(
 
     On a node whose times have no fraction (BSD syslog), a failure stamped `:01` may have come at
     any time in that second, after a request stamped `:01.478`: there the order is the second,
-    then the line (the transaction's request line before the failure's line).
+    then the line (the transaction's request line before the failure's line). Of transactions to
+    one server that made their first attempt at the same instant, the first in the transactions'
+    order is taken (a fixed rule: before, an unstable sort chose).
     """
-    keys = _server_keys(transactions)
+    todo = failures["txn_id"].isna() & failures["ts"].notna()
+    names = pd.concat([failures.loc[todo, "address"], failures.loc[todo, "name"]]).dropna().unique()
+    wanted = pd.Index(names).astype("string")
+    keys = _server_keys(transactions, wanted)
     keys = keys[keys["since"].notna()]
     if keys.empty:
         return
     right = keys.assign(pid=_pid_key(keys["pid"]))
     right = right.assign(order=_order(right["since"], right["line"], right["node"].isin(list(whole_seconds))))
-    right = right.sort_values("order")
-    right = right[["node", "pid", "key", "order", *set(_COPIED_FROM_TRANSACTION.values())]]
-    right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
+    # merge_asof takes the last of equal orders: reversed, then a stable sort, that is the first one.
+    right = right.iloc[::-1].sort_values("order", kind="stable")[["node", "pid", "key", "order", "txn_row"]]
     for key_column in ("address", "name"):
         todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
         todo = todo[todo["ts"].notna()]
@@ -423,20 +436,24 @@ def _link_to_transactions(
             row=left.index,
             node=_node_key(left["node"]),
             pid=_pid_key(left["pid"]),
-            key=left["key"].astype("string"),
+            key=wanted_codes(left["key"], wanted),
         )
         left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
         matched = pd.merge_asof(
             left.drop(columns=["line"]).sort_values("order"),
-            right.assign(key=right["key"].astype("string")),
+            right,
             on="order",
             by=["node", "pid", "key"],
             direction="backward",
         )
-        matched = matched[matched["t_txn_id"].notna() & (matched["ts"] <= matched["t_end"] + LINK_SLACK)]
-        rows = matched["row"].to_numpy()
+        matched = matched[matched["txn_row"].notna()]
+        txn_rows = matched["txn_row"].to_numpy(dtype="int64")
+        ends = transactions["end"].take(txn_rows).to_numpy()
+        in_time = (matched["ts"].to_numpy() <= ends + LINK_SLACK) & ~pd.isna(ends)
+        rows, txn_rows = matched["row"].to_numpy()[in_time], txn_rows[in_time]
         for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
-            failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
+            values = transactions[txn_column].take(txn_rows).to_numpy(dtype=object)
+            failures.loc[rows, failure_column] = values
 
 
 LINES_PER_SECOND = 10_000_000
