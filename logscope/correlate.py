@@ -28,16 +28,17 @@ from logscope.correlate_columns import (
     taken,
     transaction_numbers,
     utc_times,
-    wanted_codes,
+)
+from logscope.correlate_link import LINK_SLACK as LINK_SLACK  # the time a tie allows, for evidence
+from logscope.correlate_link import (
+    link_to_connect_lines,
+    link_to_transactions,
+    paired,
+    whole_second_nodes,
 )
 
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
 TXN_KEY = ["node", "pid", "txn_id"]
-# A warning is written while the connection is attempted; allow for clock granularity at the ends.
-LINK_SLACK = pd.Timedelta(seconds=1)
-CONNECT_LINE_SLACK = pd.Timedelta(seconds=2)
-# A whole-second time (BSD syslog) stands for any instant of that second.
-SECOND_NS = 1_000_000_000
 
 TRANSACTION_COLUMNS = (
     "node",
@@ -225,19 +226,16 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     candidates = events.iloc[positions, [events.columns.get_loc(c) for c in wanted]]
     failures = name_debug_verdicts(candidates)[list(FAILURE_COLUMNS)].reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
-    failures["address"] = (
-        failures["server_ip"].astype("string").fillna(failures["server_name"].astype("string"))
-    )
-    failures["name"] = failures["server_name"].astype("string").fillna(failures["sni"].astype("string"))
     for column in LINK_COLUMNS:
         failures[column] = pd.NA
     if not failures.empty and not transactions.empty:
-        _link_to_transactions(failures, transactions, _whole_second_nodes(failures))
-    connects = events[events["kind"] == "connect_attempt_failed"]
-    if not failures.empty and not connects.empty:
-        _link_to_connect_lines(failures, connects)
+        link_to_transactions(failures, transactions, whole_second_nodes(failures))
+    connects = np.flatnonzero((events["kind"] == "connect_attempt_failed").to_numpy(dtype=bool))
+    if not failures.empty and len(connects):
+        columns = [events.columns.get_loc(c) for c in ("ts", "dst_ip", "dst_port", "url")]
+        link_to_connect_lines(failures, events.iloc[connects, columns])
     failures["linked"] = failures["txn_id"].notna()
-    failures["paired"] = _paired(failures)
+    failures["paired"] = paired(failures)
     failures["port"] = (
         pd.to_numeric(failures["upstream_port"], errors="coerce")
         .fillna(pd.to_numeric(failures["route_port"], errors="coerce"))
@@ -245,7 +243,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     )
     for column in ("txn_id", "txn_status", "upstream_port", "route_port"):
         failures[column] = pd.to_numeric(failures[column], errors="coerce").astype("Int64")
-    return failures.drop(columns=["address", "name"])
+    return failures
 
 
 DEBUG_VERDICT_MODULE = "ssl_verify"
@@ -300,202 +298,3 @@ def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         result["server_name"] = result["server_name"].astype(object)
     result.loc[nexts.index[named], "server_name"] = following["server_name"].to_numpy(dtype=object)[named]
     return result.drop(index=nexts.index[repeated].union(restated))
-
-
-def _paired(failures: pd.DataFrame) -> pd.Series:
-    """Whether a certificate warning has its `SSL connection failed` error beside it, and vice versa.
-
-    Beside means the same node and pid, within a second, with the error naming the warning's
-    server (by name, address or SNI). An error with no warning beside it means something else: the
-    peer refused us, or the verification detail was not logged.
-    """
-    paired = pd.Series(False, index=failures.index)
-    if failures.empty:
-        return paired
-    rows = failures[failures["ts"].notna()].assign(
-        row=lambda f: f.index, pid_key=lambda f: _pid_key(f["pid"])
-    )
-    errors = rows[rows["kind"] == "ssl_connect_failed"]
-    warnings = rows[rows["kind"] != "ssl_connect_failed"]
-    if errors.empty or warnings.empty:
-        return paired
-    error_keys = _keyed(errors, "server_name")
-    for column in ("server_name", "server_ip", "sni"):
-        warning_keys = _keyed(warnings, column)
-        if warning_keys.empty or error_keys.empty:
-            continue
-        paired[_rows_with_neighbour(warning_keys, error_keys)] = True
-        paired[_rows_with_neighbour(error_keys, warning_keys)] = True
-    return paired
-
-
-def _keyed(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    keyed = rows[["ts", "pid_key", "row"]].assign(
-        node=_node_key(rows["node"]), key=rows[column].astype("string")
-    )
-    return keyed.dropna(subset=["key"]).sort_values("ts")
-
-
-def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-    """The `row` of each left line that has a right line with the same node, pid and key within
-    LINK_SLACK. Asked from both sides, so two warnings near one error cannot leave a second error
-    (the retry's) unpaired just because both warnings chose the same nearest error."""
-    matched = pd.merge_asof(
-        left,
-        right[["ts", "node", "pid_key", "key"]].assign(neighbour=True),
-        on="ts",
-        by=["node", "pid_key", "key"],
-        direction="nearest",
-        tolerance=LINK_SLACK,
-    )
-    return matched.loc[matched["neighbour"].eq(True), "row"].to_numpy()
-
-
-def _server_keys(transactions: pd.DataFrame, wanted: pd.Index) -> pd.DataFrame:
-    """One row per (transaction, address it could be known by): upstream IP and route host, as the
-    code of that address in `wanted` (the failures' addresses and names); the transactions to any
-    other address are left out, found per distinct address, not per row. `txn_row` is the
-    transaction's position."""
-    by_ip = wanted_codes(transactions["upstream_ip"], wanted)
-    by_host = wanted_codes(transactions["route_host"], wanted)
-    rows = np.concatenate([np.flatnonzero(by_ip >= 0), np.flatnonzero(by_host >= 0)])
-    columns = [*TXN_KEY, "start", "first_attempt", "line"]
-    keys = transactions.iloc[rows, [transactions.columns.get_loc(c) for c in columns]].reset_index(drop=True)
-    keys = keys.assign(
-        node=_node_key(keys["node"]),
-        key=np.concatenate([by_ip[by_ip >= 0], by_host[by_host >= 0]]),
-        txn_row=rows,
-    )
-    keys = keys.drop_duplicates([*TXN_KEY, "key"])
-    keys["since"] = keys["first_attempt"].fillna(keys["start"])
-    return keys
-
-
-# Transaction columns copied onto a failure tied to it: failure column -> transaction column.
-_COPIED_FROM_TRANSACTION = {
-    "txn_id": "txn_id",
-    "txn_url": "url",
-    "txn_status": "status",
-    "txn_reason": "reason",
-    "txn_start": "start",
-    "txn_end": "end",
-    "upstream_ip": "upstream_ip",
-    "upstream_port": "upstream_port",
-    "route_host": "route_host",
-    "route_port": "route_port",
-    "route_domain": "route_domain",
-    "route_scheme": "route_scheme",
-    "route_segment": "route_segment",
-}
-
-
-def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
-    """Nodes whose certificate warnings and errors have whole-second times (BSD syslog, log-lines.md
-    section 7). Only those lines are asked: transaction and tvcs lines take their time from their
-    own `UTCTime`, in milliseconds, whatever the envelope; a warning has only the envelope's.
-    """
-    known = events["ts"].notna().to_numpy()
-    if not known.any():
-        return set()
-    stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
-    fractional = (stamps % SECOND_NS) != 0
-    nodes, names = pd.factorize(_node_key(events["node"]).to_numpy()[known])
-    with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
-    return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
-
-
-def _link_to_transactions(
-    failures: pd.DataFrame, transactions: pd.DataFrame, whole_seconds: set[str] = frozenset()
-) -> None:
-    """Tie each failure to the latest transaction to that server that started before it (merge_asof).
-
-    On a node whose times have no fraction (BSD syslog), a failure stamped `:01` may have come at
-    any time in that second, after a request stamped `:01.478`: there the order is the second,
-    then the line (the transaction's request line before the failure's line). Of transactions to
-    one server that made their first attempt at the same instant, the first in the transactions'
-    order is taken (a fixed rule: before, an unstable sort chose).
-    """
-    todo = failures["txn_id"].isna() & failures["ts"].notna()
-    names = pd.concat([failures.loc[todo, "address"], failures.loc[todo, "name"]]).dropna().unique()
-    wanted = pd.Index(names).astype("string")
-    keys = _server_keys(transactions, wanted)
-    keys = keys[keys["since"].notna()]
-    if keys.empty:
-        return
-    right = keys.assign(pid=_pid_key(keys["pid"]))
-    right = right.assign(order=_order(right["since"], right["line"], right["node"].isin(list(whole_seconds))))
-    # merge_asof takes the last of equal orders: reversed, then a stable sort, that is the first one.
-    right = right.iloc[::-1].sort_values("order", kind="stable")[["node", "pid", "key", "order", "txn_row"]]
-    for key_column in ("address", "name"):
-        todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
-        todo = todo[todo["ts"].notna()]
-        if todo.empty:
-            continue
-        left = todo[["ts", "node", "pid", "line", key_column]].rename(columns={key_column: "key"})
-        left = left.assign(
-            row=left.index,
-            node=_node_key(left["node"]),
-            pid=_pid_key(left["pid"]),
-            key=wanted_codes(left["key"], wanted),
-        )
-        left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
-        matched = pd.merge_asof(
-            left.drop(columns=["line"]).sort_values("order"),
-            right,
-            on="order",
-            by=["node", "pid", "key"],
-            direction="backward",
-        )
-        matched = matched[matched["txn_row"].notna()]
-        txn_rows = matched["txn_row"].to_numpy(dtype="int64")
-        ends = transactions["end"].take(txn_rows).to_numpy()
-        in_time = (matched["ts"].to_numpy() <= ends + LINK_SLACK) & ~pd.isna(ends)
-        rows, txn_rows = matched["row"].to_numpy()[in_time], txn_rows[in_time]
-        for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
-            values = transactions[txn_column].take(txn_rows).to_numpy(dtype=object)
-            failures.loc[rows, failure_column] = values
-
-
-LINES_PER_SECOND = 10_000_000
-
-
-def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.ndarray:
-    """The time in nanoseconds; on a whole-second node, the second then the line number instead.
-    Only rows of one node are ever compared (merge_asof by node), so the two scales never meet."""
-    stamps = times.to_numpy(dtype="datetime64[ns]").view("int64")
-    numbers = pd.to_numeric(lines, errors="coerce").fillna(0).to_numpy(dtype="int64")
-    by_line = (stamps // SECOND_NS) * LINES_PER_SECOND + np.minimum(numbers, LINES_PER_SECOND - 1)
-    return np.where(whole_second.to_numpy(dtype=bool), by_line, stamps)
-
-
-def _node_key(node: pd.Series) -> pd.Series:
-    """The node as a join key: lines with no envelope (an excerpt) are all on the one unknown node ""."""
-    return node.astype("string").fillna("").astype(object)
-
-
-def _pid_key(pid: pd.Series) -> pd.Series:
-    """The pid as a join key: a line with no pid (an excerpt) is in the unknown process -1."""
-    return pd.to_numeric(pid, errors="coerce").astype("Int64").fillna(-1).astype("int64")
-
-
-def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:
-    """Plain ATS: take port and URL from the error.log line for the same address and second."""
-    lines = connects[["ts", "dst_ip", "dst_port", "url"]].dropna(subset=["ts", "dst_ip"])
-    lines = lines.assign(key=lines["dst_ip"].astype(str)).sort_values("ts")
-    todo = failures[failures["txn_id"].isna() & failures["server_ip"].notna() & failures["ts"].notna()]
-    if todo.empty or lines.empty:
-        return
-    left = todo[["ts", "server_ip"]].assign(key=todo["server_ip"].astype(str), row=todo.index)
-    matched = pd.merge_asof(
-        left.sort_values("ts"),
-        lines.drop(columns=["dst_ip"]),
-        on="ts",
-        by="key",
-        direction="nearest",
-        tolerance=CONNECT_LINE_SLACK,
-    )
-    matched = matched[matched["dst_port"].notna()]
-    rows = matched["row"].to_numpy()
-    failures.loc[rows, "upstream_ip"] = matched["key"].to_numpy(dtype=object)
-    failures.loc[rows, "upstream_port"] = matched["dst_port"].to_numpy(dtype=object)
-    failures.loc[rows, "connect_url"] = matched["url"].to_numpy(dtype=object)
