@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from logscope.correlate_columns import (
-    kind_mask,
+    kind_codes,
     picked_rows,
     reduced,
     start_order,
@@ -143,6 +143,7 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     stamps = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[positions]
     starts = reduced(stamps, group, count, np.minimum)
     order = start_order(starts)
+    kinds, code_of = kind_codes(events["kind"], positions)
     first_at = positions[first_rows[order]]
     picked = {column: (column, first_at) for column in TXN_KEY}  # result column: (events column, rows)
     for kind, fields, last in (
@@ -151,11 +152,11 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        rows = picked_rows(kind_mask(events["kind"], positions, kind), group, count, last)[order]
+        rows = picked_rows(kinds == code_of(kind), group, count, last)[order]
         at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
         picked.update({name: (column, at) for column, name in fields.items()})
     frame = {name: taken(events[column], at) for name, (column, at) in picked.items()}
-    attempts = kind_mask(events["kind"], positions, "sending_request")
+    attempts = kinds == code_of("sending_request")
     frame["start"] = utc_times(starts[order])
     frame["end"] = utc_times(reduced(stamps, group, count, np.maximum)[order])
     frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count)[order], dtype="Int64")

@@ -7,6 +7,8 @@ codes, an integer column's values): a string is converted once per distinct valu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -19,14 +21,17 @@ PACKED_LIMIT = 1 << 62
 PACKED_RANGE = 1 << 31
 
 
-def kind_mask(kind: pd.Series, positions: np.ndarray, name: str) -> np.ndarray:
-    """Whether each line at `positions` is of kind `name`, compared once per distinct kind."""
-    if isinstance(kind.dtype, pd.CategoricalDtype):
-        categories = kind.cat.categories
-        if name not in categories:
-            return np.zeros(len(positions), dtype=bool)
-        return kind.cat.codes.to_numpy()[positions] == categories.get_loc(name)
-    return kind.to_numpy(dtype=object)[positions] == name
+def kind_codes(kind: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, Callable[[str], int]]:
+    """The kind of each line at `positions` as an integer code, and the code of a kind's name (-2
+    for a kind no line has): lines are compared to a name once per distinct kind, not per row."""
+    if not isinstance(kind.dtype, pd.CategoricalDtype):
+        kind = kind.astype("category")
+    categories = kind.cat.categories
+
+    def code_of(name: str) -> int:
+        return categories.get_loc(name) if name in categories else -2
+
+    return kind.cat.codes.to_numpy()[positions], code_of
 
 
 def key_codes(column: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, int]:
@@ -76,8 +81,10 @@ def reduced(stamps: np.ndarray, group: np.ndarray, count: int, ufunc: np.ufunc) 
     """Minimum or maximum time per transaction, as int64 nanoseconds (INT64_MIN, NaT, where none)."""
     fill = INT64_MAX if ufunc is np.minimum else INT64_MIN + 1
     known = stamps != INT64_MIN
+    if not known.all():
+        group, stamps = group[known], stamps[known]
     result = np.full(count, fill, dtype="int64")
-    ufunc.at(result, group[known], stamps[known])
+    ufunc.at(result, group, stamps)
     result[result == fill] = INT64_MIN
     return result
 

@@ -212,14 +212,15 @@ def paired(failures: pd.DataFrame) -> pd.Series:
 
 def has_neighbour(left: tuple, right: tuple, within: int) -> np.ndarray:
     """For each left (place, key, time), whether a right row has the same place and key and a time
-    at most `within` (nanoseconds) away. Times are ranked, so (group, rank) packs into one int64
-    and one sorted array answers every left row with two binary searches."""
+    at most `within` (nanoseconds) away. Times are ranked (a value's rank: its first place among
+    all the times sorted), so (group, rank) packs into one int64 and one sorted array answers every
+    left row with two binary searches."""
     groups, _ = pd.factorize(
         np.concatenate([left[0], right[0]]) * (int(max(left[1].max(), right[1].max())) + 1)
         + np.concatenate([left[1], right[1]])
     )
     left_group, right_group = groups[: len(left[0])], groups[len(left[0]) :]
-    times = np.unique(np.concatenate([right[2], left[2] - within, left[2] + within]))
+    times = np.sort(np.concatenate([right[2], left[2] - within, left[2] + within]))
     span = len(times) + 1
     packed = np.sort(right_group * span + np.searchsorted(times, right[2]))
     low = np.searchsorted(packed, left_group * span + np.searchsorted(times, left[2] - within), "left")
