@@ -37,40 +37,44 @@ def kind_codes(kind: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, Call
 def key_codes(column: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, int]:
     """The values at `positions` as codes 0..size-1 (a missing value is a code of its own), and size.
 
-    A categorical gives its codes; an integer column its values shifted to start at 1; anything
-    else, or integers too spread out to pack, is factorized.
+    A categorical gives its codes; an integer column its values shifted to start at 1 (the range
+    is the whole column's: wider than the steps', still one code per value); anything else, or
+    integers too spread out to pack, is factorized. Each makes one array of the steps' length.
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()[positions].astype("int64") + 1
+        codes = column.cat.codes.to_numpy()[positions].astype("int64")
+        codes += 1
         return codes, len(column.cat.categories) + 1
     if pd.api.types.is_integer_dtype(column.dtype):
-        taken = column.array[positions]
-        missing = np.asarray(pd.isna(taken), dtype=bool)
-        values = taken.to_numpy(dtype="int64", na_value=0)
-        if missing.all():
-            return np.zeros(len(values), dtype="int64"), 1
-        low, high = int(values[~missing].min()), int(values[~missing].max())
+        low, high = column.min(), column.max()
+        if pd.isna(low):
+            return np.zeros(len(positions), dtype="int64"), 1
+        low, high = int(low), int(high)
         if high - low < PACKED_RANGE:
-            return np.where(missing, 0, values - low + 1), high - low + 2
+            codes = column.to_numpy(dtype="int64", na_value=low - 1)[positions]
+            codes -= low - 1
+            return codes, high - low + 2
     codes, uniques = pd.factorize(column.array[positions], use_na_sentinel=False)
-    return codes.astype("int64"), len(uniques)
+    return codes.astype("int64", copy=False), len(uniques)
 
 
 def transaction_numbers(events: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each step line's transaction number (0.., in order of first appearance) and the position (in
     `positions`) of each transaction's first line. A missing node or pid is a key of its own.
 
-    The columns' codes are packed into one int64 and factorized once (hashing, not sorting).
+    The columns' codes are packed into one int64 (in place) and factorized once (hashing, not
+    sorting).
     """
-    key, size = np.zeros(len(positions), dtype="int64"), 1
-    for column in TXN_KEY:
+    key, size = key_codes(events[TXN_KEY[0]], positions)
+    for column in TXN_KEY[1:]:
         codes, count = key_codes(events[column], positions)
         if size * count >= PACKED_LIMIT:
             key, _ = pd.factorize(key)
-            key, size = key.astype("int64"), int(key.max()) + 1
-        key, size = key * count + codes, size * count
-    group, _ = pd.factorize(key)
-    group = group.astype("int64")
+            key, size = key.astype("int64", copy=False), int(key.max()) + 1
+        key *= count
+        key += codes
+        size *= count
+    group = pd.factorize(key)[0].astype("int64", copy=False)
     # Numbers are given in order of first appearance: a transaction starts where the running maximum rises.
     highest = np.maximum.accumulate(group)
     first_rows = np.flatnonzero(np.concatenate(([True], highest[1:] != highest[:-1])))
