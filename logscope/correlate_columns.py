@@ -37,22 +37,24 @@ def kind_codes(kind: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, Call
 def key_codes(column: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, int]:
     """The values at `positions` as codes 0..size-1 (a missing value is a code of its own), and size.
 
-    A categorical gives its codes; an integer column its values shifted to start at 1 (the range
-    is the whole column's: wider than the steps', still one code per value); anything else, or
-    integers too spread out to pack, is factorized. Each makes one array of the steps' length.
+    A categorical gives its codes; an integer column its values shifted to start at 1; anything
+    else, or integers too spread out to pack, is factorized. An integer column costs one int64
+    array of its length and one of the steps' (no masked copies, no filtered copies).
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()[positions].astype("int64")
         codes += 1
         return codes, len(column.cat.categories) + 1
     if pd.api.types.is_integer_dtype(column.dtype):
-        low, high = column.min(), column.max()
-        if pd.isna(low):
+        codes = column.to_numpy(dtype="int64", na_value=0)[positions]
+        known = ~column.isna().to_numpy()[positions]
+        if not known.any():
             return np.zeros(len(positions), dtype="int64"), 1
-        low, high = int(low), int(high)
-        if high - low < PACKED_RANGE:
-            codes = column.to_numpy(dtype="int64", na_value=low - 1)[positions]
+        low = int(np.min(codes, where=known, initial=INT64_MAX))
+        high = int(np.max(codes, where=known, initial=INT64_MIN))
+        if high - low < PACKED_RANGE and low > INT64_MIN:
             codes -= low - 1
+            codes[~known] = 0
             return codes, high - low + 2
     codes, uniques = pd.factorize(column.array[positions], use_na_sentinel=False)
     return codes.astype("int64", copy=False), len(uniques)

@@ -120,8 +120,10 @@ def _copy_transactions(
     """Copy each tied transaction's columns onto its failures, converting each transaction once."""
     distinct, each = np.unique(txn_rows, return_inverse=True)
     for failure_column, txn_column in COPIED_FROM_TRANSACTION.items():
-        values = transactions[txn_column].take(distinct).to_numpy(dtype=object)
-        failures.loc[rows, failure_column] = values[each]
+        column = failures[failure_column].to_numpy(dtype=object, copy=True)
+        column[rows] = transactions[txn_column].take(distinct).to_numpy(dtype=object)[each]
+        # As an object Series: a bare object array of strings would be read as a str column.
+        failures[failure_column] = pd.Series(column, index=failures.index, dtype=object)
 
 
 def _server_keys(transactions: pd.DataFrame, wanted: pd.Index) -> pd.DataFrame:
