@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from logscope.correlate_columns import INT64_MIN, key_codes, str_category, string_category
+from logscope.correlate_columns import (
+    INT64_MIN,
+    key_codes,
+    str_category,
+    string_category,
+    transaction_numbers,
+)
 from logscope.correlate_link import has_neighbour
 
 
@@ -56,3 +62,22 @@ def test_a_neighbour_is_within_the_window_at_both_ends_and_only_in_its_own_group
     assert has_neighbour(left, right, second).tolist() == [True, False, True, False]
     nudged = (right[0], right[1], right[2] + np.array([1, -1, 0]))
     assert has_neighbour(left, nudged, second).tolist() == [False, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "txn_ids",
+    [[1, 2, 1, 3, 2], [1, 2**31 - 9, 1, 2**30, 2**31 - 9], [2**40, 7, 2**40, 2**41, 7]],
+)  # packed into int32; into int64 (a range under 2**31, times node and pid); factorized first
+def test_transaction_numbers_follow_first_appearance_of_node_pid_and_txn_id(txn_ids):
+    events = pd.DataFrame(
+        {
+            "node": pd.Categorical(["a", "b", "a", None, "b"]),
+            "pid": pd.array([10, 10, 10, None, 10], dtype="Int64"),
+            "txn_id": pd.array(txn_ids, dtype="Int64"),
+        }
+    )
+    group, first_rows = transaction_numbers(events, np.arange(len(events)))
+    keys = list(zip(events["node"].astype(object), events["pid"].astype(object), txn_ids, strict=True))
+    expected = [list(dict.fromkeys(keys)).index(key) for key in keys]
+    assert group.tolist() == expected
+    assert first_rows.tolist() == [keys.index(key) for key in dict.fromkeys(keys)]
