@@ -152,15 +152,16 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        rows = picked_rows(kinds == code_of(kind), group, count, last)[order]
+        rows = picked_rows(np.flatnonzero(kinds == code_of(kind)), group, count, last)[order]
         at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
         picked.update({name: (column, at) for column, name in fields.items()})
     frame = {name: taken(events[column], at) for name, (column, at) in picked.items()}
-    attempts = kinds == code_of("sending_request")
+    attempts = np.flatnonzero(kinds == code_of("sending_request"))  # positions: a boolean mask copies slower
+    tried, tried_at = group[attempts], stamps[attempts]
     frame["start"] = utc_times(starts[order])
     frame["end"] = utc_times(reduced(stamps, group, count, np.maximum)[order])
-    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count)[order], dtype="Int64")
-    frame["first_attempt"] = utc_times(reduced(stamps[attempts], group[attempts], count, np.minimum)[order])
+    frame["attempts"] = pd.array(np.bincount(tried, minlength=count)[order], dtype="Int64")
+    frame["first_attempt"] = utc_times(reduced(tried_at, tried, count, np.minimum)[order])
     frame["node"] = str_category(frame["node"])
     for column in ("route_host", "upstream_ip", "reason", "method", "source"):
         frame[column] = string_category(frame[column])

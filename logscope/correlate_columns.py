@@ -100,9 +100,9 @@ def reduced(stamps: np.ndarray, group: np.ndarray, count: int, ufunc: np.ufunc) 
     return result
 
 
-def picked_rows(mask: np.ndarray, group: np.ndarray, count: int, last: bool) -> np.ndarray:
-    """Per transaction, the position of its first (or last) line of one kind; -1 where it has none."""
-    rows = np.flatnonzero(mask)
+def picked_rows(rows: np.ndarray, group: np.ndarray, count: int, last: bool) -> np.ndarray:
+    """Per transaction, the first (or last) of `rows` (the positions of its lines of one kind, in
+    order); -1 where it has none."""
     if last:
         picked = np.full(count, -1, dtype="int64")
         np.maximum.at(picked, group[rows], rows)
