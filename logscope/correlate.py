@@ -137,7 +137,19 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     has_txn = events["txn_id"].notna().to_numpy()
     if not has_txn.any():
         return _empty_transactions()
-    positions = np.flatnonzero(has_txn)
+    # The step-length arrays live in _transaction_lines only: freed before the columns are taken.
+    picked, frame = _transaction_lines(events, np.flatnonzero(has_txn))
+    frame.update({name: taken(events[column], at) for name, (column, at) in picked.items()})
+    frame["node"] = str_category(frame["node"])
+    for column in ("route_host", "upstream_ip", "reason", "method", "source"):
+        frame[column] = string_category(frame[column])
+    return pd.DataFrame({column: frame[column] for column in TRANSACTION_COLUMNS}, copy=False)
+
+
+def _transaction_lines(events: pd.DataFrame, positions: np.ndarray) -> tuple[dict, dict]:
+    """Per transaction, in the result's order (by start): the event positions each column is taken
+    from ({result column: (events column, positions)}, -1 where the transaction has no such line)
+    and the columns made over all its lines (start, end, attempts, first_attempt)."""
     group, first_rows = transaction_numbers(events, positions)
     count = len(first_rows)
     stamps = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[positions]
@@ -145,7 +157,7 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     order = start_order(starts)
     kinds, code_of = kind_codes(events["kind"], positions)
     first_at = positions[first_rows[order]]
-    picked = {column: (column, first_at) for column in TXN_KEY}  # result column: (events column, rows)
+    picked = {column: (column, first_at) for column in TXN_KEY}
     for kind, fields, last in (
         ("receive_request", REQUEST_FIELDS, False),
         ("sending_request", UPSTREAM_FIELDS, True),
@@ -155,17 +167,14 @@ def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
         rows = picked_rows(np.flatnonzero(kinds == code_of(kind)), group, count, last)[order]
         at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
         picked.update({name: (column, at) for column, name in fields.items()})
-    frame = {name: taken(events[column], at) for name, (column, at) in picked.items()}
     attempts = np.flatnonzero(kinds == code_of("sending_request"))  # positions: a boolean mask copies slower
     tried, tried_at = group[attempts], stamps[attempts]
-    frame["start"] = utc_times(starts[order])
-    frame["end"] = utc_times(reduced(stamps, group, count, np.maximum)[order])
-    frame["attempts"] = pd.array(np.bincount(tried, minlength=count)[order], dtype="Int64")
-    frame["first_attempt"] = utc_times(reduced(tried_at, tried, count, np.minimum)[order])
-    frame["node"] = str_category(frame["node"])
-    for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        frame[column] = string_category(frame[column])
-    return pd.DataFrame({column: frame[column] for column in TRANSACTION_COLUMNS}, copy=False)
+    return picked, {
+        "start": utc_times(starts[order]),
+        "end": utc_times(reduced(stamps, group, count, np.maximum)[order]),
+        "attempts": pd.array(np.bincount(tried, minlength=count)[order], dtype="Int64"),
+        "first_attempt": utc_times(reduced(tried_at, tried, count, np.minimum)[order]),
+    }
 
 
 def _empty_transactions() -> pd.DataFrame:

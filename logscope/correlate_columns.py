@@ -67,25 +67,30 @@ def transaction_numbers(events: pd.DataFrame, positions: np.ndarray) -> tuple[np
     """Each step line's transaction number (0.., in order of first appearance) and the position (in
     `positions`) of each transaction's first line. A missing node or pid is a key of its own.
 
-    The columns' codes are packed into one int64 (in place) and factorized once (hashing, not
-    sorting).
+    The columns' codes are packed into one int64 (in place, each column's codes freed once added)
+    and factorized once (hashing, not sorting); int32 keys, when they fit, hash in half the
+    memory (25 ms against 32-84 ms for 2 M lines).
     """
     key, size = key_codes(events[TXN_KEY[0]], positions)
     for column in TXN_KEY[1:]:
-        codes, count = key_codes(events[column], positions)
-        if size * count >= PACKED_LIMIT:
-            key, _ = pd.factorize(key)
-            key, size = key.astype("int64", copy=False), int(key.max()) + 1
-        key *= count
-        key += codes
-        size *= count
-    # int32 keys hash in half the memory (25 ms against 32-84 ms for 2 M lines).
-    packed = key.astype("int32") if size <= np.iinfo("int32").max else key
-    group = pd.factorize(packed)[0].astype("int64", copy=False)
+        key, size = _packed(key, size, events[column], positions)
+    narrow = size <= np.iinfo("int32").max
+    group = pd.factorize(key.astype("int32") if narrow else key)[0].astype("int64", copy=False)
     # Numbers are given in order of first appearance: a transaction starts where the running maximum rises.
     highest = np.maximum.accumulate(group, out=key)  # the key is no longer needed: its memory is reused
     first_rows = np.flatnonzero(np.concatenate(([True], highest[1:] != highest[:-1])))
     return group, first_rows
+
+
+def _packed(key: np.ndarray, size: int, column: pd.Series, positions: np.ndarray) -> tuple[np.ndarray, int]:
+    """The key with the column's codes packed in (key * count + code), and its new size."""
+    codes, count = key_codes(column, positions)
+    if size * count >= PACKED_LIMIT:
+        key, _ = pd.factorize(key)
+        key, size = key.astype("int64", copy=False), int(key.max()) + 1
+    key *= count
+    key += codes
+    return key, size * count
 
 
 def reduced(stamps: np.ndarray, group: np.ndarray, count: int, ufunc: np.ufunc) -> np.ndarray:
