@@ -19,21 +19,26 @@ import numpy as np
 import pandas as pd
 
 from logscope.correlate_columns import (
-    kind_names,
+    kind_codes,
     picked_rows,
     reduced,
+    start_order,
+    str_category,
     string_category,
     taken,
     transaction_numbers,
+    utc_times,
+)
+from logscope.correlate_link import LINK_SLACK as LINK_SLACK  # the time a tie allows, for evidence
+from logscope.correlate_link import (
+    link_to_connect_lines,
+    link_to_transactions,
+    paired,
+    whole_second_nodes,
 )
 
 TLS_FAILURE_KINDS = ("tls_verify_failed", "sni_not_in_cert", "ssl_connect_failed")
 TXN_KEY = ["node", "pid", "txn_id"]
-# A warning is written while the connection is attempted; allow for clock granularity at the ends.
-LINK_SLACK = pd.Timedelta(seconds=1)
-CONNECT_LINE_SLACK = pd.Timedelta(seconds=2)
-# A whole-second time (BSD syslog) stands for any instant of that second.
-SECOND_NS = 1_000_000_000
 
 TRANSACTION_COLUMNS = (
     "node",
@@ -119,47 +124,57 @@ REQUEST_FIELDS = {
 UPSTREAM_FIELDS = {"dst_ip": "upstream_ip", "dst_port": "upstream_port", "url": "upstream_path"}
 UPSTREAM_RESPONSE_FIELDS = {"status": "upstream_status"}
 RESPONSE_FIELDS = {"status": "status", "reason": "reason"}
-STEP_FIELDS = (REQUEST_FIELDS, UPSTREAM_FIELDS, UPSTREAM_RESPONSE_FIELDS, RESPONSE_FIELDS)
-STEP_COLUMNS = tuple(dict.fromkeys([*TXN_KEY, "ts", "kind", *(c for fields in STEP_FIELDS for c in fields)]))
 
 
 def build_transactions(events: pd.DataFrame) -> pd.DataFrame:
     """One row per (node, pid, txn_id): client request, decoded route, upstream, attempts, status.
 
-    One pass: each step line gets its transaction's number (integer keys, in order of first
-    appearance), and each column of the result is taken by position from the first or last line of
-    its kind, never through a merge or a string key.
+    One pass over integer codes: each step line gets its transaction's number (in order of first
+    appearance), each transaction the event position of its first or last line of each kind, and
+    each column of the result is one take from the events' column at those positions (already in
+    the result's order), never through a merge, a string key or a copy of the step lines.
     """
     has_txn = events["txn_id"].notna().to_numpy()
     if not has_txn.any():
         return _empty_transactions()
-    positions = np.flatnonzero(has_txn)
-    steps = events.iloc[positions, [events.columns.get_loc(c) for c in STEP_COLUMNS]]  # not `raw`
-    group, first_rows = transaction_numbers(steps)
+    # The step-length arrays live in _transaction_lines only: freed before the columns are taken.
+    picked, frame = _transaction_lines(events, np.flatnonzero(has_txn))
+    frame.update({name: taken(events[column], at) for name, (column, at) in picked.items()})
+    frame["node"] = str_category(frame["node"])
+    for column in ("route_host", "upstream_ip", "reason", "method", "source"):
+        frame[column] = string_category(frame[column])
+    return pd.DataFrame({column: frame[column] for column in TRANSACTION_COLUMNS}, copy=False)
+
+
+def _transaction_lines(events: pd.DataFrame, positions: np.ndarray) -> tuple[dict, dict]:
+    """Per transaction, in the result's order (by start): the event positions each column is taken
+    from ({result column: (events column, positions)}, -1 where the transaction has no such line)
+    and the columns made over all its lines (start, end, attempts, first_attempt)."""
+    group, first_rows = transaction_numbers(events, positions)
     count = len(first_rows)
-    stamps = steps["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    frame = {column: steps[column].take(first_rows).reset_index(drop=True) for column in TXN_KEY}
-    frame["start"] = reduced(stamps, group, count, np.minimum)
-    frame["end"] = reduced(stamps, group, count, np.maximum)
-    kinds = kind_names(steps["kind"])
+    stamps = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[positions]
+    starts = reduced(stamps, group, count, np.minimum)
+    order = start_order(starts)
+    kinds, code_of = kind_codes(events["kind"], positions)
+    first_at = positions[first_rows[order]]
+    picked = {column: (column, first_at) for column in TXN_KEY}
     for kind, fields, last in (
         ("receive_request", REQUEST_FIELDS, False),
         ("sending_request", UPSTREAM_FIELDS, True),
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        picked = picked_rows(kinds == kind, group, count, last)
-        for column, name in fields.items():
-            frame[name] = taken(steps[column], picked)
-    attempts = kinds == "sending_request"
-    frame["attempts"] = pd.array(np.bincount(group[attempts], minlength=count), dtype="Int64")
-    frame["first_attempt"] = reduced(stamps[attempts], group[attempts], count, np.minimum)
-    result = pd.DataFrame(frame)
-    result["node"] = result["node"].astype(str).astype("category")
-    for column in ("route_host", "upstream_ip", "reason", "method", "source"):
-        result[column] = string_category(result[column])
-    result = result.sort_values("start", kind="stable").reset_index(drop=True)
-    return result[list(TRANSACTION_COLUMNS)]
+        rows = picked_rows(np.flatnonzero(kinds == code_of(kind)), group, count, last)[order]
+        at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
+        picked.update({name: (column, at) for column, name in fields.items()})
+    attempts = np.flatnonzero(kinds == code_of("sending_request"))  # positions: a boolean mask copies slower
+    tried, tried_at = group[attempts], stamps[attempts]
+    return picked, {
+        "start": utc_times(starts[order]),
+        "end": utc_times(reduced(stamps, group, count, np.maximum)[order]),
+        "attempts": pd.array(np.bincount(tried, minlength=count)[order], dtype="Int64"),
+        "first_attempt": utc_times(reduced(tried_at, tried, count, np.minimum)[order]),
+    }
 
 
 def _empty_transactions() -> pd.DataFrame:
@@ -224,19 +239,16 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     candidates = events.iloc[positions, [events.columns.get_loc(c) for c in wanted]]
     failures = name_debug_verdicts(candidates)[list(FAILURE_COLUMNS)].reset_index(drop=True)
     failures["node"] = failures["node"].astype(str)
-    failures["address"] = (
-        failures["server_ip"].astype("string").fillna(failures["server_name"].astype("string"))
-    )
-    failures["name"] = failures["server_name"].astype("string").fillna(failures["sni"].astype("string"))
     for column in LINK_COLUMNS:
         failures[column] = pd.NA
     if not failures.empty and not transactions.empty:
-        _link_to_transactions(failures, transactions, _whole_second_nodes(failures))
-    connects = events[events["kind"] == "connect_attempt_failed"]
-    if not failures.empty and not connects.empty:
-        _link_to_connect_lines(failures, connects)
+        link_to_transactions(failures, transactions, whole_second_nodes(failures))
+    connects = np.flatnonzero((events["kind"] == "connect_attempt_failed").to_numpy(dtype=bool))
+    if not failures.empty and len(connects):
+        columns = [events.columns.get_loc(c) for c in ("ts", "dst_ip", "dst_port", "url")]
+        link_to_connect_lines(failures, events.iloc[connects, columns])
     failures["linked"] = failures["txn_id"].notna()
-    failures["paired"] = _paired(failures)
+    failures["paired"] = paired(failures)
     failures["port"] = (
         pd.to_numeric(failures["upstream_port"], errors="coerce")
         .fillna(pd.to_numeric(failures["route_port"], errors="coerce"))
@@ -244,7 +256,7 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     )
     for column in ("txn_id", "txn_status", "upstream_port", "route_port"):
         failures[column] = pd.to_numeric(failures[column], errors="coerce").astype("Int64")
-    return failures.drop(columns=["address", "name"])
+    return failures
 
 
 DEBUG_VERDICT_MODULE = "ssl_verify"
@@ -299,188 +311,3 @@ def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         result["server_name"] = result["server_name"].astype(object)
     result.loc[nexts.index[named], "server_name"] = following["server_name"].to_numpy(dtype=object)[named]
     return result.drop(index=nexts.index[repeated].union(restated))
-
-
-def _paired(failures: pd.DataFrame) -> pd.Series:
-    """Whether a certificate warning has its `SSL connection failed` error beside it, and vice versa.
-
-    Beside means the same node and pid, within a second, with the error naming the warning's
-    server (by name, address or SNI). An error with no warning beside it means something else: the
-    peer refused us, or the verification detail was not logged.
-    """
-    paired = pd.Series(False, index=failures.index)
-    if failures.empty:
-        return paired
-    rows = failures[failures["ts"].notna()].assign(
-        row=lambda f: f.index, pid_key=lambda f: _pid_key(f["pid"])
-    )
-    errors = rows[rows["kind"] == "ssl_connect_failed"]
-    warnings = rows[rows["kind"] != "ssl_connect_failed"]
-    if errors.empty or warnings.empty:
-        return paired
-    error_keys = _keyed(errors, "server_name")
-    for column in ("server_name", "server_ip", "sni"):
-        warning_keys = _keyed(warnings, column)
-        if warning_keys.empty or error_keys.empty:
-            continue
-        paired[_rows_with_neighbour(warning_keys, error_keys)] = True
-        paired[_rows_with_neighbour(error_keys, warning_keys)] = True
-    return paired
-
-
-def _keyed(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    keyed = rows[["ts", "pid_key", "row"]].assign(
-        node=_node_key(rows["node"]), key=rows[column].astype("string")
-    )
-    return keyed.dropna(subset=["key"]).sort_values("ts")
-
-
-def _rows_with_neighbour(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-    """The `row` of each left line that has a right line with the same node, pid and key within
-    LINK_SLACK. Asked from both sides, so two warnings near one error cannot leave a second error
-    (the retry's) unpaired just because both warnings chose the same nearest error."""
-    matched = pd.merge_asof(
-        left,
-        right[["ts", "node", "pid_key", "key"]].assign(neighbour=True),
-        on="ts",
-        by=["node", "pid_key", "key"],
-        direction="nearest",
-        tolerance=LINK_SLACK,
-    )
-    return matched.loc[matched["neighbour"].eq(True), "row"].to_numpy()
-
-
-def _server_keys(transactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per (transaction, address it could be known by): upstream IP and route host."""
-    wanted = [*TXN_KEY, "start", "first_attempt", "line", "upstream_ip", "route_host"]
-    wanted += _COPIED_FROM_TRANSACTION.values()
-    base = transactions[list(dict.fromkeys(wanted))]
-    base = base.assign(node=_node_key(base["node"]))
-    by_ip = base.assign(key=base["upstream_ip"].astype("string"))
-    by_host = base.assign(key=base["route_host"].astype("string"))
-    keys = pd.concat([by_ip, by_host], ignore_index=True)
-    keys = keys[keys["key"].notna()].drop_duplicates([*TXN_KEY, "key"])
-    keys["since"] = keys["first_attempt"].fillna(keys["start"])
-    return keys
-
-
-# Transaction columns copied onto a failure tied to it: failure column -> transaction column.
-_COPIED_FROM_TRANSACTION = {
-    "txn_id": "txn_id",
-    "txn_url": "url",
-    "txn_status": "status",
-    "txn_reason": "reason",
-    "txn_start": "start",
-    "txn_end": "end",
-    "upstream_ip": "upstream_ip",
-    "upstream_port": "upstream_port",
-    "route_host": "route_host",
-    "route_port": "route_port",
-    "route_domain": "route_domain",
-    "route_scheme": "route_scheme",
-    "route_segment": "route_segment",
-}
-
-
-def _whole_second_nodes(events: pd.DataFrame) -> set[str]:
-    """Nodes whose certificate warnings and errors have whole-second times (BSD syslog, log-lines.md
-    section 7). Only those lines are asked: transaction and tvcs lines take their time from their
-    own `UTCTime`, in milliseconds, whatever the envelope; a warning has only the envelope's.
-    """
-    known = events["ts"].notna().to_numpy()
-    if not known.any():
-        return set()
-    stamps = events["ts"].to_numpy(dtype="datetime64[ns]")[known].view("int64")
-    fractional = (stamps % SECOND_NS) != 0
-    nodes, names = pd.factorize(_node_key(events["node"]).to_numpy()[known])
-    with_fraction = np.bincount(nodes, weights=fractional, minlength=len(names)) > 0
-    return {str(name) for name, fraction in zip(names, with_fraction, strict=True) if not fraction}
-
-
-def _link_to_transactions(
-    failures: pd.DataFrame, transactions: pd.DataFrame, whole_seconds: set[str] = frozenset()
-) -> None:
-    """Tie each failure to the latest transaction to that server that started before it (merge_asof).
-
-    On a node whose times have no fraction (BSD syslog), a failure stamped `:01` may have come at
-    any time in that second, after a request stamped `:01.478`: there the order is the second,
-    then the line (the transaction's request line before the failure's line).
-    """
-    keys = _server_keys(transactions)
-    keys = keys[keys["since"].notna()]
-    if keys.empty:
-        return
-    right = keys.assign(pid=_pid_key(keys["pid"]))
-    right = right.assign(order=_order(right["since"], right["line"], right["node"].isin(list(whole_seconds))))
-    right = right.sort_values("order")
-    right = right[["node", "pid", "key", "order", *set(_COPIED_FROM_TRANSACTION.values())]]
-    right = right.rename(columns={column: f"t_{column}" for column in _COPIED_FROM_TRANSACTION.values()})
-    for key_column in ("address", "name"):
-        todo = failures[failures["txn_id"].isna() & failures[key_column].notna()]
-        todo = todo[todo["ts"].notna()]
-        if todo.empty:
-            continue
-        left = todo[["ts", "node", "pid", "line", key_column]].rename(columns={key_column: "key"})
-        left = left.assign(
-            row=left.index,
-            node=_node_key(left["node"]),
-            pid=_pid_key(left["pid"]),
-            key=left["key"].astype("string"),
-        )
-        left["order"] = _order(left["ts"], left["line"], left["node"].isin(list(whole_seconds)))
-        matched = pd.merge_asof(
-            left.drop(columns=["line"]).sort_values("order"),
-            right.assign(key=right["key"].astype("string")),
-            on="order",
-            by=["node", "pid", "key"],
-            direction="backward",
-        )
-        matched = matched[matched["t_txn_id"].notna() & (matched["ts"] <= matched["t_end"] + LINK_SLACK)]
-        rows = matched["row"].to_numpy()
-        for failure_column, txn_column in _COPIED_FROM_TRANSACTION.items():
-            failures.loc[rows, failure_column] = matched[f"t_{txn_column}"].to_numpy(dtype=object)
-
-
-LINES_PER_SECOND = 10_000_000
-
-
-def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.ndarray:
-    """The time in nanoseconds; on a whole-second node, the second then the line number instead.
-    Only rows of one node are ever compared (merge_asof by node), so the two scales never meet."""
-    stamps = times.to_numpy(dtype="datetime64[ns]").view("int64")
-    numbers = pd.to_numeric(lines, errors="coerce").fillna(0).to_numpy(dtype="int64")
-    by_line = (stamps // SECOND_NS) * LINES_PER_SECOND + np.minimum(numbers, LINES_PER_SECOND - 1)
-    return np.where(whole_second.to_numpy(dtype=bool), by_line, stamps)
-
-
-def _node_key(node: pd.Series) -> pd.Series:
-    """The node as a join key: lines with no envelope (an excerpt) are all on the one unknown node ""."""
-    return node.astype("string").fillna("").astype(object)
-
-
-def _pid_key(pid: pd.Series) -> pd.Series:
-    """The pid as a join key: a line with no pid (an excerpt) is in the unknown process -1."""
-    return pd.to_numeric(pid, errors="coerce").astype("Int64").fillna(-1).astype("int64")
-
-
-def _link_to_connect_lines(failures: pd.DataFrame, connects: pd.DataFrame) -> None:
-    """Plain ATS: take port and URL from the error.log line for the same address and second."""
-    lines = connects[["ts", "dst_ip", "dst_port", "url"]].dropna(subset=["ts", "dst_ip"])
-    lines = lines.assign(key=lines["dst_ip"].astype(str)).sort_values("ts")
-    todo = failures[failures["txn_id"].isna() & failures["server_ip"].notna() & failures["ts"].notna()]
-    if todo.empty or lines.empty:
-        return
-    left = todo[["ts", "server_ip"]].assign(key=todo["server_ip"].astype(str), row=todo.index)
-    matched = pd.merge_asof(
-        left.sort_values("ts"),
-        lines.drop(columns=["dst_ip"]),
-        on="ts",
-        by="key",
-        direction="nearest",
-        tolerance=CONNECT_LINE_SLACK,
-    )
-    matched = matched[matched["dst_port"].notna()]
-    rows = matched["row"].to_numpy()
-    failures.loc[rows, "upstream_ip"] = matched["key"].to_numpy(dtype=object)
-    failures.loc[rows, "upstream_port"] = matched["dst_port"].to_numpy(dtype=object)
-    failures.loc[rows, "connect_url"] = matched["url"].to_numpy(dtype=object)

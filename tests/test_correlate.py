@@ -202,3 +202,20 @@ def test_bare_bodies_with_no_envelope_link_their_failure_by_file_order():
     failures = result.tls_failures
     assert list(failures["linked"]) == [True]
     assert failures["txn_id"].tolist() == [7] and failures["txn_status"].tolist() == [502]
+
+
+def test_of_two_transactions_to_one_server_with_the_same_first_attempt_a_failure_ties_to_the_first():
+    """Two requests sent at the same millisecond to the server that then fails: either could be the
+    one broken; the rule is fixed (the first in the transactions' order), not left to a sort."""
+    ts = "2024-03-05T10:00:01.{ms}+01:00"
+    text = (
+        txn_line(ts.format(ms=100), 100, 7, "Receive Request", REQ)
+        + txn_line(ts.format(ms=105), 100, 8, "Receive Request", REQ)
+        + txn_line(ts.format(ms=110), 100, 8, "Sending Request", UP)
+        + txn_line(ts.format(ms=110), 100, 7, "Sending Request", UP)
+        + WARN.format(ts=ts.format(ms=120), pid=100)
+        + txn_line(ts.format(ms=130), 100, 7, "Sending Response", RESP_502)
+        + txn_line(ts.format(ms=131), 100, 8, "Sending Response", RESP_502)
+    )
+    failure = _correlate(text).tls_failures.iloc[0]
+    assert failure["linked"] and failure["txn_id"] == 7
