@@ -11,7 +11,7 @@ import io
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -20,13 +20,13 @@ import click
 from logscope import __version__
 from logscope.bundle import DEFAULT_MAX_BYTES
 from logscope.errors import LogscopeError
+from logscope.progress import progress_bar
 from logscope.route import decode_route
 
 if TYPE_CHECKING:
     from logscope.report import Report
 
 EXIT_OK, EXIT_ERROR = 0, 2
-PROGRESS_MIN_BYTES = 64 * 1024 * 1024  # below this a progress bar is noise
 
 
 _DEBUG = {"on": False}  # --debug: tracebacks where an error line is shown
@@ -177,7 +177,7 @@ def analyze(
         raise click.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
     fmt = fmt or _format_from_suffix(output)
     try:
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             report = run_analysis(
                 list(paths), signature_dirs=signature_dirs, max_bytes=max_bytes, progress=progress
             )
@@ -304,30 +304,6 @@ def _write_json(report: Report, output: str | None) -> None:
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}")
     click.echo(f"logscope: wrote {output}", err=True)
-
-
-class _progress_bar:
-    """A byte-progress bar on stderr, only on a terminal and only for large inputs."""
-
-    def __init__(self) -> None:
-        self._bar = None
-
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        if not sys.stderr.isatty():
-            return None
-        return self._update
-
-    def _update(self, done: int, total: int) -> None:
-        if total < PROGRESS_MIN_BYTES:
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(length=total, label="parsing", file=sys.stderr, show_eta=True)
-            self._bar.__enter__()
-        self._bar.update(done - self._bar.pos)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
 
 
 @main.command()
