@@ -325,6 +325,54 @@ def pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return codes.astype("int64")
 
 
+def dense_codes(values: np.ndarray, limit: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
+    """Each int's code into the distinct ints (int64 both): by a table when they are small and
+    non-negative (ascending), else by one factorization (in order of appearance)."""
+    if len(values) and values.min() >= 0 and values.max() < limit:
+        distinct = np.flatnonzero(np.bincount(values))
+        table = np.zeros(int(values.max()) + 1, dtype="int64")
+        table[distinct] = np.arange(len(distinct))
+        return table[values], distinct
+    codes, distinct = pd.factorize(values)
+    return codes.astype("int64"), np.asarray(distinct, dtype="int64")
+
+
+def joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key)."""
+    return np.concatenate(joint_keys(*pairs))
+
+
+def joint_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One int per distinct tuple, for the left rows and for the right rows (equal tuple, equal key):
+    mixed by arithmetic when the codes are small enough (a part with one value left out), else
+    factorized pair by pair."""
+    pairs = tuple(
+        (left.astype("int64", copy=False), right.astype("int64", copy=False)) for left, right in pairs
+    )
+    sizes = (len(pairs[0][0]), len(pairs[0][1]))
+    lows, spans = [], []
+    for pair in pairs:
+        known = [side for side in pair if len(side)]
+        low = min((int(side.min()) for side in known), default=0)
+        lows.append(low)
+        spans.append(max((int(side.max()) for side in known), default=low) - low + 1)
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
+        keys = []
+        for side in (0, 1):
+            key = np.zeros(sizes[side], dtype="int64")
+            for pair, span, low in zip(pairs, spans, lows, strict=True):
+                if span > 1:  # in place: one temporary
+                    key *= span
+                    key += pair[side] - low  # within [0, span) whatever the values (a hostile log's huge ids)
+            keys.append(key)
+        return keys[0], keys[1]
+    key = None
+    for left, right in pairs:
+        codes = pd.factorize(np.concatenate([left, right]))[0].astype("int64")
+        key = codes if key is None else pair_codes(key, codes)
+    return key[: sizes[0]], key[sizes[0] :]
+
+
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     """`mapping[code]` per code, -1 staying -1 (the appended last entry)."""
     return np.append(mapping.astype("int64"), -1)[codes]

@@ -119,7 +119,7 @@ def test_a_time_zone_other_than_utc_is_written_as_isoformat_writes_it():
 
 
 def test_match_and_sort_keys_stay_exact_when_codes_are_too_large_to_mix():
-    from logscope.login_requests import _joint_key
+    from logscope.login_codes import joint_key as _joint_key
     from logscope.logins import _mixed_or_not
 
     # mixed naively, (4, 0) would be 4 * 2**62 + 0, which wraps to (0, 0)'s key
