@@ -26,7 +26,9 @@ from logscope.login_codes import (
     column,
     dense_codes,
     ints,
+    is_text,
     joint_keys,
+    known_at,
     pair_codes,
     shared,
 )
@@ -39,7 +41,7 @@ SLASH = ord("/")
 class Allowed:
     """The request_allowed events with a time, user and URL: their columns as arrays and codes."""
 
-    ts: pd.Series
+    ts: pd.arrays.DatetimeArray
     node: Column
     pid: np.ndarray  # -1: missing
     url: np.ndarray  # codes into `urls`
@@ -93,7 +95,7 @@ def allowed_users(
         (pid[rows], allowed.pid),
         (left_url, right_url[allowed.url]),
     )
-    request_ts, event_ts = start.array.take(rows), allowed.ts.array
+    request_ts, event_ts = start.array.take(rows), allowed.ts
     request_order, event_order = _time_order(request_ts), _time_order(event_ts)
     (request_t, event_t), slack = _instants(request_ts, event_ts)
     left = pd.DataFrame(
@@ -133,28 +135,24 @@ def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:
-    """The request_allowed events with a time, user and URL (None without any)."""
-    at = np.flatnonzero((events["kind"] == "request_allowed").to_numpy(dtype=bool))
-    taken = {
-        name: pd.Series(events[name].array.take(at), copy=False)
-        for name in ("ts", "node", "pid", "url", "username")
-    }
-    keep = np.ones(len(at), dtype=bool)
-    for name in ("ts", "username", "url"):
-        keep &= taken[name].notna().to_numpy(dtype=bool)
+    """The request_allowed events with a time, user and URL (None without any): each column read at
+    those rows only (a categorical's codes, no events index taken along)."""
+    at = np.flatnonzero(is_text(events["kind"], "request_allowed"))
+    ts = events["ts"].array.take(at)
+    keep = ~np.asarray(pd.isna(ts)) & known_at(events["username"], at) & known_at(events["url"], at)
     if not keep.all():
-        taken = {name: values.iloc[np.flatnonzero(keep)] for name, values in taken.items()}
-    if len(taken["ts"]) == 0:
+        at, ts = at[keep], ts[keep]
+    if len(at) == 0:
         return None
-    pid = ints(taken["pid"])
-    url, urls = arrow_column(taken["url"])
+    pid = ints(pd.Series(events["pid"].array.take(at), copy=False))
+    url, urls = arrow_column(events["url"], at=at)
     return Allowed(
-        ts=taken["ts"],
-        node=column(taken["node"]),
+        ts=ts,
+        node=column(events["node"], at=at),
         pid=np.where(pid[1], pid[0], -1),
         url=url,
         urls=urls,
-        user=column(taken["username"]),
+        user=column(events["username"], at=at),
     )
 
 

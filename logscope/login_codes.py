@@ -41,14 +41,17 @@ class Column:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
-def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
+def column(values: pd.Series, where: np.ndarray | None = None, at: np.ndarray | None = None) -> Column:
     """A series as codes: a categorical's own codes, else one factorization of its text. With
-    `where` (a mask), the other rows are missing and their values never made into text."""
+    `where` (a mask), the other rows are missing and their values never made into text; with `at`
+    (positions), only those rows (a categorical's codes taken, no series built)."""
+    if at is not None and not isinstance(values.dtype, pd.CategoricalDtype):
+        return column(values.iloc[at])
     if where is not None and not isinstance(values.dtype, pd.CategoricalDtype):
         full = column(values)
         return compact(Column(np.where(where, full.codes, -1), full.values))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = _used_categories(values, where)
+        codes, categories = _used_categories(values, where, at)
         if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
@@ -56,11 +59,13 @@ def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
     return Column(codes.astype("int64"), np.asarray(uniques, dtype=object))
 
 
-def _used_categories(values: pd.Series, where: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
-    """A categorical's codes (int64, -1 missing) into only the categories its rows use: a frame's
-    categoricals often keep every value of the log."""
+def _used_categories(
+    values: pd.Series, where: np.ndarray | None = None, at: np.ndarray | None = None
+) -> tuple[np.ndarray, pd.Index]:
+    """A categorical's codes (int64, -1 missing) into only the categories its rows (or the rows `at`)
+    use: a frame's categoricals often keep every value of the log."""
     categorical = values.array
-    codes = categorical.codes.astype("int64")
+    codes = (categorical.codes if at is None else categorical.codes[at]).astype("int64")
     if where is not None:
         codes = np.where(where, codes, -1)
     categories = categorical.categories
@@ -73,15 +78,30 @@ def _used_categories(values: pd.Series, where: np.ndarray | None = None) -> tupl
     return codes, categories
 
 
-def arrow_column(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """A text series as codes into an arrow array of its distinct values: a string categorical's
-    categories go to arrow as they are, never through Python strings."""
+def arrow_column(values: pd.Series, at: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """A text series (or its rows `at`) as codes into an arrow array of its distinct values: a string
+    categorical's categories go to arrow as they are, never through Python strings."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = _used_categories(values)
+        codes, categories = _used_categories(values, at=at)
         if isinstance(categories.dtype, pd.StringDtype):
             return codes, pa.array(categories.array, pa.string())
-    col = column(values)
+    col = column(values, at=at)
     return col.codes, pa.array(col.values, pa.string())
+
+
+def known_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
+    """Whether each of the rows `at` has a value (a categorical's codes read, no series built)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.array.codes[at] >= 0
+    return values.iloc[at].notna().to_numpy(dtype=bool)
+
+
+def is_text(values: pd.Series, text: str) -> np.ndarray:
+    """Whether each row is `text` (a categorical compared by its codes)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        found = values.array.categories.get_indexer([text])[0]
+        return values.array.codes == found if found >= 0 else np.zeros(len(values), dtype=bool)
+    return (values == text).to_numpy(dtype=bool, na_value=False)
 
 
 def unique_column(codes: np.ndarray, texts: np.ndarray) -> Column:
