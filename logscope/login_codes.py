@@ -45,6 +45,10 @@ def column(values: pd.Series, where: np.ndarray | None = None, at: np.ndarray | 
     """A series as codes: a categorical's own codes, else one factorization of its text. With
     `where` (a mask), the other rows are missing and their values never made into text; with `at`
     (positions), only those rows (a categorical's codes taken, no series built)."""
+    if where is not None and not where.any():  # no row wanted: nothing to read
+        return Column(
+            np.full(len(values) if at is None else len(at), -1, dtype="int64"), np.zeros(0, dtype=object)
+        )
     if at is not None and not isinstance(values.dtype, pd.CategoricalDtype):
         return column(values.iloc[at])
     if where is not None and not isinstance(values.dtype, pd.CategoricalDtype):
@@ -65,17 +69,16 @@ def _used_categories(
     """A categorical's codes (int64, -1 missing) into only the categories its rows (or the rows `at`)
     use: a frame's categoricals often keep every value of the log."""
     categorical = values.array
-    codes = (categorical.codes if at is None else categorical.codes[at]).astype("int64")
+    raw = categorical.codes if at is None else categorical.codes[at]  # pandas' narrow ints, -1 missing
     if where is not None:
-        codes = np.where(where, codes, -1)
+        raw = np.where(where, raw, -1)
     categories = categorical.categories
-    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
-    if len(used) < len(categories):
-        mapping = np.full(len(categories), -1, dtype="int64")
-        mapping[used] = np.arange(len(used), dtype="int64")
-        codes = _remap(codes, mapping)
-        categories = categories.take(used)
-    return codes, categories
+    used = np.flatnonzero(np.bincount(raw + 1, minlength=len(categories) + 1)[1:])  # +1 fits: codes < the max
+    if len(used) == len(categories):
+        return raw.astype("int64"), categories
+    mapping = np.full(len(categories) + 1, -1, dtype="int64")  # the last entry: what -1 (missing) reads
+    mapping[used] = np.arange(len(used), dtype="int64")
+    return mapping[raw], categories.take(used)
 
 
 def arrow_column(values: pd.Series, at: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:

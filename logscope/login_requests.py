@@ -62,11 +62,14 @@ class Requests:
     port: tuple[np.ndarray, np.ndarray]  # (value, known)
     status: tuple[np.ndarray, np.ndarray]
 
-    def take(self, order: np.ndarray) -> Requests:
-        """The requests at `order` (positions), every column taken once."""
+    def take(self, order: np.ndarray, but: tuple[str, ...] = ()) -> Requests:
+        """The requests at `order` (positions), each column taken once; the columns `but` names
+        (read only before, by sessionizing) are left empty."""
         taken = {}
         for name, value in vars(self).items():
-            if isinstance(value, Column):
+            if name in but:
+                taken[name] = value[:0]
+            elif isinstance(value, Column):
                 taken[name] = Column(value.codes[order], value.values)
             elif isinstance(value, tuple):
                 taken[name] = (value[0][order], value[1][order])
