@@ -90,19 +90,22 @@ def allowed_users(
     left_url, right_url = url_keys(requests, allowed.urls)
     (left_node, right_node), _ = shared(Column(node.codes[rows], node.values), allowed.node)
     nowhere = max(int(left_node.max(initial=-1)), int(right_node.max(initial=-1))) + 1
-    left_key, right_key = joint_keys(
-        (left_node, np.where(right_node >= 0, right_node, nowhere)),
-        (pid[rows], allowed.pid),
-        (left_url, right_url[allowed.url]),
-    )
+    event_url = right_url[allowed.url]
     request_ts, event_ts = start.array.take(rows), allowed.ts
-    request_order, event_order = _time_order(request_ts), _time_order(event_ts)
-    (request_t, event_t), slack = _instants(request_ts, event_ts)
-    left = pd.DataFrame(
-        {"t": request_t[request_order], "key": left_key[request_order], "row": rows[request_order]}
+    by_time = _time_order(request_ts)
+    # the lines in time order (equal times as the sort of them all puts them), without those for a
+    # URL no wanted request has: they match nothing
+    event_order = _time_order(event_ts)
+    event_order = event_order[event_url[event_order] >= 0]
+    left_key, right_key = joint_keys(
+        (left_node[by_time], np.where(right_node >= 0, right_node, nowhere)[event_order]),
+        (pid[rows][by_time], allowed.pid[event_order]),
+        (left_url[by_time], event_url[event_order]),
     )
+    (request_t, event_t), slack = _instants(request_ts, event_ts)
+    left = pd.DataFrame({"t": request_t[by_time], "key": left_key, "row": rows[by_time]}, copy=False)
     right = pd.DataFrame(
-        {"t": event_t[event_order], "key": right_key[event_order], "user": allowed.user.codes[event_order]}
+        {"t": event_t[event_order], "key": right_key, "user": allowed.user.codes[event_order]}, copy=False
     )
     matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
     hit = matched["row"].notna().to_numpy(dtype=bool)
@@ -158,7 +161,8 @@ def _allow_events(events: pd.DataFrame) -> Allowed | None:
 
 def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """An int per request and per URL of `urls`, equal exactly when the request's
-    `scheme://server:port/path` is that URL (a URL no request has: a number no request has)."""
+    `scheme://server:port/path` is that URL (a URL no request has: a number no request has, -1 when
+    the URLs are cut)."""
     rows, port = requests.rows, requests.port
     port_codes, port_values = _port_codes(port[0][rows])
     spans = [len(requests.scheme.values), len(requests.server.values), len(port_values)]
@@ -168,7 +172,8 @@ def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray
     combo, distinct = dense_codes(_mixed(parts, spans))
     at_scheme, at_server, at_port = _split(distinct, spans)
     schemes, servers = _texts(requests.scheme.values, at_scheme), _texts(requests.server.values, at_server)
-    paths = pa.array(requests.path.values, pa.string())
+    used = np.flatnonzero(np.bincount(requests.path.codes[rows], minlength=len(requests.path.values)))
+    paths = pa.array(requests.path.values[used], pa.string())  # only the paths these requests have
     if not _cut_exactly(schemes, servers, paths):
         return _whole_url_keys(requests, urls)
     ports = pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string())
@@ -181,7 +186,7 @@ def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray
     prefix, at_path = found[0::2], found[1::2] - len(prefixes)
     span = len(requests.path.values)
     matched = cut & (prefix >= 0) & (prefix < len(prefixes)) & (at_path >= 0)
-    right = np.where(matched, prefix * span + at_path, -1)
+    right = np.where(matched, prefix * span + used[at_path.clip(min=0)], -1)
     return combo.astype("int64") * span + requests.path.codes[rows], right
 
 
