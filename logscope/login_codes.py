@@ -344,14 +344,14 @@ def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarr
 def pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """One code per distinct (first, second) pair of non-negative ints (never overflows)."""
     high = int(second.max()) + 1 if len(second) else 1
-    codes, _ = pd.factorize(first.astype("int64") * high + second.astype("int64"))
-    return codes.astype("int64")
+    return dense_codes(first.astype("int64") * high + second.astype("int64"))[0]
 
 
 def dense_codes(values: np.ndarray, limit: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
     """Each int's code into the distinct ints (int64 both): by a table when they are small and
-    non-negative (ascending), else by one factorization (in order of appearance)."""
-    if len(values) and values.min() >= 0 and values.max() < limit:
+    non-negative (ascending; a table no longer than a few times the ints), else by one
+    factorization (in order of appearance)."""
+    if len(values) and values.min() >= 0 and values.max() < min(limit, 4 * len(values) + 2**12):
         distinct = np.flatnonzero(np.bincount(values))
         table = np.zeros(int(values.max()) + 1, dtype="int64")
         table[distinct] = np.arange(len(distinct))

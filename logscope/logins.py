@@ -129,6 +129,8 @@ def _mixed_or_not(parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...
     """Two non-negative sort keys (major, minor) as one when their product fits, else as they are
     (for lexsort, minor first)."""
     major, minor = parts
+    if len(major) and major.min() == major.max():  # one value (one node, one file): it orders nothing
+        return (minor,)
     if len(major) == 0 or major.min() < 0 or minor.min() < 0:
         return (minor, major)
     span = int(minor.max()) + 1
