@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import logscope
@@ -131,3 +132,47 @@ def test_match_and_sort_keys_stay_exact_when_codes_are_too_large_to_mix():
     parts = _mixed_or_not((np.array([2, 0], dtype="int64"), np.array([0, 2**62], dtype="int64")))
     assert np.lexsort(parts).tolist() == [1, 0]
     assert len(_mixed_or_not((np.array([1, 2]), np.array([3, 4])))) == 1  # small ones are mixed
+
+
+URLS = [
+    "https://cucm:8443/a", "http://cucm:6970", "https://cucm:8443/b/c", "https://cucm:8443", "ftp://x",
+    "https://cucm:8443//a", "/a", "", "https://cucm:8443/a?x=1", "https://cucm:8443/ü", "https://cucm:6970/a",
+    "https://cu:cm:8443/a", "https://cucm:8443/a:1/x", "https://cucm:8443/a:8443/x", "https://cucm:8443x/y", "https://a/b:1/c",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "servers, paths",
+    [
+        (["cucm", "cu:cm", "ünï"], ["/a", "/b/c", "", "/ü", "/a:1/x", "//a"]),
+        (["cucm:8443/a", "cucm"], ["/x", "/a:8443/x"]),  # a server with '/': two requests, one URL
+        (["cucm"], ["x/y", "/a"]),  # a path without its leading '/'
+    ],
+)
+def test_allow_urls_cut_at_the_third_slash_match_exactly_the_requests_whole_urls_do(servers, paths):
+    from logscope.login_allow import Requests, _whole_url_keys, url_keys
+
+    grid = [
+        (s, v, p, t)
+        for s in (0, 1)
+        for v in range(len(servers))
+        for p in (8443, 6970)
+        for t in range(len(paths))
+    ]
+    scheme, server, port, path = (np.array(part, dtype="int64") for part in zip(*grid, strict=True))
+    requests = Requests(
+        rows=np.arange(len(grid)),
+        node=Column(np.zeros(len(grid), dtype="int64"), np.array(["n"], dtype=object)),
+        pid=np.zeros(len(grid), dtype="int64"),
+        scheme=Column(scheme, np.array(["https", "http"], dtype=object)),
+        server=Column(server, np.array(servers, dtype=object)),
+        port=(port, np.ones(len(grid), dtype=bool)),
+        path=Column(path, np.array(paths, dtype=object)),
+    )
+    urls = pa.array(URLS, pa.string())
+    left, right = url_keys(requests, urls)
+    whole_left, whole_right = _whole_url_keys(requests, urls)
+    assert (left[:, None] == right[None, :]).tolist() == (
+        whole_left[:, None] == whole_right[None, :]
+    ).tolist()
+    assert (whole_left < len(URLS)).any()  # some request has one of the URLs
