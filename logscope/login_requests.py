@@ -2,9 +2,9 @@
 
 On the Expressway-C every MRA request arrives from 127.0.0.1 with its own tracking id, so neither
 keys a login. A request is keyed by its user (the UDS path `/cucm-uds/user/<name>`, else the
-allow-list event's `Username` for the same request) or, failing that, by its device (the name of
-the configuration file it fetches, `<device>.cnf.xml`); a device seen with a user anywhere takes that
-user. The step a request is comes from its path and port (issue 16 "Details").
+allow-list event's `Username` for the same request: logscope.login_allow) or, failing that, by its
+device (the name of the configuration file it fetches, `<device>.cnf.xml`); a device seen with a
+user anywhere takes that user. The step a request is comes from its path and port (issue 16 "Details").
 """
 
 from __future__ import annotations
