@@ -123,6 +123,25 @@ def per_value(col: Column, function: Callable[[str], str | None]) -> Column:
     return spread(col, used, [function(value) for value in col.values[used]])
 
 
+def per_value_ascii(
+    col: Column, in_arrow: Callable[[pa.Array], pa.Array], function: Callable[[str], str | None]
+) -> Column:
+    """`per_value(col, function)`, with `in_arrow` (what `function` does, on an arrow array) doing
+    it for the values that are ASCII and one line, where RE2 and ASCII lower-casing read a text
+    exactly as `re` and str.lower do; `function` for the others."""
+    used = used_codes(col)
+    values = col.values[used]
+    text = pa.array(values, pa.string()) if len(values) else pa.array([], pa.string())
+    plain = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring(text, "\n")))
+    at = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+    results = np.full(len(values), None, dtype=object)
+    if len(at):
+        results[at] = in_arrow(text.take(pa.array(at))).to_numpy(zero_copy_only=False)
+    for index in np.flatnonzero(~np.isin(np.arange(len(values)), at)).tolist():
+        results[index] = function(values[index])
+    return spread(col, used, results)
+
+
 def spread(col: Column, used: np.ndarray, results: list[str | None] | np.ndarray) -> Column:
     """Per row of `col`, the result computed for its value (`results[i]` for the value `used[i]`)."""
     results = np.asarray(results, dtype=object).reshape(len(used))
@@ -227,6 +246,12 @@ def device_owner(device: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def device_owners(devices: pa.Array) -> pa.Array:
+    """`device_owner` of ASCII one-line names (null without the prefix)."""
+    found = pc.extract_regex(devices, _name_first_group(_DEVICE_PREFIX.pattern))
+    return pc.ascii_lower(pc.if_else(found.is_valid(), found.field("value"), pa.scalar(None, pa.string())))
+
+
 def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Column]:
     """Per request, from its path: the step the path names, the UDS user and the device whose
     configuration file it is. Worked out once per distinct path: by pyarrow (RE2) for the plain ones
@@ -327,6 +352,11 @@ def path_kind(path: str, kinds: tuple[str, ...]) -> str:
 
 def first_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct `keys` (sorted) and, for each, the first of its `rows` (rows ascending)."""
+    if len(keys) and keys.min() >= 0 and keys.max() < 2**16:  # a stable radix sort of 16-bit keys
+        order = np.argsort(keys.astype(np.uint16), kind="stable")
+        ranked = keys[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        return ranked[starts], rows[order[starts]]
     codes, uniques = pd.factorize(keys)  # numbered by first appearance: no sort of the rows
     firsts = np.flatnonzero(codes == np.maximum.accumulate(np.r_[-1, codes])[:-1] + 1)
     order = np.argsort(np.asarray(uniques))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from logscope.login_allow import allowed_users
 from logscope.login_codes import (
@@ -21,6 +22,7 @@ from logscope.login_codes import (
     coalesce,
     column,
     device_owner,
+    device_owners,
     first_per_key,
     ints,
     joint_key,
@@ -29,6 +31,7 @@ from logscope.login_codes import (
     pair_codes,
     path_facts,
     per_value,
+    per_value_ascii,
     ranks,
     route_path,
     shared,
@@ -132,9 +135,9 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     both = np.flatnonzero((user.codes >= 0) & (device.codes >= 0))
     devices, firsts = first_per_key(device.codes[both], both)
     by_device = lookup(devices, user.codes[firsts], device.codes[todo])
-    owner = per_value(Column(device.codes[todo], device.values), device_owner)
+    owner = per_value_ascii(Column(device.codes[todo], device.values), device_owners, device_owner)
     named = np.flatnonzero(user.codes >= 0)
-    lower = per_value(Column(user.codes[named], user.values), str.lower)
+    lower = per_value_ascii(Column(user.codes[named], user.values), pc.ascii_lower, str.lower)
     (owner_codes, lower_codes), _ = shared(owner, lower)
     guessable = owner_codes >= 0
     nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])

@@ -11,10 +11,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import logscope
-from logscope.login_codes import Column, device_name, path_facts, path_kind, uds_user
+from logscope.login_codes import Column, device_name, device_owner, path_facts, path_kind, uds_user
 from logscope.login_requests import _PATH_KINDS
 from logscope.logins import build_logins
 from logscope.render.json import report_document
@@ -176,3 +177,30 @@ def test_allow_urls_cut_at_the_third_slash_match_exactly_the_requests_whole_urls
         whole_left[:, None] == whole_right[None, :]
     ).tolist()
     assert (whole_left < len(URLS)).any()  # some request has one of the URLs
+
+
+def test_device_owners_and_lower_case_users_read_in_arrow_are_what_re_and_str_lower_give():
+    from logscope.login_codes import device_owners, per_value_ascii
+
+    # ASCII names go to RE2 and ASCII lower-casing; a long s, the Kelvin sign, a dotted I or a
+    # trailing newline (re's `$` matches before it) must be read by Python as before
+    names = [
+        "CSFemusk",
+        "csfEMusk",
+        "BOTx",
+        "TCT",
+        "TABann\n",
+        "SEP00AB",
+        "CSFſ",
+        "ſCSFx",
+        "CSF\u212a",
+        "tabX Y",
+        "",
+    ]
+    col = Column(np.arange(len(names), dtype="int64"), np.array(names, dtype=object))
+    assert per_value_ascii(col, device_owners, device_owner).text().tolist() == [
+        device_owner(n) for n in names
+    ]
+    users = ["EMusk", "ſa", "\u212aB", "x\n", "İ", "bob"]
+    col = Column(np.arange(len(users), dtype="int64"), np.array(users, dtype=object))
+    assert per_value_ascii(col, pc.ascii_lower, str.lower).text().tolist() == [user.lower() for user in users]
