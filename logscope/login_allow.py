@@ -97,8 +97,12 @@ def allowed_users(
     # URL no wanted request has: they match nothing
     event_order = _time_order(event_ts)
     event_order = event_order[event_url[event_order] >= 0]
+    right_node = np.where(right_node >= 0, right_node, nowhere)
+    one_node = left_node.min() == left_node.max() == right_node.min() == right_node.max()
     left_key, right_key = joint_keys(
-        (left_node[by_time], np.where(right_node >= 0, right_node, nowhere)[event_order]),
+        *(
+            [] if one_node else [(left_node[by_time], right_node[event_order])]
+        ),  # one node: it tells none apart
         (pid[rows][by_time], allowed.pid[event_order]),
         (left_url[by_time], event_url[event_order]),
     )
