@@ -41,14 +41,21 @@ class Column:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
-def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
+def column(values: pd.Series, where: np.ndarray | None = None, at: np.ndarray | None = None) -> Column:
     """A series as codes: a categorical's own codes, else one factorization of its text. With
-    `where` (a mask), the other rows are missing and their values never made into text."""
+    `where` (a mask), the other rows are missing and their values never made into text; with `at`
+    (positions), only those rows (a categorical's codes taken, no series built)."""
+    if where is not None and not where.any():  # no row wanted: nothing to read
+        return Column(
+            np.full(len(values) if at is None else len(at), -1, dtype="int64"), np.zeros(0, dtype=object)
+        )
+    if at is not None and not isinstance(values.dtype, pd.CategoricalDtype):
+        return column(values.iloc[at])
     if where is not None and not isinstance(values.dtype, pd.CategoricalDtype):
         full = column(values)
         return compact(Column(np.where(where, full.codes, -1), full.values))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = _used_categories(values, where)
+        codes, categories = _used_categories(values, where, at)
         if isinstance(categories.dtype, pd.StringDtype) or categories.inferred_type in ("string", "empty"):
             return Column(codes, categories.to_numpy(dtype=object))
         return unique_column(codes, np.array([str(value) for value in categories], dtype=object))
@@ -56,32 +63,48 @@ def column(values: pd.Series, where: np.ndarray | None = None) -> Column:
     return Column(codes.astype("int64"), np.asarray(uniques, dtype=object))
 
 
-def _used_categories(values: pd.Series, where: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
-    """A categorical's codes (int64, -1 missing) into only the categories its rows use: a frame's
-    categoricals often keep every value of the log."""
+def _used_categories(
+    values: pd.Series, where: np.ndarray | None = None, at: np.ndarray | None = None
+) -> tuple[np.ndarray, pd.Index]:
+    """A categorical's codes (int64, -1 missing) into only the categories its rows (or the rows `at`)
+    use: a frame's categoricals often keep every value of the log."""
     categorical = values.array
-    codes = categorical.codes.astype("int64")
+    raw = categorical.codes if at is None else categorical.codes[at]  # pandas' narrow ints, -1 missing
     if where is not None:
-        codes = np.where(where, codes, -1)
+        raw = np.where(where, raw, -1)
     categories = categorical.categories
-    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
-    if len(used) < len(categories):
-        mapping = np.full(len(categories), -1, dtype="int64")
-        mapping[used] = np.arange(len(used), dtype="int64")
-        codes = _remap(codes, mapping)
-        categories = categories.take(used)
-    return codes, categories
+    used = np.flatnonzero(np.bincount(raw + 1, minlength=len(categories) + 1)[1:])  # +1 fits: codes < the max
+    if len(used) == len(categories):
+        return raw.astype("int64"), categories
+    mapping = np.full(len(categories) + 1, -1, dtype="int64")  # the last entry: what -1 (missing) reads
+    mapping[used] = np.arange(len(used), dtype="int64")
+    return mapping[raw], categories.take(used)
 
 
-def arrow_column(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """A text series as codes into an arrow array of its distinct values: a string categorical's
-    categories go to arrow as they are, never through Python strings."""
+def arrow_column(values: pd.Series, at: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """A text series (or its rows `at`) as codes into an arrow array of its distinct values: a string
+    categorical's categories go to arrow as they are, never through Python strings."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = _used_categories(values)
+        codes, categories = _used_categories(values, at=at)
         if isinstance(categories.dtype, pd.StringDtype):
             return codes, pa.array(categories.array, pa.string())
-    col = column(values)
+    col = column(values, at=at)
     return col.codes, pa.array(col.values, pa.string())
+
+
+def known_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
+    """Whether each of the rows `at` has a value (a categorical's codes read, no series built)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.array.codes[at] >= 0
+    return values.iloc[at].notna().to_numpy(dtype=bool)
+
+
+def is_text(values: pd.Series, text: str) -> np.ndarray:
+    """Whether each row is `text` (a categorical compared by its codes)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        found = values.array.categories.get_indexer([text])[0]
+        return values.array.codes == found if found >= 0 else np.zeros(len(values), dtype=bool)
+    return (values == text).to_numpy(dtype=bool, na_value=False)
 
 
 def unique_column(codes: np.ndarray, texts: np.ndarray) -> Column:
@@ -98,6 +121,25 @@ def per_value(col: Column, function: Callable[[str], str | None]) -> Column:
     """`function` applied once per distinct value the rows use (None: missing)."""
     used = used_codes(col)
     return spread(col, used, [function(value) for value in col.values[used]])
+
+
+def per_value_ascii(
+    col: Column, in_arrow: Callable[[pa.Array], pa.Array], function: Callable[[str], str | None]
+) -> Column:
+    """`per_value(col, function)`, with `in_arrow` (what `function` does, on an arrow array) doing
+    it for the values that are ASCII and one line, where RE2 and ASCII lower-casing read a text
+    exactly as `re` and str.lower do; `function` for the others."""
+    used = used_codes(col)
+    values = col.values[used]
+    text = pa.array(values, pa.string()) if len(values) else pa.array([], pa.string())
+    plain = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring(text, "\n")))
+    at = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+    results = np.full(len(values), None, dtype=object)
+    if len(at):
+        results[at] = in_arrow(text.take(pa.array(at))).to_numpy(zero_copy_only=False)
+    for index in np.flatnonzero(~np.isin(np.arange(len(values)), at)).tolist():
+        results[index] = function(values[index])
+    return spread(col, used, results)
 
 
 def spread(col: Column, used: np.ndarray, results: list[str | None] | np.ndarray) -> Column:
@@ -204,6 +246,12 @@ def device_owner(device: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def device_owners(devices: pa.Array) -> pa.Array:
+    """`device_owner` of ASCII one-line names (null without the prefix)."""
+    found = pc.extract_regex(devices, _name_first_group(_DEVICE_PREFIX.pattern))
+    return pc.ascii_lower(pc.if_else(found.is_valid(), found.field("value"), pa.scalar(None, pa.string())))
+
+
 def path_facts(col: Column, kinds: tuple[str, ...]) -> tuple[Column, Column, Column]:
     """Per request, from its path: the step the path names, the UDS user and the device whose
     configuration file it is. Worked out once per distinct path: by pyarrow (RE2) for the plain ones
@@ -304,6 +352,11 @@ def path_kind(path: str, kinds: tuple[str, ...]) -> str:
 
 def first_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct `keys` (sorted) and, for each, the first of its `rows` (rows ascending)."""
+    if len(keys) and keys.min() >= 0 and keys.max() < 2**16:  # a stable radix sort of 16-bit keys
+        order = np.argsort(keys.astype(np.uint16), kind="stable")
+        ranked = keys[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        return ranked[starts], rows[order[starts]]
     codes, uniques = pd.factorize(keys)  # numbered by first appearance: no sort of the rows
     firsts = np.flatnonzero(codes == np.maximum.accumulate(np.r_[-1, codes])[:-1] + 1)
     order = np.argsort(np.asarray(uniques))
@@ -321,8 +374,56 @@ def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarr
 def pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """One code per distinct (first, second) pair of non-negative ints (never overflows)."""
     high = int(second.max()) + 1 if len(second) else 1
-    codes, _ = pd.factorize(first.astype("int64") * high + second.astype("int64"))
-    return codes.astype("int64")
+    return dense_codes(first.astype("int64") * high + second.astype("int64"))[0]
+
+
+def dense_codes(values: np.ndarray, limit: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
+    """Each int's code into the distinct ints (int64 both): by a table when they are small and
+    non-negative (ascending; a table no longer than a few times the ints), else by one
+    factorization (in order of appearance)."""
+    if len(values) and values.min() >= 0 and values.max() < min(limit, 4 * len(values) + 2**12):
+        distinct = np.flatnonzero(np.bincount(values))
+        table = np.zeros(int(values.max()) + 1, dtype="int64")
+        table[distinct] = np.arange(len(distinct))
+        return table[values], distinct
+    codes, distinct = pd.factorize(values)
+    return codes.astype("int64"), np.asarray(distinct, dtype="int64")
+
+
+def joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key)."""
+    return np.concatenate(joint_keys(*pairs))
+
+
+def joint_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One int per distinct tuple, for the left rows and for the right rows (equal tuple, equal key):
+    mixed by arithmetic when the codes are small enough (a part with one value left out), else
+    factorized pair by pair."""
+    pairs = tuple(
+        (left.astype("int64", copy=False), right.astype("int64", copy=False)) for left, right in pairs
+    )
+    sizes = (len(pairs[0][0]), len(pairs[0][1]))
+    lows, spans = [], []
+    for pair in pairs:
+        known = [side for side in pair if len(side)]
+        low = min((int(side.min()) for side in known), default=0)
+        lows.append(low)
+        spans.append(max((int(side.max()) for side in known), default=low) - low + 1)
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
+        keys = []
+        for side in (0, 1):
+            key = np.zeros(sizes[side], dtype="int64")
+            for pair, span, low in zip(pairs, spans, lows, strict=True):
+                if span > 1:  # in place: one temporary
+                    key *= span
+                    key += pair[side] - low  # within [0, span) whatever the values (a hostile log's huge ids)
+            keys.append(key)
+        return keys[0], keys[1]
+    key = None
+    for left, right in pairs:
+        codes = pd.factorize(np.concatenate([left, right]))[0].astype("int64")
+        key = codes if key is None else pair_codes(key, codes)
+    return key[: sizes[0]], key[sizes[0] :]
 
 
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:

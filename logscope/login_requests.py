@@ -2,9 +2,9 @@
 
 On the Expressway-C every MRA request arrives from 127.0.0.1 with its own tracking id, so neither
 keys a login. A request is keyed by its user (the UDS path `/cucm-uds/user/<name>`, else the
-allow-list event's `Username` for the same request) or, failing that, by its device (the name of
-the configuration file it fetches, `<device>.cnf.xml`); a device seen with a user anywhere takes that
-user. The step a request is comes from its path and port (issue 16 "Details").
+allow-list event's `Username` for the same request: logscope.login_allow) or, failing that, by its
+device (the name of the configuration file it fetches, `<device>.cnf.xml`); a device seen with a
+user anywhere takes that user. The step a request is comes from its path and port (issue 16 "Details").
 """
 
 from __future__ import annotations
@@ -13,29 +13,30 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from logscope.login_allow import allowed_users
 from logscope.login_codes import (
     UNKNOWN_NODE,
     Column,
-    arrow_column,
     coalesce,
     column,
     device_owner,
+    device_owners,
     first_per_key,
     ints,
+    joint_key,
     lookup,
     one_of,
     pair_codes,
     path_facts,
     per_value,
+    per_value_ascii,
     ranks,
     route_path,
     shared,
 )
 
-ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
 # Every step a request can be, in the order a client usually takes them (log-lines.md sections 2-3,
 # seed 003); the first six are a login's `stages`.
 STEP_NAMES = ("edge-config", "uds", "device-config", "imp", "voicemail", "registration", "other")
@@ -64,11 +65,14 @@ class Requests:
     port: tuple[np.ndarray, np.ndarray]  # (value, known)
     status: tuple[np.ndarray, np.ndarray]
 
-    def take(self, order: np.ndarray) -> Requests:
-        """The requests at `order` (positions), every column taken once."""
+    def take(self, order: np.ndarray, but: tuple[str, ...] = ()) -> Requests:
+        """The requests at `order` (positions), each column taken once; the columns `but` names
+        (read only before, by sessionizing) are left empty."""
         taken = {}
         for name, value in vars(self).items():
-            if isinstance(value, Column):
+            if name in but:
+                taken[name] = value[:0]
+            elif isinstance(value, Column):
                 taken[name] = Column(value.codes[order], value.values)
             elif isinstance(value, tuple):
                 taken[name] = (value[0][order], value[1][order])
@@ -120,165 +124,6 @@ def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray
     return np.where(on_config_port & ~one_of(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
 
 
-def allowed_users(
-    events: pd.DataFrame,
-    wanted: np.ndarray,
-    node: Column,
-    pid: np.ndarray,
-    scheme: Column,
-    server: Column,
-    port: tuple[np.ndarray, np.ndarray],
-    path: Column,
-    start: pd.Series,
-) -> Column:
-    """The allow-list event's Username for each `wanted` request: same node, pid and upstream URL,
-    just after it. Each allow line belongs to the latest request for its URL before it (two users
-    fetching the same IM&P path ms apart must not both take the second one's user name)."""
-    result = Column(np.full(len(wanted), -1, dtype="int64"), np.zeros(0, dtype=object))
-    if "username" not in events or events.empty:
-        return result
-    allowed = _allow_events(events)
-    known = scheme.codes >= 0
-    known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
-    rows = np.flatnonzero(wanted & known)
-    if len(allowed["ts"]) == 0 or len(rows) == 0:
-        return result
-    url_codes, urls = arrow_column(allowed["url"])
-    target = _target_urls(rows, scheme, server, port, path, urls)
-    right_node = column(allowed["node"])
-    (left_node, right_node_codes), _ = shared(Column(node.codes[rows], node.values), right_node)
-    nowhere = max(int(left_node.max(initial=-1)), int(right_node_codes.max(initial=-1))) + 1
-    right_pid = ints(allowed["pid"])
-    key = _joint_key(
-        (left_node, np.where(right_node_codes >= 0, right_node_codes, nowhere)),
-        (pid[rows], np.where(right_pid[1], right_pid[0], -1)),
-        (target, url_codes),
-    )
-    request_ts = start.array.take(rows)
-    by_time = _time_order(request_ts)
-    left = pd.DataFrame(
-        {"request_ts": request_ts.take(by_time), "key": key[: len(rows)][by_time], "row": rows[by_time]}
-    )
-    user = column(allowed["username"])
-    event_ts = allowed["ts"].array
-    by_time = _time_order(event_ts)
-    right = pd.DataFrame(
-        {"ts": event_ts.take(by_time), "key": key[len(rows) :][by_time], "user": user.codes[by_time]}
-    )
-    matched = pd.merge_asof(
-        right,
-        left,
-        left_on="ts",
-        right_on="request_ts",
-        by="key",
-        direction="backward",
-        tolerance=ALLOW_SLACK,
-    )
-    hit = matched["row"].notna().to_numpy(dtype=bool)
-    rows_hit = matched["row"].to_numpy(dtype="float64")[hit].astype("int64")
-    first_rows, first = np.unique(rows_hit, return_index=True)
-    codes = result.codes.copy()
-    codes[first_rows] = matched["user"].to_numpy(dtype="int64")[hit][first]
-    return Column(codes, user.values)
-
-
-def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
-    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
-    values, taken here so that only the columns merge_asof reads are built, once."""
-    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
-
-
-def _allow_events(events: pd.DataFrame) -> dict[str, pd.Series]:
-    """The columns allow-list matching reads, of the request_allowed events with a time, user and URL."""
-    at = np.flatnonzero((events["kind"] == "request_allowed").to_numpy(dtype=bool))
-    # each column's array taken at those rows (no index of the events built along)
-    taken = {
-        name: pd.Series(events[name].array.take(at), copy=False)
-        for name in ("ts", "node", "pid", "url", "username")
-    }
-    keep = np.ones(len(at), dtype=bool)
-    for name in ("ts", "username", "url"):
-        keep &= taken[name].notna().to_numpy(dtype=bool)
-    if keep.all():
-        return taken
-    return {name: values.iloc[np.flatnonzero(keep)] for name, values in taken.items()}
-
-
-def _target_urls(
-    rows: np.ndarray,
-    scheme: Column,
-    server: Column,
-    port: tuple[np.ndarray, np.ndarray],
-    path: Column,
-    urls: pa.Array,
-) -> np.ndarray:
-    """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
-    each distinct URL is built once, by pyarrow."""
-    port_codes, port_values = pd.factorize(port[0][rows])
-    parts = [scheme.codes[rows], server.codes[rows], port_codes.astype("int64"), path.codes[rows]]
-    spans = [len(scheme.values), len(server.values), len(port_values), len(path.values)]
-    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:  # one int per URL, split back
-        codes, distinct = pd.factorize(_mixed(parts, spans))
-        at_scheme, at_server, at_port, at_path = _split(np.asarray(distinct, dtype="int64"), spans)
-    else:
-        combo = pair_codes(pair_codes(pair_codes(parts[0], parts[1]), parts[2]), parts[3])
-        codes = pd.factorize(combo)[0]
-        first = np.unique(codes, return_index=True)[1]
-        at_scheme, at_server, at_port, at_path = (part[first] for part in parts)
-    pieces = [
-        _texts(scheme.values, at_scheme),
-        pa.scalar("://"),
-        _texts(server.values, at_server),
-        pa.scalar(":"),
-        pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string()),
-        _texts(path.values, at_path),
-        pa.scalar(""),
-    ]
-    texts = pc.binary_join_element_wise(*pieces)
-    found = pc.fill_null(pc.index_in(texts, value_set=urls), len(urls))
-    return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
-
-
-def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
-    """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
-    key = np.zeros(len(parts[0]), dtype="int64")
-    for part, span in zip(parts, spans, strict=True):
-        key = key * span + part
-    return key
-
-
-def _split(keys: np.ndarray, spans: list[int]) -> list[np.ndarray]:
-    """The codes `_mixed` mixed into `keys`."""
-    parts = []
-    for span in reversed(spans):
-        keys, part = np.divmod(keys, span)
-        parts.append(part)
-    return parts[::-1]
-
-
-def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
-    return pc.take(pa.array(values, pa.string()), pa.array(codes))
-
-
-def _joint_key(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """One int per distinct tuple over the left rows then the right rows (equal tuple, equal key):
-    mixed by arithmetic when the codes are small enough, else factorized pair by pair."""
-    columns = [np.concatenate([left, right]).astype("int64", copy=False) for left, right in pairs]
-    lows = [int(col.min()) if len(col) else 0 for col in columns]
-    spans = [int(col.max()) - low + 1 if len(col) else 1 for col, low in zip(columns, lows, strict=True)]
-    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:
-        key = np.zeros(len(columns[0]), dtype="int64")
-        for col, span, low in zip(columns, spans, lows, strict=True):  # in place: one temporary
-            key *= span
-            key += col - low  # within [0, span) whatever the values (a hostile log's huge ids)
-        return key
-    key = None
-    for col in columns:
-        codes = pd.factorize(col)[0].astype("int64")
-        key = codes if key is None else pair_codes(key, codes)
-    return key
-
-
 def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     """The user code of each device-only request: the user a request of the same device named, else
     the user of that node whose name the device's is (a Jabber device is `CSF`/`BOT`/`TCT`/`TAB` +
@@ -290,9 +135,9 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     both = np.flatnonzero((user.codes >= 0) & (device.codes >= 0))
     devices, firsts = first_per_key(device.codes[both], both)
     by_device = lookup(devices, user.codes[firsts], device.codes[todo])
-    owner = per_value(Column(device.codes[todo], device.values), device_owner)
+    owner = per_value_ascii(Column(device.codes[todo], device.values), device_owners, device_owner)
     named = np.flatnonzero(user.codes >= 0)
-    lower = per_value(Column(user.codes[named], user.values), str.lower)
+    lower = per_value_ascii(Column(user.codes[named], user.values), pc.ascii_lower, str.lower)
     (owner_codes, lower_codes), _ = shared(owner, lower)
     guessable = owner_codes >= 0
     nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
@@ -324,7 +169,7 @@ def tls_failures(
     candidates = np.flatnonzero(txn[1] & np.isin(txn[0], failure_txn))
     if len(candidates) == 0:
         return none
-    joint = _joint_key(
+    joint = joint_key(
         (node.codes[candidates], failure_node),
         (pid[candidates], failure_pid),
         (txn[0][candidates], failure_txn),
@@ -360,7 +205,7 @@ def _first_failures(
     parts = (verify.codes, reason.codes, sni.codes, kind.codes, depth_known.astype("int64"), depth)
     nothing = np.zeros(0, dtype="int64")
     combo = pd.factorize(
-        _joint_key(
+        joint_key(
             *((part, nothing) for part in parts)  # an unknown depth reads 0: its flag tells it apart
         )
     )[0]
@@ -389,7 +234,7 @@ def _first_failures(
     ranked = ranked[txn_known[ranked] & (node_code[ranked] >= 0)]
     if len(ranked) == 0:
         return None
-    key = _joint_key((node_code[ranked], nothing), (pid[ranked], nothing), (txn_id[ranked], nothing))
+    key = joint_key((node_code[ranked], nothing), (pid[ranked], nothing), (txn_id[ranked], nothing))
     chosen = ranked[np.unique(key, return_index=True)[1]]
     return node_code[chosen], pid[chosen], txn_id[chosen], text[chosen], texts
 

@@ -67,7 +67,7 @@ def build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures:
     keep, login = only_logins(requests.step[order], login)
     if len(login) == 0:
         return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
-    requests = requests.take(order[keep])  # the one take of every column
+    requests = requests.take(order[keep], but=("key", "source", "line"))  # the one take of each column
     failed = step_failed(requests)
     bounds = np.flatnonzero(np.r_[True, login[1:] != login[:-1]])
     logins = summarize(requests, failed, bounds, transactions["start"])
@@ -83,17 +83,22 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     node = ranks(requests.node.values)[requests.node.codes[keyed]]
     key, source, line = requests.key[keyed], requests.source[keyed], requests.line[keyed]
     known = start.notna().to_numpy(dtype=bool)[keyed]
-    ticks = start.to_numpy("datetime64[ns]").astype("int64")[keyed]
-    ticks = np.where(known, ticks, np.iinfo("int64").max)
-    order = _login_order(_mixed_or_not((source + 1, line + 1)), ticks, _mixed_or_not((node, key)))
-    node, key, ticks, known = (a[order] for a in (node, key, ticks, known))
-    same_key = np.r_[False, (node[1:] == node[:-1]) & (key[1:] == key[:-1])]
-    both_known = np.r_[False, known[1:] & known[:-1]]
-    gap = np.r_[0, np.diff(ticks)]
-    starts = np.flatnonzero(~same_key | (both_known & (gap > SESSION_GAP.value)))
+    ticks = start.to_numpy("datetime64[ns]").view("int64")[keyed]
+    every_known = bool(known.all())
+    if not every_known:
+        ticks = np.where(known, ticks, np.iinfo("int64").max)
+    major = _mixed_or_not((node, key))  # (node and key as one int) or (key, node)
+    order = _login_order(_mixed_or_not((source + 1, line + 1)), ticks, major)
+    ticks, major = ticks[order], tuple(part[order] for part in major)
+    same_key = np.logical_and.reduce([part[1:] == part[:-1] for part in major])
+    apart = np.diff(ticks) > SESSION_GAP.value
+    if not every_known:
+        known = known[order]
+        apart &= known[1:] & known[:-1]
+    starts = np.flatnonzero(np.r_[True, ~same_key | apart])
     # the attempts, by their first request then node and key; each keeps its requests' order
     first = np.minimum.reduceat(ticks, starts)
-    ranked = np.lexsort((np.arange(len(starts)), key[starts], node[starts], first))
+    ranked = np.lexsort((np.arange(len(starts)), *(part[starts] for part in major), first))
     sizes = np.diff(np.r_[starts, len(order)])[ranked]
     begins = starts[ranked]
     again = np.arange(len(order)) + np.repeat(begins - (np.cumsum(sizes) - sizes), sizes)
@@ -124,6 +129,8 @@ def _mixed_or_not(parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...
     """Two non-negative sort keys (major, minor) as one when their product fits, else as they are
     (for lexsort, minor first)."""
     major, minor = parts
+    if len(major) and major.min() == major.max():  # one value (one node, one file): it orders nothing
+        return (minor,)
     if len(major) == 0 or major.min() < 0 or minor.min() < 0:
         return (minor, major)
     span = int(minor.max()) + 1

@@ -10,10 +10,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import logscope
-from logscope.login_codes import Column, device_name, path_facts, path_kind, uds_user
+from logscope.login_codes import Column, device_name, device_owner, path_facts, path_kind, uds_user
 from logscope.login_requests import _PATH_KINDS
 from logscope.logins import build_logins
 from logscope.render.json import report_document
@@ -119,7 +121,7 @@ def test_a_time_zone_other_than_utc_is_written_as_isoformat_writes_it():
 
 
 def test_match_and_sort_keys_stay_exact_when_codes_are_too_large_to_mix():
-    from logscope.login_requests import _joint_key
+    from logscope.login_codes import joint_key as _joint_key
     from logscope.logins import _mixed_or_not
 
     # mixed naively, (4, 0) would be 4 * 2**62 + 0, which wraps to (0, 0)'s key
@@ -131,3 +133,74 @@ def test_match_and_sort_keys_stay_exact_when_codes_are_too_large_to_mix():
     parts = _mixed_or_not((np.array([2, 0], dtype="int64"), np.array([0, 2**62], dtype="int64")))
     assert np.lexsort(parts).tolist() == [1, 0]
     assert len(_mixed_or_not((np.array([1, 2]), np.array([3, 4])))) == 1  # small ones are mixed
+
+
+URLS = [
+    "https://cucm:8443/a", "http://cucm:6970", "https://cucm:8443/b/c", "https://cucm:8443", "ftp://x",
+    "https://cucm:8443//a", "/a", "", "https://cucm:8443/a?x=1", "https://cucm:8443/ü", "https://cucm:6970/a",
+    "https://cu:cm:8443/a", "https://cucm:8443/a:1/x", "https://cucm:8443/a:8443/x", "https://cucm:8443x/y", "https://a/b:1/c",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "servers, paths",
+    [
+        (["cucm", "cu:cm", "ünï"], ["/a", "/b/c", "", "/ü", "/a:1/x", "//a"]),
+        (["cucm:8443/a", "cucm"], ["/x", "/a:8443/x"]),  # a server with '/': two requests, one URL
+        (["cucm"], ["x/y", "/a"]),  # a path without its leading '/'
+    ],
+)
+def test_allow_urls_cut_at_the_third_slash_match_exactly_the_requests_whole_urls_do(servers, paths):
+    from logscope.login_allow import Requests, _whole_url_keys, url_keys
+
+    grid = [
+        (s, v, p, t)
+        for s in (0, 1)
+        for v in range(len(servers))
+        for p in (8443, 6970)
+        for t in range(len(paths))
+    ]
+    scheme, server, port, path = (np.array(part, dtype="int64") for part in zip(*grid, strict=True))
+    requests = Requests(
+        rows=np.arange(len(grid)),
+        node=Column(np.zeros(len(grid), dtype="int64"), np.array(["n"], dtype=object)),
+        pid=np.zeros(len(grid), dtype="int64"),
+        scheme=Column(scheme, np.array(["https", "http"], dtype=object)),
+        server=Column(server, np.array(servers, dtype=object)),
+        port=(port, np.ones(len(grid), dtype=bool)),
+        path=Column(path, np.array(paths, dtype=object)),
+    )
+    urls = pa.array(URLS, pa.string())
+    left, right = url_keys(requests, urls)
+    whole_left, whole_right = _whole_url_keys(requests, urls)
+    assert (left[:, None] == right[None, :]).tolist() == (
+        whole_left[:, None] == whole_right[None, :]
+    ).tolist()
+    assert (whole_left < len(URLS)).any()  # some request has one of the URLs
+
+
+def test_device_owners_and_lower_case_users_read_in_arrow_are_what_re_and_str_lower_give():
+    from logscope.login_codes import device_owners, per_value_ascii
+
+    # ASCII names go to RE2 and ASCII lower-casing; a long s, the Kelvin sign, a dotted I or a
+    # trailing newline (re's `$` matches before it) must be read by Python as before
+    names = [
+        "CSFemusk",
+        "csfEMusk",
+        "BOTx",
+        "TCT",
+        "TABann\n",
+        "SEP00AB",
+        "CSFſ",
+        "ſCSFx",
+        "CSF\u212a",
+        "tabX Y",
+        "",
+    ]
+    col = Column(np.arange(len(names), dtype="int64"), np.array(names, dtype=object))
+    assert per_value_ascii(col, device_owners, device_owner).text().tolist() == [
+        device_owner(n) for n in names
+    ]
+    users = ["EMusk", "ſa", "\u212aB", "x\n", "İ", "bob"]
+    col = Column(np.arange(len(users), dtype="int64"), np.array(users, dtype=object))
+    assert per_value_ascii(col, pc.ascii_lower, str.lower).text().tolist() == [user.lower() for user in users]

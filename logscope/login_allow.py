@@ -1,0 +1,300 @@
+"""Allow-list users: the `Username` of the Request Allowed line that let each request through (issue 16).
+
+A request and its allow line share node, pid and upstream URL, and the line comes just after the
+request. The request has its URL in parts (scheme, server, port, path) and the allow line whole, so
+one side must be put in the other's terms. A storm has about as many distinct URLs as allow lines
+(a device file per user and server), so building each request's URL text and hashing it costs most
+of the stage. Instead each allow URL is cut at its third '/' (a byte scan of the arrow buffer) into
+`scheme://server:port` and the path, and the two pieces are looked up among the requests' few
+hundred prefixes and few thousand paths. The cut is exact when no scheme or server has a '/' and
+every path is empty or starts with one: then a request's URL cuts into its own prefix and path, and
+two URLs are equal exactly when both pieces are. Otherwise each request's URL is built whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logscope.login_codes import (
+    Column,
+    arrow_column,
+    column,
+    dense_codes,
+    ints,
+    is_text,
+    joint_keys,
+    known_at,
+    pair_codes,
+    shared,
+)
+
+ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
+SLASH = ord("/")
+
+
+@dataclass
+class Allowed:
+    """The request_allowed events with a time, user and URL: their columns as arrays and codes."""
+
+    ts: pd.arrays.DatetimeArray
+    node: Column
+    pid: np.ndarray  # -1: missing
+    url: np.ndarray  # codes into `urls`
+    urls: pa.Array  # the distinct URLs
+    user: Column
+
+
+@dataclass
+class Requests:
+    """The requests to match (positions `rows` in the transactions), URL in parts."""
+
+    rows: np.ndarray
+    node: Column
+    pid: np.ndarray
+    scheme: Column
+    server: Column
+    port: tuple[np.ndarray, np.ndarray]
+    path: Column
+
+
+def allowed_users(
+    events: pd.DataFrame,
+    wanted: np.ndarray,
+    node: Column,
+    pid: np.ndarray,
+    scheme: Column,
+    server: Column,
+    port: tuple[np.ndarray, np.ndarray],
+    path: Column,
+    start: pd.Series,
+) -> Column:
+    """The allow-list event's Username for each `wanted` request: same node, pid and upstream URL,
+    just after it. Each allow line belongs to the latest request for its URL before it (two users
+    fetching the same IM&P path ms apart must not both take the second one's user name); a request
+    takes the user of the first line that chose it."""
+    result = Column(np.full(len(wanted), -1, dtype="int64"), np.zeros(0, dtype=object))
+    if "username" not in events or events.empty:
+        return result
+    known = scheme.codes >= 0
+    known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(wanted & known)
+    allowed = _allow_events(events)
+    if allowed is None or len(rows) == 0:
+        return result
+    requests = Requests(rows, node, pid, scheme, server, port, path)
+    left_url, right_url = url_keys(requests, allowed.urls)
+    (left_node, right_node), _ = shared(Column(node.codes[rows], node.values), allowed.node)
+    nowhere = max(int(left_node.max(initial=-1)), int(right_node.max(initial=-1))) + 1
+    event_url = right_url[allowed.url]
+    request_ts, event_ts = start.array.take(rows), allowed.ts
+    by_time = _time_order(request_ts)
+    # the lines in time order (equal times as the sort of them all puts them), without those for a
+    # URL no wanted request has: they match nothing
+    event_order = _time_order(event_ts)
+    event_order = event_order[event_url[event_order] >= 0]
+    right_node = np.where(right_node >= 0, right_node, nowhere)
+    one_node = left_node.min() == left_node.max() == right_node.min() == right_node.max()
+    left_key, right_key = joint_keys(
+        *(
+            [] if one_node else [(left_node[by_time], right_node[event_order])]
+        ),  # one node: it tells none apart
+        (pid[rows][by_time], allowed.pid[event_order]),
+        (left_url[by_time], event_url[event_order]),
+    )
+    (request_t, event_t), slack = _instants(request_ts, event_ts)
+    left = pd.DataFrame({"t": request_t[by_time], "key": left_key, "row": rows[by_time]}, copy=False)
+    right = pd.DataFrame(
+        {"t": event_t[event_order], "key": right_key, "user": allowed.user.codes[event_order]}, copy=False
+    )
+    matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
+    hit = matched["row"].notna().to_numpy(dtype=bool)
+    rows_hit = matched["row"].to_numpy(dtype="float64")[hit].astype("int64")
+    order = np.arange(len(rows_hit))
+    earliest = np.full(len(wanted), len(rows_hit), dtype="int64")
+    np.minimum.at(earliest, rows_hit, order)
+    first = earliest[rows_hit] == order  # each request: the first line that chose it
+    codes = result.codes.copy()
+    codes[rows_hit[first]] = matched["user"].to_numpy(dtype="int64")[hit][first]
+    return Column(codes, allowed.user.values)
+
+
+def _instants(
+    requests: pd.arrays.DatetimeArray, events: pd.arrays.DatetimeArray
+) -> tuple[tuple[np.ndarray, np.ndarray] | tuple[pd.arrays.DatetimeArray, ...], int | pd.Timedelta]:
+    """Both sides' times as merge_asof compares them, and the slack: int64 counts of their unit when
+    both have one type (merge_asof then builds no datetime index), else the times as they are."""
+    if requests.dtype == events.dtype and isinstance(requests, pd.arrays.DatetimeArray):
+        unit = requests.unit
+        ints = tuple(side.to_numpy(dtype=f"datetime64[{unit}]").view("int64") for side in (requests, events))
+        return ints, int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
+    return (requests, events), ALLOW_SLACK
+
+
+def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
+    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
+    values (the order of equal times is the one earlier versions matched with)."""
+    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
+
+
+def _allow_events(events: pd.DataFrame) -> Allowed | None:
+    """The request_allowed events with a time, user and URL (None without any): each column read at
+    those rows only (a categorical's codes, no events index taken along)."""
+    at = np.flatnonzero(is_text(events["kind"], "request_allowed"))
+    ts = events["ts"].array.take(at)
+    keep = ~np.asarray(pd.isna(ts)) & known_at(events["username"], at) & known_at(events["url"], at)
+    if not keep.all():
+        at, ts = at[keep], ts[keep]
+    if len(at) == 0:
+        return None
+    pid = ints(pd.Series(events["pid"].array.take(at), copy=False))
+    url, urls = arrow_column(events["url"], at=at)
+    return Allowed(
+        ts=ts,
+        node=column(events["node"], at=at),
+        pid=np.where(pid[1], pid[0], -1),
+        url=url,
+        urls=urls,
+        user=column(events["username"], at=at),
+    )
+
+
+def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """An int per request and per URL of `urls`, equal exactly when the request's
+    `scheme://server:port/path` is that URL (a URL no request has: a number no request has, -1 when
+    the URLs are cut)."""
+    rows, port = requests.rows, requests.port
+    port_codes, port_values = _port_codes(port[0][rows])
+    spans = [len(requests.scheme.values), len(requests.server.values), len(port_values)]
+    parts = [requests.scheme.codes[rows], requests.server.codes[rows], port_codes.astype("int64")]
+    if float(np.prod(np.array(spans, dtype="float64"))) >= 2.0**62:
+        return _whole_url_keys(requests, urls)
+    combo, distinct = dense_codes(_mixed(parts, spans))
+    at_scheme, at_server, at_port = _split(distinct, spans)
+    schemes, servers = _texts(requests.scheme.values, at_scheme), _texts(requests.server.values, at_server)
+    used = np.flatnonzero(np.bincount(requests.path.codes[rows], minlength=len(requests.path.values)))
+    paths = pa.array(requests.path.values[used], pa.string())  # only the paths these requests have
+    if not _cut_exactly(schemes, servers, paths):
+        return _whole_url_keys(requests, urls)
+    ports = pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string())
+    prefixes = pc.binary_join_element_wise(
+        schemes, pa.scalar("://"), servers, pa.scalar(":"), ports, pa.scalar("")
+    )
+    pieces, cut = _cut(urls)
+    # one look-up for both pieces: a prefix has "://" before any '/', a path starts with '/' or is empty
+    found = _index_in(pieces, pa.concat_arrays([prefixes, paths.cast(prefixes.type)]))
+    prefix, at_path = found[0::2], found[1::2] - len(prefixes)
+    span = len(requests.path.values)
+    matched = cut & (prefix >= 0) & (prefix < len(prefixes)) & (at_path >= 0)
+    right = np.where(matched, prefix * span + used[at_path.clip(min=0)], -1)
+    return combo.astype("int64") * span + requests.path.codes[rows], right
+
+
+def _port_codes(ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each port's code into the distinct ports (TCP ports by a table, others by factorize)."""
+    return dense_codes(ports, limit=2**16)
+
+
+def _cut_exactly(schemes: pa.Array, servers: pa.Array, paths: pa.Array) -> bool:
+    """Whether cutting a URL at its third '/' gives back its request's prefix and path."""
+    no_slash = not (
+        pc.any(pc.match_substring(schemes, "/")).as_py() or pc.any(pc.match_substring(servers, "/")).as_py()
+    )
+    rooted = pc.all(pc.or_(pc.starts_with(paths, "/"), pc.equal(pc.utf8_length(paths), 0))).as_py()
+    return no_slash and rooted is not False
+
+
+def _cut(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Each URL cut before its third '/' (or at its end when it has two): the pieces as one array,
+    prefix then path for each URL, read from the URLs' own bytes; and which URLs have two '/'."""
+    if isinstance(urls, pa.ChunkedArray):
+        urls = urls.combine_chunks()
+    if urls.type not in (pa.string(), pa.large_string()):
+        urls = urls.cast(pa.string())
+    large = urls.type == pa.large_string()
+    width = np.int64 if large else np.int32
+    _, offsets_buffer, data_buffer = urls.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[urls.offset : urls.offset + len(urls) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    slashes = np.flatnonzero(data == SLASH)  # '/' is never a byte of a longer UTF-8 character
+    first = np.searchsorted(slashes, offsets[:-1])
+    count = np.searchsorted(slashes, offsets[1:]) - first
+    third = slashes[np.minimum(first + 2, len(slashes) - 1)] if len(slashes) else offsets[1:]
+    ends = np.empty(2 * len(urls) + 1, dtype=width)
+    ends[0::2] = offsets
+    ends[1::2] = np.where(count >= 3, third, offsets[1:])
+    kind = pa.LargeStringArray if large else pa.StringArray
+    pieces = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer)
+    return pieces, count >= 2
+
+
+def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Each value's position in `value_set` (distinct texts), -1 where absent."""
+    found = pc.fill_null(pc.index_in(values, value_set=value_set.cast(values.type)), -1)
+    return found.to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _whole_url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """`url_keys` by building each request's URL text whole: the code in `urls` (len(urls): none)."""
+    target = _target_urls(requests.rows, requests.scheme, requests.server, requests.port, requests.path, urls)
+    return target, np.arange(len(urls), dtype="int64")
+
+
+def _target_urls(
+    rows: np.ndarray,
+    scheme: Column,
+    server: Column,
+    port: tuple[np.ndarray, np.ndarray],
+    path: Column,
+    urls: pa.Array,
+) -> np.ndarray:
+    """Per request of `rows`, the code in `urls` of `scheme://server:port/path` (len(urls): none);
+    each distinct URL is built once, by pyarrow."""
+    port_codes, port_values = pd.factorize(port[0][rows])
+    parts = [scheme.codes[rows], server.codes[rows], port_codes.astype("int64"), path.codes[rows]]
+    spans = [len(scheme.values), len(server.values), len(port_values), len(path.values)]
+    if float(np.prod(np.array(spans, dtype="float64"))) < 2.0**62:  # one int per URL, split back
+        codes, distinct = pd.factorize(_mixed(parts, spans))
+        at_scheme, at_server, at_port, at_path = _split(np.asarray(distinct, dtype="int64"), spans)
+    else:
+        combo = pair_codes(pair_codes(pair_codes(parts[0], parts[1]), parts[2]), parts[3])
+        codes = pd.factorize(combo)[0]
+        first = np.unique(codes, return_index=True)[1]
+        at_scheme, at_server, at_port, at_path = (part[first] for part in parts)
+    pieces = [
+        _texts(scheme.values, at_scheme),
+        pa.scalar("://"),
+        _texts(server.values, at_server),
+        pa.scalar(":"),
+        pc.cast(pa.array(port_values[at_port], pa.int64()), pa.string()),
+        _texts(path.values, at_path),
+        pa.scalar(""),
+    ]
+    texts = pc.binary_join_element_wise(*pieces)
+    found = pc.fill_null(pc.index_in(texts, value_set=urls), len(urls))
+    return found.to_numpy(zero_copy_only=False).astype("int64")[codes]
+
+
+def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
+    """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
+    key = np.zeros(len(parts[0]), dtype="int64")
+    for part, span in zip(parts, spans, strict=True):
+        key = key * span + part
+    return key
+
+
+def _split(keys: np.ndarray, spans: list[int]) -> list[np.ndarray]:
+    """The codes `_mixed` mixed into `keys`."""
+    parts = []
+    for span in reversed(spans):
+        keys, part = np.divmod(keys, span)
+        parts.append(part)
+    return parts[::-1]
+
+
+def _texts(values: np.ndarray, codes: np.ndarray) -> pa.Array:
+    return pc.take(pa.array(values, pa.string()), pa.array(codes))
