@@ -39,14 +39,6 @@ def logins_json(report: Report, *, level: int, user: str | None = None) -> str |
     return logins_array(logins, steps, level=level)
 
 
-def with_logins(document: str, logins: str) -> str | None:
-    """The report's JSON text (written with an empty `logins`, its last key) with `logins` in it."""
-    empty = '"logins": []\n}'
-    if not document.endswith(empty):
-        return None
-    return document[: -len("[]\n}")] + logins + "\n}"
-
-
 def logins_array(logins: pd.DataFrame, steps: pd.DataFrame, *, level: int) -> str | None:
     """The logins (each with its steps) as the JSON array text at nesting `level` (0: a document of
     its own, 1: a value of the report's top-level object); None when only the dict path can."""
