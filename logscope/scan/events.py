@@ -247,14 +247,16 @@ class PieceBuilder:
             else:  # ts
                 columns[column] = array.to_pandas()
         self.pieces, self.sequences = [], []
-        frame = infer_bsd_zones(pd.DataFrame(columns)[list(EVENT_COLUMNS)])
+        # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
+        frame = infer_bsd_zones(
+            pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
+        )
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)
 
 
 def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
-    """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
     chunked = pa.chunked_array(parts).unify_dictionaries()
     dictionary = chunked.chunk(0).dictionary
     indices = np.concatenate(
