@@ -45,7 +45,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from logscope.scan import pyscan
+from logscope.scan import arrowscan, pyscan
 from logscope.scan.columns import ScanResult, to_table
 from logscope.scan.layout import MAX_EVENT_BYTES
 from logscope.scan.pyscan import RawScan
@@ -72,6 +72,8 @@ def scan_path() -> str:
     wanted = os.environ.get("LOGSCOPE_SCANNER", "").lower()
     if wanted in ("off", "records"):
         return "records"
+    if wanted == "arrow":
+        return "arrow"
     if wanted == "python" or BACKEND == "python":
         return "python" if wanted == "python" else "records"
     return "compiled" if _cscan is not None else "records"
@@ -85,7 +87,9 @@ def scan_raw(
     *,
     backend: str = "",
 ) -> RawScan:
-    """The flat spans of one block, from `backend` ("compiled" or "python"; default: BACKEND)."""
+    """The flat spans of one block, from `backend` ("compiled", "arrow" or "python"; default: BACKEND)."""
+    if backend == "arrow":
+        return arrowscan.scan(block, line_base, needle, year)
     if (backend or BACKEND) == "compiled":
         if _cscan is None:
             raise RuntimeError("the compiled scanner is not built")

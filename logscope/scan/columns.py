@@ -31,7 +31,7 @@ from logscope.route import route_from_url
 from logscope.scan.pyscan import RawScan
 
 try:  # the compiled span copy, when the extension is built and not turned off
-    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "off", "records"):
+    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "arrow", "off", "records"):
         raise ImportError("LOGSCOPE_SCANNER")
     from logscope.scan._cscan import gather as _gather  # type: ignore[attr-defined]
 except ImportError:

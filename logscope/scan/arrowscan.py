@@ -1,0 +1,309 @@
+"""The pyarrow backend of the block scanner: the common events read in bulk, the rest one by one.
+
+It gives exactly what :mod:`~logscope.scan.pyscan` gives (and so what the C scanner gives) for a
+block, faster, by reading the events that dominate real logs across the whole block at once:
+single-line events of printable ASCII with an RFC 3339 syslog envelope and a key="value" body,
+followed by a line that opens with an RFC 3339 time (or by nothing). Those are matched with one
+RE2 expression over the array of lines, their times computed with numpy, their bodies reduced to
+skeletons (values emptied) that are planned once per distinct skeleton, and their value spans read
+from the positions of the block's `"` bytes. Every other event (multi-line, non-ASCII, another
+dialect or body family, an odd time, ...) goes to pyscan's per-event rules, which accept or decline
+it. The two sets of rows are merged in block order with shapes numbered by first appearance, as
+pyscan numbers them, so `scan(block) == pyscan.scan(block)` (tests/test_scan.py pins it).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import logscope.scan.layout as L
+from logscope.scan import pyscan
+
+_HTTPMSG = np.frombuffer(b"HTTPMSG:", np.uint8)
+_SIPMSG = np.frombuffer(b"SIPMSG:", np.uint8)
+_ENVELOPE = (
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d) "
+    r"[!-Z\\^-~]+ [!#-9;<>-Z\\^-~]+(?:\[\d{1,18}\])?: "
+    r"[A-Za-z_][A-Za-z0-9_.-]*=\""
+)
+_LEVEL_NAMES = pa.array(list(L.LEVELS))
+_WINDOW = 16  # bytes of a line's head looked at (continuation marks, the next line's time)
+
+
+def scan(
+    block: bytes, line_base: int = 1, needle: bytes | None = None, year: int | None = None
+) -> pyscan.RawScan:
+    """Scan one block of whole lines (see the package docstring for the contract)."""
+    if not block or (needle is not None and (not needle or b"\n" in needle)):
+        return pyscan.scan(block, line_base, needle, year)
+    lines = _Lines(block)
+    opener, last = lines.events(needle)
+    fast = _fast_candidates(lines, opener, last)
+    bulk = _Bulk(block)
+    accepted = bulk.read(lines, opener[fast])
+    slow = np.ones(len(opener), dtype=bool)
+    slow[np.flatnonzero(fast)[accepted]] = False
+    scanner = pyscan._Scanner(block, year)
+    starts, ends, line_base_ = lines.starts, lines.ends, line_base
+    for i, j in zip(opener[slow].tolist(), last[slow].tolist(), strict=True):
+        scanner.event(int(starts[i]), int(ends[j]), line_base_ + i, j != i)
+    if len(scanner.raw.shapes) >= L.MAX_SHAPES:
+        return pyscan.scan(block, line_base, needle, year)
+    merged = _merge(bulk, scanner.finish(), line_base)
+    if merged is None:  # more shapes than a block may hold: pyscan decides which ones are declined
+        return pyscan.scan(block, line_base, needle, year)
+    return merged
+
+
+class _Lines:
+    """The block's lines as numpy arrays: starts, ends (no line end) and their head bytes."""
+
+    def __init__(self, block: bytes) -> None:
+        self.data = data = np.frombuffer(block, dtype=np.uint8)
+        size = len(data)
+        newlines = np.flatnonzero(data == 10)
+        starts = np.concatenate((np.zeros(1, np.int64), newlines + 1))
+        ends = np.concatenate((newlines, np.array([size], np.int64)))
+        if starts[-1] == size:  # the block ends with a line end: no line after it
+            starts, ends = starts[:-1], ends[:-1]
+        self.starts, self.ends, self.size = starts, ends, size
+        index = np.minimum(starts[:, None] + np.arange(_WINDOW), size - 1)
+        head = data[index]
+        head[np.arange(_WINDOW)[None, :] >= (ends - starts)[:, None]] = 10  # past the line: a line end
+        self.head = head
+
+    def events(self, needle: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+        """(opening line, last line) of every event, as pyscan finds them."""
+        head, starts, ends = self.head, self.starts, self.ends
+        first = head[:, 0]
+        continuation = (first == ord("|")) | (first == ord(" ")) | (first == ord("\t"))
+        continuation |= (head[:, :8] == _HTTPMSG).all(axis=1) | (head[:, :7] == _SIPMSG).all(axis=1)
+        length = ends - starts
+        blank = (length == 0) | ((length == 1) & (first == 13))
+        opens = ~continuation & ~blank
+        if needle is not None:
+            opens &= self._holds(needle)
+        opener = np.flatnonzero(opens)
+        breaks = np.flatnonzero(~continuation)
+        after = np.searchsorted(breaks, opener, side="right")
+        next_break = np.append(breaks, len(starts))[after]
+        return opener, next_break - 1
+
+    def _holds(self, needle: bytes) -> np.ndarray:
+        offsets = np.append(self.starts, self.size).astype(np.int64)
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(self.data)]
+        lines = pa.Array.from_buffers(pa.large_binary(), len(self.starts), buffers)
+        return pc.match_substring(lines, needle).to_numpy(zero_copy_only=False)
+
+
+def _fast_candidates(lines: _Lines, opener: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Events the bulk reader may take: one line of printable ASCII, followed by a line that opens
+    with an RFC 3339 time, by a blank line or by nothing; the bulk regex decides the rest."""
+    data, starts, ends = lines.data, lines.starts, lines.ends
+    single = (last == opener) & (ends[opener] - starts[opener] <= L.MAX_EVENT_BYTES)
+    odd = ((data < 0x20) | (data > 0x7E)) & (data != 10)
+    odd_at = np.flatnonzero(odd)
+    clean = np.searchsorted(odd_at, ends[opener]) == np.searchsorted(odd_at, starts[opener])
+    nxt = opener + 1
+    has_next = nxt < len(starts)
+    head = lines.head[np.minimum(nxt, len(starts) - 1)]
+    digit = (head >= ord("0")) & (head <= ord("9"))
+    timed = digit[:, [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]].all(axis=1)
+    timed &= (head[:, 4] == ord("-")) & (head[:, 7] == ord("-")) & (head[:, 10] == ord("T"))
+    timed &= head[:, 13] == ord(":")
+    blank_next = head[:, 0] == 10
+    return single & clean & (~has_next | timed | blank_next)
+
+
+class _Bulk:
+    """The rows, value spans and shapes of the events read in bulk."""
+
+    def __init__(self, block: bytes) -> None:
+        self.block = block
+        self.rows = np.empty((0, L.NCOL), dtype=np.int64)
+        self.values = np.empty((0, 2), dtype=np.int64)
+        self.shapes: list[tuple[str, ...]] = []
+
+    def read(self, lines: _Lines, opener: np.ndarray) -> np.ndarray:
+        """Read the candidate events opened at lines `opener`; return the indices it accepted.
+
+        One RE2 match (no captures: a DFA) checks the envelope; the fields are then found from the
+        positions of the first three spaces, which the envelope's character classes fix."""
+        data = lines.data
+        starts, ends = lines.starts[opener], lines.ends[opener]
+        matched = pc.match_substring_regex(_spans(data, starts, ends), _ENVELOPE).to_numpy(False)
+        at = np.flatnonzero(matched)
+        start, end = starts[at], ends[at]
+        spaces = np.flatnonzero(data == 32)
+        first = np.searchsorted(spaces, start)
+        ts_end, host_end, body = spaces[first], spaces[first + 1], spaces[first + 2] + 1
+        has_pid = data[body - 3] == ord("]")
+        brackets = np.flatnonzero(data == ord("["))
+        bracket = (
+            brackets[np.minimum(np.searchsorted(brackets, host_end), len(brackets) - 1)]
+            if len(brackets)
+            else body
+        )
+        proc_end = np.where(has_pid, bracket, body - 2)
+        procs = _spans(data, host_end + 1, proc_end)
+        ok = ~pc.is_in(procs, _LEVEL_NAMES).to_numpy(zero_copy_only=False)
+        ts, valid = _times(data, start, ts_end)
+        ok &= valid
+        bodies = _spans(data, body, end)
+        skeletons = pc.replace_substring_regex(bodies, r'"[^"]*"', '""')
+        shape_ids, counts, ok = self._plan(skeletons, ok)
+        ok &= pc.count_substring(bodies, '"').to_numpy(zero_copy_only=False) == 2 * counts
+        keep = np.flatnonzero(ok)
+        start, end, body, count = start[keep], end[keep], body[keep], counts[keep]
+        ts_end, host_end, proc_end = ts_end[keep], host_end[keep], proc_end[keep]
+        rows = np.tile(np.asarray(pyscan._TEMPLATE, dtype=np.int64), (len(keep), 1))
+        rows[:, L.OFFSET], rows[:, L.LENGTH] = start, end - start
+        rows[:, L.LINE] = opener[at[keep]]  # the line index; the merge adds the block's first line
+        rows[:, L.DIALECT], rows[:, L.FAMILY], rows[:, L.TS] = L.RFC3339, L.KV, ts[keep]
+        rows[:, L.TS_START], rows[:, L.TS_LEN] = start, ts_end - start
+        rows[:, L.HOST_START], rows[:, L.HOST_LEN] = ts_end + 1, host_end - ts_end - 1
+        rows[:, L.PROC_START], rows[:, L.PROC_LEN] = host_end + 1, proc_end - host_end - 1
+        pid_digits = np.where(has_pid[keep], body - 3 - proc_end - 1, 0)
+        rows[:, L.PID] = np.where(pid_digits > 0, _digits(data, proc_end + 1, pid_digits, 18), L.NULL)
+        rows[:, L.SHAPE], rows[:, L.VALUES_COUNT] = shape_ids[keep], count
+        rows[:, L.VALUES_FIRST] = np.cumsum(count) - count
+        self.rows, self.values = rows, self._value_spans(data, body, count)
+        return at[keep]
+
+    def _plan(self, skeletons: pa.Array, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A shape id and value count per event from its skeleton, planned once per distinct one
+        by pyscan's own rules (a skeleton it refuses, or one with a message marker, is not read)."""
+        encoded = pc.dictionary_encode(skeletons)
+        planner = pyscan._Scanner(b"", None)
+        ids, sizes = [], []
+        for skeleton in encoded.dictionary.to_pylist():
+            plan = False
+            if skeleton is not None and " HTTPMSG:" not in skeleton and " SIPMSG:" not in skeleton:
+                plan = planner.plan(skeleton.encode(), b"")
+            ids.append(-1 if plan is False else plan[1])
+            sizes.append(0 if plan is False else plan[2])
+        indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False) if ids else None
+        if indices is None:
+            return np.zeros(len(ok), np.int64), np.zeros(len(ok), np.int64), ok & False
+        shape_ids, counts = np.asarray(ids, np.int64)[indices], np.asarray(sizes, np.int64)[indices]
+        self.shapes = planner.raw.shapes
+        return shape_ids, counts, ok & (shape_ids >= 0) & encoded.indices.is_valid().to_numpy(False)
+
+    def _value_spans(self, data: np.ndarray, body: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """(start, length) of each value: between the 2k-th and (2k+1)-th `"` of its body."""
+        quotes = np.flatnonzero(data == 34)
+        total = int(count.sum())
+        first = np.searchsorted(quotes, body)
+        base = np.repeat(first, count)
+        within = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        opening = quotes[base + 2 * within]
+        closing = quotes[base + 2 * within + 1]
+        spans = np.empty((total, 2), dtype=np.int64)
+        spans[:, 0], spans[:, 1] = opening + 1, closing - opening - 1
+        return spans
+
+
+def _spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The byte spans [start, end) of `data` (in order, not overlapping) as a string array."""
+    if len(starts) == 0:
+        return pa.array([], pa.large_string())
+    offsets = np.empty(len(starts) * 2, dtype=np.int64)
+    offsets[0::2], offsets[1::2] = starts, ends
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    every = pa.Array.from_buffers(pa.large_string(), 2 * len(starts) - 1, buffers)
+    return every.take(pa.array(np.arange(0, 2 * len(starts), 2)))
+
+
+def _digits(data: np.ndarray, at: np.ndarray, count: np.ndarray, most: int) -> np.ndarray:
+    """The decimal number written in the `count` (at most `most`) digit bytes at `at`."""
+    value = np.zeros(len(at), dtype=np.int64)
+    for k in range(most):
+        more = k < count
+        digit = data[np.minimum(at + k, len(data) - 1)].astype(np.int64) - ord("0")
+        value = np.where(more, value * 10 + digit, value)
+    return value
+
+
+def _times(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTC ns of each RFC 3339 time data[start:end] (the envelope regex checked its form) and
+    whether it is valid; pyscan nulls an invalid one, so such an event is not read in bulk."""
+    field = {
+        name: _digits(data, start + at, np.full(len(start), size), size) for name, at, size in _TIME_FIELDS
+    }
+    dot = data[np.minimum(start + 19, len(data) - 1)] == ord(".")
+    z = data[end - 1] == ord("Z")
+    zone = np.where(z, end - 1, np.where(data[end - 3] == ord(":"), end - 6, end - 5))
+    frac_len = np.where(dot, zone - start - 20, 0)
+    nanos = _digits(data, start + 20, frac_len, 9) * 10 ** (9 - frac_len)
+    hours = np.where(z, 0, _digits(data, zone + 1, np.full(len(zone), 2), 2))
+    minutes = np.where(z, 0, _digits(data, end - 2, np.full(len(zone), 2), 2))
+    offset = (hours * 60 + minutes) * 60_000_000_000
+    offset = np.where(data[zone] == ord("-"), -offset, offset)
+    y, mo, d = field["y"], field["mo"], field["d"]
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mo, 0, 12)]
+    month_days = month_days + ((mo == 2) & leap)
+    valid = (y >= 1678) & (y <= 2261) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days)
+    valid &= (field["h"] <= 23) & (field["mi"] <= 59) & (field["s"] <= 59) & (hours <= 23) & (minutes <= 59)
+    days = _days_from_civil(y, np.clip(mo, 1, 12), d)
+    seconds = days * 86400 + field["h"] * 3600 + field["mi"] * 60 + field["s"]
+    return np.where(valid, seconds, 0) * 1_000_000_000 + nanos - offset, valid
+
+
+_TIME_FIELDS = (("y", 0, 4), ("mo", 5, 2), ("d", 8, 2), ("h", 11, 2), ("mi", 14, 2), ("s", 17, 2))
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """pyscan.days_from_civil over arrays."""
+    year = year - (month <= 2)
+    era = np.where(year >= 0, year, year - 399) // 400
+    yoe = year - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _merge(bulk: _Bulk, slow: pyscan.RawScan, line_base: int) -> pyscan.RawScan | None:
+    """Both sets of rows in block order, shapes renumbered by first appearance and value spans in
+    row order, as pyscan writes them (None: more distinct shapes than a block may hold)."""
+    slow_rows = np.frombuffer(slow.events, dtype=np.int64).reshape(-1, L.NCOL)
+    slow_values = np.frombuffer(slow.values, dtype=np.int64).reshape(-1, 2)
+    fast_rows = bulk.rows.copy()
+    fast_rows[:, L.LINE] += line_base
+    keys = bulk.shapes + [s for s in slow.shapes]
+    names: dict[tuple[str, ...], int] = {}
+    global_of = np.asarray([names.setdefault(key, len(names)) for key in keys] + [-1], np.int64)
+    slow_rows = slow_rows.copy()
+    fast_rows[:, L.SHAPE] = global_of[fast_rows[:, L.SHAPE]]
+    slow_rows[:, L.SHAPE] = global_of[
+        np.where(slow_rows[:, L.SHAPE] >= 0, slow_rows[:, L.SHAPE] + len(bulk.shapes), -1)
+    ]
+    slow_rows[:, L.VALUES_FIRST] += len(bulk.values)
+    rows = np.concatenate((fast_rows, slow_rows))
+    rows = rows[np.argsort(rows[:, L.OFFSET], kind="stable")]
+    values = np.concatenate((bulk.values, slow_values))
+    shape = rows[:, L.SHAPE]
+    used = shape >= 0
+    distinct, first = np.unique(shape[used], return_index=True)
+    if len(distinct) > L.MAX_SHAPES:
+        return None
+    order = distinct[np.argsort(first)]
+    renumber = np.full(len(names) + 1, -1, np.int64)
+    renumber[order] = np.arange(len(order))
+    rows[:, L.SHAPE] = renumber[shape]
+    count = np.where(used, rows[:, L.VALUES_COUNT], 0)
+    first_new = np.cumsum(count) - count
+    gather = (
+        np.repeat(rows[:, L.VALUES_FIRST], count) + np.arange(int(count.sum())) - np.repeat(first_new, count)
+    )
+    rows[:, L.VALUES_FIRST] = np.where(used, first_new, 0)
+    by_id = list(names)
+    raw = pyscan.RawScan(shapes=[by_id[i] for i in order.tolist()])
+    raw.events = array("q", rows.tobytes())
+    raw.values = array("q", values[gather].tobytes())
+    raw.declined = slow.declined
+    return raw
