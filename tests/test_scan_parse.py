@@ -1,6 +1,6 @@
 """The parse stage's scanner path (issue 14 item 1): the events frame it builds is the record path's,
 column for column (dtypes, categories, values, order), on every sample log, the dialect corpus and a
-slice of the login-storm benchmark file, with the compiled and the Python scanner."""
+slice of the login-storm benchmark file, with the compiled, the pyarrow and the Python scanner."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conftest import ROOT, SAMPLE_LOGS, TextMember
 from logscope.parse import parse_members
 from logscope.scan import BACKEND
 
-PATHS = ["records", "python"] + (["compiled"] if BACKEND == "compiled" else [])
+PATHS = ["records", "python", "arrow"] + (["compiled"] if BACKEND == "compiled" else [])
 
 
 def _sample_members() -> list[TextMember]:
@@ -135,7 +135,7 @@ def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outsid
 
 @pytest.mark.parametrize(
     ("setting", "said"),
-    [("off", "records path"), ("python", "Python scanner")]
+    [("off", "records path"), ("python", "Python scanner"), ("arrow", "pyarrow scanner")]
     + ([("", "compiled scanner")] if BACKEND == "compiled" else []),
 )
 def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):
