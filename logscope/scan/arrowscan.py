@@ -153,7 +153,6 @@ class _Bulk:
         ok = ~pc.is_in(procs, _LEVEL_NAMES).to_numpy(zero_copy_only=False)
         ts, valid = _times(data, start, ts_end)
         ok &= valid
-        bodies = _spans(data, body, end)
         quotes = np.flatnonzero(data == 34)
         skeletons, paired = _skeletons(data, quotes, body, end)
         shape_ids, counts, ok = self._plan(skeletons, ok & paired)
