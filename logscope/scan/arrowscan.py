@@ -44,7 +44,7 @@ def scan(
     opener, last = lines.events(needle)
     fast = _fast_candidates(lines, opener, last)
     bulk = _Bulk(block)
-    accepted = bulk.read(lines, opener[fast])
+    accepted = bulk.read(lines, opener[fast], last[fast])
     slow = np.ones(len(opener), dtype=bool)
     slow[np.flatnonzero(fast)[accepted]] = False
     scanner = pyscan._Scanner(block, year)
@@ -101,14 +101,17 @@ class _Lines:
 
 
 def _fast_candidates(lines: _Lines, opener: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Events the bulk reader may take: one line of printable ASCII, followed by a line that opens
-    with an RFC 3339 time, by a blank line or by nothing; the bulk regex decides the rest."""
+    """Events the bulk reader may take: printable ASCII (and tabs past the first line), followed
+    by a line that opens with an RFC 3339 time, by a blank line or by nothing; the bulk regex and
+    the shape plans decide the rest."""
     data, starts, ends = lines.data, lines.starts, lines.ends
-    single = (last == opener) & (ends[opener] - starts[opener] <= L.MAX_EVENT_BYTES)
+    sized = ends[last] - starts[opener] <= L.MAX_EVENT_BYTES
     odd = ((data < 0x20) | (data > 0x7E)) & (data != 10)
     odd_at = np.flatnonzero(odd)
     clean = np.searchsorted(odd_at, ends[opener]) == np.searchsorted(odd_at, starts[opener])
-    nxt = opener + 1
+    odd_at = np.flatnonzero(odd & (data != 9))
+    clean &= np.searchsorted(odd_at, ends[last]) == np.searchsorted(odd_at, starts[opener])
+    nxt = last + 1
     has_next = nxt < len(starts)
     head = lines.head[np.minimum(nxt, len(starts) - 1)]
     digit = (head >= ord("0")) & (head <= ord("9"))
@@ -116,7 +119,7 @@ def _fast_candidates(lines: _Lines, opener: np.ndarray, last: np.ndarray) -> np.
     timed &= (head[:, 4] == ord("-")) & (head[:, 7] == ord("-")) & (head[:, 10] == ord("T"))
     timed &= head[:, 13] == ord(":")
     blank_next = head[:, 0] == 10
-    return single & clean & (~has_next | timed | blank_next)
+    return sized & clean & (~has_next | timed | blank_next)
 
 
 class _Bulk:
@@ -128,16 +131,26 @@ class _Bulk:
         self.values = np.empty((0, 2), dtype=np.int64)
         self.shapes: list[tuple[str, ...]] = []
 
-    def read(self, lines: _Lines, opener: np.ndarray) -> np.ndarray:
-        """Read the candidate events opened at lines `opener`; return the indices it accepted.
+    def read(self, lines: _Lines, opener: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Read the candidate events (lines `opener` to `last`); return the indices it accepted.
 
         One RE2 match (no captures: a DFA) checks the envelope; the fields are then found from the
-        positions of the first three spaces, which the envelope's character classes fix."""
+        positions of the first three spaces, which the envelope's character classes fix. An event
+        of several lines is read when its first line ends in (or its second opens with) a message
+        marker, `HTTPMSG:` or `SIPMSG:`: the message is the last value, up to the event's end."""
         data = lines.data
         starts, ends = lines.starts[opener], lines.ends[opener]
+        if len(opener) == 0:
+            return np.empty(0, dtype=np.int64)
         matched = pc.match_substring_regex(_spans(data, starts, ends), _ENVELOPE).to_numpy(False)
         at = np.flatnonzero(matched)
-        start, end = starts[at], ends[at]
+        if len(at) == 0:
+            return at
+        start, end, event_end = starts[at], ends[at], lines.ends[last[at]]
+        second = lines.head[np.minimum(opener[at] + 1, len(lines.starts) - 1)]
+        follow = np.where((second[:, :8] == _HTTPMSG).all(axis=1), 2, 3)
+        follow = np.where((second[:, :7] == _SIPMSG).all(axis=1) | (follow == 2), follow, 1)
+        follow = np.where(last[at] > opener[at], follow, 0)  # 0: one line; 1: no marker line
         spaces = np.flatnonzero(data == 32)
         first = np.searchsorted(spaces, start)
         ts_end, host_end, body = spaces[first], spaces[first + 1], spaces[first + 2] + 1
@@ -155,13 +168,15 @@ class _Bulk:
         ok &= valid
         quotes = np.flatnonzero(data == 34)
         skeletons, paired = _skeletons(data, quotes, body, end)
-        shape_ids, counts, ok = self._plan(skeletons, ok & paired)
-        ok &= np.searchsorted(quotes, end) - np.searchsorted(quotes, body) == 2 * counts
+        shape_ids, counts, marker_end, ok = self._plan(skeletons, follow, ok & paired)
+        pairs = counts - ((follow >= 2) | (marker_end >= 0))
+        in_line = np.searchsorted(quotes, end) - np.searchsorted(quotes, body) == 2 * pairs
+        ok &= in_line | (marker_end >= 0)
         keep = np.flatnonzero(ok)
-        start, end, body, count = start[keep], end[keep], body[keep], counts[keep]
+        start, event_end, body, count = start[keep], event_end[keep], body[keep], counts[keep]
         ts_end, host_end, proc_end = ts_end[keep], host_end[keep], proc_end[keep]
         rows = np.tile(np.asarray(pyscan._TEMPLATE, dtype=np.int64), (len(keep), 1))
-        rows[:, L.OFFSET], rows[:, L.LENGTH] = start, end - start
+        rows[:, L.OFFSET], rows[:, L.LENGTH] = start, event_end - start
         rows[:, L.LINE] = opener[at[keep]]  # the line index; the merge adds the block's first line
         rows[:, L.DIALECT], rows[:, L.FAMILY], rows[:, L.TS] = L.RFC3339, L.KV, ts[keep]
         rows[:, L.TS_START], rows[:, L.TS_LEN] = start, ts_end - start
@@ -171,39 +186,83 @@ class _Bulk:
         rows[:, L.PID] = np.where(pid_digits > 0, _digits(data, proc_end + 1, pid_digits, 18), L.NULL)
         rows[:, L.SHAPE], rows[:, L.VALUES_COUNT] = shape_ids[keep], count
         rows[:, L.VALUES_FIRST] = np.cumsum(count) - count
-        self.rows, self.values = rows, _value_spans(quotes, body, count)
+        message = np.full(len(keep), -1, dtype=np.int64)  # where a message value opens
+        second_line = lines.starts[np.minimum(opener[at[keep]] + 1, len(lines.starts) - 1)]
+        message = np.where(follow[keep] == 2, second_line + 8, message)
+        message = np.where(follow[keep] == 3, second_line + 7, message)
+        self.values = _value_spans(quotes, body, pairs[keep], marker_end[keep], message, event_end)
+        self.rows = rows
         return at[keep]
 
-    def _plan(self, skeletons: pa.Array, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A shape id and value count per event from its skeleton, planned once per distinct one
-        by pyscan's own rules (a skeleton it refuses, or one with a message marker, is not read)."""
+    def _plan(
+        self, skeletons: pa.Array, follow: np.ndarray, ok: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A shape id, value count and message marker end (in the skeleton; -1: none) per event,
+        planned once per distinct (skeleton, next line) by pyscan's own rules (`pairs`, `plan`):
+        an event whose plan pyscan refuses is not read."""
         encoded = pc.dictionary_encode(skeletons)
+        if len(encoded.dictionary) == 0:
+            return (np.zeros(len(ok), np.int64),) * 2 + (np.full(len(ok), -1),) + (ok & False,)
+        key = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) * 4 + follow
+        distinct, index = np.unique(key, return_inverse=True)
+        texts = encoded.dictionary.to_pylist()
         planner = pyscan._Scanner(b"", None)
-        ids, sizes = [], []
-        for skeleton in encoded.dictionary.to_pylist():
-            plan = False
-            if skeleton is not None and " HTTPMSG:" not in skeleton and " SIPMSG:" not in skeleton:
-                plan = planner.plan(skeleton.encode(), b"")
+        ids, sizes, ends = [], [], []
+        for combined in distinct.tolist():
+            plan, marker_end = _plan_one(planner, texts[combined // 4], combined % 4)
             ids.append(-1 if plan is False else plan[1])
             sizes.append(0 if plan is False else plan[2])
-        indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False) if ids else None
-        if indices is None:
-            return np.zeros(len(ok), np.int64), np.zeros(len(ok), np.int64), ok & False
-        shape_ids, counts = np.asarray(ids, np.int64)[indices], np.asarray(sizes, np.int64)[indices]
+            ends.append(marker_end)
+        shape_ids, counts = np.asarray(ids, np.int64)[index], np.asarray(sizes, np.int64)[index]
         self.shapes = planner.raw.shapes
-        return shape_ids, counts, ok & (shape_ids >= 0) & encoded.indices.is_valid().to_numpy(False)
+        valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+        return shape_ids, counts, np.asarray(ends, np.int64)[index], ok & (shape_ids >= 0) & valid
 
 
-def _value_spans(quotes: np.ndarray, body: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """(start, length) of each value: between the 2k-th and (2k+1)-th `"` of its body."""
-    total = int(count.sum())
+_FOLLOWING = {2: b"HTTPMSG", 3: b"SIPMSG"}
+
+
+def _plan_one(planner: pyscan._Scanner, skeleton: str | None, follow: int) -> tuple:
+    """pyscan's plan for a first line's skeleton (`follow`: 0 one line, 1 no marker on line two,
+    2/3 HTTPMSG/SIPMSG opens line two) and the end of a marker in the skeleton (-1: none)."""
+    if skeleton is None:
+        return False, -1
+    text = skeleton.encode()
+    if marker := pyscan._MARKER.search(text):
+        return planner.plan(text[: marker.end()], b""), marker.end()
+    if follow == 1:
+        return False, -1
+    return planner.plan(text, _FOLLOWING.get(follow, b"")), -1
+
+
+def _value_spans(
+    quotes: np.ndarray,
+    body: np.ndarray,
+    pairs: np.ndarray,
+    marker_end: np.ndarray,
+    message: np.ndarray,
+    event_end: np.ndarray,
+) -> np.ndarray:
+    """(start, length) of each value: the k-th pair's between the 2k-th and (2k+1)-th `"` of its
+    body, then the message (if any) up to the event's end. A marker on the first line ends where the
+    skeleton says, moved right by the values emptied before it."""
+    total = int(pairs.sum())
     first = np.searchsorted(quotes, body)
-    base = np.repeat(first, count)
-    within = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    opening = quotes[base + 2 * within]
-    closing = quotes[base + 2 * within + 1]
-    spans = np.empty((total, 2), dtype=np.int64)
-    spans[:, 0], spans[:, 1] = opening + 1, closing - opening - 1
+    owner = np.repeat(np.arange(len(body)), pairs)
+    within = np.arange(total) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    opening = quotes[first[owner] + 2 * within]
+    closing = quotes[first[owner] + 2 * within + 1]
+    lengths = closing - opening - 1
+    emptied = np.bincount(owner, weights=lengths, minlength=len(body)).astype(np.int64)
+    message = np.where(marker_end >= 0, body + marker_end + emptied, message)
+    has_message = message >= 0
+    count = pairs + has_message
+    slots = np.cumsum(count) - count
+    spans = np.empty((int(count.sum()), 2), dtype=np.int64)
+    spans[np.repeat(slots, pairs) + within] = np.stack((opening + 1, lengths), axis=1)
+    spans[slots[has_message] + pairs[has_message]] = np.stack(
+        (message[has_message], event_end[has_message] - message[has_message]), axis=1
+    )
     return spans
 
 
