@@ -116,6 +116,23 @@ def test_scanner_path_matches_on_mutated_lines_cut_into_odd_blocks(monkeypatch):
     _assert_same(monkeypatch, [TextMember(b"".join(mutated), name="mutated.log")])
 
 
+def test_span_copy_by_take_equals_the_string_view_path_and_declines_overlapping_spans():
+    import numpy as np
+
+    from logscope.scan.columns import _span_take, _span_views
+
+    rng = np.random.default_rng(14)
+    block = bytes(rng.integers(32, 127, 5000, dtype=np.uint8)) + "é€".encode()
+    starts = np.sort(rng.choice(4900, 800, replace=False))
+    lengths = np.minimum(np.diff(np.append(starts, len(block))), rng.integers(0, 9, 800))
+    lengths = np.where(rng.random(800) < 0.1, -1, lengths)
+    for order in (np.arange(800), rng.permutation(800)):  # in block order, and shuffled
+        s, n = starts[order], lengths[order]
+        assert _span_take(block, s, n, n >= 0).equals(_span_views(block, s, n, n >= 0))
+    overlapping = np.array([10, 12]), np.array([5, 5])
+    assert _span_take(block, *overlapping, np.array([True, True])) is None
+
+
 @pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
 def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outside_the_block():
     import numpy as np

@@ -97,17 +97,17 @@ def _span_take(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.
     last = first + lengths[present][order]
     if len(first) > 1 and (first[1:] < last[:-1]).any():
         return None
-    offsets = np.empty(2 * len(first), dtype=np.int64)
+    offsets = np.empty(2 * len(first), dtype=np.int32)  # the block is under 2 GiB (checked above)
     offsets[0::2], offsets[1::2] = first, last
     every = pa.Array.from_buffers(
-        pa.large_string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+        pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
     )
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     index = np.zeros(len(starts), dtype=np.int64)
     index[present] = 2 * rank
     mask = None if len(present) == len(starts) else ~valid
-    return every.take(pa.array(index, mask=mask)).cast(pa.string())
+    return every.take(pa.array(index, mask=mask))
 
 
 def _span_views(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array:
