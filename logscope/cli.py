@@ -125,14 +125,16 @@ def main() -> None:
 
 
 def _print_version(context: click.Context) -> None:
-    """`logscope --version`: the version and the parse path (compiled scanner, Python scanner, or
-    the per-event records path); the scanner is imported here only, so `--help` stays light."""
+    """`logscope --version`: the version and the parse path (compiled scanner, pyarrow scanner,
+    Python scanner, or the per-event records path); the scanner is imported here only, so `--help`
+    stays light."""
     from logscope.scan import scan_path
 
     described = {
         "compiled": "compiled scanner (C extension)",
+        "arrow": "pyarrow scanner (no compiled scanner in use: the Python + pyarrow fallback)",
         "python": "Python scanner (LOGSCOPE_SCANNER=python)",
-        "records": "per-event records path (fast path + Lark grammars; no compiled scanner in use)",
+        "records": "per-event records path (fast path + Lark grammars; LOGSCOPE_SCANNER=off)",
     }
     click.echo(f"logscope, version {__version__}\nparse: {described[scan_path()]}")
     context.exit()

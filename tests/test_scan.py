@@ -3,6 +3,7 @@ of it declines, and the compiled and Python backends give the same spans."""
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from conftest import ROOT, SAMPLE_LOGS
 from logscope.frame import records_to_frame
 from logscope.lines import parse_event
-from logscope.scan import BACKEND, MAX_EVENT_BYTES, blocks, scan, scan_raw
+from logscope.scan import BACKEND, MAX_EVENT_BYTES, arrowscan, blocks, pyscan, scan, scan_raw
 from logscope.scan.columns import extras
 
 YEAR = 2026
@@ -79,10 +80,19 @@ def reference_records(texts: list[str]) -> list[dict]:
     return out
 
 
+def assert_arrow_equals_python(block: bytes, line_base: int = 1, needles=(None, b"traffic_server")) -> None:
+    """The pyarrow backend gives the Python backend's spans, shapes and declines (by default with
+    and without a needle)."""
+    for needle in needles:
+        expected = pyscan.scan(block, line_base, needle, YEAR)
+        assert arrowscan.scan(block, line_base, needle, YEAR) == expected, needle
+
+
 def assert_agrees(block: bytes, backend: str = "") -> object:
     """Accepted events equal the parse rows; with the C extension built, both backends' spans are equal."""
     if BACKEND == "compiled":
         assert scan_raw(block, year=YEAR, backend="compiled") == scan_raw(block, year=YEAR, backend="python")
+    assert_arrow_equals_python(block, needles=(None,))
     result = scan(block, year=YEAR, backend=backend)
     rows = rows_of(result)
     texts = [block[row["offset"] : row["offset"] + row["length"]].decode("utf-8") for row in rows]
@@ -132,7 +142,7 @@ def test_unsure_events_are_declined_with_their_reason(line, reason):
     assert declined == {"offset": 16, "length": len(line), "line": 2, "reason": reason}
 
 
-BACKENDS = ["python"] + (["compiled"] if BACKEND == "compiled" else [])
+BACKENDS = ["python", "arrow"] + (["compiled"] if BACKEND == "compiled" else [])
 WRAPPED_ERROR = (
     ENV + b"[ET_NET 2] ERROR: SSL connection failed\n"
     b"for '10.48.36.215': error:1416F086:SSL routines:tls_process_server_certificate:certificate\n"
@@ -328,3 +338,81 @@ def test_compiled_scanner_under_address_sanitizer(tmp_path):
         for part in (raw.events, raw.declined, raw.values):
             digest.update(part.tobytes())
     assert run.stdout.strip() == digest.hexdigest()
+
+
+@functools.cache
+def _storm_lines() -> bytes:
+    from test_scan_parse import _storm_slice
+
+    return _storm_slice()
+
+
+@pytest.mark.parametrize("name", ["corpus", "fuzz", "storm"])
+def test_arrow_backend_gives_the_python_backends_spans(name):
+    """(The samples are compared by assert_agrees, without a needle.)"""
+    block = {"corpus": CORPUS, "fuzz": FUZZ, "storm": _storm_lines()}[name]
+    assert_arrow_equals_python(block, line_base=7)
+
+
+def test_arrow_backend_reads_most_storm_events_in_bulk(monkeypatch):
+    """The point of the pyarrow backend: pyscan's per-event rules see only the uncommon events (and
+    no event of several lines: a DEBUG message is read in bulk)."""
+    calls = []
+    original = pyscan._Scanner.event
+    monkeypatch.setattr(pyscan._Scanner, "event", lambda self, *a: calls.append(a) or original(self, *a))
+    raw = arrowscan.scan(_storm_lines(), 1, b"traffic_server", YEAR)
+    assert raw.count > 1000 and len(calls) < raw.count / 20
+    assert not any(multiline for *_, multiline in calls)
+    assert arrowscan.scan(_storm_lines(), 1, None, YEAR).count > raw.count
+
+
+ZONED = b"2026-03-02T08:00:00%s expc1 tvcs%s: %s\n"
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"".join(
+            ZONED % (stamp, pid, body)
+            for stamp in (b".012-05:00", b"Z", b".123456789+0530", b"+23:59", b".5+24:00", b"-00:60")
+            for pid in (b"", b"[1]", b"[123456789012345678]", b"[]")
+            for body in (
+                b'A="1" B="x y":',
+                b'A="1" A="2"',
+                b'Module="m" Level="INFO": Detail="d"',
+                b'A="1" b',
+            )
+        ),
+        ZONED.replace(b"-03-02", b"-02-30") % (b"Z", b"", b'A="1"')
+        + ZONED.replace(b"2026", b"1500") % (b"Z", b"", b'A="1"')
+        + ZONED.replace(b"tvcs", b"DEBUG") % (b"Z", b"", b'A="1"'),
+        ZONED % (b"Z", b"", b'A="1"') + b"\r\n\n" + ZONED % (b"Z", b"", b'B="1" SIPMSG:') + b"|INVITE x\n",
+        ZONED % (b"Z", b"", b'A="1"') + b"not an envelope\n" + (ZONED % (b"Z", b"", b'B="1"'))[:-1],
+        ZONED % (b"Z", b"", b'A="1"') * 3
+        + ZONED % (b"Z", b"", b'A="\xc3\xa9"')
+        + ZONED % (b"Z", b"", b'C="\x07"'),
+    ],
+    ids=[
+        "zones-pids-bodies",
+        "odd-times-and-processes",
+        "cr-blank-continuation",
+        "wrapped-and-unended",
+        "bytes",
+    ],
+)
+def test_arrow_backend_agrees_on_envelope_and_line_edge_cases(block):
+    assert_arrow_equals_python(block)
+    assert_arrow_equals_python(block.replace(b"tvcs", b"traffic_server"))
+
+
+def test_arrow_backend_numbers_shapes_as_pyscan_past_the_shape_limit(monkeypatch):
+    import logscope.scan.layout as layout
+
+    monkeypatch.setattr(layout, "MAX_SHAPES", 8)  # the rule at 4,096 shapes, for less time
+    lines = [ZONED % (b"Z", b"", f'K{i}="v"'.encode()) for i in range(13)]
+    lines.insert(
+        3, ZONED % (b"Z", b"", b"[ET_NET 0] NOTE: x") + ZONED % (b"Z", b"", b'K2="v" SIPMSG:') + b"|x\n"
+    )
+    block = b"".join(lines)
+    assert_arrow_equals_python(block)
+    assert len(arrowscan.scan(block, 1, None, YEAR).shapes) == 8

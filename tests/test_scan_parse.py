@@ -1,6 +1,6 @@
 """The parse stage's scanner path (issue 14 item 1): the events frame it builds is the record path's,
 column for column (dtypes, categories, values, order), on every sample log, the dialect corpus and a
-slice of the login-storm benchmark file, with the compiled and the Python scanner."""
+slice of the login-storm benchmark file, with the compiled, the pyarrow and the Python scanner."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conftest import ROOT, SAMPLE_LOGS, TextMember
 from logscope.parse import parse_members
 from logscope.scan import BACKEND
 
-PATHS = ["records", "python"] + (["compiled"] if BACKEND == "compiled" else [])
+PATHS = ["records", "python", "arrow"] + (["compiled"] if BACKEND == "compiled" else [])
 
 
 def _sample_members() -> list[TextMember]:
@@ -116,6 +116,23 @@ def test_scanner_path_matches_on_mutated_lines_cut_into_odd_blocks(monkeypatch):
     _assert_same(monkeypatch, [TextMember(b"".join(mutated), name="mutated.log")])
 
 
+def test_span_copy_by_take_equals_the_string_view_path_and_declines_overlapping_spans():
+    import numpy as np
+
+    from logscope.scan.columns import _span_take, _span_views
+
+    rng = np.random.default_rng(14)
+    block = bytes(rng.integers(32, 127, 5000, dtype=np.uint8)) + "é€".encode()
+    starts = np.sort(rng.choice(4900, 800, replace=False))
+    lengths = np.minimum(np.diff(np.append(starts, len(block))), rng.integers(0, 9, 800))
+    lengths = np.where(rng.random(800) < 0.1, -1, lengths)
+    for order in (np.arange(800), rng.permutation(800)):  # in block order, and shuffled
+        s, n = starts[order], lengths[order]
+        assert _span_take(block, s, n, n >= 0).equals(_span_views(block, s, n, n >= 0))
+    overlapping = np.array([10, 12]), np.array([5, 5])
+    assert _span_take(block, *overlapping, np.array([True, True])) is None
+
+
 @pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
 def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outside_the_block():
     import numpy as np
@@ -135,7 +152,7 @@ def test_compiled_span_copy_equals_the_string_view_path_and_refuses_spans_outsid
 
 @pytest.mark.parametrize(
     ("setting", "said"),
-    [("off", "records path"), ("python", "Python scanner")]
+    [("off", "records path"), ("python", "Python scanner"), ("arrow", "pyarrow scanner")]
     + ([("", "compiled scanner")] if BACKEND == "compiled" else []),
 )
 def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):

@@ -31,7 +31,7 @@ from logscope.route import route_from_url
 from logscope.scan.pyscan import RawScan
 
 try:  # the compiled span copy, when the extension is built and not turned off
-    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "off", "records"):
+    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "arrow", "off", "records"):
         raise ImportError("LOGSCOPE_SCANNER")
     from logscope.scan._cscan import gather as _gather  # type: ignore[attr-defined]
 except ImportError:
@@ -64,8 +64,9 @@ class ScanResult:
 
 def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """(start, length) spans of `block` -> a string array (length -1: null), built without a Python
-    loop: the compiled `gather` copies the spans end to end when it is built, else a string_view
-    array over the block's own bytes is cast to string."""
+    loop: the compiled `gather` copies the spans end to end when it is built, else Arrow's `take`
+    copies them (spans that do not overlap) or a string_view array over the block's own bytes is
+    cast to string (spans that do)."""
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string())
@@ -80,7 +81,33 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Ar
         return pa.Array.from_buffers(
             pa.string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
-    return _span_views(block, starts, lengths, valid)
+    taken = _span_take(block, starts, lengths, valid)
+    return taken if taken is not None else _span_views(block, starts, lengths, valid)
+
+
+def _span_take(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array | None:
+    """The spans copied by one `take` from an array whose elements are the spans and the gaps
+    between them, in block order (None: two spans overlap, so they cannot be laid end to end)."""
+    present = np.flatnonzero(valid)
+    if len(present) == 0:
+        return pa.nulls(len(starts), pa.string())
+    first = starts[present].astype(np.int64)
+    order = np.argsort(first, kind="stable")
+    first = first[order]
+    last = first + lengths[present][order]
+    if len(first) > 1 and (first[1:] < last[:-1]).any():
+        return None
+    offsets = np.empty(2 * len(first), dtype=np.int32)  # the block is under 2 GiB (checked above)
+    offsets[0::2], offsets[1::2] = first, last
+    every = pa.Array.from_buffers(
+        pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    index = np.zeros(len(starts), dtype=np.int64)
+    index[present] = 2 * rank
+    mask = None if len(present) == len(starts) else ~valid
+    return every.take(pa.array(index, mask=mask))
 
 
 def _span_views(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array:
