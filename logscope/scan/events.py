@@ -257,6 +257,7 @@ class PieceBuilder:
 
 
 def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
     chunked = pa.chunked_array(parts).unify_dictionaries()
     dictionary = chunked.chunk(0).dictionary
     indices = np.concatenate(
