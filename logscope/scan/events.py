@@ -10,6 +10,7 @@ become a piece of records. :class:`PieceBuilder` joins the pieces in file order 
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -166,8 +167,36 @@ def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categor
         for part in (indices[start : start + FRAME_ROWS],)
     )
     if same:
-        return pd.Categorical.from_codes(indices, categories=pd.Index(dictionary.to_pylist(), dtype="string"))
+        return pd.Categorical.from_codes(indices, dtype=category_dtype(dictionary.to_pylist(), "string"))
     return sorted_categorical(indices, dictionary, "string")
+
+
+# A categorical dtype checks its categories (unique, no NA: a hash table each time), ~0.3 ms a
+# column: a tiny log's frame paid it ~30 times. Small category lists (most columns of most logs:
+# empty, or a few nodes, levels, modules) get their dtype from a cache instead.
+SMALL_CATEGORIES = 32
+KIND_DTYPE = pd.Categorical.from_codes(np.empty(0, np.int32), categories=KINDS).dtype
+
+
+def category_dtype(categories: list, dtype: str) -> pd.CategoricalDtype:
+    """The dtype `Categorical.from_codes(codes, categories=pd.Index(categories, dtype=dtype))` gives."""
+    if len(categories) > SMALL_CATEGORIES:
+        return _index_dtype(categories, dtype)
+    return _cached_index_dtype(tuple(categories), dtype)
+
+
+def _index_dtype(categories, dtype: str) -> pd.CategoricalDtype:
+    index = pd.Index(list(categories), dtype=dtype)
+    return pd.Categorical.from_codes(np.empty(0, np.int32), categories=index).dtype
+
+
+def _sorted_dtype(values, dtype: str) -> pd.CategoricalDtype:
+    """The dtype `pd.Series(values, dtype=dtype).astype("category")` gives (values sorted, unique)."""
+    return pd.Series(list(values), dtype=dtype).astype("category").dtype
+
+
+_cached_index_dtype = lru_cache(maxsize=1024)(_index_dtype)
+_cached_sorted_dtype = lru_cache(maxsize=1024)(_sorted_dtype)
 
 
 def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
@@ -178,8 +207,10 @@ def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "
     remap = np.empty(count + 1, np.int32)
     remap[order] = np.arange(count, dtype=np.int32)
     remap[count] = -1
-    categories = pd.Series(dictionary.take(pa.array(order)).to_pylist(), dtype=dtype).astype("category")
-    return pd.Categorical.from_codes(remap[indices], dtype=categories.dtype)
+    values = dictionary.take(pa.array(order)).to_pylist()
+    small = count <= SMALL_CATEGORIES
+    categories = _cached_sorted_dtype(tuple(values), dtype) if small else _sorted_dtype(values, dtype)
+    return pd.Categorical.from_codes(remap[indices], dtype=categories)
 
 
 class PieceBuilder:
@@ -233,7 +264,7 @@ class PieceBuilder:
                 array = array if in_order else array.take(take)
             if column == "kind":
                 remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
-                columns[column] = pd.Categorical.from_codes(remap[indices], categories=KINDS)
+                columns[column] = pd.Categorical.from_codes(remap[indices], dtype=KIND_DTYPE)
             elif column == "ts_offset":
                 columns[column] = sorted_categorical(indices, dictionary)
             elif dtype == "category":
@@ -247,7 +278,7 @@ class PieceBuilder:
             else:  # ts
                 columns[column] = array.to_pandas()
         self.pieces, self.sequences = [], []
-        frame = infer_bsd_zones(pd.DataFrame(columns)[list(EVENT_COLUMNS)])
+        frame = infer_bsd_zones(pd.DataFrame(columns, copy=False))  # built in EVENT_COLUMNS order
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)
