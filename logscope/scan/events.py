@@ -21,9 +21,12 @@ from logscope.frame import (
     EVENT_COLUMNS,
     EVENT_DTYPES,
     FRAME_ROWS,
+    KIND_DTYPE,
     KINDS,
     PORT_COLUMNS,
+    SMALL_CATEGORIES,
     TEXT_COLUMNS,
+    category_dtype,
     infer_bsd_zones,
     records_to_frame,
 )
@@ -171,31 +174,11 @@ def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categor
     return sorted_categorical(indices, dictionary, "string")
 
 
-# A categorical dtype checks its categories (unique, no NA: a hash table each time), ~0.3 ms a
-# column: a tiny log's frame paid it ~30 times. Small category lists (most columns of most logs:
-# empty, or a few nodes, levels, modules) get their dtype from a cache instead.
-SMALL_CATEGORIES = 32
-KIND_DTYPE = pd.Categorical.from_codes(np.empty(0, np.int32), categories=KINDS).dtype
-
-
-def category_dtype(categories: list, dtype: str) -> pd.CategoricalDtype:
-    """The dtype `Categorical.from_codes(codes, categories=pd.Index(categories, dtype=dtype))` gives."""
-    if len(categories) > SMALL_CATEGORIES:
-        return _index_dtype(categories, dtype)
-    return _cached_index_dtype(tuple(categories), dtype)
-
-
-def _index_dtype(categories, dtype: str) -> pd.CategoricalDtype:
-    index = pd.Index(list(categories), dtype=dtype)
-    return pd.Categorical.from_codes(np.empty(0, np.int32), categories=index).dtype
-
-
 def _sorted_dtype(values, dtype: str) -> pd.CategoricalDtype:
     """The dtype `pd.Series(values, dtype=dtype).astype("category")` gives (values sorted, unique)."""
     return pd.Series(list(values), dtype=dtype).astype("category").dtype
 
 
-_cached_index_dtype = lru_cache(maxsize=1024)(_index_dtype)
 _cached_sorted_dtype = lru_cache(maxsize=1024)(_sorted_dtype)
 
 
