@@ -178,6 +178,11 @@ def _transaction_lines(events: pd.DataFrame, positions: np.ndarray) -> tuple[dic
 
 
 def _empty_transactions() -> pd.DataFrame:
+    """A fresh copy of EMPTY_TRANSACTIONS (building it column by column cost ~15 ms a log)."""
+    return EMPTY_TRANSACTIONS.copy()
+
+
+def _new_empty_transactions() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series(dtype="object") for column in TRANSACTION_COLUMNS})
     for column in ("start", "end", "first_attempt"):
         frame[column] = pd.Series(dtype="datetime64[ns, UTC]")
@@ -186,6 +191,9 @@ def _empty_transactions() -> pd.DataFrame:
     for column in ("upstream_status", "status"):
         frame[column] = pd.Series(dtype="Int64")
     return frame
+
+
+EMPTY_TRANSACTIONS = _new_empty_transactions()
 
 
 FAILURE_COLUMNS = (
@@ -236,11 +244,43 @@ def link_failures(events: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFr
     """
     wanted = [c for c in (*FAILURE_COLUMNS, "module") if c in events.columns]
     positions = np.flatnonzero(events["kind"].isin(TLS_FAILURE_KINDS).to_numpy())
+    if not len(positions):
+        return _no_failures(events, wanted)
+    return _linked_failures(events, positions, wanted, transactions)
+
+
+# No failure: the frame depends only on the dtypes of the events' columns (a categorical's
+# categories). Most small logs have none (80 of the 113 signature examples); building it cost
+# ~5 ms a log, so it is built once per distinct dtypes and copied.
+_NO_FAILURES: dict[tuple, pd.DataFrame] = {}
+_NO_FAILURES_KEPT = 64
+
+
+def _no_failures(events: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
+    columns = [events.columns.get_loc(c) for c in wanted]
+    key = (tuple(wanted), tuple(events.dtypes.iloc[columns]))
+    frame = _NO_FAILURES.get(key)
+    if frame is None:
+        frame = _linked_failures(events, np.empty(0, np.int64), wanted, events.iloc[:0])
+        if len(_NO_FAILURES) < _NO_FAILURES_KEPT:
+            _NO_FAILURES[key] = frame
+    return frame.copy()
+
+
+def _linked_failures(
+    events: pd.DataFrame, positions: np.ndarray, wanted: list[str], transactions: pd.DataFrame
+) -> pd.DataFrame:
     candidates = events.iloc[positions, [events.columns.get_loc(c) for c in wanted]]
-    failures = name_debug_verdicts(candidates)[list(FAILURE_COLUMNS)].reset_index(drop=True)
-    failures["node"] = failures["node"].astype(str)
-    for column in LINK_COLUMNS:
-        failures[column] = pd.NA
+    named = name_debug_verdicts(candidates).reset_index(drop=True)
+    unlinked = np.full(len(named), pd.NA, dtype=object)
+    failures = pd.DataFrame(  # one frame, not a column inserted at a time (~0.3 ms each)
+        {
+            **{column: named[column] for column in FAILURE_COLUMNS},
+            "node": named["node"].astype(str),
+            **{column: unlinked.copy() for column in LINK_COLUMNS},
+        },
+        copy=False,  # fresh arrays, and `named`'s columns are copied on write
+    )
     if not failures.empty and not transactions.empty:
         link_to_transactions(failures, transactions, whole_second_nodes(failures))
     connects = np.flatnonzero((events["kind"] == "connect_attempt_failed").to_numpy(dtype=bool))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from logscope.lines import DIAGS, ERRORLOG, SYSLOG
@@ -90,20 +92,64 @@ def records_to_frame(
     """Records -> a typed frame (UTC times, offsets kept, categoricals, nullable ints).
 
     With `text_columns=False` the free-text columns are left out (FrameBuilder attaches them).
+    The frame is made once from its typed columns: inserting ~40 columns one at a time into a
+    frame cost more than typing them, on the few records of an excerpt or a declined block.
     """
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     wanted = {c: d for c, d in EVENT_DTYPES.items() if text_columns or c not in TEXT_COLUMNS}
-    for column in (*wanted, "ts_raw", "ts_format", "kind"):
-        if column not in frame:
-            frame[column] = None
-    frame["ts"], frame["ts_offset"] = _timestamps(frame["ts_raw"], frame["ts_format"], year)
-    frame["kind"] = pd.Categorical(frame["kind"].fillna("other"), categories=KINDS)
+    index = frame.index
+    nothing = pd.Series(None, index=index, dtype=object)
+
+    def given(column: str) -> pd.Series:
+        return frame.get(column, nothing)
+
+    columns: dict[str, object] = {}
+    columns["ts"], columns["ts_offset"] = _timestamps(given("ts_raw"), given("ts_format"), year)
+    columns["kind"] = pd.Categorical(given("kind").fillna("other"), dtype=KIND_DTYPE)
     for column, dtype in wanted.items():
-        frame[column] = typed(frame[column], dtype)
-    for column in PORT_COLUMNS:
-        if column in frame:
-            frame[column] = frame[column].where(frame[column].between(0, 65535))
-    return frame[[c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]]
+        if column not in frame:
+            columns[column] = missing_column(dtype, len(index))
+            continue
+        values = typed(frame[column], dtype)
+        if column in PORT_COLUMNS:
+            values = values.where(values.between(0, 65535))
+        columns[column] = values.array
+    order = [c for c in EVENT_COLUMNS if c in wanted or c in ("ts", "ts_offset", "kind")]
+    return pd.DataFrame({column: columns[column] for column in order}, index=index)
+
+
+def missing_column(dtype: str, rows: int) -> object:
+    """What `typed` makes of a column of `rows` Nones, made directly (most columns of a few records)."""
+    if dtype in ("Int64", "boolean"):
+        array = pd.arrays.IntegerArray if dtype == "Int64" else pd.arrays.BooleanArray
+        return array(np.zeros(rows, np.int64 if dtype == "Int64" else bool), np.ones(rows, bool))
+    if dtype == "category":
+        return pd.Categorical.from_codes(np.full(rows, -1, np.int8), dtype=category_dtype([], "string"))
+    if dtype == "string":
+        return pd.array([None] * rows, dtype="string")
+    return np.full(rows, None, dtype=object)
+
+
+# A categorical dtype checks its categories (unique, no NA: a hash table each time), ~0.3 ms a
+# column: a tiny log's frame paid it ~30 times. Small category lists (most columns of most logs:
+# empty, or a few nodes, levels, modules) get their dtype from a cache instead.
+SMALL_CATEGORIES = 32
+
+
+def category_dtype(categories: list, dtype: str) -> pd.CategoricalDtype:
+    """The dtype `Categorical.from_codes(codes, categories=pd.Index(categories, dtype=dtype))` gives."""
+    if len(categories) > SMALL_CATEGORIES:
+        return _index_dtype(categories, dtype)
+    return _cached_index_dtype(tuple(categories), dtype)
+
+
+def _index_dtype(categories, dtype: str) -> pd.CategoricalDtype:
+    index = pd.Index(list(categories), dtype=dtype)
+    return pd.Categorical.from_codes(np.empty(0, np.int32), categories=index).dtype
+
+
+_cached_index_dtype = lru_cache(maxsize=1024)(_index_dtype)
+KIND_DTYPE = pd.Categorical.from_codes(np.empty(0, np.int32), categories=KINDS).dtype
 
 
 def typed(series: pd.Series, dtype: str) -> pd.Series:
@@ -157,10 +203,12 @@ def _int64_or_na(value: object) -> int | None:
 def _categorical(series: pd.Series) -> pd.Series:
     """Strings as a categorical: factorized first, so only the few distinct values become text."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    categories = pd.Index([u if isinstance(u, str) else str(u) for u in uniques], dtype="string")
-    if not categories.is_unique:  # 1 and "1" in one column: let pandas merge them
+    names = [u if isinstance(u, str) else str(u) for u in uniques]
+    if len(set(names)) < len(names):  # 1 and "1" in one column: let pandas merge them
         return series.astype("string").astype("category")
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, dtype=category_dtype(names, "string")), index=series.index
+    )
 
 
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")

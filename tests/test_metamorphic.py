@@ -9,7 +9,8 @@ NOT_READ_YET: when the grammar learns one, its test passes and the mark must go.
 
 Bounded: derandomized, a few drawn random sources per dialect, no shrinking; each dialect runs one
 example of every signature and two scenarios (both assigned round-robin, so every example and every
-scenario is covered by some dialect, and every dialect meets every signature).
+scenario is covered by some dialect, and every dialect meets every signature), then EXAMPLE_DRAWS
+more draws over the signature examples (cheap: a few lines each; a scenario costs ~80 of them).
 """
 
 from __future__ import annotations
@@ -240,6 +241,71 @@ def test_dialect_gives_the_pristine_findings(name):
     check()
 
 
+# More drawn random sources per dialect over the signature examples (a whole analysis of a few lines
+# each, ~0.07 s): with the dialect tests above and the combinations below, a CI run re-renders
+# 19 dialects x (1 + EXAMPLE_DRAWS) x 25 signatures (less KNOWN_GAPS) + 51 scenarios
+# + COMBINED_DRAWS x 26 + 1 logs (issue 11: "thousands of generated cases in CI, bounded time").
+# One draw keeps this file's time about what it was with 553 logs (measured side by side on a shared
+# machine: 1,020 logs in 301 s against 553 in 290 s); 3 draws and 3 combinations re-render 2,006
+# logs for ~40% more time (318 s against 227 s).
+EXAMPLE_DRAWS = 1
+COMBINED_DRAWS = 1
+# Differences the extra draws found that the reader does not handle yet (issue 11): (dialect,
+# signature id) -> an example and seed that show it, and what differs. That signature's examples are
+# left out of that dialect's extra draws (a closed table, nothing else); test_known_gaps_still_differ
+# pins each (strict xfail: when the reader learns it, that test passes and its row must go).
+SPACED_ATS = "extra spaces in a traffic-server line leave it unread"
+KNOWN_GAPS: dict[tuple[str, str], tuple[str, int, str]] = {
+    ("spacing", "ts-502-unexplained"): ("a 502 explained by a certificate warning", 7920, SPACED_ATS),
+    ("spacing", "ts-cert-expired"): (
+        "the verify callback's debug verdict, named by the connection error after it (ssl debug tags on)",
+        1,
+        "spaced ATS ssl debug lines: the verdict is not named by its connection error",
+    ),
+    ("spacing", "ts-cert-self-signed"): ("seed 003: self-signed certificate on port 6972", 7920, SPACED_ATS),
+    ("spacing", "ts-cert-verify-other"): ("a verify error logged with no warning", 1, SPACED_ATS),
+    ("spacing", "ts-ecdsa-port-split"): (
+        "failing on every port it is asked on is not a split",
+        7920,
+        SPACED_ATS,
+    ),
+    ("spacing", "ts-upstream-rejects-expressway"): ("CUCM answers with 'unknown ca'", 7920, SPACED_ATS),
+    ("flattened", "ts-cert-verify-other"): (
+        "a debug verdict and its connection error are claimed by the specific signature",
+        1,
+        "two ATS debug events flattened onto one line: the `SSL connection failed for` event is lost",
+    ),
+    ("wrapped", "trust-store-hygiene"): (
+        "a log-only bundle says which file to collect",
+        308675,
+        "a line wrapped inside its envelope's date: the node is lost (servers named without it)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n), id=n) for n in DIALECTS])
+def test_dialect_gives_the_pristine_findings_over_more_drawn_examples(name):
+    """Each draw re-renders one example of every signature, chosen by its seed (so draws meet
+    other examples than the dialect's turn above)."""
+
+    @settings(SETTINGS, max_examples=EXAMPLE_DRAWS)
+    @given(dialect(name))
+    def check(drawn: Drawn) -> None:
+        indexes = assigned_examples(drawn.steps[0][1])
+        check_examples(drawn, [i for i in indexes if (name, EXAMPLES[i][0].id) not in KNOWN_GAPS])
+
+    check()
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a dialect not read yet: issue 11")
+@pytest.mark.parametrize("gap", list(KNOWN_GAPS), ids=["-".join(gap) for gap in KNOWN_GAPS])
+def test_known_gaps_still_differ(gap):
+    name, signature_id = gap
+    example_name, seed, _ = KNOWN_GAPS[gap]
+    index = next(i for i, (s, e) in enumerate(EXAMPLES) if s.id == signature_id and e.name == example_name)
+    check_examples(Drawn(((name, seed),)), [index])
+
+
 @SETTINGS
 @given(dialect("no_envelope"))
 def test_a_traffic_server_known_only_by_its_error_responses_keeps_its_checks_without_envelope(drawn):
@@ -276,7 +342,7 @@ READ = frozenset(DIALECTS) - NOT_READ_YET
 
 
 @pytest.mark.skipif(not READ, reason="no dialect is read yet")
-@settings(SETTINGS, max_examples=1)
+@settings(SETTINGS, max_examples=COMBINED_DRAWS)
 @given(chain(READ))
 def test_dialects_read_today_combine(drawn):
     turn = sum(seed for _, seed in drawn.steps)

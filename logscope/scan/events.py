@@ -10,6 +10,7 @@ become a piece of records. :class:`PieceBuilder` joins the pieces in file order 
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,12 @@ from logscope.frame import (
     EVENT_COLUMNS,
     EVENT_DTYPES,
     FRAME_ROWS,
+    KIND_DTYPE,
     KINDS,
     PORT_COLUMNS,
+    SMALL_CATEGORIES,
     TEXT_COLUMNS,
+    category_dtype,
     infer_bsd_zones,
     records_to_frame,
 )
@@ -166,8 +170,16 @@ def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categor
         for part in (indices[start : start + FRAME_ROWS],)
     )
     if same:
-        return pd.Categorical.from_codes(indices, categories=pd.Index(dictionary.to_pylist(), dtype="string"))
+        return pd.Categorical.from_codes(indices, dtype=category_dtype(dictionary.to_pylist(), "string"))
     return sorted_categorical(indices, dictionary, "string")
+
+
+def _sorted_dtype(values, dtype: str) -> pd.CategoricalDtype:
+    """The dtype `pd.Series(values, dtype=dtype).astype("category")` gives (values sorted, unique)."""
+    return pd.Series(list(values), dtype=dtype).astype("category").dtype
+
+
+_cached_sorted_dtype = lru_cache(maxsize=1024)(_sorted_dtype)
 
 
 def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
@@ -178,8 +190,10 @@ def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "
     remap = np.empty(count + 1, np.int32)
     remap[order] = np.arange(count, dtype=np.int32)
     remap[count] = -1
-    categories = pd.Series(dictionary.take(pa.array(order)).to_pylist(), dtype=dtype).astype("category")
-    return pd.Categorical.from_codes(remap[indices], dtype=categories.dtype)
+    values = dictionary.take(pa.array(order)).to_pylist()
+    small = count <= SMALL_CATEGORIES
+    categories = _cached_sorted_dtype(tuple(values), dtype) if small else _sorted_dtype(values, dtype)
+    return pd.Categorical.from_codes(remap[indices], dtype=categories)
 
 
 class PieceBuilder:
@@ -233,7 +247,7 @@ class PieceBuilder:
                 array = array if in_order else array.take(take)
             if column == "kind":
                 remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
-                columns[column] = pd.Categorical.from_codes(remap[indices], categories=KINDS)
+                columns[column] = pd.Categorical.from_codes(remap[indices], dtype=KIND_DTYPE)
             elif column == "ts_offset":
                 columns[column] = sorted_categorical(indices, dictionary)
             elif dtype == "category":
