@@ -454,6 +454,16 @@ static size_t action(const Scan *x, size_t p, int64_t *row) {
     set(row, ACTION_START, a, e);
     return e;
 }
+/* An opening word of the known messages, however spaced (pyscan's _LOOSE_OPENING). */
+static int loose_opening(const Scan *x, size_t m) {
+    static const char *WORDS[] = {"Core", "SSL", "SNI", "SAN", "Origin"};
+    for (size_t i = 0; i < sizeof WORDS / sizeof *WORDS; i++) {
+        size_t k = strlen(WORDS[i]);
+        int after = at(x, m + k);
+        if (lit(x, m, WORDS[i]) && (after == ' ' || after == '\t' || after == '(')) return 1;
+    }
+    return 0;
+}
 static int ats(const Scan *x, size_t p, int64_t *row) {
     size_t m = 0; int level = 0; int c = at(x, p);
     if (c == '[') {
@@ -474,7 +484,10 @@ static int ats(const Scan *x, size_t p, int64_t *row) {
     static const char *VERIFY = "Core server certificate verification failed for ";
     static const char *SSL = "SSL connection failed for ";
     int name_check = lit(x, m, "SNI (") ? 1 : lit(x, m, "SAN (") ? 2 : lit(x, m, "Origin hostname (") ? 3 : 0;
-    if (!lit(x, m, VERIFY) && !lit(x, m, SSL) && !name_check) { row[KIND] = 0; return message(x, m, row); }
+    if (!lit(x, m, VERIFY) && !lit(x, m, SSL) && !name_check) {
+        if (loose_opening(x, m)) return 0;  /* the grammar reads spaced or tabbed openings: decline */
+        row[KIND] = 0; return message(x, m, row);
+    }
     if (!fits_end(x)) return 0;
     size_t s, e, q;
     if (lit(x, m, VERIFY)) {

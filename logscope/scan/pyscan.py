@@ -57,6 +57,10 @@ _KNOWN_OPENING = re.compile(
     rb"|(?:SNI|SAN|Origin hostname) \("
     rb"|SSL connection failed for "
 )
+# An opening word of those messages, however it is spaced: the grammar's openings take any run of
+# spaces or tabs between their words, so a message that starts like one and is not one of the exact
+# openings above is declined, never read as free text (the C scanner's `loose_opening`).
+_LOOSE_OPENING = re.compile(rb"(?:Core|SSL|SNI|SAN|Origin)[ \t(]")
 _SERVER = rb"server=([!-'*-~]*)\(([!-'*-~]*)\)"  # printable ASCII but ( )
 _VERIFY = re.compile(
     rb"Core server certificate verification failed for \(([^)\n]*)\)\. Action=([A-Za-z]+) Error=(.+?) "
@@ -361,6 +365,8 @@ class _Scanner:
         if text[message] in b"<(":
             return False
         if not _KNOWN_OPENING.match(text, message):
+            if _LOOSE_OPENING.match(text, message):  # the grammar reads spaced or tabbed openings
+                return False
             row[L.KIND] = L.KIND_OTHER
             return _message(text, message, row)
         if not _fits_end(text):

@@ -40,7 +40,8 @@ def _condition_mask(frame: pd.DataFrame, column: str, condition: Any) -> pd.Seri
     mask = pd.Series(True, index=frame.index)
     if "regex" in condition:
         pattern = re.compile(condition["regex"], re.IGNORECASE)
-        found = map_distinct(series, lambda v: bool(pattern.search(str(v))), missing=False)
+        # searched with each run of white space as one space: a log's spacing is not its meaning
+        found = map_distinct(series, lambda v: bool(pattern.search(_one_space(str(v)))), missing=False)
         mask &= pd.Series(found.astype(bool), index=frame.index)
     if "min" in condition:
         mask &= (pd.to_numeric(series, errors="coerce") >= condition["min"]).fillna(False).astype(bool)
@@ -51,6 +52,10 @@ def _condition_mask(frame: pd.DataFrame, column: str, condition: Any) -> pd.Seri
     if "not" in condition:
         mask &= ~_text_in(series, condition["not"])
     return mask
+
+
+def _one_space(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
 
 
 def _text_in(series: pd.Series, values: list) -> pd.Series:
