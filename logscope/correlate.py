@@ -334,7 +334,8 @@ def name_debug_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         + "\0"
         + rows["pid"].astype("string").fillna("")
         + "\0"
-        + rows["thread"].astype("string").fillna(""),
+        # a thread tag as written: `[ET_NET  1]` and `[ET_NET 1]` are one thread
+        + rows["thread"].astype("string").fillna("").str.split().str.join(" "),
     ).sort_values(["_group", "line"], kind="stable")
     position = pd.Series(range(len(ordered)), index=ordered.index, dtype="float64")
     after = position.where(~ordered["_unnamed"]).groupby(ordered["_group"], sort=False).bfill()

@@ -219,3 +219,16 @@ def test_of_two_transactions_to_one_server_with_the_same_first_attempt_a_failure
     )
     failure = _correlate(text).tls_failures.iloc[0]
     assert failure["linked"] and failure["txn_id"] == 7
+
+
+def test_a_debug_verdict_is_named_by_the_connection_error_on_its_thread_however_the_tag_is_spaced():
+    events = events_of(
+        "2026-03-04T09:12:44.120+01:00 expc1 traffic_server[2210]: [ET_NET 1] DEBUG: <SSLClientUtils.cc:78"
+        " (verify_callback)> (ssl_verify) verification error:num=10:certificate has expired:depth=0\n"
+        "2026-03-04T09:12:44.121+01:00 expc1 traffic_server[2210]: [ET_NET  1] DEBUG: <SSLNetVConnection.cc:1573"
+        " (sslClientHandShakeEvent)> (ssl.error) SSL connection failed for 'cuc1.example.com':"
+        " error:0A000086:SSL routines::certificate verify failed\n"
+    )
+    failures = correlate(events).tls_failures
+    verdict = failures[failures["kind"] == "tls_verify_failed"]
+    assert verdict["server_name"].astype(str).tolist() == ["cuc1.example.com"]

@@ -254,11 +254,6 @@ COMBINED_DRAWS = 3
 # left out of that dialect's extra draws (a closed table, nothing else); test_known_gaps_still_differ
 # pins each (strict xfail: when the reader learns it, that test passes and its row must go).
 KNOWN_GAPS: dict[tuple[str, str], tuple[str, int, str]] = {
-    ("spacing", "ts-cert-expired"): (
-        "the verify callback's debug verdict, named by the connection error after it (ssl debug tags on)",
-        1,
-        "spaced ATS ssl debug lines: the verdict is not named by its connection error",
-    ),
     ("flattened", "ts-cert-verify-other"): (
         "a debug verdict and its connection error are claimed by the specific signature",
         1,
