@@ -254,11 +254,6 @@ COMBINED_DRAWS = 3
 # left out of that dialect's extra draws (a closed table, nothing else); test_known_gaps_still_differ
 # pins each (strict xfail: when the reader learns it, that test passes and its row must go).
 KNOWN_GAPS: dict[tuple[str, str], tuple[str, int, str]] = {
-    ("flattened", "ts-cert-verify-other"): (
-        "a debug verdict and its connection error are claimed by the specific signature",
-        1,
-        "two ATS debug events flattened onto one line: the `SSL connection failed for` event is lost",
-    ),
     ("wrapped", "trust-store-hygiene"): (
         "a log-only bundle says which file to collect",
         308675,

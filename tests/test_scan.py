@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SAMPLE_LOGS
+from conftest import ROOT, SAMPLE_LOGS, parse_text
 from logscope.frame import records_to_frame
 from logscope.lines import parse_event
 from logscope.scan import BACKEND, MAX_EVENT_BYTES, arrowscan, blocks, pyscan, scan, scan_raw
@@ -438,3 +438,21 @@ def test_a_spaced_failure_opening_is_declined_not_read_as_free_text(message, bac
     assert result.events.num_rows == 0
     assert [row["reason"] for row in result.declined.to_pylist()] in (["shape"], ["control-or-cr"])
     assert_agrees(line + b"\n")
+
+
+FLATTENED_DIAGS = (
+    b"[Nov 30 15:33:58.148] [ET_NET 0] NOTE: cache ready [Nov 30 15:33:58.149] [ET_NET 3] WARNING: Core server"
+    b" certificate verification failed for (x). Action=Terminate Error=self signed certificate"
+    b" server=x(10.0.0.5) depth=0\n"
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_line_holding_a_second_diags_envelope_is_declined_and_split_by_the_reference_path(backend):
+    """Two ATS diags events flattened onto one line: read as one free-text NOTE, the certificate
+    failure after it was lost (found by the metamorphic draws)."""
+    result = scan(FLATTENED_DIAGS, backend=backend)
+    assert result.events.num_rows == 0
+    assert [row["reason"] for row in result.declined.to_pylist()] == ["shape"]
+    events = parse_text(FLATTENED_DIAGS, source="diags").events
+    assert events["kind"].astype(str).tolist() == ["other", "tls_verify_failed"]

@@ -43,11 +43,12 @@ _OPENS = re.compile(
 _PRISTINE_OPENING = re.compile(rb"\d{4}-\d\d-\d\dT")
 # A second envelope inside a line, after a blank: a full time-host-process envelope, or a host and
 # a process with its pid (the time may be missing, or a BSD time).
+_DIAGS_TIME = rb"\[[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?\] "  # ATS diags.log's envelope
 _MID_ENVELOPE = re.compile(
     rb"[ \t]+(?=(?:<\d{1,3}>1 )?" + _TIME + rb"[ \t]+[^\s\[\]=\"]+[ \t]+[A-Za-z_][\w.-]*(?:\[\d+\])?:?[ \t]"
-    rb"|(?:" + _BSD + rb"[ \t]+)?" + _HOST_PROC_PID + rb")"
+    rb"|(?:" + _BSD + rb"[ \t]+)?" + _HOST_PROC_PID + rb"|" + _DIAGS_TIME + rb")"
 )
-_MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d")
+_MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d|\d\d:\d\d:\d\d(?:\.\d+)?\] ")
 # The line's own envelope, where the search for a second one starts.
 _HEAD = re.compile(
     rb"[ \t]*(?:Line \d+: )?(?:<\d{1,3}>1 )?(?:" + _TIME + rb"|" + _BSD + rb")?[ \t]*"

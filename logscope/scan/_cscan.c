@@ -535,10 +535,24 @@ static int decline(Scan *x, size_t start, size_t len, int64_t line, int64_t reas
 }
 /* A second envelope may follow in an ATS or text body (events flattened onto one line): `]:` or a time
    `<d>T<dd>:<dd>:<dd>` after the body's start declines it (pyscan's _MAY_BE_FLATTENED). */
+static int diags_time_before(const Scan *x, size_t b, size_t i) {  /* `dd:dd:dd(.d+)?` ends at i */
+    size_t k = i, d = 0;
+    while (k > b && is_digit(x->s[k - 1])) { k--; d++; }
+    if (d > 0 && k > b && x->s[k - 1] == '.') {
+        k--; d = 0;
+        while (k > b && is_digit(x->s[k - 1])) { k--; d++; }
+    }
+    size_t e = k + d;  /* where the seconds end */
+    if (d < 2 || e < b + 8) return 0;
+    const unsigned char *t = x->s + e - 8;
+    return is_digit(t[0]) && is_digit(t[1]) && t[2] == ':' && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':'
+        && is_digit(t[6]) && is_digit(t[7]);
+}
 static int flat_tail(const Scan *x, size_t b) {
     for (size_t i = b; i + 1 < x->n; i++) {
         unsigned char c = x->s[i];
         if (c == ']' && x->s[i + 1] == ':') return 1;
+        if (c == ']' && x->s[i + 1] == ' ' && diags_time_before(x, b, i)) return 1;  /* a diags time */
         if (c == 'T' && i > b && is_digit(x->s[i - 1]) && i + 8 < x->n && is_digit(x->s[i + 1]) && is_digit(x->s[i + 2])
             && x->s[i + 3] == ':' && is_digit(x->s[i + 4]) && is_digit(x->s[i + 5]) && x->s[i + 6] == ':'
             && is_digit(x->s[i + 7]) && is_digit(x->s[i + 8])) return 1;

@@ -79,7 +79,9 @@ _WHOLE_AFTER = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d|<\d{1,3}>1 |\[" + _MONTH + rb"|" + _MONTH + rb" |\r?\n|\r?\Z"
 )
 # A second envelope may follow in an ATS or text body (several events flattened onto one line).
-_MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d")
+_MAY_BE_FLATTENED = re.compile(
+    rb"\]:|\dT\d\d:\d\d:\d\d|\d\d:\d\d:\d\d(?:\.\d+)?\] "
+)  # the last: a diags time
 _UNICODE_SPACES = frozenset(" \t\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
     chr(c) for c in range(0x2000, 0x200B)
 )
