@@ -9,7 +9,7 @@ them: wrapped lines joined, flattened ones split) keep their text in `raw`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -80,14 +80,6 @@ class EventTexts:
         for handle in self._files.values():
             handle.close()
         self._files.clear()
-
-    def forget(self, sources: Iterable[str]) -> None:
-        """Those logs' copies are being removed: their rows read as GONE from now on."""
-        for source in sources:
-            self._openers.pop(source, None)
-            handle = self._files.pop(source, None)
-            if handle is not None:
-                handle.close()
 
     def _file(self, source: str) -> BinaryIO | None:
         handle = self._files.get(source)
