@@ -142,7 +142,7 @@ def analyze(
             finding_logins=finding_logins,
             texts=parsed.texts,
         )
-        keep_small_texts(report)
+        _keep_small_texts(report)
         _lap(timings, "report", lap)
         parsed.texts.close()
         lap = time.perf_counter()
@@ -151,14 +151,14 @@ def analyze(
     return report
 
 
-def keep_small_texts(report: Report, limit: int | None = None) -> None:
+def _keep_small_texts(report: Report) -> None:
     """Read the texts the scanner left in the logs into `raw` of `events` and `tls_failures` when
-    they add up to at most `limit` bytes (see KEEP_TEXT_BYTES)."""
-    events, limit = report.events, KEEP_TEXT_BYTES if limit is None else limit
+    they add up to at most KEEP_TEXT_BYTES."""
+    events = report.events
     if events.empty or not events["offset"].notna().any():
         return
     stored = events["raw"].isna() & events["offset"].notna()
-    if int(events.loc[stored, "length"].sum()) > limit:
+    if int(events.loc[stored, "length"].sum()) > KEEP_TEXT_BYTES:
         return
     for frame in (events, report.tls_failures):
         if not frame.empty and "offset" in frame:
