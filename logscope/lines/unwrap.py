@@ -48,7 +48,9 @@ _MID_ENVELOPE = re.compile(
     rb"[ \t]+(?=(?:<\d{1,3}>1 )?" + _TIME + rb"[ \t]+[^\s\[\]=\"]+[ \t]+[A-Za-z_][\w.-]*(?:\[\d+\])?:?[ \t]"
     rb"|(?:" + _BSD + rb"[ \t]+)?" + _HOST_PROC_PID + rb"|" + _DIAGS_TIME + rb")"
 )
-_MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d|\d\d:\d\d:\d\d(?:\.\d+)?\] ")
+# What a second envelope holds past a line's own head: a syslog `]:`, an RFC 3339 time, an ATS diags
+# time. The scanners decline an ATS or text body holding one (pyscan uses this; _cscan.c's flat_tail).
+MAY_BE_FLATTENED = re.compile(rb"\]:|\dT\d\d:\d\d:\d\d|\d\d:\d\d:\d\d(?:\.\d+)?\] ")
 # The line's own envelope, where the search for a second one starts.
 _HEAD = re.compile(
     rb"[ \t]*(?:Line \d+: )?(?:<\d{1,3}>1 )?(?:" + _TIME + rb"|" + _BSD + rb")?[ \t]*"
@@ -141,7 +143,7 @@ def split_flattened(line_no: int, text: bytes) -> list[tuple[int, bytes]]:
     head = _HEAD.match(first)
     position = head.end() if head else 1
     # every second envelope holds one of these past the line's own head (the cheap test: most lines)
-    if _MAY_BE_FLATTENED.search(first, position) is None:
+    if MAY_BE_FLATTENED.search(first, position) is None:
         return [(line_no, text)]
     starts, ends = [0], []
     while found := _MID_ENVELOPE.search(first, position):

@@ -533,8 +533,9 @@ static int decline(Scan *x, size_t start, size_t len, int64_t line, int64_t reas
     int64_t v[4] = {(int64_t)start, (int64_t)len, line, reason};
     return put_i64(&x->declined, v, 4);
 }
-/* A second envelope may follow in an ATS or text body (events flattened onto one line): `]:` or a time
-   `<d>T<dd>:<dd>:<dd>` after the body's start declines it (pyscan's _MAY_BE_FLATTENED). */
+/* A second envelope may follow in an ATS or text body (events flattened onto one line): `]:`, a time
+   `<d>T<dd>:<dd>:<dd>` or an ATS diags time `<dd>:<dd>:<dd>(.<d>+)?] ` after the body's start declines it
+   (logscope.lines.unwrap.MAY_BE_FLATTENED, which pyscan uses). */
 static int diags_time_before(const Scan *x, size_t b, size_t i) {  /* `dd:dd:dd(.d+)?` ends at i */
     size_t k = i, d = 0;
     while (k > b && is_digit(x->s[k - 1])) { k--; d++; }

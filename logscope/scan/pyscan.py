@@ -13,6 +13,7 @@ from array import array
 from dataclasses import dataclass, field
 
 import logscope.scan.layout as L
+from logscope.lines.unwrap import MAY_BE_FLATTENED
 
 _MONTHS = {
     m.encode(): i + 1
@@ -78,10 +79,6 @@ _MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d
 _WHOLE_AFTER = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d|<\d{1,3}>1 |\[" + _MONTH + rb"|" + _MONTH + rb" |\r?\n|\r?\Z"
 )
-# A second envelope may follow in an ATS or text body (several events flattened onto one line).
-_MAY_BE_FLATTENED = re.compile(
-    rb"\]:|\dT\d\d:\d\d:\d\d|\d\d:\d\d:\d\d(?:\.\d+)?\] "
-)  # the last: a diags time
 _UNICODE_SPACES = frozenset(" \t\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
     chr(c) for c in range(0x2000, 0x200B)
 )
@@ -278,7 +275,7 @@ class _Scanner:
             return self.pairs(text, body, row, base)
         if b"\n" in text:
             return False
-        if _MAY_BE_FLATTENED.search(text, body):
+        if MAY_BE_FLATTENED.search(text, body):
             return False
         if _ATS_START.match(text, body):
             row[L.FAMILY] = L.ATS

@@ -11,7 +11,7 @@ import pandas as pd
 
 def normalize_text(value: Any) -> str:
     """Compare OpenSSL texts across versions: 1.1.1 `self signed`, 3.x `self-signed`; case-free."""
-    return re.sub(r"\s+", " ", str(value).strip().lower().replace("self-signed", "self signed"))
+    return _one_space(str(value).strip().lower().replace("self-signed", "self signed"))
 
 
 def where_mask(frame: pd.DataFrame, alternatives: list[dict[str, Any]]) -> pd.Series:
