@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
-from logscope.render.login_json import logins_array, logins_json
+from logscope.render.login_json import logins_array
 from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
@@ -128,9 +128,8 @@ def _logins_parts(report: Report) -> list[str] | None:
     """The `logins` array text at nesting level 1 in pieces of LOGINS_PER_PART logins (each built
     column-wise); None when a piece can only be written by the dict path."""
     logins, steps = report.logins, report.login_steps
-    if logins is None or steps is None or len(logins) <= LOGINS_PER_PART:
-        whole = logins_json(report, level=1)
-        return None if whole is None else [whole]
+    if logins is None or logins.empty or steps is None:
+        return ["[]"]
     parts = [_ARRAY_OPEN]
     for start in range(0, len(logins), LOGINS_PER_PART):
         text = logins_array(logins.iloc[start : start + LOGINS_PER_PART], steps, level=1)
