@@ -195,3 +195,13 @@ def test_a_logins_array_written_in_parts_is_the_one_written_whole(monkeypatch):
     assert report.to_json() == whole
     monkeypatch.setattr(json_render, "LOGINS_PER_PART", 2)
     assert report.to_json() == whole
+
+
+def test_the_cli_asks_pyarrow_for_its_jemalloc_pool_on_linux_unless_the_user_chose_one(monkeypatch):
+    route = "c3RldmVuLmxhYi9odHRwcy8xMC40OC4zNi4yMTUvODQ0Mw"
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    CliRunner().invoke(main, ["decode", route])
+    assert os.environ.get("ARROW_DEFAULT_MEMORY_POOL") == ("jemalloc" if sys.platform == "linux" else None)
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    CliRunner().invoke(main, ["decode", route])
+    assert os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"

@@ -164,3 +164,10 @@ def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "version" in result.output and said in result.output
+
+
+def test_the_scans_decoding_caches_are_dropped_once_the_frame_is_built(monkeypatch):
+    from logscope.scan import columns
+
+    _parse(monkeypatch, "compiled" if BACKEND == "compiled" else "arrow", _sample_members()[:3])
+    assert not (columns._OPENSSL or columns._START_LINES or columns._ROUTES)
