@@ -11,6 +11,7 @@ import sys
 import tarfile
 import tomllib
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -272,7 +273,7 @@ def test_compiled_and_python_backends_give_the_same_spans(name):
 
 
 _ASAN_RUN = """
-import hashlib, importlib.util, sys
+import array, hashlib, importlib.util, sys
 spec = importlib.util.spec_from_file_location("_cscan", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -283,6 +284,10 @@ for path in sys.argv[2:]:
     for part in (events, declined, values):
         digest.update(part)
     module.scan(block, 1, b"traffic_server", None)
+    pairs = array.array("q", values)
+    starts, lengths = array.array("q", pairs[0::2]), array.array("q", pairs[1::2])
+    module.gather(block, starts, lengths, True)
+    module.gather(block, starts, lengths)
 print(digest.hexdigest())
 """
 
@@ -456,3 +461,30 @@ def test_a_line_holding_a_second_diags_envelope_is_declined_and_split_by_the_ref
     assert [row["reason"] for row in result.declined.to_pylist()] == ["shape"]
     events = parse_text(FLATTENED_DIAGS, source="diags").events
     assert events["kind"].astype(str).tolist() == ["other", "tls_verify_failed"]
+
+
+_EDGE_VALUES = [
+    "  plain ", "\u00a0nbsp\u2003", "\u2003", "", " ", "caf\u00e9 ", " \tx\n y\n", "\u3000ideo", "na\u00efve",
+    None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_stripped_spans_are_str_strip_of_each_value(compiled, monkeypatch):
+    """A key's value is compared trimmed, as kv_record trims it: ASCII and Unicode space at both ends,
+    the compiled gather and Arrow's kernels alike."""
+    from logscope.scan import columns
+
+    if compiled and columns._gather is None:
+        pytest.skip("the compiled scanner is not built")
+    if not compiled:
+        monkeypatch.setattr(columns, "_gather", None)
+    block, starts, lengths = b"", [], []
+    for value in _EDGE_VALUES:
+        data = b"" if value is None else value.encode()
+        starts.append(len(block))
+        lengths.append(-1 if value is None else len(data))
+        block += b"<" + data + b">"
+        starts[-1] += 1
+    array = columns.span_strings(block, np.array(starts), np.array(lengths), strip=True)
+    assert array.to_pylist() == [None if value is None else value.strip() for value in _EDGE_VALUES]

@@ -695,50 +695,81 @@ fail:
     return NULL;
 }
 
-/* gather(block, starts, lengths) -> (offsets, data): the bytes of (start, length) spans of `block`
-   (int64 arrays; a negative length is a null, no bytes) laid end to end, with int32 Arrow offsets.
-   Every span is checked against the block; the total must fit an int32 offset. */
+/* gather(block, starts, lengths, trim=0) -> (offsets, data, edges): the bytes of (start, length)
+   spans of `block` (int64 arrays; a negative length is a null, no bytes) laid end to end, with int32
+   Arrow offsets. Every span is checked against the block; the total must fit an int32 offset.
+   With `trim`, ASCII white space (" \t\n\r\v\f", pyarrow's utf8_trim set in columns.py) is left out
+   at both ends of each span, and `edges` is a bytes of one flag per span: 1 where the trimmed value
+   starts or ends with a non-ASCII byte (maybe a Unicode space str.strip would also remove); without
+   `trim` or when no value has one, `edges` is None. */
+static int ascii_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 static PyObject *py_gather(PyObject *self, PyObject *args) {
     Py_buffer block, starts, lengths;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &block, &starts, &lengths)) return NULL;
-    PyObject *result = NULL, *offsets = NULL, *data = NULL;
+    int trim = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*|p", &block, &starts, &lengths, &trim)) return NULL;
+    PyObject *result = NULL, *offsets = NULL, *data = NULL, *edges = NULL;
+    int64_t *cut = NULL;
     Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
     if (lengths.len != starts.len || starts.len % (Py_ssize_t)sizeof(int64_t)) {
         PyErr_SetString(PyExc_ValueError, "gather: starts and lengths must be int64 arrays of one size");
         goto done;
     }
     const int64_t *st = starts.buf, *ln = lengths.buf;
+    const unsigned char *src = block.buf;
     int64_t total = 0;
+    if (trim && !(cut = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(int64_t)))) { PyErr_NoMemory(); goto done; }
+    int has_edge = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (ln[i] < 0) continue;
         if (st[i] < 0 || st[i] > block.len || ln[i] > block.len - st[i]) {
             PyErr_SetString(PyExc_ValueError, "gather: a span is outside the block");
             goto done;
         }
-        total += ln[i];
+        int64_t s = st[i], e = st[i] + ln[i];
+        if (trim) {
+            while (s < e && ascii_space(src[s])) s++;
+            while (e > s && ascii_space(src[e - 1])) e--;
+            cut[2 * i] = s; cut[2 * i + 1] = e;
+            if (e > s && (src[s] >= 0x80 || src[e - 1] >= 0x80)) has_edge = 1;
+        }
+        total += e - s;
         if (total > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "gather: spans over 2 GiB"); goto done; }
     }
     offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
     data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
     if (!offsets || !data) goto done;
+    if (has_edge) {
+        edges = PyBytes_FromStringAndSize(NULL, n);
+        if (!edges) goto done;
+        unsigned char *flag = (unsigned char *)PyBytes_AS_STRING(edges);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t s = cut[2 * i], e = cut[2 * i + 1];
+            flag[i] = ln[i] >= 0 && e > s && (src[s] >= 0x80 || src[e - 1] >= 0x80);
+        }
+    } else {
+        edges = Py_NewRef(Py_None);
+    }
     int32_t *off = (int32_t *)PyBytes_AS_STRING(offsets);
     char *out = PyBytes_AS_STRING(data);
-    const char *src = block.buf;
     int32_t at = 0;
     off[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (ln[i] > 0) { memcpy(out + at, src + st[i], (size_t)ln[i]); at += (int32_t)ln[i]; }
+        if (ln[i] >= 0) {
+            int64_t s = trim ? cut[2 * i] : st[i], e = trim ? cut[2 * i + 1] : st[i] + ln[i];
+            if (e > s) { memcpy(out + at, src + s, (size_t)(e - s)); at += (int32_t)(e - s); }
+        }
         off[i + 1] = at;
     }
-    result = PyTuple_Pack(2, offsets, data);
+    result = PyTuple_Pack(3, offsets, data, edges);
 done:
-    Py_XDECREF(offsets); Py_XDECREF(data);
+    PyMem_Free(cut);
+    Py_XDECREF(offsets); Py_XDECREF(data); Py_XDECREF(edges);
     PyBuffer_Release(&block); PyBuffer_Release(&starts); PyBuffer_Release(&lengths);
     return result;
 }
 
 static PyMethodDef methods[] = {{"scan", py_scan, METH_VARARGS, "scan(block, line_base, needle, year)"},
-                                {"gather", py_gather, METH_VARARGS, "gather(block, starts, lengths)"},
+                                {"gather", py_gather, METH_VARARGS, "gather(block, starts, lengths, trim=0)"},
                                 {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", "The compiled block scanner.", -1, methods};
 PyMODINIT_FUNC PyInit__cscan(void) { return PyModule_Create(&module); }

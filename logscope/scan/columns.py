@@ -62,11 +62,13 @@ class ScanResult:
     block: bytes
 
 
-def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip: bool = False) -> pa.Array:
     """(start, length) spans of `block` -> a string array (length -1: null), built without a Python
     loop: the compiled `gather` copies the spans end to end when it is built, else Arrow's `take`
     copies them (spans that do not overlap) or a string_view array over the block's own bytes is
-    cast to string (spans that do)."""
+    cast to string (spans that do). With `strip`, every value is `str.strip`ped, as kv_record strips
+    a value: ASCII space in bulk (by `gather` itself when it is built), Python for the few values
+    that start or end with a non-ASCII character."""
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string())
@@ -74,15 +76,20 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> pa.Ar
         raise ValueError("a scanner block must be smaller than 2 GiB")
     valid = lengths >= 0
     if _gather is not None:
-        offsets, data = _gather(
-            block, np.ascontiguousarray(starts, dtype=np.int64), np.ascontiguousarray(lengths, dtype=np.int64)
+        offsets, data, edges = _gather(
+            block,
+            np.ascontiguousarray(starts, dtype=np.int64),
+            np.ascontiguousarray(lengths, dtype=np.int64),
+            strip,
         )
         validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        return pa.Array.from_buffers(
+        array = pa.Array.from_buffers(
             pa.string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
+        return array if edges is None else _strip_rows(array, np.frombuffer(edges, dtype=bool))
     taken = _span_take(block, starts, lengths, valid)
-    return taken if taken is not None else _span_views(block, starts, lengths, valid)
+    array = taken if taken is not None else _span_views(block, starts, lengths, valid)
+    return _strip(array) if strip else array
 
 
 def _span_take(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array | None:
@@ -160,9 +167,13 @@ def _strip(array: pa.Array) -> pa.Array:
     odd = pc.fill_null(pc.match_substring_regex(trimmed, "^[^\\x00-\\x7f]|[^\\x00-\\x7f]$"), False)
     if not pc.any(odd).as_py():
         return trimmed
-    rows = np.flatnonzero(np.asarray(odd.to_numpy(zero_copy_only=False), dtype=bool))
-    values = trimmed.to_pylist()
-    for row in rows.tolist():
+    return _strip_rows(trimmed, np.asarray(odd.to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _strip_rows(array: pa.Array, rows: np.ndarray) -> pa.Array:
+    """`array` with the values where `rows` is set `str.strip`ped by Python."""
+    values = array.to_pylist()
+    for row in np.flatnonzero(rows).tolist():
         values[row] = values[row].strip()
     return pa.array(values, pa.string())
 
@@ -214,12 +225,12 @@ def _kv_gather(rows: np.ndarray, plans: list, keys: tuple[str, ...]) -> np.ndarr
     return np.where(position >= 0, rows[:, L.VALUES_FIRST] + position, -1)
 
 
-def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray) -> pa.Array:
+def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray, *, strip: bool = False) -> pa.Array:
     present = index >= 0
     safe = np.where(present, index, 0)
     starts = values[safe, 0] if len(values) else np.zeros(len(index), np.int64)
     lengths = np.where(present, values[safe, 1], -1) if len(values) else np.full(len(index), -1)
-    return span_strings(block, starts, lengths)
+    return span_strings(block, starts, lengths, strip=strip)
 
 
 def _kv_values(block: bytes, values: np.ndarray, rows: np.ndarray, plans: list, key: str) -> pa.Array:
@@ -258,12 +269,11 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
         if plan is None:
             keep &= ~(kv & (shapes == shape_id))
     columns = {  # padded values compare trimmed, as kv_record trims them (the message lines apart)
-        column: _strip(_kv_strings(block, values, _kv_gather(rows, plans, (key,))))
+        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,)), strip=True)
         for key, column in KEY_COLUMNS.items()
     }
-    msg = _strip(_kv_strings(block, values, _kv_gather(rows, plans, ("Msg",))))
-    httpmsg = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")))
-    stripped = _strip(httpmsg)
+    msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)), strip=True)
+    stripped = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")), strip=True)
     message = pc.coalesce(msg, stripped)
     first_line = pc.extract_regex(stripped, r"^(?P<line>[^\n]*)").field(0) if n else stripped
     start = pc.coalesce(msg, first_line).dictionary_encode()
