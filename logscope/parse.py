@@ -40,7 +40,7 @@ from logscope.lines.blocks import (
 from logscope.lines.phrases import SafetyNet
 from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
-from logscope.scan import scan, scan_path
+from logscope.scan import line_finder, scan, scan_path
 from logscope.scan.events import (
     PieceBuilder,
     declined_spans,
@@ -176,7 +176,7 @@ def parse_stream(
     count = 0
     head = stream.read(HEAD_BYTES)
     needle = _needle_for(source_kind, all_events, head)
-    net = SafetyNet(source_name)
+    net = SafetyNet(source_name, line_finder())
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
     if tvcs is not None:

@@ -288,6 +288,7 @@ for path in sys.argv[2:]:
     starts, lengths = array.array("q", pairs[0::2]), array.array("q", pairs[1::2])
     module.gather(block, starts, lengths, True)
     module.gather(block, starts, lengths)
+    module.lines_holding(block, (b"certificate", b"ssl  connection", b"al"))
 print(digest.hexdigest())
 """
 
@@ -488,3 +489,35 @@ def test_stripped_spans_are_str_strip_of_each_value(compiled, monkeypatch):
         starts[-1] += 1
     array = columns.span_strings(block, np.array(starts), np.array(lengths), strip=True)
     assert array.to_pylist() == [None if value is None else value.strip() for value in _EDGE_VALUES]
+
+
+_HOLDING_CASES = [
+    b"", b"certificate", b"x\nCERTIFICATE", b"CeRtIfIcAtE verification\nalert\n\nno\nmis-match\nmismatch",
+    b"ssl  connection\r\nSSL connection\nsslconnection", b"caf\xc3\xa9 Certif\xc3\xadcate\n\xff\x00alert",
+    b"\n\n\nhandshake", b"negotiatio", b"NEGOTIATION\n",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
+@pytest.mark.parametrize("name", ["cases", "samples", "corpus", "fuzz", "noise"])
+def test_compiled_line_search_finds_the_lines_the_byte_search_finds(name):
+    """The safety net's one-pass compiled search gives the lines the per-word byte search gives."""
+    import array
+
+    from logscope.lines.phrases import lines_holding, phrase_list
+    from logscope.scan import _cscan
+
+    words = phrase_list().prefilter
+    rng = random.Random(7)
+    blocks_of = {
+        "cases": _HOLDING_CASES,
+        "samples": [SAMPLES],
+        "corpus": [CORPUS],
+        "fuzz": [FUZZ],
+        "noise": [bytes(rng.choice(b"aAcCeErRtTiIfF\n ") for _ in range(20_000))],
+    }
+    for block in blocks_of[name]:
+        found = array.array("q", _cscan.lines_holding(block, words)).tolist()
+        assert found == lines_holding(block, words), block[:80]
+        short = (b"ac", b"ca")
+        assert array.array("q", _cscan.lines_holding(block, short)).tolist() == lines_holding(block, short)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -60,22 +61,30 @@ def family_of(families: list[str], process: str | None) -> str:
     return phrase_list().processes.get(process or "traffic_server", "ats")
 
 
-def phrase_lines(block: bytes, line_base: int) -> list[tuple[int, bytes]]:
-    """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
-    words, any_phrase = phrase_list().prefilter, phrase_list().any_phrase
+LineFinder = Callable[[bytes, tuple[bytes, ...]], Iterable[int]]
+
+
+def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
+    """The start offsets of the lines of `block` holding one of `words` (lower-case; ASCII letters
+    match in any case), in block order: one byte search per word over the lower-cased block. The
+    compiled scanner's `lines_holding` gives the same in one pass (the parse stage hands it in)."""
     lowered = block.lower()
     starts: set[int] = set()
     for word in words:
         position = lowered.find(word)
         while position >= 0:
-            start = lowered.rfind(b"\n", 0, position) + 1
+            starts.add(lowered.rfind(b"\n", 0, position) + 1)
             end = lowered.find(b"\n", position)
-            end = len(lowered) if end < 0 else end
-            starts.add(start)
-            position = lowered.find(word, end)
+            position = -1 if end < 0 else lowered.find(word, end)
+    return sorted(starts)
+
+
+def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, bytes]]:
+    """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
+    any_phrase = phrase_list().any_phrase
     found = []
     counted, line_no = 0, line_base
-    for start in sorted(starts):
+    for start in finder(block, phrase_list().prefilter):
         end = block.find(b"\n", start)
         line = block[start : len(block) if end < 0 else end]
         if any_phrase.search(line.decode("utf-8", errors="replace")):
@@ -110,8 +119,9 @@ class SafetyNet:
     already holds within NEAR_LINES lines is read; alone, it is listed.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, finder: LineFinder = lines_holding) -> None:
         self.source = source
+        self.finder = finder
         self.hits: deque[tuple[int, bytes]] = deque()
         self.listed: list[dict] = []
         self.debug: list[tuple[int, bytes, dict]] = []
@@ -123,7 +133,7 @@ class SafetyNet:
         self.held: list[tuple[int, bytes, dict]] = []
 
     def block(self, block: bytes, line_base: int) -> None:
-        self.hits.extend(phrase_lines(block, line_base))
+        self.hits.extend(phrase_lines(block, line_base, self.finder))
 
     def event(self, line_no: int, raw: bytes, record: dict) -> None:
         if line_no != self.line:

@@ -44,9 +44,11 @@ pyscan's rules for the rest; the fallback when `_cscan` is not built). `BACKEND`
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from logscope.lines.phrases import LineFinder, lines_holding
 from logscope.scan import arrowscan, pyscan
 from logscope.scan.columns import ScanResult, to_table
 from logscope.scan.layout import MAX_EVENT_BYTES
@@ -63,7 +65,17 @@ BACKEND = "compiled" if _cscan is not None else "python"
 BLOCK_BYTES = 16 * 1024 * 1024
 _CONTINUATION_START = (b"|", b" ", b"\t", b"HTTPMSG:", b"SIPMSG:")
 
-__all__ = ["BACKEND", "MAX_EVENT_BYTES", "RawScan", "ScanResult", "blocks", "scan", "scan_path", "scan_raw"]
+__all__ = [
+    "BACKEND",
+    "MAX_EVENT_BYTES",
+    "RawScan",
+    "ScanResult",
+    "blocks",
+    "line_finder",
+    "scan",
+    "scan_path",
+    "scan_raw",
+]
 
 
 def scan_path() -> str:
@@ -78,6 +90,16 @@ def scan_path() -> str:
     if wanted in ("python", "arrow"):
         return wanted
     return "compiled" if _cscan is not None else "arrow"
+
+
+def line_finder() -> LineFinder:
+    """How the safety net finds the lines holding its words: the compiled scanner's one-pass search
+    on the compiled path, else one byte search per word (`logscope.lines.phrases.lines_holding`)."""
+    return _compiled_lines_holding if scan_path() == "compiled" else lines_holding
+
+
+def _compiled_lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
+    return array("q", _cscan.lines_holding(block, words)).tolist()
 
 
 def scan_raw(

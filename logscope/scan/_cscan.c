@@ -768,7 +768,69 @@ done:
     return result;
 }
 
+/* lines_holding(block, words) -> bytes of int64: the start offset of each line of `block` that holds
+   one of `words` (a tuple of non-empty lower-case bytes without a line end), ASCII letters matched in
+   any case (as a search in bytes.lower() of the block), in block order, each line once.
+   One pass: each word is looked for at the pairs of bytes equal (in any case) to its rarest pair
+   (by English letter frequency), through a 64 KiB table of such pairs, then compared in full. */
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int rarity(unsigned char c) {
+    static const char *COMMON = "etaoinsrhldcumfpgwybvkxjqz";
+    const char *at = c ? strchr(COMMON, c) : NULL;
+    return at ? (int)(at - COMMON) : 0;
+}
+static PyObject *py_lines_holding(PyObject *self, PyObject *args) {
+    Py_buffer block; PyObject *words;
+    if (!PyArg_ParseTuple(args, "y*O!", &block, &PyTuple_Type, &words)) return NULL;
+    Py_ssize_t nwords = PyTuple_GET_SIZE(words);
+    const unsigned char *w[64]; size_t wl[64], anchor[64];
+    unsigned char *pairs = NULL;
+    Buf out = {0};
+    PyObject *result = NULL;
+    if (nwords > 64) { PyErr_SetString(PyExc_ValueError, "lines_holding: at most 64 words"); goto done; }
+    if (!(pairs = PyMem_Calloc(65536, 1))) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t k = 0; k < nwords; k++) {
+        PyObject *word = PyTuple_GET_ITEM(words, k);
+        if (!PyBytes_Check(word) || PyBytes_GET_SIZE(word) < 2 || memchr(PyBytes_AS_STRING(word), '\n', PyBytes_GET_SIZE(word))) {
+            PyErr_SetString(PyExc_ValueError, "lines_holding: words must be bytes of two or more, no line end");
+            goto done;
+        }
+        w[k] = (const unsigned char *)PyBytes_AS_STRING(word); wl[k] = (size_t)PyBytes_GET_SIZE(word);
+        size_t best = 0;
+        for (size_t a = 1; a + 1 < wl[k]; a++)
+            if (rarity(w[k][a]) + rarity(w[k][a + 1]) > rarity(w[k][best]) + rarity(w[k][best + 1])) best = a;
+        anchor[k] = best;
+        unsigned char x = w[k][best], y = w[k][best + 1];
+        unsigned char xs[2] = {x, x >= 'a' && x <= 'z' ? x - 32 : x}, ys[2] = {y, y >= 'a' && y <= 'z' ? y - 32 : y};
+        for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) pairs[xs[i] | (ys[j] << 8)] = 1;
+    }
+    const unsigned char *b = block.buf; size_t n = (size_t)block.len;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!pairs[b[i] | (b[i + 1] << 8)]) continue;
+        for (Py_ssize_t k = 0; k < nwords; k++) {
+            size_t a = anchor[k], len = wl[k], j = 0;
+            if (i < a || len - a > n - i) continue;
+            const unsigned char *at = b + i - a;
+            while (j < len && ascii_lower(at[j]) == w[k][j]) j++;
+            if (j < len) continue;
+            const unsigned char *line = at;
+            while (line > b && line[-1] != '\n') line--;
+            int64_t start = (int64_t)(line - b);
+            if (put_i64(&out, &start, 1)) { PyErr_NoMemory(); goto done; }
+            const unsigned char *nl = memchr(b + i, '\n', n - i);
+            i = nl ? (size_t)(nl - b) : n;  /* the next line's first pair starts after the line end */
+            break;
+        }
+    }
+    result = PyBytes_FromStringAndSize(out.data ? out.data : "", (Py_ssize_t)out.len);
+done:
+    PyMem_Free(out.data); PyMem_Free(pairs);
+    PyBuffer_Release(&block);
+    return result;
+}
+
 static PyMethodDef methods[] = {{"scan", py_scan, METH_VARARGS, "scan(block, line_base, needle, year)"},
+                                {"lines_holding", py_lines_holding, METH_VARARGS, "lines_holding(block, words)"},
                                 {"gather", py_gather, METH_VARARGS, "gather(block, starts, lengths, trim=0)"},
                                 {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", "The compiled block scanner.", -1, methods};

@@ -155,7 +155,6 @@ _SPACE = (
 )
 _PADDED_KV = "^" + _SPACE + r'*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"'
 _ASCII_SPACE = " \t\n\r\x0b\x0c"
-_NUMBER = r"^[ \t\n\r\x0b\x0c]*[0-9]{1,18}[ \t\n\r\x0b\x0c]*$"
 
 
 def _strip(array: pa.Array) -> pa.Array:
@@ -179,16 +178,18 @@ def _strip_rows(array: pa.Array, rows: np.ndarray) -> pa.Array:
 
 
 def _numbers(values: pa.Array, keep: np.ndarray) -> pa.Array:
-    """Key values -> int64 as the record path reads them (`_int_or_none`): ASCII digits in bulk,
-    any other value by Python once per distinct value; a digit int() refuses declines its row."""
+    """Stripped key values -> int64 as the record path reads them (`_int_or_none`): 1-18 ASCII
+    digits in bulk, an empty value is null, any other value goes to Python; a digit int() refuses
+    declines its row."""
     n = len(values)
     if not n:
         return pa.array([], pa.int64())
-    plain = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
-    zero = pa.scalar("0", pa.string())
-    numbers = pc.cast(pc.utf8_trim(pc.if_else(plain, values, zero), _ASCII_SPACE), pa.int64())
+    plain = pc.fill_null(
+        pc.and_(pc.ascii_is_decimal(values), pc.less_equal(pc.binary_length(values), 18)), False
+    )
+    numbers = pc.cast(pc.if_else(plain, values, pa.scalar("0", pa.string())), pa.int64())
     numbers = pc.if_else(plain, numbers, pa.nulls(n, pa.int64()))
-    blank = pc.fill_null(pc.match_substring_regex(values, r"^[ \t\n\r\x0b\x0c]*$"), True)
+    blank = pc.fill_null(pc.equal(pc.binary_length(values), 0), True)
     other = pc.invert(pc.or_(plain, blank))
     if not pc.any(other).as_py():
         return numbers

@@ -332,10 +332,7 @@ def net_events(
         kinds = pc.is_in(piece["kind"], pa.array(sorted(FAILURE_KINDS)))
         wanted = np.array(kinds.to_numpy(zero_copy_only=False), dtype=bool)
         if hit_lines:
-            raw = span_strings(result.block, starts, sizes)
-            ends = lines + pc.count_substring(raw, "\n").to_numpy(zero_copy_only=False) + 1
-            hits = np.asarray(sorted(hit_lines), np.int64)
-            wanted |= np.searchsorted(hits, lines, "left") < np.searchsorted(hits, ends, "left")
+            wanted[_holding(result.block, starts, sizes, lines, hit_lines)] = True
         fields = ("kind", "thread", "level", "module", "process")
         rows = np.flatnonzero(wanted)
         chosen = {name: piece[name].take(pa.array(rows)).to_pylist() for name in fields}
@@ -344,3 +341,20 @@ def net_events(
             block = result.block[starts[row] : starts[row] + sizes[row]]
             out.append((int(lines[row]), block, record))
     return sorted(out, key=lambda event: event[0])
+
+
+def _holding(block: bytes, starts: np.ndarray, sizes: np.ndarray, lines: np.ndarray, hit_lines: list[int]):
+    """The rows (events in line order) whose lines hold one of `hit_lines`: a hit can only be in the
+    last event opening at or before it, so only those few events' line ends are counted."""
+    hits = np.unique(np.asarray(hit_lines, np.int64))
+    owners = np.searchsorted(lines, hits, "right") - 1
+    found = owners >= 0
+    hits, owners = hits[found], owners[found]
+    ends = np.array(
+        [
+            lines[row] + block.count(b"\n", starts[row], starts[row] + sizes[row]) + 1
+            for row in owners.tolist()
+        ],
+        dtype=np.int64,
+    )
+    return np.unique(owners[hits < ends])
