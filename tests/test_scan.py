@@ -521,3 +521,54 @@ def test_compiled_line_search_finds_the_lines_the_byte_search_finds(name):
         assert found == lines_holding(block, words), block[:80]
         short = (b"ac", b"ca")
         assert array.array("q", _cscan.lines_holding(block, short)).tolist() == lines_holding(block, short)
+
+
+_START_TEXTS = [
+    "GET /cucm-uds/user/alice HTTP/1.1", "HTTP/1.1 200 OK", "HTTP/1.1 502 connect failed ", "| HTTP/1.0 404",
+    "  |  POST https://h:8443/x?y=1 HTTP/2", "GET  /two-spaces", "get /lower", "HTTP/1.1 2000", "HTTP/1.1 200  Two",
+    "GET /a HTTP/1.1 extra", "HTTP/1.1 200 OK\nsecond", "HTTP/1.\u0661 200 OK", "HTTP/1.1 200 \u00d6kay\u2003",
+    "\u2003GET /x", "GET /caf\u00e9", "|", "", "HTTP/1.1 \u0662\u0660\u0660 OK", "GET /x\x1c", "GET /x\x1cy", "GET /a\x0bb", "GET\t/x",
+]  # fmt: skip
+_ROUTE_URLS = [
+    "http://vcs_control.example.com:8443/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbTEuZXhhbXBsZS5jb20vODQ0Mw/cucm-uds/x",
+    "https://h/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbTEuZXhhbXBsZS5jb20vODQ0Mw==?q", "/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbQ/x",
+    "http://h:1/short/x", "http://h/ZXhhbXBsZS5jb20vaHR0cHMvaC85OTk5OTk", "http://h\u2003x/ZXhhbXBsZS5jb20vaHR0cHMvY3Vj",
+    "http://h/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbTE\u00e9", "1http://h/ZXhhbXBsZS5jb20vaHR0cHMvY3VjbTEu", "http://h/",
+    "http://h/ZXhh-_bXBsZS5jb20vaHR0cHMvY3VjbTEu#f", "",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.lists(st.sampled_from(_START_TEXTS) | st.text(alphabet="GETHP/1.0 |\t\u2003\u00e9xa\n", max_size=24))
+)
+def test_start_lines_read_in_bulk_equal_http_start_line(texts):
+    """The start-line fields read by RE2 kernels over distinct values equal `http_start_line`'s."""
+    from logscope.lines.records import http_start_line
+    from logscope.scan.values import start_lines
+
+    texts = list(dict.fromkeys(_START_TEXTS + texts))
+    fields = {name: array.to_pylist() for name, array in start_lines(pa.array(texts, pa.string())).items()}
+    for row, text in enumerate(texts):
+        assert {name: values[row] for name, values in fields.items() if values[row] is not None} == (
+            http_start_line(text)
+        ), text
+
+
+def test_routes_decoded_per_segment_equal_route_from_url():
+    """A URL's route read through its segment (decoded once per distinct segment) is route_from_url's."""
+    from logscope.route import route_from_url
+    from logscope.scan.values import route_columns, route_segments
+
+    segments = route_segments(pa.array(_ROUTE_URLS, pa.string())).to_pylist()
+    for url, segment in zip(_ROUTE_URLS, segments, strict=True):
+        route = route_from_url(url)
+        expected = (
+            {}
+            if route is None
+            else {
+                f"route_{p}": getattr(route, p)
+                for p in ("segment", "domain", "scheme", "host", "port", "error")
+            }
+        )
+        assert ({} if segment is None else route_columns(segment)) == expected, url

@@ -167,7 +167,7 @@ def test_version_says_which_parse_path_is_in_use(monkeypatch, setting, said):
 
 
 def test_the_scans_decoding_caches_are_dropped_once_the_frame_is_built(monkeypatch):
-    from logscope.scan import columns
+    from logscope.scan import values
 
     _parse(monkeypatch, "compiled" if BACKEND == "compiled" else "arrow", _sample_members()[:3])
-    assert not (columns._OPENSSL or columns._START_LINES or columns._ROUTES)
+    assert not values._OPENSSL

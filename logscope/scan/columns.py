@@ -1,8 +1,9 @@
 """A backend's flat spans -> one pyarrow Table per block, the same for both backends.
 
 Strings are decoded once per distinct byte value; kv columns are mapped once per shape (key
-sequence) and gathered for every row of that shape with numpy; HTTP start lines, routes and OpenSSL
-errors are decoded once per distinct value. A shape this layer cannot map with certainty (a
+sequence) and gathered for every row of that shape with numpy; HTTP start lines are read by RE2
+kernels over the distinct values, routes decoded once per distinct route segment and OpenSSL errors
+once per distinct value. A shape this layer cannot map with certainty (a
 repeated key; a start line and a Status/Reason/Method/Request key in one body, whose winner depends
 on order) declines its events, and so does a number field Python's int() would refuse.
 """
@@ -23,12 +24,19 @@ from logscope.lines.records import (
     KEY_COLUMNS,
     REDUNDANT_KEYS,
     TRANSACTION_KINDS,
-    _int_or_none,
-    http_start_line,
-    split_openssl_error,
 )
-from logscope.route import route_from_url
 from logscope.scan.pyscan import RawScan
+from logscope.scan.values import (
+    ROUTE_PARTS,
+    SPACE,
+    numbers,
+    openssl_fields,
+    route_columns,
+    route_segments,
+    start_lines,
+    strip_rows,
+    strip_values,
+)
 
 try:  # the compiled span copy, when the extension is built and not turned off
     if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "arrow", "off", "records"):
@@ -39,7 +47,6 @@ except ImportError:
 
 _START_LINE_KEYS = frozenset({"Status", "Reason", "Method", "Request"})
 _INT_COLUMNS = ("txn_id", "src_port", "dst_port", "status")
-_ROUTE = ("segment", "domain", "scheme", "host", "port", "error")
 STRING_COLUMNS = (
     "host", "process", "thread", "level", "program", "kind", "message", "sni", "name_check", "action",
     "verify_error", "server_name", "server_ip", "ssl_error_code", "ssl_reason", "module", "detail",
@@ -86,10 +93,10 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip
         array = pa.Array.from_buffers(
             pa.string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
-        return array if edges is None else _strip_rows(array, np.frombuffer(edges, dtype=bool))
+        return array if edges is None else strip_rows(array, np.frombuffer(edges, dtype=bool))
     taken = _span_take(block, starts, lengths, valid)
     array = taken if taken is not None else _span_views(block, starts, lengths, valid)
-    return _strip(array) if strip else array
+    return strip_values(array) if strip else array
 
 
 def _span_take(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array | None:
@@ -141,67 +148,8 @@ def _span_views(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np
     return array.cast(pa.string())
 
 
-def _per_value(array: pa.Array, compute, kind=None) -> pa.Array:
-    """`compute` once per distinct value of `array` (nulls stay null)."""
-    encoded = array.dictionary_encode()
-    mapped = pa.array([compute(value) for value in encoded.dictionary.to_pylist()], kind or pa.string())
-    return mapped.take(encoded.indices)
-
-
-# logscope.lines.records._KV_START, with Python's `\s` spelled out for RE2 (str.isspace characters)
-_SPACE = (
-    r"[\t\n\x0b\x0c\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
-    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-)
-_PADDED_KV = "^" + _SPACE + r'*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"'
-_ASCII_SPACE = " \t\n\r\x0b\x0c"
-
-
-def _strip(array: pa.Array) -> pa.Array:
-    """`str.strip` of every value: ASCII space trimmed in bulk; a value that then starts or ends
-    with a non-ASCII character (maybe a Unicode space) is stripped by Python."""
-    if not len(array):
-        return array
-    trimmed = pc.utf8_trim(array, _ASCII_SPACE)
-    odd = pc.fill_null(pc.match_substring_regex(trimmed, "^[^\\x00-\\x7f]|[^\\x00-\\x7f]$"), False)
-    if not pc.any(odd).as_py():
-        return trimmed
-    return _strip_rows(trimmed, np.asarray(odd.to_numpy(zero_copy_only=False), dtype=bool))
-
-
-def _strip_rows(array: pa.Array, rows: np.ndarray) -> pa.Array:
-    """`array` with the values where `rows` is set `str.strip`ped by Python."""
-    values = array.to_pylist()
-    for row in np.flatnonzero(rows).tolist():
-        values[row] = values[row].strip()
-    return pa.array(values, pa.string())
-
-
-def _numbers(values: pa.Array, keep: np.ndarray) -> pa.Array:
-    """Stripped key values -> int64 as the record path reads them (`_int_or_none`): 1-18 ASCII
-    digits in bulk, an empty value is null, any other value goes to Python; a digit int() refuses
-    declines its row."""
-    n = len(values)
-    if not n:
-        return pa.array([], pa.int64())
-    plain = pc.fill_null(
-        pc.and_(pc.ascii_is_decimal(values), pc.less_equal(pc.binary_length(values), 18)), False
-    )
-    numbers = pc.cast(pc.if_else(plain, values, pa.scalar("0", pa.string())), pa.int64())
-    numbers = pc.if_else(plain, numbers, pa.nulls(n, pa.int64()))
-    blank = pc.fill_null(pc.equal(pc.binary_length(values), 0), True)
-    other = pc.invert(pc.or_(plain, blank))
-    if not pc.any(other).as_py():
-        return numbers
-    rows = np.flatnonzero(np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool))
-    out = numbers.to_pylist()
-    for row, text in zip(rows.tolist(), values.take(pa.array(rows)).to_pylist(), strict=True):
-        number = _number(text)
-        if number is False:
-            keep[row] = False
-        else:
-            out[row] = number
-    return pa.array(out, pa.int64())
+# logscope.lines.records._KV_START for RE2
+_PADDED_KV = "^" + SPACE + r'*[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*"'
 
 
 def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
@@ -234,17 +182,6 @@ def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray, *, strip: b
     return span_strings(block, starts, lengths, strip=strip)
 
 
-def _kv_values(block: bytes, values: np.ndarray, rows: np.ndarray, plans: list, key: str) -> pa.Array:
-    return _kv_strings(block, values, _kv_gather(rows, plans, (key,)))
-
-
-def _matrix(buffer, width: int) -> np.ndarray:
-    """A flat int64 array as rows of `width` (an empty one keeps its width)."""
-    if not len(buffer):
-        return np.zeros((0, width), np.int64)
-    return np.frombuffer(buffer, dtype=np.int64).reshape(-1, width)
-
-
 def _names(names: tuple, codes: np.ndarray) -> pa.Array:
     """Codes 1.. -> names (0: null)."""
     return pa.array(np.array([None, *names], dtype=object)[codes], pa.string())
@@ -252,13 +189,6 @@ def _names(names: tuple, codes: np.ndarray) -> pa.Array:
 
 def _kind(detail: str | None, event: str | None) -> str:
     return DETAIL_KINDS.get(detail or "", "") or EVENT_KINDS.get(event or "", "other")
-
-
-def _number(value: str | None) -> int | bool | None:
-    try:
-        return _int_or_none(value) if value is not None else None
-    except ValueError:  # a digit int() does not read (superscripts): the reference decides
-        return False
 
 
 def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
@@ -278,9 +208,7 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     message = pc.coalesce(msg, stripped)
     first_line = pc.extract_regex(stripped, r"^(?P<line>[^\n]*)").field(0) if n else stripped
     start = pc.coalesce(msg, first_line).dictionary_encode()
-    parsed = [_cached(_START_LINES, text, http_start_line) for text in start.dictionary.to_pylist()]
-    for field in ("method", "url", "status", "reason"):
-        from_line = pa.array([p.get(field) for p in parsed], pa.int64() if field == "status" else pa.string())
+    for field, from_line in start_lines(start.dictionary).items():
         columns[field] = pc.coalesce(from_line.take(start.indices).cast(pa.string()), columns[field])
     pairs = pa.StructArray.from_arrays([columns["detail"], columns["event"]], ["d", "e"])
     kinds = [_kind(p["d"], p["e"]) for p in pairs.to_pylist()] if n < 64 else None
@@ -299,15 +227,15 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     columns["message"] = pc.if_else(transaction, pa.nulls(n, pa.string()), message)
     columns["kind"] = kind
     for column in _INT_COLUMNS:
-        columns[column] = _numbers(columns[column], keep)
+        columns[column] = numbers(columns[column], keep)
     urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
     encoded = urls.dictionary_encode()
-    routes = [_route(url) if url else {} for url in encoded.dictionary.to_pylist()]
-    for part in _ROUTE:
+    segments = route_segments(encoded.dictionary).dictionary_encode()
+    routes = [route_columns(segment) for segment in segments.dictionary.to_pylist()]
+    per_url = segments.indices.take(encoded.indices)
+    for part in ROUTE_PARTS:
         kind_of = pa.int64() if part == "port" else pa.string()
-        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(
-            encoded.indices
-        )
+        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(per_url)
     return columns
 
 
@@ -351,7 +279,7 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     columns["sni"] = pc.if_else(ssl, null_str, f1)
     columns["verify_error"] = pc.if_else(ssl, null_str, f3)
     errors = pc.if_else(ssl, f3, null_str).dictionary_encode()
-    split = [_openssl(text) for text in errors.dictionary.to_pylist()]
+    split = [openssl_fields(text) for text in errors.dictionary.to_pylist()]
     for field in ("ssl_error_code", "ssl_reason"):
         columns[field] = pa.array([e.get(field) for e in split], pa.string()).take(errors.indices)
     columns["name_check"] = pa.array(
@@ -445,37 +373,3 @@ def extras(result: ScanResult) -> list[dict[str, str] | None]:
             extra[key] = block_of[start : start + length].decode("utf-8").strip()  # as kv_record
         out.append(extra or None)
     return out
-
-
-_OPENSSL: dict[str, dict] = {}
-_START_LINES: dict[str, dict] = {}
-_ROUTES: dict[str, dict] = {}
-_CACHE_LIMIT = 65536
-
-
-def clear_caches() -> None:
-    """Forget the decoded start lines, routes and OpenSSL errors (up to 3 x 65,536 entries, tens of
-    MiB): they serve the scan of one analysis, not the frame built after it."""
-    for cache in (_OPENSSL, _START_LINES, _ROUTES):
-        cache.clear()
-
-
-def _cached(cache: dict, key: str, compute):
-    value = cache.get(key)
-    if value is None:
-        value = compute(key)
-        if len(cache) < _CACHE_LIMIT:
-            cache[key] = value
-    return value
-
-
-def _openssl(text: str) -> dict:
-    return _cached(_OPENSSL, text, split_openssl_error)
-
-
-def _route(url: str) -> dict:
-    def compute(url: str) -> dict:
-        route = route_from_url(url)
-        return {} if route is None else {f"route_{part}": getattr(route, part) for part in _ROUTE}
-
-    return _cached(_ROUTES, url, compute)

@@ -32,7 +32,8 @@ from logscope.frame import (
 )
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
-from logscope.scan.columns import ScanResult, clear_caches, span_strings
+from logscope.scan.columns import ScanResult, span_strings
+from logscope.scan.values import clear_caches
 
 # Envelopes whose time this layer converts as the record path does; others go to the record path.
 _NATIVE_DIALECTS = ("rfc3339", "rfc5424")
