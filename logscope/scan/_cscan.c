@@ -602,6 +602,19 @@ static int whole_after(const unsigned char *b, size_t size, size_t p) {
     size_t e = bsd_time(b, size, p);
     return e && e < size && b[e] == ' ';
 }
+/* Whether every byte is in 0x20-0x7f: eight bytes at a time (a byte under 0x20 borrows into its top
+   bit in v - 0x20.., one from 0x80 up has it set in v). */
+static int printable_ascii(const unsigned char *s, size_t n) {
+    const uint64_t low = 0x2020202020202020ULL, top = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        if ((v | ((v - low) & ~v)) & top) return 0;
+    }
+    for (; i < n; i++) if (s[i] < 0x20 || s[i] >= 0x80) return 0;
+    return 1;
+}
 static int event(Scan *x, const unsigned char *block, size_t start, size_t end, int64_t line, int multiline,
                  int whole) {
     if (!multiline && end > start && block[end - 1] == '\r') end--;
@@ -609,11 +622,13 @@ static int event(Scan *x, const unsigned char *block, size_t start, size_t end, 
     if (n > MAX_EVENT_BYTES) return decline(x, start, n, line, 1);
     if (!whole) return decline(x, start, n, line, 6);
     const unsigned char *s = block + start;
-    if (memchr(s, 0, n)) return decline(x, start, n, line, 2);
-    if (!utf8_valid(s, n)) return decline(x, start, n, line, 3);
-    for (size_t i = 0; i < n; i++) if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') return decline(x, start, n, line, 4);
-    /* a tab in the first line is odd spacing (the grammars read it); continuation lines may start with one */
-    for (size_t i = 0; i < n && s[i] != '\n'; i++) if (s[i] == '\t') return decline(x, start, n, line, 4);
+    if (!printable_ascii(s, n)) {  /* most events are: the byte checks below are for the others */
+        if (memchr(s, 0, n)) return decline(x, start, n, line, 2);
+        if (!utf8_valid(s, n)) return decline(x, start, n, line, 3);
+        for (size_t i = 0; i < n; i++) if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') return decline(x, start, n, line, 4);
+        /* a tab in the first line is odd spacing (the grammars read it); continuation lines may start with one */
+        for (size_t i = 0; i < n && s[i] != '\n'; i++) if (s[i] == '\t') return decline(x, start, n, line, 4);
+    }
     int64_t row[NCOL];
     for (int i = 0; i < NCOL; i++) row[i] = NUL_I64;
     for (size_t i = 0; i < sizeof SPAN_COLS / sizeof *SPAN_COLS; i++) { row[SPAN_COLS[i]] = 0; row[SPAN_COLS[i] + 1] = -1; }
