@@ -131,3 +131,16 @@ def test_an_expired_traversal_certificate_asks_for_a_renewal_not_for_cas(tmp_pat
     assert finding.status == "issue"
     assert "validity period" in finding.description
     assert "restart" in finding.action and "Ensure that all CA certificates" not in finding.action
+
+
+def test_a_healthy_tcp_close_is_dropped_without_being_parsed(monkeypatch):
+    """Most tvcs lines of a busy log are closes with no reason: they are known healthy by their
+    words alone (no Reason key, status line or CONNECT failure), the envelope is never parsed."""
+    import logscope.lines.tvcs as tvcs
+
+    parsed = []
+    monkeypatch.setattr(tvcs, "parse_event", lambda text: parsed.append(text) or {})
+    close = '2026-03-04T09:12:44.120+01:00 expe1 tvcs: Module="network.tcp" Detail="TCP Connection Closed"'
+    assert tvcs.tvcs_record(close) is None and parsed == []
+    tvcs.tvcs_record(close + ' Reason="Got EOF on socket"')
+    assert len(parsed) == 1

@@ -28,6 +28,8 @@ MARKERS: tuple[tuple[bytes, str], ...] = (
 MAX_TVCS_LINES = 20_000  # a log holding more repeats itself: the first ones tell the story
 MAX_LINE = 8192  # bytes of one tvcs line read
 _UTC_TIME = re.compile(r'UTCTime=\s*"\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[,.](\d+)')
+# a record's reason is read from a `Reason=` key, an HTTP status line or an ATS CONNECT failure
+_REASON_WORDS = ("Reason", "HTTP/", "CONNECT")
 TVCS_PROCESSES = {None, "tvcs"}  # a line that names another process is not a traversal line
 
 
@@ -70,6 +72,8 @@ def tvcs_record(text: str) -> dict[str, Any] | None:
     marker = next((name for needle, name in MARKERS if needle.decode() in text), None)
     if marker is None:
         return None
+    if marker == "tcp_closed" and not any(word in text for word in _REASON_WORDS):
+        return None  # a healthy close (most tvcs lines of a busy log): no parse needed to know it
     parsed = parse_event(text)
     if parsed.get("process") not in TVCS_PROCESSES:
         return None
