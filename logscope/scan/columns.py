@@ -300,9 +300,8 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     if text.any():  # a padded first pair (`Key ="v"`) is key="value" to the record path: decline
         padded = pc.fill_null(pc.match_substring_regex(body, _PADDED_KV), False)
         keep &= ~(text & np.asarray(padded.to_numpy(zero_copy_only=False), dtype=bool))
-    for name, array in kv_columns.items():
-        other = columns.get(name, pa.nulls(n, pa.int64() if name in INT_COLUMNS else pa.string()))
-        columns[name] = pc.if_else(kv_arrow, array, other)
+    for name, array in kv_columns.items():  # a kv column is null outside key="value" bodies
+        columns[name] = pc.if_else(kv_arrow, array, columns[name]) if name in columns else array
     arrays = {
         "offset": pa.array(rows[:, L.OFFSET]),
         "length": pa.array(rows[:, L.LENGTH]),
