@@ -162,24 +162,40 @@ def _shape_plan(shape: tuple[str, ...]) -> dict[str, int] | None:
     return {key: i for i, key in enumerate(shape)}
 
 
-def _kv_gather(rows: np.ndarray, plans: list, keys: tuple[str, ...]) -> np.ndarray:
-    """Per row, the index into `values` of the first of `keys` its shape holds (-1: none)."""
-    positions = np.full(len(plans) + 1, -1, dtype=np.int64)  # per shape id; the last: no shape (-1)
-    for shape_id, plan in enumerate(plans):
-        position = next((plan[key] for key in keys if plan and key in plan), None)
-        if position is not None:
-            positions[shape_id] = position
-    shapes = rows[:, L.SHAPE]
-    position = positions[np.where((shapes >= 0) & (shapes < len(plans)), shapes, len(plans))]
-    return np.where(position >= 0, rows[:, L.VALUES_FIRST] + position, -1)
+class _KeyValues:
+    """Where each key's value span is, per row of a block: a table of positions per shape built
+    once per block, so each key costs one lookup and one gather over the rows."""
 
+    def __init__(self, block: bytes, rows: np.ndarray, values: np.ndarray, plans: list) -> None:
+        self.block, self.values, self.count = block, values, len(plans)
+        shapes = rows[:, L.SHAPE]
+        self.shape_of = np.where((shapes >= 0) & (shapes < self.count), shapes, self.count)  # last: none
+        self.first = rows[:, L.VALUES_FIRST]
+        self.positions: dict[str, np.ndarray] = {}
+        for shape_id, plan in enumerate(plans):
+            for key, position in (plan or {}).items():
+                if key not in self.positions:
+                    self.positions[key] = np.full(self.count + 1, -1, dtype=np.int64)
+                self.positions[key][shape_id] = position
 
-def _kv_strings(block: bytes, values: np.ndarray, index: np.ndarray, *, strip: bool = False) -> pa.Array:
-    present = index >= 0
-    safe = np.where(present, index, 0)
-    starts = values[safe, 0] if len(values) else np.zeros(len(index), np.int64)
-    lengths = np.where(present, values[safe, 1], -1) if len(values) else np.full(len(index), -1)
-    return span_strings(block, starts, lengths, strip=strip)
+    def index(self, keys: tuple[str, ...]) -> np.ndarray:
+        """Per row, the index into `values` of the first of `keys` its shape holds (-1: none)."""
+        table = np.full(self.count + 1, -1, dtype=np.int64)
+        for key in reversed(keys):
+            if key in self.positions:
+                table = np.where(self.positions[key] >= 0, self.positions[key], table)
+        position = table[self.shape_of]
+        return np.where(position >= 0, self.first + position, -1)
+
+    def strings(self, keys: tuple[str, ...]) -> pa.Array:
+        """The values of the first of `keys` each row holds, `str.strip`ped (null: none)."""
+        index = self.index(keys)
+        present = index >= 0
+        if not len(self.values):
+            return pa.nulls(len(index), pa.string())
+        safe = np.where(present, index, 0)
+        lengths = np.where(present, self.values[safe, 1], -1)
+        return span_strings(self.block, self.values[safe, 0], lengths, strip=True)
 
 
 def _names(names: tuple, codes: np.ndarray) -> pa.Array:
@@ -199,12 +215,11 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     for shape_id, plan in enumerate(plans):
         if plan is None:
             keep &= ~(kv & (shapes == shape_id))
-    columns = {  # padded values compare trimmed, as kv_record trims them (the message lines apart)
-        column: _kv_strings(block, values, _kv_gather(rows, plans, (key,)), strip=True)
-        for key, column in KEY_COLUMNS.items()
-    }
-    msg = _kv_strings(block, values, _kv_gather(rows, plans, ("Msg",)), strip=True)
-    stripped = _kv_strings(block, values, _kv_gather(rows, plans, ("HTTPMSG", "SIPMSG")), strip=True)
+    key_values = _KeyValues(block, rows, values, plans)
+    # padded values compare trimmed, as kv_record trims them (the message lines apart)
+    columns = {column: key_values.strings((key,)) for key, column in KEY_COLUMNS.items()}
+    msg = key_values.strings(("Msg",))
+    stripped = key_values.strings(("HTTPMSG", "SIPMSG"))
     message = pc.coalesce(msg, stripped)
     first_line = pc.extract_regex(stripped, r"^(?P<line>[^\n]*)").field(0) if n else stripped
     start = pc.coalesce(msg, first_line).dictionary_encode()
