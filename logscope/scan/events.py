@@ -10,7 +10,6 @@ become a piece of records. :class:`PieceBuilder` joins the pieces in file order 
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,6 @@ from logscope.frame import (
     KIND_DTYPE,
     KINDS,
     PORT_COLUMNS,
-    SMALL_CATEGORIES,
     TEXT_COLUMNS,
     category_dtype,
     infer_bsd_zones,
@@ -175,14 +173,6 @@ def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categor
     return sorted_categorical(indices, dictionary, "string")
 
 
-def _sorted_dtype(values, dtype: str) -> pd.CategoricalDtype:
-    """The dtype `pd.Series(values, dtype=dtype).astype("category")` gives (values sorted, unique)."""
-    return pd.Series(list(values), dtype=dtype).astype("category").dtype
-
-
-_cached_sorted_dtype = lru_cache(maxsize=1024)(_sorted_dtype)
-
-
 def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
     """Codes -> a categorical with sorted categories, as `astype("category")` of the values makes
     (of dtype `dtype`: string when they come from string categories)."""
@@ -191,9 +181,10 @@ def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "
     remap = np.empty(count + 1, np.int32)
     remap[order] = np.arange(count, dtype=np.int32)
     remap[count] = -1
+    # the distinct values in code point order (UTF-8 byte order is the same), as astype("category")
+    # sorts them; from object values it infers the categories' dtype
     values = dictionary.take(pa.array(order)).to_pylist()
-    small = count <= SMALL_CATEGORIES
-    categories = _cached_sorted_dtype(tuple(values), dtype) if small else _sorted_dtype(values, dtype)
+    categories = pd.CategoricalDtype(pd.Index(values, dtype=None if dtype == "object" else dtype))
     return pd.Categorical.from_codes(remap[indices], dtype=categories)
 
 
