@@ -180,7 +180,10 @@ def parse_stream(
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
     if tvcs is not None:
-        on_block = _both(on_block, tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head)))
+        on_block = _both(
+            on_block,
+            tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head), finder=line_finder()),
+        )
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
         count = _parse_blocks(blocks, needle, stats, builder, net, on_block, source_name, default_node)

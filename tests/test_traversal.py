@@ -144,3 +144,16 @@ def test_a_healthy_tcp_close_is_dropped_without_being_parsed(monkeypatch):
     assert tvcs.tvcs_record(close) is None and parsed == []
     tvcs.tvcs_record(close + ' Reason="Got EOF on socket"')
     assert len(parsed) == 1
+
+
+def test_tvcs_markers_are_matched_in_their_own_case_whatever_finds_the_lines():
+    """The lines holding a marker are found by a search that ignores case (the compiled scanner's,
+    shared with the safety net); only a line holding the marker as tvcs writes it is read."""
+    close = (
+        '2026-03-04T09:12:44.120+01:00 expe1 tvcs: UTCTime="2026-03-04 08:12:44,120" Module="network.tcp"'
+        ' Level="DEBUG": Src-ip="1.2.3.4" Src-port="25697" Dst-ip="172.16.0.10" Dst-port="7001"'
+        ' Detail="{marker}" Reason="Got EOF on socket"'
+    )
+    text = "\n".join(close.format(marker=m) for m in ("TCP CONNECTION CLOSED", "TCP Connection Closed"))
+    _, frame = _events(("e.log", text))
+    assert list(frame["line"]) == [2]

@@ -16,6 +16,7 @@ from lark import Lark, Transformer, UnexpectedInput
 
 from logscope.lines.blocks import unwrapped_event
 from logscope.lines.fastpath import parse_event
+from logscope.lines.phrases import LineFinder, lines_holding
 from logscope.resources import grammar_path
 
 # (byte marker, what the line is): one search per marker per block
@@ -25,6 +26,7 @@ MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"Failed to establish SSL connection", "ssl_failed"),
     (b"Authentication Failed", "auth_failed"),
 )
+_MARKER_WORDS = tuple(needle.lower() for needle, _ in MARKERS)
 MAX_TVCS_LINES = 20_000  # a log holding more repeats itself: the first ones tell the story
 MAX_LINE = 8192  # bytes of one tvcs line read
 _UTC_TIME = re.compile(r'UTCTime=\s*"\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[,.](\d+)')
@@ -209,9 +211,17 @@ class TvcsLines:
         self.seen = False  # any line naming the tvcs process: the log covers the traversal at all
         self.pieces: dict[tuple[str, int], int] = {}  # (file, line) -> physical lines of a wrapped line
 
-    def reader(self, source: str, default_node: str | None, *, wrapped: bool = False) -> _BlockReader:
-        """The `on_block` callback of one log; `wrapped`: its lines were wrapped at a fixed width."""
-        return _BlockReader(self, source, default_node, wrapped=wrapped)
+    def reader(
+        self,
+        source: str,
+        default_node: str | None,
+        *,
+        wrapped: bool = False,
+        finder: LineFinder = lines_holding,
+    ) -> _BlockReader:
+        """The `on_block` callback of one log; `wrapped`: its lines were wrapped at a fixed width;
+        `finder`: how the lines holding a marker are found (the safety net's, see phrases.LineFinder)."""
+        return _BlockReader(self, source, default_node, wrapped=wrapped, finder=finder)
 
     def claimed(self) -> set[tuple[str, int]]:
         """(file, line) of every line read into a record with a known cause: the safety net need not
@@ -227,29 +237,27 @@ class TvcsLines:
 class _BlockReader:
     """The `on_block` callback of one log: finds the tvcs markers in each block of whole lines."""
 
-    def __init__(self, owner: TvcsLines, source: str, default_node: str | None, *, wrapped: bool) -> None:
+    def __init__(
+        self, owner: TvcsLines, source: str, default_node: str | None, *, wrapped: bool, finder: LineFinder
+    ) -> None:
         self.owner, self.source, self.default_node = owner, source, default_node
-        self.wrapped = wrapped
+        self.wrapped, self.finder = wrapped, finder
 
     def __call__(self, block: bytes, line_base: int) -> None:
         self.owner.seen = self.owner.seen or names_tvcs(block)
         if self.wrapped:
             self._read_wrapped(block, line_base)
             return
-        starts: set[int] = set()
-        for needle, _ in MARKERS:
-            position = block.find(needle)
-            while position >= 0:
-                starts.add(block.rfind(b"\n", 0, position) + 1)
-                position = block.find(needle, position + len(needle))
         line, counted = line_base, 0  # newlines counted from the previous start only: one pass per block
-        for start in sorted(starts):
+        for start in self.finder(block, _MARKER_WORDS):  # in any case: the markers' own is checked here
+            end = block.find(b"\n", start)
+            end = len(block) if end < 0 else end
+            if not any(block.find(needle, start, end) >= 0 for needle, _ in MARKERS):
+                continue
             if len(self.owner.records) >= MAX_TVCS_LINES:
                 return
             line += block.count(b"\n", counted, start)
             counted = start
-            end = block.find(b"\n", start)
-            end = len(block) if end < 0 else end
             raw = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
             self._read(raw, line)
 
