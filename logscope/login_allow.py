@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logscope.login_codes import (
+    NAT,
     Column,
     arrow_column,
     column,
@@ -31,6 +32,7 @@ from logscope.login_codes import (
     known_at,
     pair_codes,
     shared,
+    ticks,
 )
 
 ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
@@ -81,7 +83,7 @@ def allowed_users(
     if "username" not in events or events.empty:
         return result
     known = scheme.codes >= 0
-    known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
+    known &= (server.codes >= 0) & port[1] & (ticks(start) != NAT)
     rows = np.flatnonzero(wanted & known)
     allowed = _allow_events(events)
     if allowed is None or len(rows) == 0:
@@ -130,7 +132,7 @@ def _instants(
     both have one type (merge_asof then builds no datetime index), else the times as they are."""
     if requests.dtype == events.dtype and isinstance(requests, pd.arrays.DatetimeArray):
         unit = requests.unit
-        ints = tuple(side.to_numpy(dtype=f"datetime64[{unit}]").view("int64") for side in (requests, events))
+        ints = (ticks(requests, unit), ticks(events, unit))
         return ints, int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
     return (requests, events), ALLOW_SLACK
 
@@ -138,7 +140,8 @@ def _instants(
 def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
     """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
     values (the order of equal times is the one earlier versions matched with)."""
-    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
+    unit = times.unit
+    return ticks(times, unit).view(f"datetime64[{unit}]").argsort(kind="quicksort")
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:
