@@ -424,9 +424,10 @@ def joint_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nd
         for side in (0, 1):
             key = np.zeros(sizes[side], dtype="int64")
             for pair, span, low in zip(pairs, spans, lows, strict=True):
-                if span > 1:  # in place: one temporary
+                if span > 1:  # in place: no temporary
                     key *= span
-                    key += pair[side] - low  # within [0, span) whatever the values (a hostile log's huge ids)
+                    key += pair[side]
+                    key -= low  # int64 wraps and comes back: exact whatever the values (huge ids)
             keys.append(key)
         return keys[0], keys[1]
     key = None

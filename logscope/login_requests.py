@@ -136,17 +136,29 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     devices, firsts = first_per_key(device.codes[both], both)
     by_device = lookup(devices, user.codes[firsts], device.codes[todo])
     owner = per_value_ascii(Column(device.codes[todo], device.values), device_owners, device_owner)
-    named = np.flatnonzero(user.codes >= 0)
-    lower = per_value_ascii(Column(user.codes[named], user.values), pc.ascii_lower, str.lower)
+    every = np.arange(len(user.values), dtype="int64")  # lower-cased once per user, not per request
+    lower = per_value_ascii(Column(every, user.values), pc.ascii_lower, str.lower)
     (owner_codes, lower_codes), _ = shared(owner, lower)
     guessable = owner_codes >= 0
+    # only the requests of a user some device's name carries: no other can be a guess (a storm has a
+    # few thousand device-only requests among hundreds of thousands)
+    owned = np.zeros(len(every) + 1, dtype=bool)  # the last entry: what -1 (no user) reads
+    owned[:-1] = one_of_codes(lower_codes, owner_codes[guessable])
+    named = np.flatnonzero(owned[user.codes])
     nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
-    key = pair_codes(nodes, np.concatenate([lower_codes, owner_codes[guessable]]))
+    key = pair_codes(nodes, np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]]))
     seen, first_named = first_per_key(key[: len(named)], named)
     guess = np.full(len(todo), -1, dtype="int64")
     guess[guessable] = lookup(seen, user.codes[first_named], key[len(named) :])
     result[todo] = np.where(by_device >= 0, by_device, guess)
     return result
+
+
+def one_of_codes(codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each code (-1: none) is one of the `wanted` codes (non-negative, of the same values)."""
+    table = np.zeros(int(max(codes.max(initial=-1), wanted.max(initial=-1))) + 2, dtype=bool)
+    table[wanted] = True
+    return table[codes]  # -1 reads the last entry, never set
 
 
 def tls_failures(
