@@ -217,9 +217,10 @@ def summarize(requests: Requests, failed: np.ndarray, bounds: np.ndarray, start:
             ),
             "outcome": _strings(_OUTCOMES, outcome),
             "failed_step": _strings(np.array(STEP_NAMES, dtype=object), failed_step),
-            "requests": size.astype("int64"),
+            "requests": size.astype("int64", copy=False),
             "stages": _stages(state[:, : len(STEP_KINDS)]),
-        }
+        },
+        copy=False,  # every column is new: copying them again would only fault in fresh memory
     )
     return frame
 
@@ -258,8 +259,8 @@ def step_frame(
     rows = requests.rows
     return pd.DataFrame(
         {
-            "login": login.astype("int64"),
-            "seq": seq.astype("int64"),
+            "login": login.astype("int64", copy=False),
+            "seq": seq.astype("int64", copy=False),
             "step": pd.Categorical.from_codes(requests.step, categories=list(STEP_NAMES)),
             "node": requests.node.categorical(),
             "pid": transactions["pid"].array.take(rows),
@@ -274,7 +275,8 @@ def step_frame(
             "failed": failed,
             "user": requests.user.categorical(),
             "device": requests.device.categorical(),
-        }
+        },
+        copy=False,  # every column is new (taken in login order): no copy of them
     )
 
 
