@@ -336,6 +336,7 @@ def _finding_logins(
     findings: list[Finding], logins: Logins, failed: FailedSteps
 ) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
+    users: tuple[np.ndarray, Any] | None = None  # the logins' users as codes, made at the first hit
     for finding in findings:
         if finding.status not in FINDING_STATUSES or len(failed.rows) == 0:
             continue
@@ -344,14 +345,24 @@ def _finding_logins(
             continue
         numbers = logins.logins["login"].to_numpy()
         rows = np.flatnonzero(np.isin(numbers, failed.login[hit]))  # only the columns read, at these rows
-        users = [str(user) for user in logins.logins["user"].iloc[rows].dropna().drop_duplicates()]
+        if users is None:
+            users = pd.factorize(logins.logins["user"])
+        codes, named = _distinct(users[0][rows]), users[1]
         result[finding.id] = {
             "count": len(rows),
-            "users_count": len(users),
-            "first_users": users[:FIRST_USERS],
+            "users_count": len(codes),
+            "first_users": [str(named[code]) for code in codes[:FIRST_USERS].tolist()],
             "logins": [int(login) for login in numbers[rows].tolist()],
         }
     return result
+
+
+def _distinct(codes: np.ndarray) -> np.ndarray:
+    """The distinct codes (-1, missing, left out) in the order they first appear: a finding counts
+    its users and names the first few, never making a text per login."""
+    codes = codes[codes >= 0]
+    first = np.unique(codes, return_index=True)[1]
+    return codes[np.sort(first)]
 
 
 def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:
