@@ -101,17 +101,17 @@ def allowed_users(
     event_order = event_order[event_url[event_order] >= 0]
     right_node = np.where(right_node >= 0, right_node, nowhere)
     one_node = left_node.min() == left_node.max() == right_node.min() == right_node.max()
+    # keyed as they are, then each key taken in time order once (not each of its parts)
     left_key, right_key = joint_keys(
-        *(
-            [] if one_node else [(left_node[by_time], right_node[event_order])]
-        ),  # one node: it tells none apart
-        (pid[rows][by_time], allowed.pid[event_order]),
-        (left_url[by_time], event_url[event_order]),
+        *([] if one_node else [(left_node, right_node)]),  # one node: it tells none apart
+        (pid[rows], allowed.pid),
+        (left_url, event_url),
     )
     (request_t, event_t), slack = _instants(request_ts, event_ts)
-    left = pd.DataFrame({"t": request_t[by_time], "key": left_key, "row": rows[by_time]}, copy=False)
+    left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
     right = pd.DataFrame(
-        {"t": event_t[event_order], "key": right_key, "user": allowed.user.codes[event_order]}, copy=False
+        {"t": event_t[event_order], "key": right_key[event_order], "user": allowed.user.codes[event_order]},
+        copy=False,
     )
     matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
     hit = matched["row"].notna().to_numpy(dtype=bool)

@@ -104,9 +104,14 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     Per node and key, a new attempt after SESSION_GAP without a request; attempts ordered by their
     first request, then node and key; each attempt's requests by time, file and line.
     """
-    node = ranks(requests.node.values)[requests.node.codes[keyed]]
-    key, source, line = requests.key[keyed], requests.source[keyed], requests.line[keyed]
-    clock = ticks(start)[keyed]
+    every = len(keyed) == len(requests.key)  # every request keyed (a storm's): read them as they are
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return values if every else values[keyed]
+
+    node = ranks(requests.node.values)[at(requests.node.codes)]
+    key, source, line = at(requests.key), at(requests.source), at(requests.line)
+    clock = at(ticks(start))
     known = clock != NAT
     every_known = bool(known.all())
     if not every_known:
