@@ -73,12 +73,23 @@ class Requests:
             if name in but:
                 taken[name] = value[:0]
             elif isinstance(value, Column):
-                taken[name] = Column(value.codes[order], value.values)
+                codes = value.codes.astype(narrow(len(value.values)), copy=False)
+                taken[name] = Column(codes[order], value.values)
             elif isinstance(value, tuple):
                 taken[name] = (value[0][order], value[1][order])
             else:
                 taken[name] = value[order]
         return Requests(**taken)
+
+
+def narrow(count: int) -> type[np.signedinteger]:
+    """The integer type pandas keeps a categorical's codes in for `count` values (int8 below 127,
+    then int16, int32): codes taken in it become the steps frame's categoricals without a copy and
+    move a quarter or an eighth of the bytes of int64."""
+    for kind in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
