@@ -194,7 +194,10 @@ def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray
     span = len(requests.path.values)
     matched = cut & (prefix >= 0) & (prefix < len(prefixes)) & (at_path >= 0)
     right = np.where(matched, prefix * span + used[at_path.clip(min=0)], -1)
-    return combo.astype("int64") * span + requests.path.codes[rows], right
+    left = combo.astype("int64", copy=False)  # the codes are new: mixed with the path in place
+    left *= span
+    left += requests.path.codes[rows]
+    return left, right
 
 
 def _port_codes(ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +289,8 @@ def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
     """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
     key = np.zeros(len(parts[0]), dtype="int64")
     for part, span in zip(parts, spans, strict=True):
-        key = key * span + part
+        key *= span  # in place: a million requests' keys without a temporary per part
+        key += part
     return key
 
 
