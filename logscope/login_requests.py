@@ -21,6 +21,7 @@ from logscope.login_codes import (
     Column,
     coalesce,
     column,
+    compact,
     device_owner,
     device_owners,
     first_per_key,
@@ -95,9 +96,7 @@ def narrow(count: int) -> type[np.signedinteger]:
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
     """One row per transaction (read-only inputs); `key` is -1 for those with neither user nor device."""
     node = _filled(column(transactions["node"]), UNKNOWN_NODE)
-    upstream = column(transactions["upstream_path"])
-    from_url = per_value(column(transactions["url"], where=upstream.codes < 0), route_path)
-    path = _filled(coalesce(upstream, from_url), "")
+    path = _filled(_paths(transactions), "")
     port = _either(ints(transactions["route_port"]), ints(transactions["upstream_port"]))
     server = coalesce(column(transactions["route_host"]), column(transactions["upstream_ip"]))
     pid = ints(transactions["pid"])
@@ -125,6 +124,16 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
         port=port,
         status=ints(transactions["status"]),
     )
+
+
+def _paths(transactions: pd.DataFrame) -> Column:
+    """Each request's upstream path, else the path of its route URL (read only for the requests
+    without one: in a storm none, and no pass over the URLs is made)."""
+    upstream = column(transactions["upstream_path"])
+    missing = upstream.codes < 0
+    if not missing.any():
+        return compact(upstream)  # what `coalesce` makes of it when no URL has a path to add
+    return coalesce(upstream, per_value(column(transactions["url"], where=missing), route_path))
 
 
 def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -78,3 +78,19 @@ def test_a_device_only_request_looks_for_its_user_among_the_requests_of_owner_na
     # the devices seen with a user (erin's and frank's), then gina's two requests with her name:
     # never erin's and frank's six, whose names no device-only request carries
     assert sizes == [2, 2]
+
+
+def test_route_urls_are_not_read_when_every_request_has_its_upstream_path(monkeypatch):
+    report = analyze_lines(login_lines("erin", 0, 10))
+    assert report.transactions["upstream_path"].notna().all()
+    read: list[object] = []
+    real = login_requests.per_value
+
+    def spy(col, function):
+        read.append(function)
+        return real(col, function)
+
+    monkeypatch.setattr(login_requests, "per_value", spy)
+    built = build_logins(*_frames(report))
+    assert login_requests.route_path not in read
+    assert built.steps["path"].tolist() == ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"]
