@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logscope.login_codes import (
+    NAT,
     Column,
     arrow_column,
     column,
@@ -31,6 +32,7 @@ from logscope.login_codes import (
     known_at,
     pair_codes,
     shared,
+    ticks,
 )
 
 ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
@@ -81,7 +83,7 @@ def allowed_users(
     if "username" not in events or events.empty:
         return result
     known = scheme.codes >= 0
-    known &= (server.codes >= 0) & port[1] & start.notna().to_numpy(dtype=bool)
+    known &= (server.codes >= 0) & port[1] & (ticks(start) != NAT)
     rows = np.flatnonzero(wanted & known)
     allowed = _allow_events(events)
     if allowed is None or len(rows) == 0:
@@ -99,17 +101,17 @@ def allowed_users(
     event_order = event_order[event_url[event_order] >= 0]
     right_node = np.where(right_node >= 0, right_node, nowhere)
     one_node = left_node.min() == left_node.max() == right_node.min() == right_node.max()
+    # keyed as they are, then each key taken in time order once (not each of its parts)
     left_key, right_key = joint_keys(
-        *(
-            [] if one_node else [(left_node[by_time], right_node[event_order])]
-        ),  # one node: it tells none apart
-        (pid[rows][by_time], allowed.pid[event_order]),
-        (left_url[by_time], event_url[event_order]),
+        *([] if one_node else [(left_node, right_node)]),  # one node: it tells none apart
+        (pid[rows], allowed.pid),
+        (left_url, event_url),
     )
     (request_t, event_t), slack = _instants(request_ts, event_ts)
-    left = pd.DataFrame({"t": request_t[by_time], "key": left_key, "row": rows[by_time]}, copy=False)
+    left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
     right = pd.DataFrame(
-        {"t": event_t[event_order], "key": right_key, "user": allowed.user.codes[event_order]}, copy=False
+        {"t": event_t[event_order], "key": right_key[event_order], "user": allowed.user.codes[event_order]},
+        copy=False,
     )
     matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
     hit = matched["row"].notna().to_numpy(dtype=bool)
@@ -130,7 +132,7 @@ def _instants(
     both have one type (merge_asof then builds no datetime index), else the times as they are."""
     if requests.dtype == events.dtype and isinstance(requests, pd.arrays.DatetimeArray):
         unit = requests.unit
-        ints = tuple(side.to_numpy(dtype=f"datetime64[{unit}]").view("int64") for side in (requests, events))
+        ints = (ticks(requests, unit), ticks(events, unit))
         return ints, int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
     return (requests, events), ALLOW_SLACK
 
@@ -138,7 +140,8 @@ def _instants(
 def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
     """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
     values (the order of equal times is the one earlier versions matched with)."""
-    return np.asarray(times.to_numpy(dtype=f"datetime64[{times.unit}]")).argsort(kind="quicksort")
+    unit = times.unit
+    return ticks(times, unit).view(f"datetime64[{unit}]").argsort(kind="quicksort")
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:
@@ -191,7 +194,10 @@ def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray
     span = len(requests.path.values)
     matched = cut & (prefix >= 0) & (prefix < len(prefixes)) & (at_path >= 0)
     right = np.where(matched, prefix * span + used[at_path.clip(min=0)], -1)
-    return combo.astype("int64") * span + requests.path.codes[rows], right
+    left = combo.astype("int64", copy=False)  # the codes are new: mixed with the path in place
+    left *= span
+    left += requests.path.codes[rows]
+    return left, right
 
 
 def _port_codes(ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,7 +289,8 @@ def _mixed(parts: list[np.ndarray], spans: list[int]) -> np.ndarray:
     """Non-negative codes, each below its span, as one int (the spans' product fits an int64)."""
     key = np.zeros(len(parts[0]), dtype="int64")
     for part, span in zip(parts, spans, strict=True):
-        key = key * span + part
+        key *= span  # in place: a million requests' keys without a temporary per part
+        key += part
     return key
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 UNKNOWN_NODE = "unknown"
+NAT = np.iinfo("int64").min  # what a missing time reads as int64 (numpy and pandas alike)
 _UDS_USER = re.compile(r"^/cucm-uds/(?:private/)?user/([^/?#]+)")
 _DEVICE_FILE = re.compile(r"/([^/?#]+)\.(?:cnf\.xml|tlv)(?:\.sgn)?(?:[?#]|$)")
 _DEVICE_PREFIX = re.compile(r"^(?i:CSF|BOT|TCT|TAB)(.+)$")
@@ -205,6 +206,15 @@ def ranks(values: np.ndarray) -> np.ndarray:
     result = np.empty(len(values), dtype="int64")
     result[order] = np.arange(len(values), dtype="int64")
     return result
+
+
+def ticks(times: pd.Series | pd.api.extensions.ExtensionArray, unit: str = "ns") -> np.ndarray:
+    """Times as int64 counts of `unit` (NaT: the int64 minimum): a datetime array of that unit read in
+    place (read-only), never converted; others converted."""
+    array = times.array if isinstance(times, pd.Series) else times
+    if isinstance(array, pd.arrays.DatetimeArray) and array.unit == unit:
+        return array.asi8
+    return np.asarray(array.to_numpy(dtype=f"datetime64[{unit}]")).view("int64")
 
 
 def ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -414,9 +424,10 @@ def joint_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nd
         for side in (0, 1):
             key = np.zeros(sizes[side], dtype="int64")
             for pair, span, low in zip(pairs, spans, lows, strict=True):
-                if span > 1:  # in place: one temporary
+                if span > 1:  # in place: no temporary
                     key *= span
-                    key += pair[side] - low  # within [0, span) whatever the values (a hostile log's huge ids)
+                    key += pair[side]
+                    key -= low  # int64 wraps and comes back: exact whatever the values (huge ids)
             keys.append(key)
         return keys[0], keys[1]
     key = None

@@ -21,6 +21,7 @@ from logscope.login_codes import (
     Column,
     coalesce,
     column,
+    compact,
     device_owner,
     device_owners,
     first_per_key,
@@ -73,7 +74,8 @@ class Requests:
             if name in but:
                 taken[name] = value[:0]
             elif isinstance(value, Column):
-                taken[name] = Column(value.codes[order], value.values)
+                codes = value.codes.astype(narrow(len(value.values)), copy=False)
+                taken[name] = Column(codes[order], value.values)
             elif isinstance(value, tuple):
                 taken[name] = (value[0][order], value[1][order])
             else:
@@ -81,12 +83,20 @@ class Requests:
         return Requests(**taken)
 
 
+def narrow(count: int) -> type[np.signedinteger]:
+    """The integer type pandas keeps a categorical's codes in for `count` values (int8 below 127,
+    then int16, int32): codes taken in it become the steps frame's categoricals without a copy and
+    move a quarter or an eighth of the bytes of int64."""
+    for kind in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:
     """One row per transaction (read-only inputs); `key` is -1 for those with neither user nor device."""
     node = _filled(column(transactions["node"]), UNKNOWN_NODE)
-    upstream = column(transactions["upstream_path"])
-    from_url = per_value(column(transactions["url"], where=upstream.codes < 0), route_path)
-    path = _filled(coalesce(upstream, from_url), "")
+    path = _filled(_paths(transactions), "")
     port = _either(ints(transactions["route_port"]), ints(transactions["upstream_port"]))
     server = coalesce(column(transactions["route_host"]), column(transactions["upstream_ip"]))
     pid = ints(transactions["pid"])
@@ -116,6 +126,16 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
     )
 
 
+def _paths(transactions: pd.DataFrame) -> Column:
+    """Each request's upstream path, else the path of its route URL (read only for the requests
+    without one: in a storm none, and no pass over the URLs is made)."""
+    upstream = column(transactions["upstream_path"])
+    missing = upstream.codes < 0
+    if not missing.any():
+        return compact(upstream)  # what `coalesce` makes of it when no URL has a path to add
+    return coalesce(upstream, per_value(column(transactions["url"], where=missing), route_path))
+
+
 def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The login step of each request, by the kind its path names and its port."""
     index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
@@ -136,17 +156,29 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     devices, firsts = first_per_key(device.codes[both], both)
     by_device = lookup(devices, user.codes[firsts], device.codes[todo])
     owner = per_value_ascii(Column(device.codes[todo], device.values), device_owners, device_owner)
-    named = np.flatnonzero(user.codes >= 0)
-    lower = per_value_ascii(Column(user.codes[named], user.values), pc.ascii_lower, str.lower)
+    every = np.arange(len(user.values), dtype="int64")  # lower-cased once per user, not per request
+    lower = per_value_ascii(Column(every, user.values), pc.ascii_lower, str.lower)
     (owner_codes, lower_codes), _ = shared(owner, lower)
     guessable = owner_codes >= 0
+    # only the requests of a user some device's name carries: no other can be a guess (a storm has a
+    # few thousand device-only requests among hundreds of thousands)
+    owned = np.zeros(len(every) + 1, dtype=bool)  # the last entry: what -1 (no user) reads
+    owned[:-1] = one_of_codes(lower_codes, owner_codes[guessable])
+    named = np.flatnonzero(owned[user.codes])
     nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
-    key = pair_codes(nodes, np.concatenate([lower_codes, owner_codes[guessable]]))
+    key = pair_codes(nodes, np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]]))
     seen, first_named = first_per_key(key[: len(named)], named)
     guess = np.full(len(todo), -1, dtype="int64")
     guess[guessable] = lookup(seen, user.codes[first_named], key[len(named) :])
     result[todo] = np.where(by_device >= 0, by_device, guess)
     return result
+
+
+def one_of_codes(codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each code (-1: none) is one of the `wanted` codes (non-negative, of the same values)."""
+    table = np.zeros(int(max(codes.max(initial=-1), wanted.max(initial=-1))) + 2, dtype=bool)
+    table[wanted] = True
+    return table[codes]  # -1 reads the last entry, never set
 
 
 def tls_failures(

@@ -14,6 +14,9 @@ sessionizing and summarising, and text is built once per distinct value (logscop
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logscope.findings import Finding
-from logscope.login_codes import Column, column, ints, one_of, ranks
+from logscope.login_codes import NAT, Column, column, ints, one_of, ranks, ticks
 from logscope.login_requests import OTHER, STEP_NAMES, Requests, request_table
 
 SESSION_GAP = pd.Timedelta(seconds=30)
@@ -57,6 +60,27 @@ class Logins:
 
 def build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame) -> Logins:
     """The login attempts in the transactions (read-only inputs)."""
+    with collector_paused():
+        return _build_logins(transactions, events, tls_failures)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, back on after it if it was on.
+
+    The stage makes a dict per login and a string per distinct value, tens of thousands of objects
+    in no cycle; each few hundred of them would start a collection, which walks the young objects
+    and now and then the whole heap of the analysis (tens of ms in a storm, for no garbage)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _build_logins(transactions: pd.DataFrame, events: pd.DataFrame, tls_failures: pd.DataFrame) -> Logins:
     if transactions.empty:
         return Logins(_empty(LOGIN_COLUMNS), _empty(STEP_COLUMNS))
     requests = request_table(transactions, events, tls_failures)
@@ -80,24 +104,29 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     Per node and key, a new attempt after SESSION_GAP without a request; attempts ordered by their
     first request, then node and key; each attempt's requests by time, file and line.
     """
-    node = ranks(requests.node.values)[requests.node.codes[keyed]]
-    key, source, line = requests.key[keyed], requests.source[keyed], requests.line[keyed]
-    known = start.notna().to_numpy(dtype=bool)[keyed]
-    ticks = start.to_numpy("datetime64[ns]").view("int64")[keyed]
+    every = len(keyed) == len(requests.key)  # every request keyed (a storm's): read them as they are
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return values if every else values[keyed]
+
+    node = ranks(requests.node.values)[at(requests.node.codes)]
+    key, source, line = at(requests.key), at(requests.source), at(requests.line)
+    clock = at(ticks(start))
+    known = clock != NAT
     every_known = bool(known.all())
     if not every_known:
-        ticks = np.where(known, ticks, np.iinfo("int64").max)
+        clock = np.where(known, clock, np.iinfo("int64").max)
     major = _mixed_or_not((node, key))  # (node and key as one int) or (key, node)
-    order = _login_order(_mixed_or_not((source + 1, line + 1)), ticks, major)
-    ticks, major = ticks[order], tuple(part[order] for part in major)
+    order = _login_order(_mixed_or_not((source + 1, line + 1)), clock, major)
+    clock, major = clock[order], tuple(part[order] for part in major)
     same_key = np.logical_and.reduce([part[1:] == part[:-1] for part in major])
-    apart = np.diff(ticks) > SESSION_GAP.value
+    apart = np.diff(clock) > SESSION_GAP.value
     if not every_known:
         known = known[order]
         apart &= known[1:] & known[:-1]
     starts = np.flatnonzero(np.r_[True, ~same_key | apart])
     # the attempts, by their first request then node and key; each keeps its requests' order
-    first = np.minimum.reduceat(ticks, starts)
+    first = np.minimum.reduceat(clock, starts)
     ranked = np.lexsort((np.arange(len(starts)), *(part[starts] for part in major), first))
     sizes = np.diff(np.r_[starts, len(order)])[ranked]
     begins = starts[ranked]
@@ -163,7 +192,7 @@ def summarize(requests: Requests, failed: np.ndarray, bounds: np.ndarray, start:
     size = np.diff(np.r_[bounds, len(failed)])
     login = np.repeat(np.arange(count), size)
     position = np.arange(len(failed))
-    known = start.notna().to_numpy(dtype=bool)[requests.rows]
+    known = ticks(start)[requests.rows] != NAT
     last_known = np.maximum.reduceat(np.where(known, position, -1), bounds)
     # the retries of one step: only the last try says whether the step ended failed
     pair = login * len(STEP_NAMES) + requests.step
@@ -193,9 +222,10 @@ def summarize(requests: Requests, failed: np.ndarray, bounds: np.ndarray, start:
             ),
             "outcome": _strings(_OUTCOMES, outcome),
             "failed_step": _strings(np.array(STEP_NAMES, dtype=object), failed_step),
-            "requests": size.astype("int64"),
+            "requests": size.astype("int64", copy=False),
             "stages": _stages(state[:, : len(STEP_KINDS)]),
-        }
+        },
+        copy=False,  # every column is new: copying them again would only fault in fresh memory
     )
     return frame
 
@@ -234,8 +264,8 @@ def step_frame(
     rows = requests.rows
     return pd.DataFrame(
         {
-            "login": login.astype("int64"),
-            "seq": seq.astype("int64"),
+            "login": login.astype("int64", copy=False),
+            "seq": seq.astype("int64", copy=False),
             "step": pd.Categorical.from_codes(requests.step, categories=list(STEP_NAMES)),
             "node": requests.node.categorical(),
             "pid": transactions["pid"].array.take(rows),
@@ -250,7 +280,8 @@ def step_frame(
             "failed": failed,
             "user": requests.user.categorical(),
             "device": requests.device.categorical(),
-        }
+        },
+        copy=False,  # every column is new (taken in login order): no copy of them
     )
 
 
@@ -310,6 +341,7 @@ def _finding_logins(
     findings: list[Finding], logins: Logins, failed: FailedSteps
 ) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
+    users: tuple[np.ndarray, Any] | None = None  # the logins' users as codes, made at the first hit
     for finding in findings:
         if finding.status not in FINDING_STATUSES or len(failed.rows) == 0:
             continue
@@ -318,14 +350,24 @@ def _finding_logins(
             continue
         numbers = logins.logins["login"].to_numpy()
         rows = np.flatnonzero(np.isin(numbers, failed.login[hit]))  # only the columns read, at these rows
-        users = [str(user) for user in logins.logins["user"].iloc[rows].dropna().drop_duplicates()]
+        if users is None:
+            users = pd.factorize(logins.logins["user"])
+        codes, named = _distinct(users[0][rows]), users[1]
         result[finding.id] = {
             "count": len(rows),
-            "users_count": len(users),
-            "first_users": users[:FIRST_USERS],
+            "users_count": len(codes),
+            "first_users": [str(named[code]) for code in codes[:FIRST_USERS].tolist()],
             "logins": [int(login) for login in numbers[rows].tolist()],
         }
     return result
+
+
+def _distinct(codes: np.ndarray) -> np.ndarray:
+    """The distinct codes (-1, missing, left out) in the order they first appear: a finding counts
+    its users and names the first few, never making a text per login."""
+    codes = codes[codes >= 0]
+    first = np.unique(codes, return_index=True)[1]
+    return codes[np.sort(first)]
 
 
 def _steps_of(finding: Finding, failed: FailedSteps) -> np.ndarray:

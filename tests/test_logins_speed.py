@@ -1,0 +1,96 @@
+"""The logins stage's speed properties (issue 16: at most 0.3 s of the 1 GiB budget): the work it
+leaves out and what it reads in place, each while building the same logins."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pandas as pd
+from test_logins import analyze_lines, login_lines
+
+import logscope.login_requests as login_requests
+from logscope.logins import build_logins
+
+
+def _frames(report):
+    return report.transactions, report.events, report.tls_failures
+
+
+def test_building_logins_sets_off_at_most_one_garbage_collection_and_leaves_the_collector_as_it_was():
+    frames = _frames(analyze_lines(login_lines("erin", 0, 10), login_lines("frank", 100, 20)))
+    started: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(count)
+    try:
+        gc.collect()
+        gc.set_threshold(50)  # a few thousand objects: dozens of collections unless the collector waits
+        started.clear()
+        built = build_logins(*frames)
+        during = len(started)  # the one allowed: of what piled up, once the collector is back on
+        enabled_after = gc.isenabled()
+        gc.disable()
+        build_logins(*frames)
+        still_disabled = not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(count)
+    assert during <= 1 and enabled_after and still_disabled
+    assert sorted(built.logins["user"]) == ["erin", "frank"]
+
+
+def test_times_are_read_in_place_as_int64_and_other_units_converted():
+    from logscope.login_codes import NAT, ticks
+
+    times = pd.Series(pd.to_datetime(["2026-03-02T13:00:02.245Z", None], utc=True)).astype(
+        "datetime64[ns, UTC]"
+    )
+    read = ticks(times)
+    assert np.shares_memory(read, times.array.asi8)  # no copy of a million times
+    assert read.tolist() == [pd.Timestamp("2026-03-02T13:00:02.245Z").value, NAT]
+    micro = times.astype("datetime64[us, UTC]")
+    assert ticks(micro).tolist() == read.tolist()  # converted to nanoseconds
+    assert np.shares_memory(ticks(micro, "us"), micro.array.asi8)
+
+
+def test_a_device_only_request_looks_for_its_user_among_the_requests_of_owner_named_users_only(monkeypatch):
+    # gina's 6972 request has no allow-list line: only its device name (CSFgina) says it is hers
+    gina = [
+        item for item in login_lines("gina", 0, 10) if not ("CSFgina" in item[1] and "Allowed" in item[1])
+    ]
+    report = analyze_lines(gina, login_lines("erin", 5000, 20), login_lines("frank", 9000, 30))
+    sizes: list[int] = []
+    real = login_requests.first_per_key
+
+    def spy(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sizes.append(len(rows))
+        return real(keys, rows)
+
+    monkeypatch.setattr(login_requests, "first_per_key", spy)
+    built = build_logins(*_frames(report))
+    assert built.logins.set_index("user")["requests"].to_dict() == {"gina": 3, "erin": 3, "frank": 3}
+    # the devices seen with a user (erin's and frank's), then gina's two requests with her name:
+    # never erin's and frank's six, whose names no device-only request carries
+    assert sizes == [2, 2]
+
+
+def test_route_urls_are_not_read_when_every_request_has_its_upstream_path(monkeypatch):
+    report = analyze_lines(login_lines("erin", 0, 10))
+    assert report.transactions["upstream_path"].notna().all()
+    read: list[object] = []
+    real = login_requests.per_value
+
+    def spy(col, function):
+        read.append(function)
+        return real(col, function)
+
+    monkeypatch.setattr(login_requests, "per_value", spy)
+    built = build_logins(*_frames(report))
+    assert login_requests.route_path not in read
+    assert built.steps["path"].tolist() == ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"]
