@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -17,6 +18,7 @@ from logscope.parse import ParseResult
 from logscope.traversal import empty_tls_events, tls_events_frame, write_back_roles
 
 STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
+STEP_COLUMNS = ("node", "pid", "txn_id", "kind", "ts", "source", "line", "offset", "length", "raw")
 
 
 @dataclass
@@ -73,26 +75,38 @@ class Context:
             return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
         steps = (events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))).to_numpy(dtype=bool)
         positions = np.flatnonzero(steps)
-        txn_ids = pd.to_numeric(events["txn_id"]).to_numpy(dtype="int64", na_value=-1)[positions]
+        txn_ids = pd.to_numeric(events["txn_id"].iloc[positions]).to_numpy(dtype="int64", na_value=-1)
         order = np.argsort(txn_ids, kind="stable")
         return positions[order], txn_ids[order]
 
-    def transaction_steps(self, node: str, pid: Any, txn_id: Any) -> pd.DataFrame:
-        """The request, upstream and response lines of one transaction (evidence for a finding), in
-        file order: only these rows are read, `raw` included."""
+    def transaction_steps(self, keys: Sequence[tuple[str, Any, Any]]) -> list[list[dict[str, Any]]]:
+        """For each (node, pid, txn_id): the request, upstream and response lines of that transaction
+        (evidence for a finding) in file order, as records. Only these rows are read, `raw`
+        included, in one take for all the keys (a take from the events costs the same for 3 rows as
+        for 300)."""
         positions, txn_ids = self._step_index
-        low, high = np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1])
-        rows = self.events.iloc[positions[low:high]][
-            ["node", "pid", "txn_id", "kind", "ts", "source", "line", "offset", "length", "raw"]
-        ]
-        return rows[
-            (rows["node"].astype(str) == node).to_numpy() & (rows["pid"] == pid).fillna(False).to_numpy()
-        ]
+        spans = [np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1]) for _, _, txn_id in keys]
+        taken = [positions[low:high] for low, high in spans]
+        columns = [self.events.columns.get_loc(column) for column in STEP_COLUMNS]
+        wanted = np.concatenate(taken) if taken else np.empty(0, dtype="int64")
+        records = iter(self.events.iloc[wanted, columns].to_dict("records"))
+        steps = []
+        for (node, pid, _), rows in zip(keys, taken, strict=True):
+            mine = [next(records) for _ in range(len(rows))]
+            steps.append([row for row in mine if _same(row["node"], node, str) and _same(row["pid"], pid)])
+        return steps
 
     @cached_property
     def ssl_errors(self) -> pd.DataFrame:
         failures = self.tls_failures
         return failures if failures.empty else failures[failures["kind"] == "ssl_connect_failed"]
+
+
+def _same(value: Any, wanted: Any, as_key: Any = None) -> bool:
+    """Whether a row's value is the wanted one: a missing value never is (not even a missing one)."""
+    if value is None or pd.isna(value):
+        return False
+    return (as_key(value) if as_key else value) == wanted
 
 
 def row_positions(keys: Any) -> dict[Any, np.ndarray]:

@@ -13,6 +13,7 @@ from logscope.findings import Evidence, Server
 from logscope.signatures.context import STEP_ROLES, Context, row_positions
 
 MAX_EVIDENCE_PER_SERVER = 6
+EVIDENCE_COLUMNS = ("node", "ts", "source", "line", "offset", "length", "raw")  # what a quote reads
 WARNING_KINDS = ("tls_verify_failed", "sni_not_in_cert")
 
 
@@ -149,17 +150,18 @@ def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[E
     wanted = np.unique(np.concatenate(newest_first))
     records = dict(zip(wanted.tolist(), rows.iloc[wanted].to_dict("records"), strict=True))
     evidence: list[Evidence] = []
-    for positions in newest_first:
-        server_rows = [records[position] for position in positions.tolist()]
+    paired = _PairedErrors(context.ssl_errors) if frame == "tls_failures" else None
+    per_server = [[records[position] for position in positions.tolist()] for positions in newest_first]
+    transactions = _transaction_evidence([server_rows[0] for server_rows in per_server], context)
+    for server_rows, steps in zip(per_server, transactions, strict=True):
         latest = server_rows[0]
         picked: list[Evidence] = []
-        if frame == "tls_failures":
+        if paired is not None:
             role = "warning" if latest["kind"] in WARNING_KINDS else "error"
             picked.append(_evidence_from(latest, role, context))
-            error = _paired_error(latest, context.ssl_errors)
+            error = paired.of(latest)
             if error is not None:
                 picked.append(_evidence_from(error, "error", context))
-        steps = _transaction_evidence(latest, context)
         if not steps and frame != "tls_failures" and context.texts.has_text(latest):
             steps = [_evidence_from(latest, "log", context)]
         picked += steps
@@ -185,32 +187,50 @@ def _evidence_from(row: Mapping[str, Any], role: str, context: Context) -> Evide
     )
 
 
-def _paired_error(warning: Mapping[str, Any], errors: pd.DataFrame) -> pd.Series | None:
-    """The `SSL connection failed` error written beside a certificate warning, if any."""
-    if warning["kind"] not in WARNING_KINDS or errors.empty:
-        return None
-    names = {str(warning.get(c)) for c in ("server_name", "server_ip", "sni") if pd.notna(warning.get(c))}
-    errors = errors[
-        (errors["node"] == warning["node"])
-        & (errors["server_name"].astype("string").isin(names))
-        & ((errors["ts"] - warning["ts"]).abs() <= LINK_SLACK)
-    ]
-    if "pid" in errors and pd.notna(warning.get("pid")):
-        errors = errors[errors["pid"] == warning["pid"]]
-    return None if errors.empty else errors.iloc[0]
+class _PairedErrors:
+    """The `SSL connection failed` error written beside a certificate warning, if any: the same
+    node, a server named like the warning's, within LINK_SLACK, and the same pid when the warning
+    has one. The error lines' columns are read once per finding, not once per server."""
+
+    def __init__(self, errors: pd.DataFrame) -> None:
+        self.errors = errors
+        if errors.empty:
+            return
+        self.nodes = errors["node"].to_numpy(dtype=object)
+        self.name_codes, self.names = pd.factorize(errors["server_name"])
+        self.times = errors["ts"].array.asi8
+        self.timed = errors["ts"].notna().to_numpy(dtype=bool)
+        self.pids = errors.get("pid")
+
+    def of(self, warning: Mapping[str, Any]) -> dict[str, Any] | None:
+        if warning["kind"] not in WARNING_KINDS or self.errors.empty or pd.isna(warning["ts"]):
+            return None
+        names = (warning.get(column) for column in ("server_name", "server_ip", "sni"))
+        wanted = {str(name) for name in names if pd.notna(name)}
+        named = np.append([str(name) in wanted for name in self.names], False)[self.name_codes]
+        near = self.timed & (np.abs(self.times - pd.Timestamp(warning["ts"]).value) <= LINK_SLACK.value)
+        mask = (self.nodes == warning["node"]) & named & near
+        if self.pids is not None and pd.notna(warning.get("pid")):
+            mask &= (self.pids == warning["pid"]).fillna(False).to_numpy(dtype=bool)
+        found = np.flatnonzero(mask)
+        if found.size == 0:
+            return None
+        columns = [column for column in EVIDENCE_COLUMNS if column in self.errors]
+        return {column: self.errors[column].iloc[found[0]] for column in columns}
 
 
-def _transaction_evidence(row: Mapping[str, Any], context: Context) -> list[Evidence]:
-    txn_id, pid = row.get("txn_id"), row.get("pid")
-    if pd.isna(txn_id) or pd.isna(pid):
-        return []
-    steps = context.transaction_steps(str(row["node"]), pid, txn_id)
-    picked = []
-    for kind, role in STEP_ROLES.items():
-        step = steps[steps["kind"] == kind]
-        if not step.empty:
-            picked.append(_evidence_from(step.iloc[-1], role, context))
-    return picked
+def _transaction_evidence(rows: list[dict[str, Any]], context: Context) -> list[list[Evidence]]:
+    """Per row: the last request, upstream and response line of the transaction it belongs to."""
+    keyed = [pd.notna(row.get("txn_id")) and pd.notna(row.get("pid")) for row in rows]
+    keys = [(str(row["node"]), row["pid"], row["txn_id"]) for row, k in zip(rows, keyed, strict=True) if k]
+    found = iter(context.transaction_steps(keys))
+    evidence = []
+    for key in keyed:
+        last = {step["kind"]: step for step in next(found)} if key else {}  # file order: last wins
+        evidence.append(
+            [_evidence_from(last[kind], role, context) for kind, role in STEP_ROLES.items() if kind in last]
+        )
+    return evidence
 
 
 def _unique_evidence(items: list[Evidence]) -> list[Evidence]:
