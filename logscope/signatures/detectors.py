@@ -139,6 +139,8 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
 
 def node_keys(nodes) -> list[str]:
     """Nodes as join keys: a line with no envelope (an excerpt) is on the one unknown node ""."""
+    if isinstance(nodes, pd.Series):  # once per distinct node
+        return map_distinct(nodes, str, missing="").tolist()
     return ["" if pd.isna(node) else str(node) for node in nodes]
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from logscope.correlate import LINK_SLACK
 from logscope.findings import Evidence, Server
 from logscope.signatures.context import STEP_ROLES, Context, row_positions
+from logscope.signatures.matching import map_distinct_rows
 
 MAX_EVIDENCE_PER_SERVER = 6
 EVIDENCE_COLUMNS = ("node", "ts", "source", "line", "offset", "length", "raw")  # what a quote reads
@@ -33,11 +34,17 @@ def server_identity(rows: pd.DataFrame, frame: str) -> tuple[pd.Series, pd.Serie
 
 
 def _first_present(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
-    result = pd.Series(pd.NA, index=rows.index, dtype="object")
+    """Per row, the value of the first of `columns` that has one (NA when none has)."""
+    result = np.full(len(rows), pd.NA, dtype=object)
+    missing = np.ones(len(rows), dtype=bool)
     for column in columns:
-        if column in rows:
-            result = result.fillna(rows[column].astype("object").where(rows[column].notna()))
-    return result
+        if column in rows and missing.any():
+            fill = missing & rows[column].notna().to_numpy(dtype=bool)
+            result[fill] = rows[column].iloc[np.flatnonzero(fill)].to_numpy(dtype=object)
+            missing &= ~fill
+    if any(column in rows for column in columns):
+        result[missing] = np.nan  # what a column's missing value reads as in an object column
+    return pd.Series(result, index=rows.index, dtype="object")
 
 
 # The columns grouping and evidence read. Grouping is done with whole-column operations and the
@@ -108,32 +115,42 @@ def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
     return distinct
 
 
+ROUTE_COLUMNS = ["route_domain", "route_scheme", "route_host", "route_port"]
+DETAIL_COLUMNS = ["verify_error", "ssl_reason", "name_check", "sni", "kind", "depth"]
+
+
 def _route_texts(rows: pd.DataFrame) -> pd.Series:
-    """domain/scheme/host/port of each row's decoded route; NA where the row has no route."""
+    """domain/scheme/host/port of each row's decoded route; NA where the row has no route (made
+    once per distinct route)."""
     if "route_host" not in rows:
         return pd.Series(pd.NA, index=rows.index, dtype="string")
-    parts = [
-        rows[column].astype("string").fillna("") if column in rows else ""
-        for column in ("route_domain", "route_scheme", "route_host", "route_port")
-    ]
-    text = parts[0] + "/" + parts[1] + "/" + parts[2] + "/" + parts[3]
-    return text.where(rows["route_host"].notna())
+    return pd.Series(map_distinct_rows(rows, ROUTE_COLUMNS, _route_text), index=rows.index, dtype="string")
+
+
+def _route_text(domain: Any, scheme: Any, host: Any, port: Any) -> str | None:
+    if _missing(host):
+        return None
+    return "/".join("" if _missing(part) else str(part) for part in (domain, scheme, host, port))
 
 
 def _detail_texts(rows: pd.DataFrame, frame: str) -> pd.Series:
-    """What each failure says went wrong: the verify error, the SSL reason, or the name check."""
-    none = pd.Series(pd.NA, index=rows.index, dtype="string")
+    """What each failure says went wrong: the verify error, the SSL reason, or the name check (made
+    once per distinct combination)."""
     if frame != "tls_failures":
-        return none
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    return pd.Series(map_distinct_rows(rows, DETAIL_COLUMNS, _detail_text), index=rows.index, dtype="string")
 
-    def column(name: str) -> pd.Series:
-        return rows[name].astype("string") if name in rows else none
 
-    text = column("verify_error").fillna(column("ssl_reason"))
-    name_check = column("name_check").fillna("SNI") + " (" + column("sni").fillna("") + ") not in certificate"
-    text = text.where(text.notna() | (column("kind") != "sni_not_in_cert"), name_check)
-    depth = column("depth")
-    return text.where(depth.isna(), text + " (depth=" + depth + ")")
+def _detail_text(verify: Any, reason: Any, name_check: Any, sni: Any, kind: Any, depth: Any) -> str | None:
+    text = str(verify) if not _missing(verify) else (str(reason) if not _missing(reason) else None)
+    if text is None and (_missing(kind) or str(kind) == "sni_not_in_cert"):
+        check = "SNI" if _missing(name_check) else str(name_check)
+        text = f"{check} ({'' if _missing(sni) else str(sni)}) not in certificate"
+    return text if text is None or _missing(depth) else f"{text} (depth={depth})"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[Evidence]:
