@@ -124,17 +124,28 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     failures = context.tls_failures
     linked = failures[failures["txn_id"].notna()] if not failures.empty else failures
     keys = set(
-        zip(node_keys(linked.get("node", [])), linked.get("pid", []), linked.get("txn_id", []), strict=False)
+        zip(
+            node_keys(linked.get("node", [])), _values(linked, "pid"), _values(linked, "txn_id"), strict=False
+        )
     )
     broken = [
         (node, pid, txn) in keys or status == 502
         for node, pid, txn, status in zip(
-            node_keys(rows["node"]), rows["pid"], rows["txn_id"], rows["status"].fillna(0), strict=True
+            node_keys(rows["node"]),
+            _values(rows, "pid"),
+            _values(rows, "txn_id"),
+            rows["status"].fillna(0).tolist(),
+            strict=True,
         )
     ]
     status = "issue" if any(broken) else "potential"
     hosts = sorted({str(h) for h in rows["route_host"]})
     return DetectorResult(rows, status=status, facts={"hosts": hosts, "failed": sum(broken)})
+
+
+def _values(frame: pd.DataFrame, column: str) -> list:
+    """A column's values as a list (no column: an empty one), read in one call, not row by row."""
+    return frame[column].tolist() if column in frame else []
 
 
 def node_keys(nodes) -> list[str]:
@@ -174,9 +185,14 @@ def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorRes
     failures = context.tls_failures
     if not failures.empty and not rows.empty:
         linked = failures[failures["txn_id"].notna()]
-        keys = set(zip(node_keys(linked["node"]), linked["pid"], linked["txn_id"], strict=True))
+        keys = set(
+            zip(node_keys(linked["node"]), _values(linked, "pid"), _values(linked, "txn_id"), strict=True)
+        )
         explained = [
-            key in keys for key in zip(node_keys(rows["node"]), rows["pid"], rows["txn_id"], strict=True)
+            key in keys
+            for key in zip(
+                node_keys(rows["node"]), _values(rows, "pid"), _values(rows, "txn_id"), strict=True
+            )
         ]
         rows = rows[[not e for e in explained]]
     rows = pd.concat([rows, _unexplained_connect_failures(context)], ignore_index=True)
