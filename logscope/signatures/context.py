@@ -89,11 +89,17 @@ class Context:
         taken = [positions[low:high] for low, high in spans]
         columns = [self.events.columns.get_loc(column) for column in STEP_COLUMNS]
         wanted = np.concatenate(taken) if taken else np.empty(0, dtype="int64")
-        records = iter(self.events.iloc[wanted, columns].to_dict("records"))
-        steps = []
-        for (node, pid, _), rows in zip(keys, taken, strict=True):
-            mine = [next(records) for _ in range(len(rows))]
-            steps.append([row for row in mine if _same(row["node"], node, str) and _same(row["pid"], pid)])
+        rows = self.events.iloc[wanted, columns]
+        owner = np.repeat(np.arange(len(keys)), [len(positions) for positions in taken])
+        mine = [  # a Txn-id is reused by other pids (restarts) and nodes: only the key's own lines
+            _same(node, keys[key][0], str) and _same(pid, keys[key][1])
+            for node, pid, key in zip(
+                rows["node"].tolist(), rows["pid"].tolist(), owner.tolist(), strict=True
+            )
+        ]
+        steps: list[list[dict[str, Any]]] = [[] for _ in keys]
+        for key, record in zip(owner[mine].tolist(), rows[mine].to_dict("records"), strict=True):
+            steps[key].append(record)
         return steps
 
     @cached_property
