@@ -15,6 +15,7 @@ from logscope.event_texts import EventTexts
 from logscope.frames import Frames, bundle_time, describe_nodes
 from logscope.nodes import NodeSummary
 from logscope.parse import ParseResult
+from logscope.signatures.matching import map_distinct
 from logscope.traversal import empty_tls_events, tls_events_frame, write_back_roles
 
 STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
@@ -73,9 +74,13 @@ class Context:
         events = self.events
         if events.empty:
             return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
-        steps = (events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))).to_numpy(dtype=bool)
+        steps = events["txn_id"].notna().to_numpy(dtype=bool) & map_distinct(
+            events["kind"], lambda kind: kind in STEP_ROLES, missing=False
+        ).astype(bool)
         positions = np.flatnonzero(steps)
-        txn_ids = pd.to_numeric(events["txn_id"].iloc[positions]).to_numpy(dtype="int64", na_value=-1)
+        txn = events["txn_id"]
+        txn = txn if pd.api.types.is_integer_dtype(txn.dtype) else pd.to_numeric(txn)
+        txn_ids = txn.to_numpy(dtype="int64", na_value=-1)[positions]
         order = np.argsort(txn_ids, kind="stable")
         return positions[order], txn_ids[order]
 

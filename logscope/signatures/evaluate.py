@@ -21,7 +21,7 @@ from logscope.resources import templates_dir
 from logscope.signatures.bundle_facts import bundle_facts
 from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS, DetectorResult
-from logscope.signatures.evidence import collect_evidence, group_servers, time_column
+from logscope.signatures.evidence import servers_and_evidence, time_column
 from logscope.signatures.matching import map_distinct, normalize_text, where_mask
 from logscope.signatures.node_evidence import group_nodes, is_node_frame, node_evidence, node_times
 from logscope.signatures.signature import TEXT_FIELDS, Signature, parse_version
@@ -72,8 +72,7 @@ def evaluate_signature(
         finding.evidence = node_evidence(result.rows, signature.frame)
         times = node_times(result.rows, signature.frame).dropna()
     else:
-        finding.servers = group_servers(result.rows, signature.frame)
-        finding.evidence = collect_evidence(result.rows, signature.frame, context)
+        finding.servers, finding.evidence = servers_and_evidence(result.rows, signature.frame, context)
         times = result.rows[time_column(signature.frame)].dropna()
     finding.evidence += result.evidence
     finding.failing_nodes = list(result.nodes)

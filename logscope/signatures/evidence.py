@@ -62,11 +62,25 @@ def _narrow(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[[column for column in SERVER_COLUMNS if column in rows]].reset_index(drop=True)
 
 
+def servers_and_evidence(
+    rows: pd.DataFrame, frame: str, context: Context
+) -> tuple[list[Server], list[Evidence]]:
+    """group_servers and collect_evidence of one finding's rows, narrowed and named once."""
+    rows = _narrow(rows)
+    if rows.empty:
+        return [], []
+    name, ip = server_identity(rows, frame)
+    return _group(rows, frame, name, ip), _evidence(rows, frame, name, context)
+
+
 def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
     rows = _narrow(rows)
     if rows.empty:
         return []
-    name, ip = server_identity(rows, frame)
+    return _group(rows, frame, *server_identity(rows, frame))
+
+
+def _group(rows: pd.DataFrame, frame: str, name: pd.Series, ip: pd.Series) -> list[Server]:
     table = pd.DataFrame(
         {
             "name": name.astype(str),
@@ -158,7 +172,10 @@ def collect_evidence(rows: pd.DataFrame, frame: str, context: Context) -> list[E
     rows = _narrow(rows)
     if rows.empty:
         return []
-    name, _ = server_identity(rows, frame)
+    return _evidence(rows, frame, server_identity(rows, frame)[0], context)
+
+
+def _evidence(rows: pd.DataFrame, frame: str, name: pd.Series, context: Context) -> list[Evidence]:
     times = rows[time_column(frame)].array.asi8  # NaT is the smallest: last when newest first
     newest_first = [
         where[np.argsort(-times[where], kind="stable")][: MAX_EVIDENCE_PER_SERVER + 1]

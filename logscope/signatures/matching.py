@@ -66,14 +66,17 @@ def _text_in(series: pd.Series, values: list) -> pd.Series:
 
 def map_distinct(series: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
     """`function` of each row's value, called once per distinct value (a storm repeats a few
-    thousand values over millions of rows); `missing` where the value is missing."""
+    thousand values over millions of rows); `missing` where the value is missing. A bool array when
+    every result is a bool, else an object array."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     else:
         codes, uniques = pd.factorize(series)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [function(value) for value in uniques]
-    mapped[-1] = missing
+    results = [function(value) for value in uniques] + [missing]
+    if all(type(result) is bool for result in results):  # a test: a bool array, not objects
+        return np.array(results, dtype=bool)[codes]
+    mapped = np.empty(len(results), dtype=object)
+    mapped[:] = results
     return mapped[codes]
 
 
