@@ -117,7 +117,7 @@ def test_depth_notes_normalise_each_distinct_error_text_once(monkeypatch):
     assert calls == ["self signed certificate in certificate chain"]
 
 
-def test_map_distinct_rows_calls_once_per_distinct_combination_and_reads_a_missing_column_as_na():
+def test_map_distinct_rows_calls_once_per_distinct_combination_missing_values_and_columns_as_none():
     calls = []
     frame = pd.DataFrame(
         {
@@ -132,7 +132,7 @@ def test_map_distinct_rows_calls_once_per_distinct_combination_and_reads_a_missi
 
     result = matching.map_distinct_rows(frame, ["a", "b", "c"], text)
     assert len(calls) == 3
-    assert result.tolist()[:4] == ["x/1/<NA>", "y/1/<NA>", "nan/<NA>/<NA>", "x/1/<NA>"]
+    assert result.tolist()[:4] == ["x/1/None", "y/1/None", "None/None/None", "x/1/None"]
     assert len(result) == 100
 
 

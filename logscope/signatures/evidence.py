@@ -119,10 +119,11 @@ def _group(rows: pd.DataFrame, frame: str, name: pd.Series, ip: pd.Series) -> li
 def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
     """The distinct values of `column` per server name, in order of first appearance."""
     present = table[column].notna().to_numpy(dtype=bool)
-    names, name_values = pd.factorize(table["name"][present])
-    values, value_values = pd.factorize(table[column][present])
-    pairs = names.astype("int64") * (len(value_values) + 1) + values
+    names, name_uniques = pd.factorize(table["name"][present])
+    values, value_uniques = pd.factorize(table[column][present])
+    pairs = names.astype("int64") * (len(value_uniques) + 1) + values
     _, first = np.unique(pairs, return_index=True)
+    name_values, value_values = name_uniques.tolist(), value_uniques.tolist()  # not one scalar at a time
     distinct: dict[str, list] = {}
     for position in np.sort(first).tolist():  # a few per server, however many rows
         distinct.setdefault(name_values[names[position]], []).append(value_values[values[position]])
@@ -231,7 +232,8 @@ class _PairedErrors:
         if errors.empty:
             return
         self.nodes = errors["node"].to_numpy(dtype=object)
-        self.name_codes, self.names = pd.factorize(errors["server_name"])
+        self.name_codes, names = pd.factorize(errors["server_name"])
+        self.names = names.tolist()
         self.times = errors["ts"].array.asi8
         self.timed = errors["ts"].notna().to_numpy(dtype=bool)
         self.pids = errors.get("pid")

@@ -81,25 +81,28 @@ def map_distinct(series: pd.Series, function: Any, missing: Any = None) -> np.nd
 
 
 def map_distinct_rows(frame: pd.DataFrame, columns: list[str], function: Any) -> np.ndarray:
-    """`function(*values)` of each row's values in `columns` (a missing column is all NA), called
-    once per distinct combination: the combinations are numbered by factorizing column by column."""
+    """`function(*values)` of each row's values in `columns` (None where missing; a missing column is
+    all None), called once per distinct combination: the combinations are numbered by factorizing
+    column by column."""
     key = np.zeros(len(frame), dtype="int64")
-    for column in columns:
-        if column not in frame:
-            continue
-        codes = _codes(frame[column])
+    coded = [_codes(frame[column]) if column in frame else None for column in columns]
+    for codes, _ in filter(None, coded):
         key, _ = pd.factorize(key * (int(codes.max(initial=-1)) + 2) + codes + 1)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     picked = [
-        frame[column].iloc[first].tolist() if column in frame else [pd.NA] * len(first) for column in columns
+        [None] * len(first)
+        if part is None
+        else [part[1][code] if code >= 0 else None for code in part[0][first]]
+        for part in coded
     ]
     mapped = np.empty(len(first), dtype=object)
     mapped[:] = [function(*values) for values in zip(*picked, strict=True)]
     return mapped[inverse.reshape(-1)]
 
 
-def _codes(series: pd.Series) -> np.ndarray:
-    """Integer codes of a column's values (-1 where missing)."""
+def _codes(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of a column's values (-1 where missing) and the values they stand for."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy(dtype="int64")
-    return pd.factorize(series)[0].astype("int64")
+        return series.cat.codes.to_numpy(dtype="int64"), series.cat.categories.tolist()
+    codes, uniques = pd.factorize(series)
+    return codes.astype("int64"), uniques.tolist()
