@@ -11,7 +11,7 @@ import pandas as pd
 from logscope.correlate import LINK_SLACK
 from logscope.findings import Evidence, Server
 from logscope.signatures.context import STEP_ROLES, Context, row_positions
-from logscope.signatures.matching import map_distinct_rows
+from logscope.signatures.matching import map_distinct, map_distinct_rows
 
 MAX_EVIDENCE_PER_SERVER = 6
 EVIDENCE_COLUMNS = ("node", "ts", "source", "line", "offset", "length", "raw")  # what a quote reads
@@ -81,51 +81,49 @@ def group_servers(rows: pd.DataFrame, frame: str) -> list[Server]:
 
 
 def _group(rows: pd.DataFrame, frame: str, name: pd.Series, ip: pd.Series) -> list[Server]:
-    table = pd.DataFrame(
-        {
-            "name": name.astype(str),
-            "ip": ip.astype("string"),
-            "port": pd.to_numeric(_first_present(rows, ["port", "upstream_port", "route_port"])).astype(
-                "Int64"
-            ),
-            "ts": rows[time_column(frame)],
-            "node": rows["node"].astype("string"),
-            "route": _route_texts(rows),
-            "detail": _detail_texts(rows, frame),
-        }
-    )
-    grouped = table.groupby("name", sort=False)
-    counts, first, last = grouped.size(), grouped["ts"].min(), grouped["ts"].max()
-    values = {
-        column: _distinct_per_name(table, column) for column in ("ip", "port", "node", "route", "detail")
+    """One Server per name: counts and times by name code, each column's distinct values per name
+    from integer codes (a few per server, however many rows)."""
+    names, uniques = pd.factorize(map_distinct(name, str))
+    name_values = uniques.tolist()
+    times = rows[time_column(frame)].groupby(names, sort=False)
+    first, last = times.min(), times.max()
+    counts = np.bincount(names, minlength=len(name_values))
+    port = pd.to_numeric(_first_present(rows, ["port", "upstream_port", "route_port"])).astype("Int64")
+    columns = {
+        "ip": map_distinct(ip, str),
+        "port": port,
+        "node": map_distinct(rows["node"], str),
+        "route": _route_texts(rows),
+        "detail": _detail_texts(rows, frame),
     }
+    values = {column: _distinct_per_name(names, name_values, data) for column, data in columns.items()}
     servers = [
         Server(
             name=key,
             ip=", ".join(values["ip"].get(key, [])) or None,
             ports=sorted(int(port) for port in values["port"].get(key, [])),
-            count=int(counts[key]),
-            first_seen=None if pd.isna(first[key]) else first[key].to_pydatetime(),
-            last_seen=None if pd.isna(last[key]) else last[key].to_pydatetime(),
+            count=int(counts[code]),
+            first_seen=None if pd.isna(first[code]) else first[code].to_pydatetime(),
+            last_seen=None if pd.isna(last[code]) else last[code].to_pydatetime(),
             route=next(iter(values["route"].get(key, [])), None),
             nodes=sorted(values["node"].get(key, [])),
             detail="; ".join(values["detail"].get(key, [])[:3]) or None,
         )
-        for key in counts.index
+        for code, key in enumerate(name_values)
     ]
     return sorted(servers, key=lambda s: (-s.count, s.name))
 
 
-def _distinct_per_name(table: pd.DataFrame, column: str) -> dict[str, list]:
-    """The distinct values of `column` per server name, in order of first appearance."""
-    present = table[column].notna().to_numpy(dtype=bool)
-    names, name_uniques = pd.factorize(table["name"][present])
-    values, value_uniques = pd.factorize(table[column][present])
-    pairs = names.astype("int64") * (len(value_uniques) + 1) + values
+def _distinct_per_name(names: np.ndarray, name_values: list[str], column: Any) -> dict[str, list]:
+    """The distinct values of a column (aligned with the name codes `names`) per server name, in
+    order of first appearance; missing values are skipped."""
+    values, uniques = pd.factorize(column)
+    present = np.flatnonzero(values >= 0)
+    pairs = names[present].astype("int64") * (len(uniques) + 1) + values[present]
     _, first = np.unique(pairs, return_index=True)
-    name_values, value_values = name_uniques.tolist(), value_uniques.tolist()  # not one scalar at a time
+    value_values = uniques.tolist()  # not one scalar at a time
     distinct: dict[str, list] = {}
-    for position in np.sort(first).tolist():  # a few per server, however many rows
+    for position in present[np.sort(first)].tolist():
         distinct.setdefault(name_values[names[position]], []).append(value_values[values[position]])
     return distinct
 
@@ -134,12 +132,12 @@ ROUTE_COLUMNS = ["route_domain", "route_scheme", "route_host", "route_port"]
 DETAIL_COLUMNS = ["verify_error", "ssl_reason", "name_check", "sni", "kind", "depth"]
 
 
-def _route_texts(rows: pd.DataFrame) -> pd.Series:
+def _route_texts(rows: pd.DataFrame) -> np.ndarray:
     """domain/scheme/host/port of each row's decoded route; NA where the row has no route (made
     once per distinct route)."""
     if "route_host" not in rows:
-        return pd.Series(pd.NA, index=rows.index, dtype="string")
-    return pd.Series(map_distinct_rows(rows, ROUTE_COLUMNS, _route_text), index=rows.index, dtype="string")
+        return np.full(len(rows), None, dtype=object)
+    return map_distinct_rows(rows, ROUTE_COLUMNS, _route_text)
 
 
 def _route_text(domain: Any, scheme: Any, host: Any, port: Any) -> str | None:
@@ -148,12 +146,12 @@ def _route_text(domain: Any, scheme: Any, host: Any, port: Any) -> str | None:
     return "/".join("" if _missing(part) else str(part) for part in (domain, scheme, host, port))
 
 
-def _detail_texts(rows: pd.DataFrame, frame: str) -> pd.Series:
+def _detail_texts(rows: pd.DataFrame, frame: str) -> np.ndarray:
     """What each failure says went wrong: the verify error, the SSL reason, or the name check (made
     once per distinct combination)."""
     if frame != "tls_failures":
-        return pd.Series(pd.NA, index=rows.index, dtype="string")
-    return pd.Series(map_distinct_rows(rows, DETAIL_COLUMNS, _detail_text), index=rows.index, dtype="string")
+        return np.full(len(rows), None, dtype=object)
+    return map_distinct_rows(rows, DETAIL_COLUMNS, _detail_text)
 
 
 def _detail_text(verify: Any, reason: Any, name_check: Any, sni: Any, kind: Any, depth: Any) -> str | None:
