@@ -103,7 +103,7 @@ class Context:
             )
         ]
         steps: list[list[dict[str, Any]]] = [[] for _ in keys]
-        for key, record in zip(owner[mine].tolist(), rows[mine].to_dict("records"), strict=True):
+        for key, record in zip(owner[mine].tolist(), records(rows, np.flatnonzero(mine)), strict=True):
             steps[key].append(record)
         return steps
 
@@ -118,6 +118,25 @@ def _same(value: Any, wanted: Any, as_key: Any = None) -> bool:
     if value is None or pd.isna(value):
         return False
     return (as_key(value) if as_key else value) == wanted
+
+
+def records(frame: pd.DataFrame, positions: Any) -> list[dict[str, Any]]:
+    """The rows at `positions` as dicts, the values `to_dict("records")` gives (a category's value,
+    Int64's int, a Timestamp), a missing one as NaN, NA or NaT (every reader asks pd.isna), read
+    column by column: only the categories the rows use become values, where `to_dict` takes every
+    column's categories row by row."""
+    positions = np.asarray(positions, dtype="int64")
+    columns: dict[str, list] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = series.cat.codes.to_numpy()[positions]
+            used = np.unique(codes[codes >= 0])
+            values = dict(zip(used.tolist(), series.cat.categories.take(used).tolist(), strict=True))
+            columns[name] = [values[code] if code >= 0 else np.nan for code in codes.tolist()]
+        else:
+            columns[name] = series.iloc[positions].tolist()
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def row_positions(keys: Any) -> dict[Any, np.ndarray]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from logscope.correlate import LINK_SLACK
 from logscope.findings import Evidence, Server
-from logscope.signatures.context import STEP_ROLES, Context, row_positions
+from logscope.signatures.context import STEP_ROLES, Context, records, row_positions
 from logscope.signatures.matching import map_distinct, map_distinct_rows
 
 MAX_EVIDENCE_PER_SERVER = 6
@@ -181,10 +181,10 @@ def _evidence(rows: pd.DataFrame, frame: str, name: pd.Series, context: Context)
         for where in row_positions(name.to_numpy(dtype=object)).values()
     ]
     wanted = np.unique(np.concatenate(newest_first))
-    records = dict(zip(wanted.tolist(), rows.iloc[wanted].to_dict("records"), strict=True))
+    by_position = dict(zip(wanted.tolist(), records(rows, wanted), strict=True))
     evidence: list[Evidence] = []
     paired = _PairedErrors(context.ssl_errors) if frame == "tls_failures" else None
-    per_server = [[records[position] for position in positions.tolist()] for positions in newest_first]
+    per_server = [[by_position[position] for position in positions.tolist()] for positions in newest_first]
     transactions = _transaction_evidence([server_rows[0] for server_rows in per_server], context)
     for server_rows, steps in zip(per_server, transactions, strict=True):
         latest = server_rows[0]
@@ -249,8 +249,9 @@ class _PairedErrors:
         found = np.flatnonzero(mask)
         if found.size == 0:
             return None
-        columns = [column for column in EVIDENCE_COLUMNS if column in self.errors]
-        return {column: self.errors[column].iloc[found[0]] for column in columns}
+        return records(
+            self.errors[[column for column in EVIDENCE_COLUMNS if column in self.errors]], found[:1]
+        )[0]
 
 
 def _transaction_evidence(rows: list[dict[str, Any]], context: Context) -> list[list[Evidence]]:
