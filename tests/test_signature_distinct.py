@@ -7,8 +7,7 @@ import pandas as pd
 
 from conftest import events_of
 from logscope.correlate import correlate
-from logscope.signatures import Context, detectors, evaluate, evidence, load_library
-from logscope.signatures import matching
+from logscope.signatures import Context, context, detectors, evaluate, evidence, load_library, matching
 
 LIBRARY = load_library()
 INFO = 'Module="network.http.trafficserver" Level="INFO": '
@@ -69,8 +68,8 @@ SPLIT_LOG = (
 
 
 def test_transaction_steps_are_read_for_many_keys_at_once_each_its_own_pid_in_file_order():
-    context = _context(SPLIT_LOG)
-    first, restarted, unknown = context.transaction_steps(
+    storm = _context(SPLIT_LOG)
+    first, restarted, unknown = storm.transaction_steps(
         [("vcsc", 18242, 191), ("vcsc", 18300, 191), ("nan", 18242, 191)]
     )
     assert [(step["pid"], step["kind"]) for step in first] == [
@@ -145,3 +144,27 @@ def test_a_server_detail_text_is_made_once_per_distinct_failure(monkeypatch):
     assert findings["ts-cert-self-signed"].servers[0].detail == "self signed certificate (depth=0)"
     assert findings["ts-cert-self-signed"].count == 30
     assert len(calls) == 1
+
+
+def test_records_give_to_dicts_values_and_missing_ones_as_na():
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Categorical(["tls_verify_failed", None, "sni_not_in_cert"]),
+            "line": pd.array([7, None, 9], dtype="Int64"),
+            "raw": pd.array(["a", None, "c"], dtype="string"),
+            "ts": pd.to_datetime(["2024-01-01", None, "2024-01-02"], utc=True),
+        }
+    )
+    rows = context.records(frame, [2, 1, 0])
+    assert rows[0] == frame.iloc[[2]].to_dict("records")[0]
+    assert rows[2] == frame.iloc[[0]].to_dict("records")[0]
+    assert all(pd.isna(value) for value in rows[1].values())
+    assert context.records(frame[[]], [0, 1]) == [{}, {}]
+
+
+def test_a_test_over_distinct_values_is_a_bool_array_not_objects():
+    kinds = pd.Series(pd.Categorical(["receive_request", "other", None] * 1000))
+    found = matching.map_distinct(kinds, lambda kind: kind == "receive_request", missing=False)
+    assert found.dtype == bool
+    assert found[:3].tolist() == [True, False, False]
+    assert matching.map_distinct(kinds, str).dtype == object
