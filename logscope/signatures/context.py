@@ -136,6 +136,8 @@ def records(frame: pd.DataFrame, positions: Any) -> list[dict[str, Any]]:
             columns[name] = [values[code] if code >= 0 else np.nan for code in codes.tolist()]
         else:
             columns[name] = series.iloc[positions].tolist()
+    if not columns:
+        return [{} for _ in positions]
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
