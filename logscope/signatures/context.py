@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,9 +15,11 @@ from logscope.event_texts import EventTexts
 from logscope.frames import Frames, bundle_time, describe_nodes
 from logscope.nodes import NodeSummary
 from logscope.parse import ParseResult
+from logscope.signatures.matching import map_distinct
 from logscope.traversal import empty_tls_events, tls_events_frame, write_back_roles
 
 STEP_ROLES = {"receive_request": "request", "sending_request": "upstream", "sending_response": "response"}
+STEP_COLUMNS = ("node", "pid", "txn_id", "kind", "ts", "source", "line", "offset", "length", "raw")
 
 
 @dataclass
@@ -71,28 +74,71 @@ class Context:
         events = self.events
         if events.empty:
             return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
-        steps = (events["txn_id"].notna() & events["kind"].isin(list(STEP_ROLES))).to_numpy(dtype=bool)
+        steps = events["txn_id"].notna().to_numpy(dtype=bool) & map_distinct(
+            events["kind"], lambda kind: kind in STEP_ROLES, missing=False
+        ).astype(bool)
         positions = np.flatnonzero(steps)
-        txn_ids = pd.to_numeric(events["txn_id"]).to_numpy(dtype="int64", na_value=-1)[positions]
+        txn = events["txn_id"]
+        txn = txn if pd.api.types.is_integer_dtype(txn.dtype) else pd.to_numeric(txn)
+        txn_ids = txn.to_numpy(dtype="int64", na_value=-1)[positions]
         order = np.argsort(txn_ids, kind="stable")
         return positions[order], txn_ids[order]
 
-    def transaction_steps(self, node: str, pid: Any, txn_id: Any) -> pd.DataFrame:
-        """The request, upstream and response lines of one transaction (evidence for a finding), in
-        file order: only these rows are read, `raw` included."""
+    def transaction_steps(self, keys: Sequence[tuple[str, Any, Any]]) -> list[list[dict[str, Any]]]:
+        """For each (node, pid, txn_id): the request, upstream and response lines of that transaction
+        (evidence for a finding) in file order, as records. Only these rows are read, `raw`
+        included, in one take for all the keys (a take from the events costs the same for 3 rows as
+        for 300)."""
         positions, txn_ids = self._step_index
-        low, high = np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1])
-        rows = self.events.iloc[positions[low:high]][
-            ["node", "pid", "txn_id", "kind", "ts", "source", "line", "offset", "length", "raw"]
+        spans = [np.searchsorted(txn_ids, [int(txn_id), int(txn_id) + 1]) for _, _, txn_id in keys]
+        taken = [positions[low:high] for low, high in spans]
+        columns = [self.events.columns.get_loc(column) for column in STEP_COLUMNS]
+        wanted = np.concatenate(taken) if taken else np.empty(0, dtype="int64")
+        rows = self.events.iloc[wanted, columns]
+        owner = np.repeat(np.arange(len(keys)), [len(positions) for positions in taken])
+        mine = [  # a Txn-id is reused by other pids (restarts) and nodes: only the key's own lines
+            _same(node, keys[key][0], str) and _same(pid, keys[key][1])
+            for node, pid, key in zip(
+                rows["node"].tolist(), rows["pid"].tolist(), owner.tolist(), strict=True
+            )
         ]
-        return rows[
-            (rows["node"].astype(str) == node).to_numpy() & (rows["pid"] == pid).fillna(False).to_numpy()
-        ]
+        steps: list[list[dict[str, Any]]] = [[] for _ in keys]
+        for key, record in zip(owner[mine].tolist(), records(rows, np.flatnonzero(mine)), strict=True):
+            steps[key].append(record)
+        return steps
 
     @cached_property
     def ssl_errors(self) -> pd.DataFrame:
         failures = self.tls_failures
         return failures if failures.empty else failures[failures["kind"] == "ssl_connect_failed"]
+
+
+def _same(value: Any, wanted: Any, as_key: Any = None) -> bool:
+    """Whether a row's value is the wanted one: a missing value never is (not even a missing one)."""
+    if value is None or pd.isna(value):
+        return False
+    return (as_key(value) if as_key else value) == wanted
+
+
+def records(frame: pd.DataFrame, positions: Any) -> list[dict[str, Any]]:
+    """The rows at `positions` as dicts, the values `to_dict("records")` gives (a category's value,
+    Int64's int, a Timestamp), a missing one as NaN, NA or NaT (every reader asks pd.isna), read
+    column by column: only the categories the rows use become values, where `to_dict` takes every
+    column's categories row by row."""
+    positions = np.asarray(positions, dtype="int64")
+    columns: dict[str, list] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = series.cat.codes.to_numpy()[positions]
+            used = np.unique(codes[codes >= 0])
+            values = dict(zip(used.tolist(), series.cat.categories.take(used).tolist(), strict=True))
+            columns[name] = [values[code] if code >= 0 else np.nan for code in codes.tolist()]
+        else:
+            columns[name] = series.iloc[positions].tolist()
+    if not columns:
+        return [{} for _ in positions]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def row_positions(keys: Any) -> dict[Any, np.ndarray]:

@@ -39,29 +39,23 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
         failures["upstream_ip"].astype("string").fillna(failures["server_ip"].astype("string")),
         failures["route_host"],
     )
-    failing = {
-        (str(node), str(ip), int(port))
-        for node, ip, port in zip(failures["node"], address, failures["port"], strict=True)
-        if pd.notna(ip)
-    }
-    https = transactions["route_scheme"].isna() | (transactions["route_scheme"].astype("string") == "https")
-    answered = transactions[https & transactions["upstream_status"].notna() & (transactions["status"] < 500)]
+    keys = list(
+        zip(
+            [str(node) for node in failures["node"].to_numpy(dtype=object)],
+            address.to_numpy(dtype=object, na_value=None),
+            failures["port"].astype("int64").tolist(),
+            strict=True,
+        )
+    )
+    failing = {(node, str(ip), port) for node, ip, port in keys if ip is not None}
     clean_ports: dict[tuple[str, str], set[int]] = {}
-    answered_at = server_key(answered["upstream_ip"], answered["route_host"])
-    upstreams = pd.DataFrame(
-        {
-            "node": answered["node"].to_numpy(),
-            "ip": answered_at.to_numpy(),
-            "port": answered["upstream_port"].to_numpy(),
-        }
-    ).drop_duplicates()  # a storm answers thousands of times from a few hundred (node, address, port)
-    for node, ip, port in zip(upstreams["node"], upstreams["ip"], upstreams["port"], strict=True):
-        if pd.notna(ip) and pd.notna(port) and (str(node), str(ip), int(port)) not in failing:
-            clean_ports.setdefault((str(node), str(ip)), set()).add(int(port))
+    for node, ip, port in _answering_upstreams(transactions):
+        if (node, ip, port) not in failing:
+            clean_ports.setdefault((node, ip), set()).add(port)
     split = pd.Series(
         [
-            pd.notna(ip) and bool(clean_ports.get((str(node), str(ip)), set()) - {int(port)})
-            for node, ip, port in zip(failures["node"], address, failures["port"], strict=True)
+            ip is not None and bool(clean_ports.get((node, str(ip)), set()) - {port})
+            for node, ip, port in keys
         ],
         index=failures.index,
         dtype=bool,
@@ -79,6 +73,30 @@ def ecdsa_port_split(context: Context, failures: pd.DataFrame) -> DetectorResult
         "rsa_preferred_nodes": _rsa_preferred_nodes(context),
     }
     return DetectorResult(rows, status="potential" if not rows.empty else None, facts=facts)
+
+
+def _answering_upstreams(transactions: pd.DataFrame) -> set[tuple[str, str, int]]:
+    """(node, server address, port) of every upstream that answered an HTTPS request below 500.
+
+    The distinct (node, address, host, port) rows first (a storm answers hundreds of thousands of
+    times from a few hundred), then the server key of those only."""
+    scheme = transactions["route_scheme"]
+    https = scheme.isna().to_numpy(dtype=bool) | map_distinct(
+        scheme, lambda value: str(value) == "https", missing=False
+    ).astype(bool)
+    answered = (
+        https
+        & transactions["upstream_status"].notna().to_numpy(dtype=bool)
+        & (transactions["status"] < 500).fillna(False).to_numpy(dtype=bool)
+    )
+    upstreams = transactions[["node", "upstream_ip", "route_host", "upstream_port"]][answered]
+    upstreams = upstreams.drop_duplicates()
+    address = server_key(upstreams["upstream_ip"], upstreams["route_host"])
+    return {
+        (str(node), str(ip), int(port))
+        for node, ip, port in zip(upstreams["node"], address, upstreams["upstream_port"], strict=True)
+        if pd.notna(ip) and pd.notna(port)
+    }
 
 
 def _rsa_preferred_nodes(context: Context) -> list[str]:
@@ -106,12 +124,18 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     failures = context.tls_failures
     linked = failures[failures["txn_id"].notna()] if not failures.empty else failures
     keys = set(
-        zip(node_keys(linked.get("node", [])), linked.get("pid", []), linked.get("txn_id", []), strict=False)
+        zip(
+            node_keys(linked.get("node", [])), _values(linked, "pid"), _values(linked, "txn_id"), strict=False
+        )
     )
     broken = [
         (node, pid, txn) in keys or status == 502
         for node, pid, txn, status in zip(
-            node_keys(rows["node"]), rows["pid"], rows["txn_id"], rows["status"].fillna(0), strict=True
+            node_keys(rows["node"]),
+            _values(rows, "pid"),
+            _values(rows, "txn_id"),
+            rows["status"].fillna(0).tolist(),
+            strict=True,
         )
     ]
     status = "issue" if any(broken) else "potential"
@@ -119,8 +143,15 @@ def address_not_fqdn(context: Context, transactions: pd.DataFrame) -> DetectorRe
     return DetectorResult(rows, status=status, facts={"hosts": hosts, "failed": sum(broken)})
 
 
+def _values(frame: pd.DataFrame, column: str) -> list:
+    """A column's values as a list (no column: an empty one), read in one call, not row by row."""
+    return frame[column].tolist() if column in frame else []
+
+
 def node_keys(nodes) -> list[str]:
     """Nodes as join keys: a line with no envelope (an excerpt) is on the one unknown node ""."""
+    if isinstance(nodes, pd.Series):  # once per distinct node
+        return map_distinct(nodes, str, missing="").tolist()
     return ["" if pd.isna(node) else str(node) for node in nodes]
 
 
@@ -154,9 +185,14 @@ def unexplained_502(context: Context, transactions: pd.DataFrame) -> DetectorRes
     failures = context.tls_failures
     if not failures.empty and not rows.empty:
         linked = failures[failures["txn_id"].notna()]
-        keys = set(zip(node_keys(linked["node"]), linked["pid"], linked["txn_id"], strict=True))
+        keys = set(
+            zip(node_keys(linked["node"]), _values(linked, "pid"), _values(linked, "txn_id"), strict=True)
+        )
         explained = [
-            key in keys for key in zip(node_keys(rows["node"]), rows["pid"], rows["txn_id"], strict=True)
+            key in keys
+            for key in zip(
+                node_keys(rows["node"]), _values(rows, "pid"), _values(rows, "txn_id"), strict=True
+            )
         ]
         rows = rows[[not e for e in explained]]
     rows = pd.concat([rows, _unexplained_connect_failures(context)], ignore_index=True)

@@ -21,8 +21,8 @@ from logscope.resources import templates_dir
 from logscope.signatures.bundle_facts import bundle_facts
 from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS, DetectorResult
-from logscope.signatures.evidence import collect_evidence, group_servers, time_column
-from logscope.signatures.matching import normalize_text, where_mask
+from logscope.signatures.evidence import servers_and_evidence, time_column
+from logscope.signatures.matching import map_distinct, normalize_text, where_mask
 from logscope.signatures.node_evidence import group_nodes, is_node_frame, node_evidence, node_times
 from logscope.signatures.signature import TEXT_FIELDS, Signature, parse_version
 
@@ -72,8 +72,7 @@ def evaluate_signature(
         finding.evidence = node_evidence(result.rows, signature.frame)
         times = node_times(result.rows, signature.frame).dropna()
     else:
-        finding.servers = group_servers(result.rows, signature.frame)
-        finding.evidence = collect_evidence(result.rows, signature.frame, context)
+        finding.servers, finding.evidence = servers_and_evidence(result.rows, signature.frame, context)
         times = result.rows[time_column(signature.frame)].dropna()
     finding.evidence += result.evidence
     finding.failing_nodes = list(result.nodes)
@@ -196,15 +195,18 @@ def depth_disagreements(rows: pd.DataFrame) -> list[str]:
     """
     if "verify_error" not in rows or "depth" not in rows:
         return []
-    known = rows.dropna(subset=["verify_error", "depth"])
-    if known.empty:
+    present = (rows["verify_error"].notna() & rows["depth"].notna()).to_numpy(dtype=bool)
+    if not present.any():
         return []
-    error = known["verify_error"].astype(str).map(normalize_text)
+    known = rows.loc[present, [c for c in ("verify_error", "depth", "server_name", "sni") if c in rows]]
+    error = pd.Series(map_distinct(known["verify_error"], normalize_text), index=known.index)
     depth = known["depth"].astype("Int64")
     in_chain = error == "self signed certificate in certificate chain"
     disagree = (in_chain & (depth == 0)) | ((error == "self signed certificate") & (depth > 0))
     disagree = disagree.fillna(False).astype(bool)
-    name = _text_column(known, "server_name").fillna(_text_column(known, "sni"))
+    if not disagree.any():
+        return []
+    name = _text_column(known[disagree], "server_name").fillna(_text_column(known[disagree], "sni"))
     notes = [
         MESSAGES["depth_disagrees"].format(
             error=text,
@@ -212,7 +214,7 @@ def depth_disagreements(rows: pd.DataFrame) -> list[str]:
             server=server if isinstance(server, str) else MESSAGES["unnamed_server"],
         )
         for text, level, server in zip(
-            known.loc[disagree, "verify_error"], depth[disagree], name[disagree].astype(object), strict=True
+            known.loc[disagree, "verify_error"], depth[disagree], name.astype(object), strict=True
         )
     ]
     return list(dict.fromkeys(notes))

@@ -66,12 +66,43 @@ def _text_in(series: pd.Series, values: list) -> pd.Series:
 
 def map_distinct(series: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
     """`function` of each row's value, called once per distinct value (a storm repeats a few
-    thousand values over millions of rows); `missing` where the value is missing."""
+    thousand values over millions of rows); `missing` where the value is missing. A bool array when
+    every result is a bool, else an object array."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     else:
         codes, uniques = pd.factorize(series)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [function(value) for value in uniques]
-    mapped[-1] = missing
+    results = [function(value) for value in uniques] + [missing]
+    if all(type(result) is bool for result in results):  # a test: a bool array, not objects
+        return np.array(results, dtype=bool)[codes]
+    mapped = np.empty(len(results), dtype=object)
+    mapped[:] = results
     return mapped[codes]
+
+
+def map_distinct_rows(frame: pd.DataFrame, columns: list[str], function: Any) -> np.ndarray:
+    """`function(*values)` of each row's values in `columns` (None where missing; a missing column is
+    all None), called once per distinct combination: the combinations are numbered by factorizing
+    column by column."""
+    key = np.zeros(len(frame), dtype="int64")
+    coded = [_codes(frame[column]) if column in frame else None for column in columns]
+    for codes, _ in filter(None, coded):
+        key, _ = pd.factorize(key * (int(codes.max(initial=-1)) + 2) + codes + 1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    picked = [
+        [None] * len(first)
+        if part is None
+        else [part[1][code] if code >= 0 else None for code in part[0][first]]
+        for part in coded
+    ]
+    mapped = np.empty(len(first), dtype=object)
+    mapped[:] = [function(*values) for values in zip(*picked, strict=True)]
+    return mapped[inverse.reshape(-1)]
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of a column's values (-1 where missing) and the values they stand for."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(dtype="int64"), series.cat.categories.tolist()
+    codes, uniques = pd.factorize(series)
+    return codes.astype("int64"), uniques.tolist()
