@@ -240,7 +240,7 @@ def _parse_blocks(
             continue
         result = scan(block, line_base, needle, builder.year, backend=builder.backend)
         native = native_rows(result)
-        piece = scanned_piece(result, native, source, default_node, block_offset)
+        piece = scanned_piece(result, native, source, default_node, block_offset, builder.year)
         spans = declined_spans(result, native)
         if spans and needs_records(block, spans):  # lines a publisher wrapped or flattened
             events, pending = events_of_block(block, line_base, needle, None)

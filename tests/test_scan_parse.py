@@ -9,9 +9,14 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from datetime import datetime
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from test_scan import CORPUS
 
 from conftest import ROOT, SAMPLE_LOGS, TextMember
@@ -171,3 +176,78 @@ def test_the_scans_decoding_caches_are_dropped_once_the_frame_is_built(monkeypat
 
     _parse(monkeypatch, "compiled" if BACKEND == "compiled" else "arrow", _sample_members()[:3])
     assert not values._OPENSSL
+
+
+_LOCAL_TIMES = st.builds(
+    "{} {:>2} {:02d}:{:02d}:{:02d}".format,
+    st.sampled_from(["Jan", "Feb", "Mar", "Jun", "Dec"]),
+    st.integers(1, 31),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@example(local="Mar  4 09:07:30", universal=datetime(2026, 3, 4, 9, 0, 0), fraction=0)  # half: to even
+@example(local="Mar  4 09:22:30", universal=datetime(2026, 3, 4, 9, 0, 0), fraction=0)
+@example(local="Dec 31 23:30:00", universal=datetime(2027, 1, 1, 0, 15, 0), fraction=5)  # year before
+@example(local="Feb 29 10:00:00", universal=datetime(2025, 2, 28, 9, 0, 0), fraction=0)  # no leap year near
+@example(local="Mar  4 09:12:44", universal=datetime(2026, 3, 5, 9, 12, 44), fraction=0)  # a day ahead
+@given(
+    local=_LOCAL_TIMES,
+    universal=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31)),
+    fraction=st.integers(0, 999),
+)
+def test_bsd_zones_from_utctime_are_the_record_paths(local, universal, fraction):
+    """A BSD line's zone from its UTCTime, computed in bulk, is the one bsd_with_zone writes (nearest
+    year of the local time, a quarter-hour offset); a local time it cannot read, or a zone of a day or
+    more that the record path's time parser refuses, sends the line to the record path instead."""
+    from logscope.frame import _to_utc
+    from logscope.lines.grammar import _UTC_TIME, bsd_with_zone
+    from logscope.scan.times import bsd_zones, zone_texts
+
+    universal = universal.replace(microsecond=0)
+    body = f'UTCTime="{universal:%Y-%m-%d %H:%M:%S},{fraction:03d}"'
+    universal_ns = int(pd.Timestamp(universal, tz="UTC").value) + fraction * 1_000_000
+    zone, readable = bsd_zones(pa.array([local]), np.array([universal_ns], np.int64))
+    try:
+        written = bsd_with_zone(local + ".000", _UTC_TIME.search(body))
+    except ValueError:  # no year makes the local time valid: the record path decides
+        assert not readable[0]
+        return
+    expected_ts = _to_utc(pd.Series([written]))[0]
+    if not readable[0]:
+        assert pd.isna(expected_ts) or abs(int(zone[0])) >= 86_400
+        return
+    assert written.endswith(zone_texts(zone)[0])
+    assert expected_ts.value == universal_ns
+
+
+def test_bsd_and_diags_lines_are_built_by_the_scanner_as_the_record_path_reads_them(monkeypatch):
+    """BSD syslog lines (timed by a UTCTime body or with no zone at all) and ATS diags lines, with no
+    year given: the scanner path builds them itself, into the record path's frame (times in the
+    latest year not in the future, zones from UTCTime, `UTC assumed`, then the node's zone)."""
+    import random
+
+    from dialects import bsd_syslog
+
+    logs = [m for m in _sample_members() if "/loggingsnapshot_" in m.display()]
+    members = []
+    for member in logs[:6] + [m for m in _sample_members() if m.display().endswith("diags.log")]:
+        text = member.data.decode("utf-8")
+        if not member.display().endswith("diags.log"):
+            text = "\n".join(bsd_syslog(text.splitlines(), random.Random(5))) + "\n"
+        members.append(TextMember(text.encode(), name=member.display(), source=member.source))
+    frames = {}
+    for path in ("records", "compiled" if BACKEND == "compiled" else "arrow"):
+        monkeypatch.setenv("LOGSCOPE_SCANNER", "off" if path == "records" else path)
+        result = parse_members(members)
+        frames[path] = result.events.assign(raw=result.texts.texts(result.events)).drop(
+            columns=["offset", "length"]
+        )
+        if path != "records":
+            assert result.stats.scanned > 0.9 * len(result.events)
+    zones = set(frames["records"]["ts_offset"].astype(str))
+    assert "unknown" in zones and any(zone[:1] in "+-" for zone in zones)
+    pd.testing.assert_frame_equal(*frames.values(), check_categorical=True, check_exact=True)

@@ -24,6 +24,7 @@ from logscope.frame import (
     KINDS,
     PORT_COLUMNS,
     TEXT_COLUMNS,
+    UTC_ASSUMED,
     category_dtype,
     infer_bsd_zones,
     records_to_frame,
@@ -31,10 +32,12 @@ from logscope.frame import (
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
 from logscope.scan.columns import ScanResult, span_strings
+from logscope.scan.times import bsd_zones, yearless_times, zone_texts
 from logscope.scan.values import clear_caches
 
-# Envelopes whose time this layer converts as the record path does; others go to the record path.
-_NATIVE_DIALECTS = ("rfc3339", "rfc5424")
+# Envelopes whose time this layer converts as the record path does (BSD and diags through
+# logscope.scan.times); others go to the record path.
+_NATIVE_DIALECTS = ("rfc3339", "rfc5424", "bsd", "diags")
 _NOT_EXTRA = frozenset(KEY_COLUMNS) | {"Msg", "HTTPMSG", "SIPMSG", ""} | REDUNDANT_KEYS
 _OFFSET = r"(?P<offset>Z|[+-]\d\d:?\d\d)$"
 _CATEGORY_COLUMNS = tuple(c for c, d in EVENT_DTYPES.items() if d == "category")
@@ -42,9 +45,60 @@ _ENCODED = (*_CATEGORY_COLUMNS, "ts_offset", "kind")
 
 
 def native_rows(result: ScanResult) -> np.ndarray:
-    """Which accepted rows this layer builds (the others are sent to the record path)."""
+    """Which accepted rows this layer builds (the others are sent to the record path): a BSD line
+    whose UTCTime gives a zone the record path would not read the same way is one of the others."""
     dialect = result.events["dialect"]
-    return np.asarray(pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False))
+    native = np.array(
+        pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    rows, _, readable = _zoned_bsd(result.block, result.events)
+    native[rows[~readable]] = False
+    return native
+
+
+def _zoned_bsd(block: bytes, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BSD rows timed by their body's UTCTime (their time span is the UTC time, which starts
+    with a digit), each one's zone offset (seconds) and whether it is read as the record path reads it."""
+    bsd = np.asarray(pc.equal(table["dialect"], "bsd").to_numpy(zero_copy_only=False), dtype=bool)
+    if not bsd.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+    starts = table["ts_start"].to_numpy()
+    data = np.frombuffer(block, dtype=np.uint8)
+    first = data[np.clip(starts, 0, max(len(data) - 1, 0))] if len(data) else np.zeros(len(starts), np.uint8)
+    rows = np.flatnonzero(bsd & (first >= ord("0")) & (first <= ord("9")))
+    offsets = table["offset"].to_numpy()[rows]
+    local = span_strings(block, offsets, np.minimum(table["length"].to_numpy()[rows], 15))
+    universal = pc.fill_null(table["ts"].take(pa.array(rows)).cast(pa.int64()), 0).to_numpy()
+    zone, readable = bsd_zones(local, universal)
+    return rows, zone, readable
+
+
+def _yearless(table: pa.Table, ts_text: pa.Array, offset: pa.Array, block: bytes, year: int | None):
+    """`ts` and `ts_offset` of the BSD and diags rows as the record path gives them (logscope.frame:
+    a yearless time through diags_times, UTC assumed for BSD, `unknown` for diags; a BSD line with a
+    UTCTime keeps the scanner's time and gets its zone)."""
+    ts = table["ts"]
+    dialect = np.asarray(table["dialect"].to_numpy(zero_copy_only=False), dtype=object)
+    bsd, diags = dialect == "bsd", dialect == "diags"
+    if not (bsd.any() or diags.any()):
+        return ts, offset
+    n = len(dialect)
+    zoned, zone, _ = _zoned_bsd(block, table)
+    by_utc = np.zeros(n, bool)
+    by_utc[zoned] = True
+    yearless = diags | (bsd & ~by_utc)
+    if yearless.any():
+        rows = pa.array(np.flatnonzero(yearless))
+        texts = ts_text.take(rows)
+        texts = pc.if_else(pa.array(bsd[yearless]), pc.binary_join_element_wise(texts, ".000", ""), texts)
+        times = np.full(n, -1, np.int64)
+        times[yearless] = pc.fill_null(yearless_times(texts, year).cast(pa.int64()), -1).to_numpy()
+        missing = yearless & (times == -1)
+        ts = pc.if_else(pa.array(yearless), pa.array(times, mask=missing).cast(ts.type), ts)
+    zones = np.full(n, None, object)
+    zones[zoned] = zone_texts(zone)
+    zones[bsd & ~by_utc] = UTC_ASSUMED
+    return ts, pc.if_else(pa.array(bsd), pa.array(zones, pa.string()), offset)
 
 
 def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -96,20 +150,27 @@ Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
 
 
 def scanned_piece(
-    result: ScanResult, rows: np.ndarray, source: str, default_node: str | None, block_offset: int = 0
+    result: ScanResult,
+    rows: np.ndarray,
+    source: str,
+    default_node: str | None,
+    block_offset: int = 0,
+    year: int | None = None,
 ) -> Piece:
     """The accepted `rows` of a block's scan as a piece of the events frame (pyarrow columns).
 
     Their text stays in the log: `offset` (from the start of the stream; the block starts at
-    `block_offset`) and `length` say where, and `raw` is null (logscope.event_texts reads it)."""
+    `block_offset`) and `length` say where, and `raw` is null (logscope.event_texts reads it).
+    `year`: the year of yearless times (None: the record path's rule, see frame.diags_times)."""
     table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
     table = table.combine_chunks()
     n = table.num_rows
     piece: Piece = {}
     ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
-    offset = pc.extract_regex(ts_text, _OFFSET).field(0) if n else pa.array([], pa.string())
-    piece["ts"] = _whole(table["ts"])
-    piece["ts_offset"] = pc.fill_null(offset, "unknown")
+    offset = pc.struct_field(pc.extract_regex(ts_text, _OFFSET), "offset") if n else pa.array([], pa.string())
+    ts, offset = _yearless(table, ts_text, pc.fill_null(offset, "unknown"), result.block, year)
+    piece["ts"] = _whole(ts)
+    piece["ts_offset"] = offset
     piece["kind"] = _whole(table["kind"])
     for column, dtype in EVENT_DTYPES.items():
         if column == "node":

@@ -1,0 +1,97 @@
+"""The times of envelopes with no year or no zone, for the scanner's rows, read as the record path
+reads them: ATS diags.log and BSD syslog times through `logscope.frame.diags_times` (once per
+distinct text: BSD times repeat within a second), and a BSD line whose body has `UTCTime=` in the
+zone `logscope.lines.grammar.bsd_with_zone` gives it (the local time's nearest year, the offset
+rounded to a quarter hour), computed with numpy for the whole block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logscope.frame import diags_times
+
+ZONE_STEP = 15 * 60  # as bsd_with_zone: zones are whole quarter hours
+_DAY = 86_400
+_LOCAL = (
+    r"^(?P<month>[A-Z][a-z][a-z]) {1,2}(?P<day>[0-9]{1,2}) "
+    r"(?P<hour>[0-9][0-9]):(?P<minute>[0-9][0-9]):(?P<second>[0-9][0-9])"
+)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def yearless_times(texts: pa.Array, year: int | None) -> pa.Array:
+    """`diags_times` of each text (a diags time, or a BSD time with the `.000` the record path
+    gives it), computed once per distinct text: UTC timestamps, null where it gives NaT."""
+    encoded = texts.dictionary_encode()
+    times = diags_times(pd.Series(encoded.dictionary.to_pylist(), dtype=object), year)
+    return pa.Array.from_pandas(times, type=pa.timestamp("ns", "UTC")).take(encoded.indices)
+
+
+def bsd_zones(local: pa.Array, universal_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per BSD line timed by its body's UTCTime: the zone offset in seconds its local time
+    (`Mar  4 09:12:44`, the start of the line) gives, and whether the record path reads that zone
+    the same way (a local time no year makes valid, or an offset of a day or more: no, the line goes
+    to the record path)."""
+    n = len(universal_ns)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    parts = pc.extract_regex(local, _LOCAL)
+    number = {
+        name: pc.fill_null(pc.cast(pc.struct_field(parts, name), pa.int64()), -1).to_numpy()
+        for name in ("day", "hour", "minute", "second")
+    }
+    months = pc.index_in(pc.struct_field(parts, "month"), pa.array(_MONTHS))
+    month = pc.fill_null(months, -1).to_numpy() + 1
+    month = np.where(month >= 1, month, 0)
+    universal = universal_ns // 1_000_000_000
+    universal_year = universal.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+    clock = number["hour"] * 3600 + number["minute"] * 60 + number["second"]
+    hour, minute, second = number["hour"], number["minute"], number["second"]  # -1: not read
+    readable_clock = (month >= 1) & (hour >= 0) & (hour <= 23) & (minute >= 0) & (minute <= 59)
+    readable_clock &= (second >= 0) & (second <= 59)
+    gaps = []
+    for shift in (-1, 0, 1):  # bsd_with_zone's candidates, in its order (the first of equals wins)
+        year = universal_year + shift
+        valid = readable_clock & (number["day"] >= 1) & (number["day"] <= _days_in_month(year, month))
+        written = _days_from_civil(year, np.where(valid, month, 1), np.where(valid, number["day"], 1))
+        gap = written * _DAY + clock - universal
+        gaps.append(np.where(valid, np.abs(gap).astype(np.float64), np.inf))
+        gaps.append(gap)
+    distance = np.stack(gaps[0::2])
+    nearest = np.argmin(distance, axis=0)
+    found = np.isfinite(distance.min(axis=0))
+    gap = np.choose(nearest, gaps[1::2])
+    offset = (np.round(gap / ZONE_STEP) * ZONE_STEP).astype(np.int64)
+    return np.where(found, offset, 0), found & (np.abs(offset) < _DAY)
+
+
+def zone_texts(offsets: np.ndarray) -> np.ndarray:
+    """Offsets in seconds -> `+HH:MM` / `-HH:MM` (object array), formatted once per distinct value."""
+    distinct, codes = np.unique(offsets, return_inverse=True)
+    texts = np.array([_zone_text(int(offset)) for offset in distinct], dtype=object)
+    return texts[codes] if len(offsets) else np.zeros(0, object)
+
+
+def _zone_text(offset: int) -> str:
+    sign, minutes = ("-" if offset < 0 else "+"), abs(offset) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm, as the C scanner)."""
+    year = year - (month <= 2)
+    era = np.where(year >= 0, year, year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    long = np.isin(month, (1, 3, 5, 7, 8, 10, 12))
+    return np.where(month == 2, np.where(leap, 29, 28), np.where(long, 31, 30))
