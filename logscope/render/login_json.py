@@ -68,7 +68,7 @@ def logins_array(logins: pd.DataFrame, steps: pd.DataFrame, *, level: int) -> st
     """The logins (each with its steps) as the JSON array text at nesting `level` (0: a document of
     its own, 1: a value of the report's top-level object); None when only the dict path can."""
     chunks = logins_chunks(logins, steps, level=level)
-    return None if chunks is None else b"".join(chunks).decode("utf-8")
+    return None if chunks is None else "".join(str(chunk, "utf-8") for chunk in chunks)
 
 
 def logins_chunks(logins: pd.DataFrame, steps: pd.DataFrame, *, level: int) -> Iterator[bytes] | None:
@@ -77,8 +77,8 @@ def logins_chunks(logins: pd.DataFrame, steps: pd.DataFrame, *, level: int) -> I
     this returns: the chunks themselves cannot fail."""
     if logins.empty:
         return iter([b"[]"])
-    steps = steps[steps["login"].isin(logins["login"])]
     order = logins["login"].to_numpy()
+    steps = steps[_of_logins(steps["login"].to_numpy(), order)]
     ladder = steps["login"].to_numpy()
     if not _grouped(order, ladder):
         return None
@@ -128,9 +128,21 @@ def _data(strings: pa.Array) -> bytes:
     return memoryview(strings.buffers()[2])[:end]  # type: ignore[return-value]  # bytes-like, not copied
 
 
+def _of_logins(ladder: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Which steps belong to one of the logins: a range check when the logins are numbered one
+    after the other (all of a report's are), else a lookup."""
+    if _numbered(order):
+        return (ladder >= order[0]) & (ladder <= order[-1])
+    return pd.Series(ladder).isin(order).to_numpy()
+
+
+def _numbered(order: np.ndarray) -> bool:
+    return order.dtype.kind in "iu" and bool((np.diff(order) == 1).all())
+
+
 def _grouped(order: np.ndarray, ladder: np.ndarray) -> bool:
     """Steps contiguous per login, in the logins' order, every login with at least one step."""
-    if len(ladder) == 0 or len(np.unique(order)) != len(order):
+    if len(ladder) == 0 or not (_numbered(order) or len(pd.unique(order)) == len(order)):
         return False
     runs = ladder[np.r_[True, ladder[1:] != ladder[:-1]]]
     return len(runs) == len(order) and bool((runs == order).all())
