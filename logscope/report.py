@@ -123,7 +123,7 @@ class Report:
     def write_json(self, handle: TextIO | BinaryIO) -> None:
         """Write the JSON document to a file in pieces (a login storm's is hundreds of MiB: no
         second copy of it is made). A binary file gets the UTF-8 bytes as they are built: the
-        `logins` array is never decoded into text (1.5 s of 1.9 s on the 1 GiB storm)."""
+        `logins` array (200 MiB on the 1 GiB storm) is never decoded into text and encoded back."""
         binary = _is_binary(handle)
         for part in _renderer("json").json_pieces(self):
             if binary:
