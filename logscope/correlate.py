@@ -277,7 +277,7 @@ def _linked_failures(
         {
             **{column: named[column] for column in FAILURE_COLUMNS},
             "node": named["node"].astype(str),
-            **{column: unlinked.copy() for column in LINK_COLUMNS},
+            **{column: pd.Series(unlinked.copy(), dtype=object) for column in LINK_COLUMNS},
         },
         copy=False,  # fresh arrays, and `named`'s columns are copied on write
     )
