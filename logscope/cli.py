@@ -7,7 +7,6 @@ one clear line on stderr and never a traceback.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import traceback
@@ -293,15 +292,13 @@ def _write_json(report: Report, output: str | None) -> None:
     if output is None or output == "-":
         sys.stdout.flush()
         binary = getattr(sys.stdout, "buffer", None)
-        stream = io.TextIOWrapper(binary, encoding="utf-8", newline="\n") if binary else sys.stdout
+        stream = binary if binary is not None else sys.stdout  # bytes: the UTF-8 text as built
         report.write_json(stream)
-        stream.write("\n")
+        stream.write(b"\n" if binary is not None else "\n")
         stream.flush()
-        if binary:
-            stream.detach()  # stdout stays open
         return
     try:
-        with open(output, "w", encoding="utf-8") as handle:
+        with open(output, "wb") as handle:
             report.write_json(handle)
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}")

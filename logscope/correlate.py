@@ -158,16 +158,18 @@ def _transaction_lines(events: pd.DataFrame, positions: np.ndarray) -> tuple[dic
     kinds, code_of = kind_codes(events["kind"], positions)
     first_at = positions[first_rows[order]]
     picked = {column: (column, first_at) for column in TXN_KEY}
+    lines = {}  # positions: a boolean mask copies slower
     for kind, fields, last in (
         ("receive_request", REQUEST_FIELDS, False),
         ("sending_request", UPSTREAM_FIELDS, True),
         ("receive_response", UPSTREAM_RESPONSE_FIELDS, True),
         ("sending_response", RESPONSE_FIELDS, True),
     ):
-        rows = picked_rows(np.flatnonzero(kinds == code_of(kind)), group, count, last)[order]
+        lines[kind] = np.flatnonzero(kinds == code_of(kind))
+        rows = picked_rows(lines[kind], group, count, last)[order]
         at = np.where(rows >= 0, positions[np.maximum(rows, 0)], -1)
         picked.update({name: (column, at) for column, name in fields.items()})
-    attempts = np.flatnonzero(kinds == code_of("sending_request"))  # positions: a boolean mask copies slower
+    attempts = lines["sending_request"]
     tried, tried_at = group[attempts], stamps[attempts]
     return picked, {
         "start": utc_times(starts[order]),
@@ -277,7 +279,7 @@ def _linked_failures(
         {
             **{column: named[column] for column in FAILURE_COLUMNS},
             "node": named["node"].astype(str),
-            **{column: unlinked.copy() for column in LINK_COLUMNS},
+            **{column: pd.Series(unlinked.copy(), dtype=object) for column in LINK_COLUMNS},
         },
         copy=False,  # fresh arrays, and `named`'s columns are copied on write
     )

@@ -151,7 +151,9 @@ def _used_sorted_categories(column: pd.Series, dtype) -> pd.Series:
     """The categorical with only the categories its values use, converted to `dtype` and sorted:
     what converting every value and making a category of the result gives, done per category."""
     codes = column.cat.codes.to_numpy()
-    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)))
+    # the missing (-1) counted first: no filtered copy of the codes
+    counts = np.bincount(np.add(codes, 1, dtype="int64"), minlength=len(column.cat.categories) + 1)
+    used = np.flatnonzero(counts[1:])
     strings = pd.Index(column.cat.categories[used].astype(dtype))
     order = strings.argsort()
     remap = np.full(len(column.cat.categories) + 1, -1, dtype="int64")  # the last: code -1 stays -1

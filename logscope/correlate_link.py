@@ -121,9 +121,19 @@ def _copy_transactions(
     distinct, each = np.unique(txn_rows, return_inverse=True)
     for failure_column, txn_column in COPIED_FROM_TRANSACTION.items():
         column = failures[failure_column].to_numpy(dtype=object, copy=True)
-        column[rows] = transactions[txn_column].take(distinct).to_numpy(dtype=object)[each]
+        column[rows] = _objects(transactions[txn_column], distinct)[each]
         # As an object Series: a bare object array of strings would be read as a str column.
         failures[failure_column] = pd.Series(column, index=failures.index, dtype=object)
+
+
+def _objects(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """`column.take(rows).to_numpy(dtype=object)`; a categorical's values converted once per
+    category used (a failure's server, scheme and reason take few)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column.take(rows).to_numpy(dtype=object)
+    used, each = np.unique(column.cat.codes.to_numpy()[rows], return_inverse=True)
+    values = pd.Series(pd.Categorical.from_codes(used, dtype=column.dtype)).to_numpy(dtype=object)
+    return values[each]
 
 
 def _server_keys(transactions: pd.DataFrame, wanted: pd.Index) -> pd.DataFrame:
@@ -171,7 +181,11 @@ def _order(times: pd.Series, lines: pd.Series, whole_second: pd.Series) -> np.nd
 
 
 def node_key(node: pd.Series) -> pd.Series:
-    """The node as a join key: lines with no envelope (an excerpt) are all on the one unknown node ""."""
+    """The node as a join key: lines with no envelope (an excerpt) are all on the one unknown node "".
+    A categorical is converted once per category."""
+    if isinstance(node.dtype, pd.CategoricalDtype):
+        names = node.cat.categories.astype("string").to_numpy(dtype=object, na_value="")
+        return pd.Series(np.append(names, "")[node.cat.codes.to_numpy()], index=node.index, dtype=object)
     return node.astype("string").fillna("").astype(object)
 
 

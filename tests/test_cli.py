@@ -186,15 +186,14 @@ def test_analyze_json_is_written_in_pieces_as_the_reports_utf8_json_whatever_std
 
 def test_a_logins_array_written_in_parts_is_the_one_written_whole(monkeypatch):
     import logscope
-    import logscope.render.json as json_render
+    import logscope.render.login_json as login_json
 
     report = logscope.analyze(ROOT / "sample_logs" / "logins-retry.tar.gz")
     assert len(report.logins) >= 3
     whole = report.to_json()
-    monkeypatch.setattr(json_render, "LOGINS_PER_PART", 1)
-    assert report.to_json() == whole
-    monkeypatch.setattr(json_render, "LOGINS_PER_PART", 2)
-    assert report.to_json() == whole
+    for texts_per_chunk in (1, 2, 7):
+        monkeypatch.setattr(login_json, "CHUNK_ELEMENTS", texts_per_chunk)
+        assert report.to_json() == whole
 
 
 def test_the_cli_asks_pyarrow_for_its_jemalloc_pool_on_linux_unless_the_user_chose_one(monkeypatch):

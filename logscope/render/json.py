@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from logscope import __version__
 from logscope.render.answers import nodes_failing, nodes_healthy, related_findings
-from logscope.render.login_json import logins_array
+from logscope.render.login_json import logins_chunks
 from logscope.render.logins import finding_logins, login_documents
 
 if TYPE_CHECKING:
@@ -105,39 +105,34 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
 
 
 def json_parts(report: Report, *, indent: int | None = 2) -> Iterator[str]:
-    """The JSON document in pieces, to be written one after the other: a login storm's `logins`
-    array (most of its document, hundreds of MiB) is written column-wise a few thousand logins at a
-    time, never copied into one string."""
-    parts = _logins_parts(report) if indent == 2 else None
-    if parts is not None:
+    """The JSON document in pieces of text, to be written one after the other (see json_pieces)."""
+    for piece in json_pieces(report, indent=indent):
+        yield piece if isinstance(piece, str) else str(piece, "utf-8")
+
+
+def json_pieces(report: Report, *, indent: int | None = 2) -> Iterator[str | bytes | memoryview]:
+    """The JSON document in pieces: text, and a login storm's `logins` array (most of its document,
+    hundreds of MiB) as UTF-8 bytes 1.4 MiB at a time, written column-wise (render.login_json),
+    never copied into one string nor decoded."""
+    chunks = _logins_chunks(report) if indent == 2 else None
+    if chunks is not None:
         head = report_document(report, logins=False)
         document = json.dumps(head, indent=2, ensure_ascii=False, default=str)
         if document.endswith(_EMPTY_LOGINS):  # the last key: the array goes where its `[]` is
             yield document[: -len("[]\n}")]
-            yield from parts
+            yield from chunks
             yield "\n}"
             return
     yield json.dumps(report_document(report), indent=indent, ensure_ascii=False, default=str)
 
 
-LOGINS_PER_PART = 8192
-_ARRAY_OPEN, _ARRAY_CLOSE = "[\n", "\n  ]"  # the logins array's brackets at nesting level 1
-
-
-def _logins_parts(report: Report) -> list[str] | None:
-    """The `logins` array text at nesting level 1 in pieces of LOGINS_PER_PART logins (each built
-    column-wise); None when a piece can only be written by the dict path."""
+def _logins_chunks(report: Report) -> Iterator[bytes | memoryview] | None:
+    """The `logins` array text at nesting level 1 in UTF-8 chunks; None when only the dict path
+    can write it."""
     logins, steps = report.logins, report.login_steps
     if logins is None or logins.empty or steps is None:
-        return ["[]"]
-    parts = [_ARRAY_OPEN]
-    for start in range(0, len(logins), LOGINS_PER_PART):
-        text = logins_array(logins.iloc[start : start + LOGINS_PER_PART], steps, level=1)
-        if text is None or not (text.startswith(_ARRAY_OPEN) and text.endswith(_ARRAY_CLOSE)):
-            return None
-        parts.append(("" if start == 0 else ",\n") + text[len(_ARRAY_OPEN) : -len(_ARRAY_CLOSE)])
-    parts.append(_ARRAY_CLOSE)
-    return parts
+        return iter([b"[]"])
+    return logins_chunks(logins, steps, level=1)
 
 
 _EMPTY_LOGINS = '"logins": []\n}'
