@@ -12,7 +12,8 @@ measures, in this order, on a machine whose load it records (os.getloadavg) befo
 2. in-process stages, in a fresh interpreter (so imports and peak RSS are its own): imports (pandas,
    pyarrow, logscope), then each stage `logscope.pipeline.analyze` reports through its `timings`
    argument (bundle open, parse, bundle readers, bundle close, correlate, node summaries, signature
-   library, signatures and evidence, report), then the JSON render (`Report.to_json`). A checkout
+   library, signatures and evidence, report), then the JSON written as the CLI writes it
+   (`Report.write_json` to a binary temporary file; `to_json()` for older code). A checkout
    whose `analyze` has no `timings` argument (older code) is timed as one "analyze" stage;
    The child's CPU seconds (user+sys, from wait4) are printed beside its wall time: on a shared
    machine they say how much of the wall time was waiting for a core;
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import re
@@ -65,14 +67,35 @@ def child_stages(path: str) -> dict[str, Any]:
         report = analyze(path)
         timings = {"analyze (no stage hook)": time.perf_counter() - lap}
     stages.update(timings)
-    lap = time.perf_counter()
-    rendered = report.to_json()
-    stages["JSON render"] = time.perf_counter() - lap
+    with tempfile.TemporaryFile() as out:
+        lap = time.perf_counter()
+        _write_json(report, out)
+        stages["JSON render"] = time.perf_counter() - lap
+        size = out.tell()
+        out.seek(0)
+        document = json.load(out)
     findings = [
         {"id": f.get("id"), "status": f.get("status"), "count": f.get("count")}
-        for f in json.loads(rendered).get("findings", [])
+        for f in document.get("findings", [])
     ]
-    return {"stages": stages, "stats": dict(report.stats), "findings": findings, "json_bytes": len(rendered)}
+    return {"stages": stages, "stats": dict(report.stats), "findings": findings, "json_bytes": size}
+
+
+def _write_json(report: Any, out: Any) -> None:
+    """The JSON as `logscope analyze -o x.json` writes it (`write_json` to a binary file); older
+    checkouts (`--code`): `write_json` to a text file, or `to_json()`."""
+    try:
+        report.write_json(out)
+    except (TypeError, AttributeError):
+        out.seek(0)
+        out.truncate()
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
+        if hasattr(report, "write_json"):
+            report.write_json(text)
+        else:
+            text.write(report.to_json())
+        text.flush()
+        text.detach()
 
 
 def run_measured(
