@@ -572,3 +572,23 @@ def test_routes_decoded_per_segment_equal_route_from_url():
             }
         )
         assert ({} if segment is None else route_columns(segment)) == expected, url
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[ET_NET 0]DEBUG: <SSLNetVConnection.cc:1573 (sslClientHandShakeEvent)>(ssl.error) SSL connection"
+        b" failed for 'x.lab':error:0A000086:SSL routines::certificate verify failed",
+        b"{0x7f51c3a0e700}WARNING: SNI (x.lab) not in certificate. Action=Terminate",
+    ],
+)
+@pytest.mark.parametrize("envelope", [ENV, b"[Nov 30 15:33:58.148] "])
+def test_an_ats_body_whose_thread_lost_its_space_is_declined_not_read_as_free_text(backend, body, envelope):
+    """A publisher that lost the space after the thread (`[ET_NET 0]DEBUG:`) still writes an ATS body
+    to the grammars: the scanner must not take it for free text (the failure would be lost)."""
+    line = envelope + body
+    result = scan(line + b"\n", year=YEAR, backend=backend)
+    assert result.events.num_rows == 0
+    assert result.declined.to_pylist()[0]["reason"] == "shape"
+    assert parse_event(line.decode())["kind"] in ("ssl_connect_failed", "sni_not_in_cert")

@@ -395,11 +395,11 @@ static int ats_start(const Scan *x, size_t p) {  /* the superset of body_family'
     if (c == '[') {
         size_t e = p + 1;
         while (e < x->n && x->s[e] != ']' && x->s[e] != '\n') e++;
-        if (e > p + 1 && at(x, e) == ']' && at(x, e + 1) == ' ') q = e + 1;
+        if (e > p + 1 && at(x, e) == ']') q = e + 1;  /* `[ET_NET 0]DEBUG:`: spaces may be lost */
     } else if (c == '{' && lit(x, p + 1, "0x")) {
         size_t e = p + 3;
         while (e < x->n && isxdigit(x->s[e])) e++;
-        if (e > p + 3 && at(x, e) == '}' && at(x, e + 1) == ' ') q = e + 1;
+        if (e > p + 3 && at(x, e) == '}') q = e + 1;
     } else if (key_first(c)) {
         size_t e = p + 1;
         while (e < x->n && x->s[e] != ' ' && x->s[e] != '\t' && x->s[e] != '\n') e++;

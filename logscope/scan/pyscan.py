@@ -52,7 +52,7 @@ _ATS = re.compile(
     rb"(DIAG|DEBUG|STATUS|NOTE|WARNING|ERROR|FATAL|ALERT|EMERGENCY): (?=[^ \t])"
 )
 # A superset of what body_family() calls an ATS body: a body it matches is ATS or declined, never text.
-_ATS_START = re.compile(rb"(\[[^\]\n]+\] +|\{0x[0-9A-Fa-f]+\} +|[A-Za-z_][^ \t\n]* +)?[A-Z]+:")
+_ATS_START = re.compile(rb"(\[[^\]\n]+\] *|\{0x[0-9A-Fa-f]+\} *|[A-Za-z_][^ \t\n]* +)?[A-Z]+:")
 _KNOWN_OPENING = re.compile(
     rb"Core server certificate verification failed for "
     rb"|(?:SNI|SAN|Origin hostname) \("
