@@ -42,7 +42,7 @@ _KNOWN_OPENING = re.compile(
 )
 _FAST_VERIFY = re.compile(
     r"Core server certificate verification failed for \(([^)\n]*)\)\.[ \t]+Action=([A-Za-z]+)[ \t]+"
-    r"Error=([^\n]+?)(?= server=)[ \t]+(server=[^()\s]*\([^()\s]*\))[ \t]+depth=(-?\d+)[ \t]*"
+    r"Error=([^\n]+?)(?=[ \t]+server=)[ \t]+(server=[^()\s]*\([^()\s]*\))[ \t]+depth=(-?\d+)[ \t]*"
 )
 _FAST_NAME_CHECK = re.compile(
     r"(SNI|SAN|Origin hostname) \(([^)\n]*)\) not in certificate\.[ \t]+Action=([A-Za-z]+)[ \t]+"
