@@ -273,22 +273,24 @@ def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
     assumed = frame["ts_offset"] == UTC_ASSUMED
     if not assumed.any():
         return frame
-    known = frame["ts_offset"].astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
+    known = _known_zones(frame["ts_offset"])
+    node = frame["node"].astype(str)  # once: a BSD copy of a big log has every row to map
     zones = (
-        frame.loc[known & frame["node"].isin(frame.loc[assumed, "node"].unique()), ["node", "ts_offset"]]
-        .astype(str)
+        pd.DataFrame({"node": node, "ts_offset": frame["ts_offset"].astype(str)})
+        .loc[known & frame["node"].isin(frame.loc[assumed, "node"].unique())]
         .groupby("node")["ts_offset"]
         .agg(lambda offsets: offsets.mode().iloc[0])
     )
     if zones.empty:
         return frame
-    zone = frame["node"].astype(str).map(zones).where(assumed)
-    shift = zone.dropna().map(_offset_delta)
-    frame = frame.copy()
+    zone = node.map(zones).where(assumed)
+    shift = zone.dropna()
+    shift = shift.map({text: _offset_delta(text) for text in shift.unique()})  # once per zone
+    frame = frame.copy(deep=False)  # copy-on-write: only the columns set below are new
     frame["ts"] = frame["ts"].astype("datetime64[ns, UTC]")
     frame.loc[shift.index, "ts"] = frame.loc[shift.index, "ts"] - pd.to_timedelta(shift.to_numpy())
-    years = frame.loc[known, ["node", "ts"]].assign(node=lambda f: f["node"].astype(str))
-    year = frame["node"].astype(str).map(years.groupby("node")["ts"].median().dt.year).loc[shift.index]
+    years = pd.DataFrame({"node": node, "ts": frame["ts"]}).loc[known]
+    year = node.map(years.groupby("node")["ts"].median().dt.year).loc[shift.index]
     change = (year - frame.loc[shift.index, "ts"].dt.year).dropna().astype(int)
     for delta in sorted(set(change) - {0}):
         rows = change.index[change == delta]
@@ -297,6 +299,17 @@ def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
     offsets.loc[shift.index] = zone.loc[shift.index]
     frame["ts_offset"] = offsets.astype("category")
     return frame
+
+
+def _known_zones(offsets: pd.Series) -> pd.Series:
+    """Whether each row's `ts_offset` is a zone (`+01:00`), read once per category."""
+    if isinstance(offsets.dtype, pd.CategoricalDtype):
+        zone = offsets.cat.categories.astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
+        codes = offsets.cat.codes.to_numpy()
+        return pd.Series(
+            np.where(codes >= 0, np.asarray(zone, dtype=bool)[codes], False), index=offsets.index
+        )
+    return offsets.astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
 
 
 def _offset_delta(offset: str) -> pd.Timedelta:

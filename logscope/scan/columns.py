@@ -10,6 +10,7 @@ on order) declines its events, and so does a number field Python's int() would r
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class ScanResult:
     shapes: list[tuple[str, ...]]
     values: np.ndarray
     block: bytes
+    memo: dict = dataclasses.field(default_factory=dict)  # what a later layer computes once per block
 
 
 def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip: bool = False) -> pa.Array:

@@ -51,14 +51,21 @@ def native_rows(result: ScanResult) -> np.ndarray:
     native = np.array(
         pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False), dtype=bool
     )
-    rows, _, readable = _zoned_bsd(result.block, result.events)
+    rows, _, readable = _zoned_bsd(result)
     native[rows[~readable]] = False
     return native
 
 
-def _zoned_bsd(block: bytes, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _zoned_bsd(result: ScanResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BSD rows timed by their body's UTCTime (their time span is the UTC time, which starts
-    with a digit), each one's zone offset (seconds) and whether it is read as the record path reads it."""
+    with a digit), each one's zone offset (seconds) and whether it is read as the record path reads
+    it; computed once per block."""
+    if "bsd_zones" not in result.memo:
+        result.memo["bsd_zones"] = _bsd_zones_of(result.block, result.events)
+    return result.memo["bsd_zones"]
+
+
+def _bsd_zones_of(block: bytes, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bsd = np.asarray(pc.equal(table["dialect"], "bsd").to_numpy(zero_copy_only=False), dtype=bool)
     if not bsd.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
@@ -73,19 +80,26 @@ def _zoned_bsd(block: bytes, table: pa.Table) -> tuple[np.ndarray, np.ndarray, n
     return rows, zone, readable
 
 
-def _yearless(table: pa.Table, ts_text: pa.Array, offset: pa.Array, block: bytes, year: int | None):
-    """`ts` and `ts_offset` of the BSD and diags rows as the record path gives them (logscope.frame:
-    a yearless time through diags_times, UTC assumed for BSD, `unknown` for diags; a BSD line with a
-    UTCTime keeps the scanner's time and gets its zone)."""
+def _yearless(
+    result: ScanResult, rows: np.ndarray, table: pa.Table, ts_text: pa.Array, offset: pa.Array, year
+):
+    """`ts` and `ts_offset` of the BSD and diags rows (of `table`, the block's `rows`) as the record
+    path gives them (logscope.frame: a yearless time through diags_times, UTC assumed for BSD,
+    `unknown` for diags; a BSD line with a UTCTime keeps the scanner's time and gets its zone)."""
     ts = table["ts"]
     dialect = np.asarray(table["dialect"].to_numpy(zero_copy_only=False), dtype=object)
     bsd, diags = dialect == "bsd", dialect == "diags"
     if not (bsd.any() or diags.any()):
         return ts, offset
     n = len(dialect)
-    zoned, zone, _ = _zoned_bsd(block, table)
-    by_utc = np.zeros(n, bool)
-    by_utc[zoned] = True
+    zoned_rows, zone_seconds, _ = _zoned_bsd(result)
+    seconds = np.zeros(len(rows), np.int64)
+    seconds[zoned_rows] = zone_seconds
+    by_all = np.zeros(len(rows), bool)
+    by_all[zoned_rows] = True
+    chosen = np.flatnonzero(rows)
+    by_utc = by_all[chosen]
+    zoned, zone = np.flatnonzero(by_utc), seconds[chosen][by_utc]
     yearless = diags | (bsd & ~by_utc)
     if yearless.any():
         rows = pa.array(np.flatnonzero(yearless))
@@ -168,7 +182,7 @@ def scanned_piece(
     piece: Piece = {}
     ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
     offset = pc.struct_field(pc.extract_regex(ts_text, _OFFSET), "offset") if n else pa.array([], pa.string())
-    ts, offset = _yearless(table, ts_text, pc.fill_null(offset, "unknown"), result.block, year)
+    ts, offset = _yearless(result, rows, table, ts_text, pc.fill_null(offset, "unknown"), year)
     piece["ts"] = _whole(ts)
     piece["ts_offset"] = offset
     piece["kind"] = _whole(table["kind"])
