@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 import logscope.scan.layout as L
 from logscope.scan import pyscan
+from logscope.scan.dates import days_from_civil, days_in_month
 
 _HTTPMSG = np.frombuffer(b"HTTPMSG:", np.uint8)
 _SIPMSG = np.frombuffer(b"SIPMSG:", np.uint8)
@@ -329,27 +330,14 @@ def _times(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.nda
     offset = (hours * 60 + minutes) * 60_000_000_000
     offset = np.where(data[zone] == ord("-"), -offset, offset)
     y, mo, d = field["y"], field["mo"], field["d"]
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mo, 0, 12)]
-    month_days = month_days + ((mo == 2) & leap)
-    valid = (y >= 1678) & (y <= 2261) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days)
+    valid = (y >= 1678) & (y <= 2261) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= days_in_month(y, mo))
     valid &= (field["h"] <= 23) & (field["mi"] <= 59) & (field["s"] <= 59) & (hours <= 23) & (minutes <= 59)
-    days = _days_from_civil(y, np.clip(mo, 1, 12), d)
+    days = days_from_civil(y, np.clip(mo, 1, 12), d)
     seconds = days * 86400 + field["h"] * 3600 + field["mi"] * 60 + field["s"]
     return np.where(valid, seconds, 0) * 1_000_000_000 + nanos - offset, valid
 
 
 _TIME_FIELDS = (("y", 0, 4), ("mo", 5, 2), ("d", 8, 2), ("h", 11, 2), ("mi", 14, 2), ("s", 17, 2))
-
-
-def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """pyscan.days_from_civil over arrays."""
-    year = year - (month <= 2)
-    era = np.where(year >= 0, year, year - 399) // 400
-    yoe = year - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 def _merge(bulk: _Bulk, slow: pyscan.RawScan, line_base: int) -> pyscan.RawScan | None:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logscope.frame import diags_times
+from logscope.scan.dates import days_from_civil, days_in_month
 
 ZONE_STEP = 15 * 60  # as bsd_with_zone: zones are whole quarter hours
 _DAY = 86_400
@@ -56,8 +57,8 @@ def bsd_zones(local: pa.Array, universal_ns: np.ndarray) -> tuple[np.ndarray, np
     gaps = []
     for shift in (-1, 0, 1):  # bsd_with_zone's candidates, in its order (the first of equals wins)
         year = universal_year + shift
-        valid = readable_clock & (number["day"] >= 1) & (number["day"] <= _days_in_month(year, month))
-        written = _days_from_civil(year, np.where(valid, month, 1), np.where(valid, number["day"], 1))
+        valid = readable_clock & (number["day"] >= 1) & (number["day"] <= days_in_month(year, month))
+        written = days_from_civil(year, np.where(valid, month, 1), np.where(valid, number["day"], 1))
         gap = written * _DAY + clock - universal
         gaps.append(np.where(valid, np.abs(gap).astype(np.float64), np.inf))
         gaps.append(gap)
@@ -79,19 +80,3 @@ def zone_texts(offsets: np.ndarray) -> np.ndarray:
 def _zone_text(offset: int) -> str:
     sign, minutes = ("-" if offset < 0 else "+"), abs(offset) // 60
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm, as the C scanner)."""
-    year = year - (month <= 2)
-    era = np.where(year >= 0, year, year - 399) // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146097 + day_of_era - 719468
-
-
-def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    long = np.isin(month, (1, 3, 5, 7, 8, 10, 12))
-    return np.where(month == 2, np.where(leap, 29, 28), np.where(long, 31, 30))
