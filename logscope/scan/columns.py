@@ -223,7 +223,7 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     msg = key_values.strings(("Msg",))
     stripped = key_values.strings(("HTTPMSG", "SIPMSG"))
     message = pc.coalesce(msg, stripped)
-    first_line = pc.extract_regex(stripped, r"^(?P<line>[^\n]*)").field(0) if n else stripped
+    first_line = pc.struct_field(pc.extract_regex(stripped, r"^(?P<line>[^\n]*)"), "line") if n else stripped
     start = pc.coalesce(msg, first_line).dictionary_encode()
     for field, from_line in start_lines(start.dictionary).items():
         columns[field] = pc.coalesce(from_line.take(start.indices).cast(pa.string()), columns[field])

@@ -92,18 +92,13 @@ def _yearless(
     if not (bsd.any() or diags.any()):
         return ts, offset
     n = len(dialect)
-    zoned_rows, zone_seconds, _ = _zoned_bsd(result)
-    seconds = np.zeros(len(rows), np.int64)
-    seconds[zoned_rows] = zone_seconds
-    by_all = np.zeros(len(rows), bool)
-    by_all[zoned_rows] = True
-    chosen = np.flatnonzero(rows)
-    by_utc = by_all[chosen]
-    zoned, zone = np.flatnonzero(by_utc), seconds[chosen][by_utc]
+    zoned_rows, zone_seconds, _ = _zoned_bsd(result)  # block rows, in order
+    chosen = np.flatnonzero(rows)  # the block rows of `table`, in order
+    by_utc = np.isin(chosen, zoned_rows)
+    zoned, zone = np.flatnonzero(by_utc), zone_seconds[np.isin(zoned_rows, chosen)]
     yearless = diags | (bsd & ~by_utc)
     if yearless.any():
-        rows = pa.array(np.flatnonzero(yearless))
-        texts = ts_text.take(rows)
+        texts = ts_text.take(pa.array(np.flatnonzero(yearless)))
         texts = pc.if_else(pa.array(bsd[yearless]), pc.binary_join_element_wise(texts, ".000", ""), texts)
         times = np.full(n, -1, np.int64)
         times[yearless] = pc.fill_null(yearless_times(texts, year).cast(pa.int64()), -1).to_numpy()

@@ -50,22 +50,20 @@ def bsd_zones(local: pa.Array, universal_ns: np.ndarray) -> tuple[np.ndarray, np
     month = np.where(month >= 1, month, 0)
     universal = universal_ns // 1_000_000_000
     universal_year = universal.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
-    clock = number["hour"] * 3600 + number["minute"] * 60 + number["second"]
-    hour, minute, second = number["hour"], number["minute"], number["second"]  # -1: not read
+    day, hour, minute, second = (number[name] for name in ("day", "hour", "minute", "second"))  # -1: unread
+    clock = hour * 3600 + minute * 60 + second
     readable_clock = (month >= 1) & (hour >= 0) & (hour <= 23) & (minute >= 0) & (minute <= 59)
     readable_clock &= (second >= 0) & (second <= 59)
-    gaps = []
+    gaps, distances = [], []
     for shift in (-1, 0, 1):  # bsd_with_zone's candidates, in its order (the first of equals wins)
         year = universal_year + shift
-        valid = readable_clock & (number["day"] >= 1) & (number["day"] <= days_in_month(year, month))
-        written = days_from_civil(year, np.where(valid, month, 1), np.where(valid, number["day"], 1))
-        gap = written * _DAY + clock - universal
-        gaps.append(np.where(valid, np.abs(gap).astype(np.float64), np.inf))
-        gaps.append(gap)
-    distance = np.stack(gaps[0::2])
-    nearest = np.argmin(distance, axis=0)
+        valid = readable_clock & (day >= 1) & (day <= days_in_month(year, month))
+        written = days_from_civil(year, np.where(valid, month, 1), np.where(valid, day, 1))
+        gaps.append(written * _DAY + clock - universal)
+        distances.append(np.where(valid, np.abs(gaps[-1]).astype(np.float64), np.inf))
+    distance = np.stack(distances)
     found = np.isfinite(distance.min(axis=0))
-    gap = np.choose(nearest, gaps[1::2])
+    gap = np.choose(np.argmin(distance, axis=0), gaps)
     offset = (np.round(gap / ZONE_STEP) * ZONE_STEP).astype(np.int64)
     return np.where(found, offset, 0), found & (np.abs(offset) < _DAY)
 
