@@ -176,13 +176,14 @@ def parse_stream(
     count = 0
     head = stream.read(HEAD_BYTES)
     needle = _needle_for(source_kind, all_events, head)
-    net = SafetyNet(source_name, line_finder())
+    finder = line_finder()
+    net = SafetyNet(source_name, finder)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
     if tvcs is not None:
         on_block = _both(
             on_block,
-            tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head), finder=line_finder()),
+            tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head), finder=finder),
         )
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
