@@ -302,14 +302,11 @@ def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _known_zones(offsets: pd.Series) -> pd.Series:
-    """Whether each row's `ts_offset` is a zone (`+01:00`), read once per category."""
-    if isinstance(offsets.dtype, pd.CategoricalDtype):
-        zone = offsets.cat.categories.astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
-        codes = offsets.cat.codes.to_numpy()
-        return pd.Series(
-            np.where(codes >= 0, np.asarray(zone, dtype=bool)[codes], False), index=offsets.index
-        )
-    return offsets.astype(str).str.fullmatch(r"[+-]\d\d:?\d\d")
+    """Whether each row's `ts_offset` (a categorical, as the events frame types it) is a zone
+    (`+01:00`), read once per category."""
+    zone = np.asarray(offsets.cat.categories.astype(str).str.fullmatch(r"[+-]\d\d:?\d\d"), dtype=bool)
+    codes = offsets.cat.codes.to_numpy()
+    return pd.Series(np.where(codes >= 0, zone[codes], False), index=offsets.index)
 
 
 def _offset_delta(offset: str) -> pd.Timedelta:
