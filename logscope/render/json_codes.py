@@ -59,8 +59,10 @@ def as_codes(values: np.ndarray, *, plus: int = 0) -> np.ndarray:
     The sum is computed in the values' type when it is wider (the result fits the codes' type even
     where the values do not: an integer less its column's smallest), else in the codes' type."""
     kind = code_type(len(values))
-    if values.dtype.itemsize < kind.itemsize:
-        values = values.astype(kind)
+    if values.dtype.itemsize < kind.itemsize:  # a categorical's int8/int16 codes, bools
+        codes = values.astype(kind)
+        codes += plus
+        return codes
     return np.add(values, plus, out=np.empty(len(values), dtype=kind), casting="unsafe")
 
 
@@ -123,17 +125,20 @@ def combined(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, lis
     is the code (every combination gets a text, unused ones too); else one code per combination
     seen, in order of first appearance."""
     key, size = codes[0].astype("int64"), sizes[0]
+    packed = True  # the key is every column's code in mixed radix
     for column, count in zip(codes[1:], sizes[1:], strict=True):
         if size * count >= PACKED_LIMIT:
             factorized, uniques = pd.factorize(key)
-            key, size = factorized.astype("int64", copy=False), len(uniques)
+            key, size, packed = factorized.astype("int64", copy=False), len(uniques), False
         key *= count
         key += column
         size *= count
-    if size <= len(key) and size == np.prod(sizes, dtype=object):
+    if packed and size <= len(key):
         return as_codes(key), _digits(np.arange(size, dtype="int64"), sizes)
-    combination = pd.factorize(key)[0]
+    combination, seen = pd.factorize(key)
     del key
+    if packed:  # each combination's key is its columns' codes: no need to find where it first is
+        return as_codes(combination), _digits(seen, sizes)
     highest = np.maximum.accumulate(combination)  # codes come in order of first appearance
     first = np.flatnonzero(np.r_[True, highest[1:] != highest[:-1]])
     return as_codes(combination), [column[first] for column in codes]
@@ -156,7 +161,7 @@ def encoded_values(values: np.ndarray) -> pa.Array:
     value written by `encode` (the standard library's escaping)."""
     if len(values) == 0:
         return pa.array([], TEXT)
-    if not all(isinstance(value, str) for value in values):
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":  # not all str (checked in C)
         return texts_array([encode(value) for value in values])
     try:
         texts = pa.array(values, TEXT)
