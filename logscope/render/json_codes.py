@@ -5,6 +5,9 @@ The texts are what `json.dumps(value, ensure_ascii=False)` writes for each value
 library's escaping for any text that needs it), and times as `Timestamp.isoformat()` writes them.
 A code is an integer the column already has wherever it can be (a categorical's code, an integer
 or a second less its column's smallest): hashing every row (factorizing) cost more than the rest.
+Codes are int32 (int64 past CODE32_ROWS rows): a storm's steps have a dozen coded columns, all
+alive until the document order is built, and int64 codes made them the largest part of the JSON
+write's own peak (on the 1 GiB storm, 126 MiB over the report in a fresh process; 81 MiB now).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ TEXT = pa.large_string()  # 64-bit offsets: the array's text may pass 2 GiB on a
 PACKED_LIMIT = 1 << 62
 NANOSECONDS = 1_000_000_000
 MILLISECOND = 1_000_000
+# Up to this many rows a code is int32: a column's texts are at most about twice its rows (an
+# integer's or a second's range, see _integer_codes) and an object's pieces a dozen columns, so
+# even the codes into all of them concatenated stay below 2**31.
+CODE32_ROWS = 1 << 24
 
 
 class Unplaced(Exception):
@@ -35,15 +42,32 @@ class Unplaced(Exception):
 class Coded:
     """A column's JSON text per row as `texts[codes]`."""
 
-    codes: np.ndarray  # int64, one per row, 0 <= code < len(texts)
+    codes: np.ndarray  # int32 (int64 past CODE32_ROWS rows), one per row, 0 <= code < len(texts)
     texts: pa.Array  # TEXT, no nulls
 
     def taken(self) -> pa.Array:
         return pc.take(self.texts, pa.array(self.codes))
 
 
+def code_type(rows: int) -> np.dtype:
+    """The integer type of the codes of a column of `rows` rows."""
+    return np.dtype("int32" if rows <= CODE32_ROWS else "int64")
+
+
+def as_codes(values: np.ndarray, *, plus: int = 0) -> np.ndarray:
+    """`values + plus` as codes (code_type), in one pass: no int64 temporary when int32 will do.
+    The sum is computed in the values' type when it is wider (the result fits the codes' type even
+    where the values do not: an integer less its column's smallest), else in the codes' type."""
+    kind = code_type(len(values))
+    if values.dtype.itemsize < kind.itemsize:  # a categorical's int8/int16 codes, bools
+        codes = values.astype(kind)
+        codes += plus
+        return codes
+    return np.add(values, plus, out=np.empty(len(values), dtype=kind), casting="unsafe")
+
+
 def null_column(rows: int) -> Coded:
-    return Coded(np.zeros(rows, dtype="int64"), pa.array(["null"], TEXT))
+    return Coded(np.zeros(rows, dtype=code_type(rows)), pa.array(["null"], TEXT))
 
 
 def coded_column(column: pd.Series, *, boolean: bool = False) -> list[Coded]:
@@ -52,7 +76,7 @@ def coded_column(column: pd.Series, *, boolean: bool = False) -> list[Coded]:
     if is_time(column):
         return _time_codes(column)
     if boolean:
-        return [Coded(column.to_numpy(dtype=bool).astype("int64"), pa.array(["false", "true"], TEXT))]
+        return [Coded(as_codes(column.to_numpy(dtype=bool)), pa.array(["false", "true"], TEXT))]
     if isinstance(column.dtype, pd.CategoricalDtype):
         try:
             categories = encoded_values(np.asarray(column.cat.categories, dtype=object))
@@ -68,9 +92,7 @@ def coded_column(column: pd.Series, *, boolean: bool = False) -> list[Coded]:
 
 def _null_first(codes: np.ndarray, encoded: pa.Array) -> Coded:
     """Codes into `encoded` (-1: missing) as codes into `null` + `encoded`."""
-    shifted = codes.astype("int64")
-    shifted += 1
-    return Coded(shifted, pa.concat_arrays([pa.array(["null"], TEXT), encoded]))
+    return Coded(as_codes(codes, plus=1), pa.concat_arrays([pa.array(["null"], TEXT), encoded]))
 
 
 def _integer_codes(column: pd.Series) -> Coded:
@@ -85,7 +107,7 @@ def _integer_codes(column: pd.Series) -> Coded:
         return null_column(len(values))
     low, high = int(known.min()), int(known.max())
     if high - low <= 2 * len(values) + 1024:
-        codes = values - (low - 1)
+        codes = as_codes(values, plus=1 - low)
         if missing is not None:
             codes[missing] = 0
         numbers = pc.cast(pa.array(np.arange(low, high + 1, dtype="int64")), TEXT)
@@ -102,20 +124,24 @@ def combined(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, lis
     PACKED_LIMIT). When the combinations that could be are no more than the rows, the packed key
     is the code (every combination gets a text, unused ones too); else one code per combination
     seen, in order of first appearance."""
-    key, size = codes[0].copy(), sizes[0]
+    key, size = codes[0].astype("int64"), sizes[0]
+    packed = True  # the key is every column's code in mixed radix
     for column, count in zip(codes[1:], sizes[1:], strict=True):
         if size * count >= PACKED_LIMIT:
             factorized, uniques = pd.factorize(key)
-            key, size = factorized.astype("int64", copy=False), len(uniques)
+            key, size, packed = factorized.astype("int64", copy=False), len(uniques), False
         key *= count
         key += column
         size *= count
-    if size <= len(key) and size == np.prod(sizes, dtype=object):
-        return key, _digits(np.arange(size, dtype="int64"), sizes)
-    combination = pd.factorize(key)[0].astype("int64", copy=False)
+    if packed and size <= len(key):
+        return as_codes(key), _digits(np.arange(size, dtype="int64"), sizes)
+    combination, seen = pd.factorize(key)
+    del key
+    if packed:  # each combination's key is its columns' codes: no need to find where it first is
+        return as_codes(combination), _digits(seen, sizes)
     highest = np.maximum.accumulate(combination)  # codes come in order of first appearance
     first = np.flatnonzero(np.r_[True, highest[1:] != highest[:-1]])
-    return combination, [column[first] for column in codes]
+    return as_codes(combination), [column[first] for column in codes]
 
 
 def _digits(key: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -135,7 +161,7 @@ def encoded_values(values: np.ndarray) -> pa.Array:
     value written by `encode` (the standard library's escaping)."""
     if len(values) == 0:
         return pa.array([], TEXT)
-    if not all(isinstance(value, str) for value in values):
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":  # not all str (checked in C)
         return texts_array([encode(value) for value in values])
     try:
         texts = pa.array(values, TEXT)
@@ -176,12 +202,12 @@ def _time_codes(column: pd.Series) -> list[Coded]:
     tz = getattr(column.dtype, "tz", None)
     if tz is not None and str(tz) != "UTC":
         codes, uniques = pd.factorize(pd.Series(_time_texts(column), dtype=object))
-        return [Coded(codes.astype("int64"), texts_array(np.asarray(uniques, dtype=object)))]
+        return [Coded(as_codes(codes), texts_array(np.asarray(uniques, dtype=object)))]
     stamps = column.to_numpy(dtype="datetime64[ns]")
     missing = np.isnat(stamps)
-    ticks = stamps.view("int64")
-    seconds = np.floor_divide(ticks, NANOSECONDS)
-    fraction = ticks - seconds * NANOSECONDS
+    seconds, fraction = np.divmod(stamps.view("int64"), NANOSECONDS)
+    del stamps
+    fraction = fraction.astype("int32")  # below 10**9
     some_missing = bool(missing.any())
     known = seconds[~missing] if some_missing else seconds
     if len(known) == 0:
@@ -198,13 +224,13 @@ def _second_codes(seconds: np.ndarray, known: np.ndarray, missing: np.ndarray | 
     the first, when the times span at most about twice the rows in seconds."""
     low, high = int(known.min()), int(known.max())
     if high - low <= 2 * len(seconds) + 1024:
-        codes = seconds - (low - 1)
+        codes = as_codes(seconds, plus=1 - low)
         distinct = np.arange(low, high + 1, dtype="int64")
     else:
         if missing is not None:
             seconds = np.where(missing, low, seconds)
         factorized, distinct = pd.factorize(seconds)
-        codes = factorized.astype("int64") + 1
+        codes = as_codes(factorized, plus=1)
     if missing is not None:
         codes[missing] = 0
     return Coded(codes, pa.concat_arrays([pa.array(["null"], TEXT), quoted_seconds(distinct)]))
@@ -249,12 +275,13 @@ def _fraction_codes(fraction: np.ndarray, missing: np.ndarray | None, zone: str)
     the code is the millisecond plus one when every time is on a millisecond."""
     if missing is not None:
         fraction = np.where(missing, 0, fraction)
-    if not (fraction % MILLISECOND).any():
-        codes = fraction // MILLISECOND + 1
+    milliseconds, rest = np.divmod(fraction, MILLISECOND)
+    if not rest.any():
+        codes = as_codes(milliseconds, plus=1)
         texts = _millisecond_tails(zone)
     else:
         factorized, distinct = pd.factorize(fraction)
-        codes = factorized.astype("int64") + 1
+        codes = as_codes(factorized, plus=1)
         texts = pa.array(["", *(_fraction(int(value)) + zone for value in distinct)], TEXT)
     if missing is not None:
         codes[missing] = 0
