@@ -103,9 +103,9 @@ def tree_rss_mib(pid: int) -> float:
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             status = Path(f"/proc/{current}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # a zombie has none: skipped
         with contextlib.suppress(OSError, ValueError):
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]

@@ -9,8 +9,9 @@ settles every block in order, whoever scanned it, so the frame is the same.
 
 The helper is a plain subprocess (`python -m logscope.scan.ahead`), not `multiprocessing`: that
 would import the caller's `__main__` again in the child, a trap for a triage script that embeds
-logscope without a main guard. Requests and replies are length-prefixed pickles over its stdin and
-stdout, written and read by two threads so neither side waits on a full pipe. Whatever goes wrong
+logscope without a main guard. A request (a pickled job, then the raw block) and a reply (a pickle)
+are length-prefixed frames over its stdin and stdout, written and read by two threads so neither
+side waits on a full pipe. Whatever goes wrong
 with the helper (it cannot start, dies, or a scan raises in it), the block is scanned here instead,
 so the outcome never depends on the helper.
 """
@@ -110,7 +111,7 @@ class ScanAhead:
     def __init__(self, command: list[str] | None = None) -> None:
         self.command = command or [sys.executable, "-m", "logscope.scan.ahead"]
         self._process: subprocess.Popen | None = None
-        self._requests: queue.Queue[bytes | None] = queue.Queue()
+        self._requests: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue()
         self._replies: queue.Queue[bytes | None] = queue.Queue()
         self._handed: deque[tuple[bytes, BlockScan]] = deque()
         self.failed = False
@@ -130,7 +131,7 @@ class ScanAhead:
             self._start()
         self._handed.append((block, job))
         if not self.failed:
-            self._requests.put(pickle.dumps((block, job), protocol=pickle.HIGHEST_PROTOCOL))
+            self._requests.put((pickle.dumps(job), block))  # the block goes as it is, not copied
 
     def take(self) -> ScannedBlock:
         """The oldest handed block's scan: the helper's, or this process's when the helper failed."""
@@ -193,8 +194,9 @@ class ScanAhead:
 def _send(requests: queue.Queue, pipe: BinaryIO) -> None:
     try:
         while (request := requests.get()) is not None:
-            pipe.write(_LENGTH.pack(len(request)))
-            pipe.write(request)
+            for frame in request:
+                pipe.write(_LENGTH.pack(len(frame)))
+                pipe.write(frame)
             pipe.flush()
         pipe.close()
     except OSError:  # the helper is gone: `take` finds its replies missing
@@ -225,8 +227,8 @@ def _read_frame(pipe: BinaryIO) -> bytes | None:
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """The helper's loop: scan each block it is given and send the result (or the error) back."""
-    while (request := _read_frame(requests)) is not None:
-        block, job = pickle.loads(request)
+    while (request := _read_frame(requests)) is not None and (block := _read_frame(requests)) is not None:
+        job = pickle.loads(request)
         try:
             reply = ("ok", scan_block(block, job))
         except Exception as error:  # the parse stage scans the block itself and meets it there
