@@ -176,7 +176,7 @@ def scanned_piece(
     n = table.num_rows
     piece: Piece = {}
     ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
-    offset = pc.struct_field(pc.extract_regex(ts_text, _OFFSET), "offset") if n else pa.array([], pa.string())
+    offset = zone_offsets(ts_text) if n else pa.array([], pa.string())
     ts, offset = _yearless(result, rows, table, ts_text, pc.fill_null(offset, "unknown"), year)
     piece["ts"] = _whole(ts)
     piece["ts_offset"] = offset
@@ -222,6 +222,14 @@ def native_spans(result: ScanResult, native: np.ndarray) -> tuple[np.ndarray, np
     """(offset in the block, length) of the rows `scanned_piece` built, in its row order."""
     table = result.events.filter(pa.array(native)) if not native.all() else result.events
     return table["offset"].to_numpy(), table["length"].to_numpy()
+
+
+def zone_offsets(ts_text: pa.Array) -> pa.Array:
+    """The zone offset that ends each time text (`Z`, `+hh:mm`, `+hhmm`; null: none). The pattern
+    reads at most a text's last six characters, so it runs once per distinct tail, not per row."""
+    tails = pc.utf8_slice_codeunits(ts_text, start=-6).dictionary_encode()
+    offsets = pc.struct_field(pc.extract_regex(tails.dictionary, _OFFSET), "offset")
+    return offsets.take(tails.indices)
 
 
 def record_piece(records: list[dict], year: int | None) -> Piece:
