@@ -39,7 +39,7 @@ from logscope.lines.blocks import (
     needs_records,
     selected_events,
 )
-from logscope.lines.phrases import SafetyNet
+from logscope.lines.phrases import SafetyNet, SharedLineFinder
 from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
 from logscope.scan import line_finder, scan_path
@@ -175,7 +175,7 @@ def parse_stream(
     count = 0
     head = stream.read(HEAD_BYTES)
     needle = _needle_for(source_kind, all_events, head)
-    finder = line_finder()
+    finder = SharedLineFinder(line_finder())  # one pass per block for the net and the traversal reader
     net = SafetyNet(source_name, finder)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))

@@ -79,6 +79,37 @@ def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
     return sorted(starts)
 
 
+class SharedLineFinder:
+    """One finder for every reader of a log that looks for lines by words (the safety net, the
+    traversal reader): the first call on a block finds, in one pass, the lines holding a word of
+    any list asked for so far; each call then keeps the lines holding a word of its own list. The
+    result is what `find(block, words)` gives, for less than one pass per list."""
+
+    def __init__(self, find: LineFinder = lines_holding) -> None:
+        self.find = find
+        self.word_lists: list[tuple[bytes, ...]] = []
+        self.block: bytes | None = None
+        self.found: list[int] = []
+
+    def __call__(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+        if words not in self.word_lists:
+            self.word_lists.append(words)
+            self.block = None
+        if block is not self.block:
+            every = tuple(dict.fromkeys(word for listed in self.word_lists for word in listed))
+            self.found, self.block = list(self.find(block, every)), block
+        if len(self.word_lists) == 1:
+            return self.found
+        return [start for start in self.found if _holds(block, start, words)]
+
+
+def _holds(block: bytes, start: int, words: tuple[bytes, ...]) -> bool:
+    """Whether the line at `start` holds one of `words` (lower-case; ASCII letters in any case)."""
+    end = block.find(b"\n", start)
+    line = block[start : len(block) if end < 0 else end].lower()
+    return any(word in line for word in words)
+
+
 def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, bytes]]:
     """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
     any_phrase = phrase_list().any_phrase
