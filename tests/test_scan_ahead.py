@@ -89,6 +89,7 @@ def _same_scan(got, expected) -> None:
     "command",
     [
         ["/nonexistent/python"],  # cannot start
+        [""],  # an embedded interpreter with no sys.executable
         [sys.executable, "-c", "import sys; sys.stdin.read(8)"],  # dies without a reply
         [sys.executable, "-c", "import sys; sys.stdout.write('<html>' * 99); sys.stdout.flush()"],
         [
@@ -97,7 +98,7 @@ def _same_scan(got, expected) -> None:
             "import sys, struct; sys.stdout.buffer.write(struct.pack('<Q', 5) + b'hello')",
         ],
     ],
-    ids=["cannot-start", "dies", "writes-garbage", "writes-a-bad-pickle"],
+    ids=["cannot-start", "no-interpreter", "dies", "writes-garbage", "writes-a-bad-pickle"],
 )
 def test_a_helper_that_fails_leaves_every_block_to_this_process(command):
     blocks = _blocks(CORPUS, 3)

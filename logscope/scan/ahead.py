@@ -169,6 +169,9 @@ class ScanAhead:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
+        if getattr(sys, "frozen", False) or not self.command[0]:  # no interpreter to run it with
+            self.failed = True
+            return
         try:
             self._process = subprocess.Popen(
                 self.command,
@@ -177,7 +180,7 @@ class ScanAhead:
                 stderr=subprocess.DEVNULL,  # a helper that cannot start is not the user's error
                 env=env,
             )
-        except OSError:
+        except (OSError, ValueError):
             self.failed = True
             return
         threading.Thread(target=_send, args=(self._requests, self._process.stdin), daemon=True).start()
