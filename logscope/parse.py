@@ -219,7 +219,7 @@ def _record(line_no: int, raw: bytes, stats: ParseStats, source: str, default_no
     return record
 
 
-WAITING = 4  # blocks read and not yet settled: bounds the memory the second process may hold up
+WAITING = 8  # blocks read and not yet settled: bounds what waits on the helper (~15 MB each)
 
 
 @dataclass

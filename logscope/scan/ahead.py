@@ -44,7 +44,7 @@ from logscope.scan.events import (
 
 _LENGTH = struct.Struct("<Q")
 MAX_FRAME = 1 << 31  # a block is at most a few tens of MiB, and so is its scan
-IN_FLIGHT = 2  # blocks handed to the helper and not yet returned: it always has the next one waiting
+IN_FLIGHT = 3  # blocks handed to the helper and not yet scanned: it always has the next one waiting
 AFTER_BLOCKS = 2  # a log's blocks scanned here before the helper is started: a small log never pays
 
 
@@ -118,8 +118,9 @@ class ScanAhead:
         self.scanned = 0  # blocks the helper scanned (for the stats and the tests)
 
     def free(self) -> bool:
-        """Whether the helper can take another block now."""
-        return not self.failed and len(self._handed) < IN_FLIGHT
+        """Whether the helper should take the next block: fewer than IN_FLIGHT of the blocks it was
+        handed are still unscanned (its replies waiting to be taken do not count)."""
+        return not self.failed and len(self._handed) - self._replies.qsize() < IN_FLIGHT
 
     def ready(self) -> bool:
         """Whether the oldest handed block's result can be taken without waiting."""
