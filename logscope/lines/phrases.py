@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from logscope.lines.fastpath import parse_event
 from logscope.lines.unwrap import opens_event
 from logscope.resources import grammar_path
@@ -100,14 +102,23 @@ class SharedLineFinder:
             self.found, self.block = list(self.find(block, every)), block
         if len(self.word_lists) == 1:
             return self.found
-        return [start for start in self.found if _holds(block, start, words)]
+        return self._holding(block, words)
 
-
-def _holds(block: bytes, start: int, words: tuple[bytes, ...]) -> bool:
-    """Whether the line at `start` holds one of `words` (lower-case; ASCII letters in any case)."""
-    end = block.find(b"\n", start)
-    line = block[start : len(block) if end < 0 else end].lower()
-    return any(word in line for word in words)
+    def _holding(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+        """The found lines that hold one of `words`: the lines are laid end to end and searched
+        once, so the search's own case rules decide."""
+        lines, firsts, at = [], [], 0
+        for start in self.found:
+            end = block.find(b"\n", start)
+            line = block[start : len(block) if end < 0 else end]
+            lines.append(line)
+            firsts.append(at)
+            at += len(line) + 1
+        hits = list(self.find(b"\n".join(lines), words))
+        if not hits:
+            return []
+        owners = np.searchsorted(np.array(firsts, np.int64), np.array(hits, np.int64), "right") - 1
+        return [self.found[owner] for owner in owners.tolist()]
 
 
 def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, bytes]]:
