@@ -92,6 +92,7 @@ class SharedLineFinder:
         self.word_lists: list[tuple[bytes, ...]] = []
         self.block: bytes | None = None
         self.found: list[int] = []
+        self.laid: tuple[bytes, np.ndarray] | None = None  # the found lines end to end, their starts
 
     def __call__(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
         if words not in self.word_lists:
@@ -99,25 +100,28 @@ class SharedLineFinder:
             self.block = None
         if block is not self.block:
             every = tuple(dict.fromkeys(word for listed in self.word_lists for word in listed))
-            self.found, self.block = list(self.find(block, every)), block
+            self.found, self.block, self.laid = list(self.find(block, every)), block, None
         if len(self.word_lists) == 1:
             return self.found
         return self._holding(block, words)
 
     def _holding(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
-        """The found lines that hold one of `words`: the lines are laid end to end and searched
-        once, so the search's own case rules decide."""
-        lines, firsts, at = [], [], 0
-        for start in self.found:
-            end = block.find(b"\n", start)
-            line = block[start : len(block) if end < 0 else end]
-            lines.append(line)
-            firsts.append(at)
-            at += len(line) + 1
-        hits = list(self.find(b"\n".join(lines), words))
+        """The found lines that hold one of `words`: the lines are laid end to end (once per
+        block) and searched once, so the search's own case rules decide."""
+        if self.laid is None:
+            lines, firsts, at = [], [], 0
+            for start in self.found:
+                end = block.find(b"\n", start)
+                line = block[start : len(block) if end < 0 else end]
+                lines.append(line)
+                firsts.append(at)
+                at += len(line) + 1
+            self.laid = b"\n".join(lines), np.array(firsts, np.int64)
+        text, firsts = self.laid
+        hits = list(self.find(text, words))
         if not hits:
             return []
-        owners = np.searchsorted(np.array(firsts, np.int64), np.array(hits, np.int64), "right") - 1
+        owners = np.searchsorted(firsts, np.array(hits, np.int64), "right") - 1
         return [self.found[owner] for owner in owners.tolist()]
 
 
