@@ -125,9 +125,10 @@ def main() -> None:
 
 def _print_version(context: click.Context) -> None:
     """`logscope --version`: the version and the parse path (compiled scanner, pyarrow scanner,
-    Python scanner, or the per-event records path); the scanner is imported here only, so `--help`
-    stays light."""
+    Python scanner, or the per-event records path) and whether a second process scans blocks; the
+    scanner is imported here only, so `--help` stays light."""
     from logscope.scan import scan_path
+    from logscope.scan.ahead import ahead_described
 
     described = {
         "compiled": "compiled scanner (C extension)",
@@ -135,7 +136,10 @@ def _print_version(context: click.Context) -> None:
         "python": "Python scanner (LOGSCOPE_SCANNER=python)",
         "records": "per-event records path (fast path + Lark grammars; LOGSCOPE_SCANNER=off)",
     }
-    click.echo(f"logscope, version {__version__}\nparse: {described[scan_path()]}")
+    path = scan_path()
+    click.echo(f"logscope, version {__version__}\nparse: {described[path]}")
+    if path != "records":
+        click.echo(f"scanning: {ahead_described()}")
     context.exit()
 
 

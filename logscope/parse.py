@@ -17,7 +17,9 @@ Lark grammars) and is used where no compiled scanner is built.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
@@ -37,18 +39,12 @@ from logscope.lines.blocks import (
     needs_records,
     selected_events,
 )
-from logscope.lines.phrases import SafetyNet
+from logscope.lines.phrases import SafetyNet, SharedLineFinder
 from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
-from logscope.scan import line_finder, scan, scan_path
-from logscope.scan.events import (
-    PieceBuilder,
-    declined_spans,
-    native_rows,
-    net_events,
-    record_piece,
-    scanned_piece,
-)
+from logscope.scan import line_finder, scan_path
+from logscope.scan.ahead import AFTER_BLOCKS, BlockScan, ScanAhead, ScannedBlock, scan_block, wanted
+from logscope.scan.events import PieceBuilder, net_events, record_piece
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 __all__ += ["iter_events"]
@@ -168,15 +164,18 @@ def parse_stream(
     unrecognised: list[dict] | None = None,
     markers: MarkerLines | None = None,
     tvcs: TvcsLines | None = None,
+    ahead: ScanAhead | None = None,
 ) -> int:
     """Parse the selected events of one log stream into `builder`; return how many there were.
+
+    `ahead`: the helper process that scans some of the blocks (the scanner path only).
 
     Lines that speak of a certificate or TLS failure that no rule read are added to `unrecognised`.
     """
     count = 0
     head = stream.read(HEAD_BYTES)
     needle = _needle_for(source_kind, all_events, head)
-    finder = line_finder()
+    finder = SharedLineFinder(line_finder())  # one pass per block for the net and the traversal reader
     net = SafetyNet(source_name, finder)
     stream = _Replayed(head, stream)
     on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
@@ -187,7 +186,8 @@ def parse_stream(
         )
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
-        count = _parse_blocks(blocks, needle, stats, builder, net, on_block, source_name, default_node)
+        settler = _Settler(needle, stats, builder, net, on_block, source_name, default_node)
+        count = _parse_blocks(blocks, settler, ahead)
     else:
         events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
         for line_no, raw in events:
@@ -219,47 +219,106 @@ def _record(line_no: int, raw: bytes, stats: ParseStats, source: str, default_no
     return record
 
 
+WAITING = 8  # blocks read and not yet settled: bounds what waits on the helper (~15 MB each)
+
+
+@dataclass
+class _ReadBlock:
+    """A block read from the log, waiting to be settled: scanned here (`scanned`), handed to the
+    helper process (`handed`), or neither (the reference path reads it)."""
+
+    block: bytes
+    line_base: int
+    scanned: ScannedBlock | None = None
+    handed: bool = False
+
+
 def _parse_blocks(
     blocks: Iterable[tuple[bytes, int, bool, int]],
-    needle: bytes | None,
-    stats: ParseStats,
-    builder: PieceBuilder,
-    net: SafetyNet,
-    on_block: Callable[[bytes, int], None],
-    source: str,
-    default_node: str | None,
+    settler: _Settler,
+    ahead: ScanAhead | None,
 ) -> int:
-    """The scanner path: each event-aligned block is scanned; accepted events become a piece of
-    columns, declined ones (and blocks the scanner cannot take whole) go to the reference path."""
-    count, pending = 0, None
+    """The scanner path: each event-aligned block is scanned, here or (after the first few, while
+    the helper is free) by the helper process of `ahead`; every block is then settled in log order,
+    whoever scanned it."""
+    waiting: deque[_ReadBlock] = deque()
+    scannable = 0
     for block, line_base, aligned, block_offset in blocks:
-        on_block(block, line_base)
+        read = _ReadBlock(block, line_base)
+        if aligned and not has_line_prefixes(block):
+            job = settler.job(line_base, block_offset)
+            scannable += 1
+            if ahead is not None and scannable > AFTER_BLOCKS and ahead.free():
+                ahead.hand(block, job)
+                read.handed = True
+            else:
+                read.scanned = scan_block(block, job)
+        waiting.append(read)
+        while waiting and (not waiting[0].handed or ahead.ready() or len(waiting) > WAITING):
+            settler.settle(waiting.popleft(), ahead)
+    while waiting:
+        settler.settle(waiting.popleft(), ahead)
+    return settler.finish()
+
+
+class _Settler:
+    """Settles a log's blocks in order: accepted events become a piece of columns, declined ones
+    (and blocks the scanner cannot take whole) go to the reference path, and the safety net and
+    the readers see every block before its events."""
+
+    def __init__(
+        self,
+        needle: bytes | None,
+        stats: ParseStats,
+        builder: PieceBuilder,
+        net: SafetyNet,
+        on_block: Callable[[bytes, int], None],
+        source: str,
+        default_node: str | None,
+    ) -> None:
+        self.needle, self.stats, self.builder, self.net, self.on_block = needle, stats, builder, net, on_block
+        self.source, self.default_node = source, default_node
+        self.count, self.pending = 0, None
+
+    def job(self, line_base: int, block_offset: int) -> BlockScan:
+        year, backend = self.builder.year, self.builder.backend
+        return BlockScan(line_base, self.needle, year, backend, self.source, self.default_node, block_offset)
+
+    def settle(self, read: _ReadBlock, ahead: ScanAhead | None) -> None:
+        block, line_base, builder = read.block, read.line_base, self.builder
+        self.on_block(block, line_base)
         sequence = builder.next_sequence()
-        if pending is not None or not aligned or has_line_prefixes(block):
-            events, pending = events_of_block(block, line_base, needle, pending)
-            count += _add_records(events, stats, builder, net, source, default_node, sequence)
-            continue
-        result = scan(block, line_base, needle, builder.year, backend=builder.backend)
-        native = native_rows(result)
-        piece = scanned_piece(result, native, source, default_node, block_offset, builder.year)
-        spans = declined_spans(result, native)
-        if spans and needs_records(block, spans):  # lines a publisher wrapped or flattened
-            events, pending = events_of_block(block, line_base, needle, None)
-            count += _add_records(events, stats, builder, net, source, default_node, sequence)
-            continue
-        declined = [(line, block[start : start + size]) for start, size, line in spans]
-        records = [_record(line_no, raw, stats, source, default_node) for line_no, raw in declined]
-        hit_lines = [line for line, _ in net.hits]
-        for line_no, raw, record in net_events(result, native, piece, hit_lines, declined, records):
-            net.event(line_no, raw, record)
+        scanned = ahead.take() if read.handed and ahead is not None else read.scanned
+        if (
+            self.pending is not None
+            or scanned is None
+            or (scanned.declined and needs_records(block, scanned.declined))  # wrapped or flattened lines
+        ):
+            events, self.pending = events_of_block(block, line_base, self.needle, self.pending)
+            self._add_records(events, sequence)
+            return
+        stats, source, node = self.stats, self.source, self.default_node
+        declined = [(line, block[start : start + size]) for start, size, line in scanned.declined]
+        records = [_record(line_no, raw, stats, source, node) for line_no, raw in declined]
+        hit_lines = [line for line, _ in self.net.hits]
+        piece = scanned.piece
+        for line_no, raw, record in net_events(block, scanned.spans, piece, hit_lines, declined, records):
+            self.net.event(line_no, raw, record)
         stats.scanned += len(piece["line"])
-        count += len(piece["line"]) + len(records)
+        self.count += len(piece["line"]) + len(records)
         builder.add(piece, sequence)
         builder.add(record_piece(records, builder.year), sequence)
-    if pending is not None:
-        last = selected_events(pending, needle)
-        count += _add_records(last, stats, builder, net, source, default_node, builder.next_sequence())
-    return count
+
+    def finish(self) -> int:
+        if self.pending is not None:
+            self._add_records(selected_events(self.pending, self.needle), self.builder.next_sequence())
+            self.pending = None
+        return self.count
+
+    def _add_records(self, events: list[tuple[int, bytes]], sequence: int) -> None:
+        self.count += _add_records(
+            events, self.stats, self.builder, self.net, self.source, self.default_node, sequence
+        )
 
 
 def _add_records(
@@ -322,25 +381,29 @@ def parse_members(
     unread: list[tuple[LogMember, str]] = []
     unrecognised: list[dict] = []
     marked, tvcs, texts = MarkerLines(), TvcsLines(), EventTexts()
-    for member in members:
-        texts.add_source(member.display(), member.open)
-        try:
-            with member.open() as stream:
-                parse_stream(
-                    stream,
-                    member.display(),
-                    stats,
-                    builder,
-                    source_kind=member.source,
-                    default_node=_node_of(member),
-                    all_events=all_events,
-                    progress=(lambda done: progress(done, total)) if progress else None,
-                    unrecognised=unrecognised,
-                    markers=marked,
-                    tvcs=tvcs,
-                )
-        except OSError as error:  # the log vanished or a disk failed: what was read stays
-            unread.append((member, f"read error: {error.strerror or error}; the log was not read in full"))
+    # the helper process is stopped before the frame is built, so its memory is freed by then
+    with ScanAhead() if path != "records" and wanted() else nullcontext() as ahead:
+        for member in members:
+            texts.add_source(member.display(), member.open)
+            try:
+                with member.open() as stream:
+                    parse_stream(
+                        stream,
+                        member.display(),
+                        stats,
+                        builder,
+                        source_kind=member.source,
+                        default_node=_node_of(member),
+                        all_events=all_events,
+                        progress=(lambda done: progress(done, total)) if progress else None,
+                        unrecognised=unrecognised,
+                        markers=marked,
+                        tvcs=tvcs,
+                        ahead=ahead,
+                    )
+            except OSError as error:  # the log vanished or a disk failed: what was read stays
+                reason = f"read error: {error.strerror or error}; the log was not read in full"
+                unread.append((member, reason))
     events = builder.build()
     stats.events = len(events)
     stats.seconds = (datetime.now(UTC) - started).total_seconds()

@@ -592,3 +592,50 @@ def test_an_ats_body_whose_thread_lost_its_space_is_declined_not_read_as_free_te
     assert result.events.num_rows == 0
     assert result.declined.to_pylist()[0]["reason"] == "shape"
     assert parse_event(line.decode())["kind"] in ("ssl_connect_failed", "sni_not_in_cert")
+
+
+_WORD_LISTS = [
+    (b"certificate", b"alert"),
+    (b"tls negotiation error", b"tcp connection closed"),
+    (b"al", b"ert"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "Certificate",
+                    "ALERT",
+                    "tls negotiation ERROR",
+                    "tcp connection closed",
+                    "al",
+                    "x",
+                    " ",
+                    "é",
+                ]
+            ),
+            max_size=12,
+        ).map(" ".join),
+        max_size=20,
+    ).map(lambda lines: "\n".join(lines).encode()),
+    st.permutations(range(len(_WORD_LISTS))),
+    st.booleans(),
+)
+def test_a_shared_line_finder_gives_each_reader_what_its_own_search_gives(block, order, compiled):
+    """The safety net and the traversal reader share one pass per block (phrases.SharedLineFinder)."""
+    from logscope.lines.phrases import SharedLineFinder, lines_holding
+    from logscope.scan import _compiled_lines_holding
+
+    find = _compiled_lines_holding if compiled and BACKEND == "compiled" else lines_holding
+    shared = SharedLineFinder(find)
+    for half in (
+        block[: len(block) // 2],
+        block,
+        block + b"\nalert",
+    ):  # several blocks, lists learned on the way
+        for index in order:
+            words = _WORD_LISTS[index]
+            assert shared(half, words) == lines_holding(half, words)

@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -251,3 +252,18 @@ def test_bsd_and_diags_lines_are_built_by_the_scanner_as_the_record_path_reads_t
     zones = set(frames["records"]["ts_offset"].astype(str))
     assert "unknown" in zones and any(zone[:1] in "+-" for zone in zones)
     pd.testing.assert_frame_equal(*frames.values(), check_categorical=True, check_exact=True)
+
+
+_TIME_ENDS = st.sampled_from(
+    ["Z", "+01:00", "-0530", "+1:00", "+01:0", "z", "\u0663\u0663:00", "é", "", "ZZ", "+01:00\n"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.tuples(st.text(max_size=12), _TIME_ENDS).map("".join)), max_size=30))
+def test_zone_offsets_read_once_per_tail_equal_the_pattern_over_the_whole_text(texts):
+    from logscope.scan.events import _OFFSET, zone_offsets
+
+    array = pa.array(texts, pa.string())
+    whole = pc.struct_field(pc.extract_regex(array, _OFFSET), "offset") if texts else array
+    assert zone_offsets(array).to_pylist() == whole.to_pylist()

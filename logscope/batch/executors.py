@@ -156,7 +156,9 @@ def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A process pool whose workers stop with the batch: on Ctrl-C, SIGTERM, an early close of the
     results, or the parent's death, never waiting for the inputs they hold to finish."""
     _refuse_while_bootstrapping()
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_setup, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=worker_setup, initargs=(os.getpid(), workers == 1)
+    )
     try:
         yield pool
     except BaseException:

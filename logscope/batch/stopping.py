@@ -51,8 +51,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def worker_setup(parent_pid: int) -> None:
-    """The pool initializer: stop on SIGTERM or SIGINT, and when the parent is gone."""
+def worker_setup(parent_pid: int, scan_ahead: bool = False) -> None:
+    """The pool initializer: stop on SIGTERM or SIGINT, and when the parent is gone. Unless the
+    pool has one worker (`scan_ahead`), its workers already share the cores: none starts a
+    second process to scan blocks (logscope.scan.ahead)."""
+    if not scan_ahead:
+        os.environ["LOGSCOPE_SCAN_AHEAD"] = "0"
     signal.signal(signal.SIGTERM, _stop_worker)
     signal.signal(signal.SIGINT, _stop_worker)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from logscope.lines.fastpath import parse_event
 from logscope.lines.unwrap import opens_event
 from logscope.resources import grammar_path
@@ -77,6 +79,50 @@ def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
             end = lowered.find(b"\n", position)
             position = -1 if end < 0 else lowered.find(word, end)
     return sorted(starts)
+
+
+class SharedLineFinder:
+    """One finder for every reader of a log that looks for lines by words (the safety net, the
+    traversal reader): the first call on a block finds, in one pass, the lines holding a word of
+    any list asked for so far; each call then keeps the lines holding a word of its own list. The
+    result is what `find(block, words)` gives, for less than one pass per list."""
+
+    def __init__(self, find: LineFinder = lines_holding) -> None:
+        self.find = find
+        self.word_lists: list[tuple[bytes, ...]] = []
+        self.block: bytes | None = None
+        self.found: list[int] = []
+        self.laid: tuple[bytes, np.ndarray] | None = None  # the found lines end to end, their starts
+
+    def __call__(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+        if words not in self.word_lists:
+            self.word_lists.append(words)
+            self.block = None
+        if block is not self.block:
+            every = tuple(dict.fromkeys(word for listed in self.word_lists for word in listed))
+            self.found, self.block, self.laid = list(self.find(block, every)), block, None
+        if len(self.word_lists) == 1:
+            return self.found
+        return self._holding(block, words)
+
+    def _holding(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+        """The found lines that hold one of `words`: the lines are laid end to end (once per
+        block) and searched once, so the search's own case rules decide."""
+        if self.laid is None:
+            lines, firsts, at = [], [], 0
+            for start in self.found:
+                end = block.find(b"\n", start)
+                line = block[start : len(block) if end < 0 else end]
+                lines.append(line)
+                firsts.append(at)
+                at += len(line) + 1
+            self.laid = b"\n".join(lines), np.array(firsts, np.int64)
+        text, firsts = self.laid
+        hits = list(self.find(text, words))
+        if not hits:
+            return []
+        owners = np.searchsorted(firsts, np.array(hits, np.int64), "right") - 1
+        return [self.found[owner] for owner in owners.tolist()]
 
 
 def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, bytes]]:

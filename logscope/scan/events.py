@@ -176,7 +176,7 @@ def scanned_piece(
     n = table.num_rows
     piece: Piece = {}
     ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
-    offset = pc.struct_field(pc.extract_regex(ts_text, _OFFSET), "offset") if n else pa.array([], pa.string())
+    offset = zone_offsets(ts_text) if n else pa.array([], pa.string())
     ts, offset = _yearless(result, rows, table, ts_text, pc.fill_null(offset, "unknown"), year)
     piece["ts"] = _whole(ts)
     piece["ts_offset"] = offset
@@ -207,6 +207,29 @@ def scanned_piece(
         else:
             piece[column] = _whole(table[column])
     return piece
+
+
+def encode_piece(piece: Piece) -> Piece:
+    """The piece with its category columns dictionary-encoded: each block's distinct values once,
+    not every row's text (a column already encoded, by the process that scanned it, is kept)."""
+    for column in _ENCODED:
+        if not pa.types.is_dictionary(piece[column].type):
+            piece[column] = _whole(piece[column]).dictionary_encode()
+    return piece
+
+
+def native_spans(result: ScanResult, native: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offset in the block, length) of the rows `scanned_piece` built, in its row order."""
+    table = result.events.filter(pa.array(native)) if not native.all() else result.events
+    return table["offset"].to_numpy(), table["length"].to_numpy()
+
+
+def zone_offsets(ts_text: pa.Array) -> pa.Array:
+    """The zone offset that ends each time text (`Z`, `+hh:mm`, `+hhmm`; null: none). The pattern
+    reads at most a text's last six characters, so it runs once per distinct tail, not per row."""
+    tails = pc.utf8_slice_codeunits(ts_text, start=-6).dictionary_encode()
+    offsets = pc.struct_field(pc.extract_regex(tails.dictionary, _OFFSET), "offset")
+    return offsets.take(tails.indices)
 
 
 def record_piece(records: list[dict], year: int | None) -> Piece:
@@ -275,9 +298,7 @@ class PieceBuilder:
 
     def add(self, piece: Piece, sequence: int) -> None:
         if piece and len(piece["line"]):
-            for column in _ENCODED:  # each block's distinct values once, not every row's text
-                piece[column] = _whole(piece[column]).dictionary_encode()
-            self.pieces.append(piece)
+            self.pieces.append(encode_piece(piece))
             self.sequences.append(np.full(len(piece["line"]), sequence, np.int64))
 
     def build(self) -> pd.DataFrame:
@@ -377,31 +398,30 @@ def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, in
 
 
 def net_events(
-    result: ScanResult,
-    native: np.ndarray,
-    piece: pd.DataFrame,
+    block: bytes,
+    spans: tuple[np.ndarray, np.ndarray],
+    piece: Piece,
     hit_lines: list[int],
     declined: list[tuple[int, bytes]],
     records: list[dict],
 ) -> list[tuple[int, bytes, dict]]:
     """The events the safety net must see, in line order: the declined ones, and the scanned ones
-    that are failure rows or hold a phrase line (the net does nothing with the others)."""
+    (`spans`: their offsets and lengths in `block`, see `native_spans`) that are failure rows or hold
+    a phrase line (the net does nothing with the others)."""
     out = [(line, raw, record) for (line, raw), record in zip(declined, records, strict=True)]
     if piece and len(piece["line"]):
-        table = result.events.filter(pa.array(native)) if not native.all() else result.events
-        starts, sizes = table["offset"].to_numpy(), table["length"].to_numpy()
+        starts, sizes = spans
         lines = piece["line"].to_numpy()
         kinds = pc.is_in(piece["kind"], pa.array(sorted(FAILURE_KINDS)))
         wanted = np.array(kinds.to_numpy(zero_copy_only=False), dtype=bool)
         if hit_lines:
-            wanted[_holding(result.block, starts, sizes, lines, hit_lines)] = True
+            wanted[_holding(block, starts, sizes, lines, hit_lines)] = True
         fields = ("kind", "thread", "level", "module", "process")
         rows = np.flatnonzero(wanted)
         chosen = {name: piece[name].take(pa.array(rows)).to_pylist() for name in fields}
         for i, row in enumerate(rows.tolist()):
             record = {name: chosen[name][i] for name in fields}
-            block = result.block[starts[row] : starts[row] + sizes[row]]
-            out.append((int(lines[row]), block, record))
+            out.append((int(lines[row]), block[starts[row] : starts[row] + sizes[row]], record))
     return sorted(out, key=lambda event: event[0])
 
 

@@ -126,6 +126,7 @@ def _reap(process: Any, answered: bool) -> None:
 def _child(writer: Connection, job: Callable[..., Any], args: tuple[Any, ...]) -> None:
     """The worker process: run the job, send ("ok", value) or ("error", exception), exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal: the server decides
+    os.environ["LOGSCOPE_SCAN_AHEAD"] = "0"  # analyses run side by side: no second scanning process
     try:
         outcome: tuple[str, Any] = ("ok", job(*args))
     except Exception as exc:

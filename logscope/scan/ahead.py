@@ -1,0 +1,259 @@
+"""Scanning blocks in a second process while this one reads and settles the others (issue 14, item 5).
+
+The parse stage's scanner path does two kinds of work per block. Scanning it into a piece of columns
+(:func:`scan_block`) depends on the block alone; settling it (the safety net, the marker and traversal
+readers, the declined events' records, adding the piece) follows the log in order. On a machine
+with two cores or more, :class:`ScanAhead` hands some blocks' scans to one helper process, which
+returns the same :class:`ScannedBlock` the parse stage would have built itself; the parse stage
+settles every block in order, whoever scanned it, so the frame is the same.
+
+The helper is a plain subprocess (`python -m logscope.scan.ahead`), not `multiprocessing`: that
+would import the caller's `__main__` again in the child, a trap for a triage script that embeds
+logscope without a main guard. A request (a pickled job, then the raw block) and a reply (a pickle)
+are length-prefixed frames over its stdin and stdout, written and read by two threads so neither
+side waits on a full pipe. Whatever goes wrong
+with the helper (it cannot start, dies, or a scan raises in it), the block is scanned here instead,
+so the outcome never depends on the helper.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from logscope.scan import scan
+from logscope.scan.events import (
+    Piece,
+    declined_spans,
+    encode_piece,
+    native_rows,
+    native_spans,
+    scanned_piece,
+)
+
+_LENGTH = struct.Struct("<Q")
+MAX_FRAME = 1 << 31  # a block is at most a few tens of MiB, and so is its scan
+IN_FLIGHT = 3  # blocks handed to the helper and not yet scanned: it always has the next one waiting
+AFTER_BLOCKS = 2  # a log's blocks scanned here before the helper is started: a small log never pays
+
+
+@dataclass
+class ScannedBlock:
+    """One block's scan as the parse stage settles it: the piece of accepted events, the declined
+    events' spans (offset, length, line), and the accepted events' (offset, length) in the block."""
+
+    piece: Piece
+    declined: list[tuple[int, int, int]]
+    spans: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class BlockScan:
+    """What scanning a block needs besides its bytes."""
+
+    line_base: int
+    needle: bytes | None
+    year: int | None
+    backend: str
+    source: str
+    default_node: str | None
+    block_offset: int
+
+
+def scan_block(block: bytes, job: BlockScan) -> ScannedBlock:
+    """Scan one event-aligned block into the piece the parse stage adds (a pure function of its
+    arguments, so it gives the same here and in the helper)."""
+    result = scan(block, job.line_base, job.needle, job.year, backend=job.backend)
+    native = native_rows(result)
+    piece = scanned_piece(result, native, job.source, job.default_node, job.block_offset, job.year)
+    return ScannedBlock(encode_piece(piece), declined_spans(result, native), native_spans(result, native))
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def wanted() -> bool:
+    """Whether to scan in a second process: two cores or more, unless LOGSCOPE_SCAN_AHEAD=0."""
+    setting = os.environ.get("LOGSCOPE_SCAN_AHEAD", "").strip().lower()
+    if setting in ("0", "off", "no", "false"):
+        return False
+    return setting in ("1", "on", "yes", "true") or usable_cores() >= 2
+
+
+def ahead_described() -> str:
+    """What `logscope --version` says of the second process."""
+    cores = usable_cores()
+    if not wanted():
+        reason = "one core" if cores < 2 else "LOGSCOPE_SCAN_AHEAD=0"
+        return f"one process ({reason})"
+    return f"a second process scans blocks ({cores} cores; LOGSCOPE_SCAN_AHEAD=0 turns it off)"
+
+
+class ScanAhead:
+    """One helper process, started on first use and stopped by `close`; blocks come back in the
+    order they were handed over."""
+
+    def __init__(self, command: list[str] | None = None) -> None:
+        self.command = command or [sys.executable, "-m", "logscope.scan.ahead"]
+        self._process: subprocess.Popen | None = None
+        self._requests: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue()
+        self._replies: queue.Queue[bytes | None] = queue.Queue()
+        self._handed: deque[tuple[bytes, BlockScan]] = deque()
+        self.failed = False
+        self.scanned = 0  # blocks the helper scanned (for the stats and the tests)
+
+    def free(self) -> bool:
+        """Whether the helper should take the next block: fewer than IN_FLIGHT of the blocks it was
+        handed are still unscanned (its replies waiting to be taken do not count)."""
+        return not self.failed and len(self._handed) - self._replies.qsize() < IN_FLIGHT
+
+    def ready(self) -> bool:
+        """Whether the oldest handed block's result can be taken without waiting."""
+        return self.failed or not self._replies.empty()
+
+    def hand(self, block: bytes, job: BlockScan) -> None:
+        """Give the helper a block to scan; its result is taken back with `take`, in order."""
+        if self._process is None and not self.failed:
+            self._start()
+        self._handed.append((block, job))
+        if not self.failed:
+            self._requests.put((pickle.dumps(job), block))  # the block goes as it is, not copied
+
+    def take(self) -> ScannedBlock:
+        """The oldest handed block's scan: the helper's, or this process's when the helper failed."""
+        block, job = self._handed.popleft()
+        if not self.failed:
+            reply = self._replies.get()
+            try:
+                status, value = pickle.loads(reply)
+            except Exception:  # the helper is gone (no reply) or wrote something else
+                self._fail()
+            else:
+                if status == "ok" and isinstance(value, ScannedBlock):
+                    self.scanned += 1
+                    return value
+        return scan_block(block, job)  # the helper's error, if any, is raised here the same way
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        self._requests.put(None)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> ScanAhead:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
+        if getattr(sys, "frozen", False) or not self.command[0]:  # no interpreter to run it with
+            self.failed = True
+            return
+        try:
+            self._process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # a helper that cannot start is not the user's error
+                env=env,
+            )
+        except (OSError, ValueError):
+            self.failed = True
+            return
+        threading.Thread(target=_send, args=(self._requests, self._process.stdin), daemon=True).start()
+        threading.Thread(target=_receive, args=(self._process.stdout, self._replies), daemon=True).start()
+
+    def _fail(self) -> None:
+        self.failed = True
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+def _send(requests: queue.Queue, pipe: BinaryIO) -> None:
+    try:
+        while (request := requests.get()) is not None:
+            for frame in request:
+                pipe.write(_LENGTH.pack(len(frame)))
+                pipe.write(frame)
+            pipe.flush()
+        pipe.close()
+    except OSError:  # the helper is gone: `take` finds its replies missing
+        pass
+
+
+def _receive(pipe: BinaryIO, replies: queue.Queue) -> None:
+    try:
+        while (reply := _read_frame(pipe)) is not None:
+            replies.put(reply)
+    except (OSError, ValueError):  # the helper is gone or its pipe was closed
+        pass
+    finally:  # `take` waits for a reply: it must always get one, None for "no more"
+        replies.put(None)
+
+
+def _read_frame(pipe: BinaryIO) -> bytes | None:
+    """One length-prefixed frame (None: the pipe ended, or holds no frame of a sane size)."""
+    head = pipe.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(head)
+    if size > MAX_FRAME:
+        return None
+    body = pipe.read(size)
+    return body if len(body) == size else None
+
+
+def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """The helper's loop: scan each block it is given and send the result (or the error) back."""
+    while (request := _read_frame(requests)) is not None and (block := _read_frame(requests)) is not None:
+        job = pickle.loads(request)
+        try:
+            reply = ("ok", scan_block(block, job))
+        except Exception as error:  # the parse stage scans the block itself and meets it there
+            reply = ("error", repr(error))
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.write(_LENGTH.pack(len(data)))
+        replies.write(data)
+        replies.flush()
+
+
+def main() -> int:
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # nothing printed by accident can corrupt the replies
+    try:
+        _serve(sys.stdin.buffer, replies)
+    except (KeyboardInterrupt, BrokenPipeError):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # run as `-m`: serve from the module itself, so replies unpickle by its name
+    from logscope.scan.ahead import main as serve
+
+    sys.exit(serve())

@@ -1,0 +1,153 @@
+"""The second scanning process (logscope.scan.ahead): the frame is the same whoever scans a block,
+and whatever happens to the helper."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+from test_scan import CORPUS
+from test_scan_parse import _storm_slice
+
+import logscope.parse as parse_module
+import logscope.scan.ahead as ahead_module
+from conftest import TextMember
+from logscope.parse import parse_members
+from logscope.scan.ahead import BlockScan, ScanAhead, scan_block, wanted
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the helper is tested on POSIX")
+
+
+def _parse(monkeypatch, members: list, *, ahead: bool) -> tuple:
+    """Events, stats and unrecognised lines; with `ahead`, every block after the first is handed to
+    the helper while it has room for it (and the number it scanned is returned too)."""
+    monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", "1" if ahead else "0")
+    monkeypatch.setattr(parse_module, "AFTER_BLOCKS", 1)
+    scanned: list[int] = []
+    close = ScanAhead.close
+
+    def counting_close(self: ScanAhead) -> None:
+        scanned.append(self.scanned)
+        close(self)
+
+    monkeypatch.setattr(ScanAhead, "close", counting_close)
+    result = parse_members(members, year=2026)
+    events = result.events.assign(raw=result.texts.texts(result.events))
+    return events, result.stats.as_dict() | {"seconds": 0}, result.unrecognised, sum(scanned)
+
+
+def _assert_same_with_the_helper(monkeypatch, members: list) -> None:
+    expected = _parse(monkeypatch, members, ahead=False)
+    got = _parse(monkeypatch, members, ahead=True)
+    assert got[3] > 0, "the helper scanned no block"
+    pd.testing.assert_frame_equal(got[0], expected[0], check_categorical=True, check_exact=True)
+    assert got[1:3] == expected[1:3]
+
+
+def test_blocks_the_helper_scans_build_the_same_frame_on_a_storm_slice(monkeypatch):
+    import logscope.lines.blocks as blocks_module
+
+    monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(ahead_module, "IN_FLIGHT", 64)  # the helper scans nearly every block
+    _assert_same_with_the_helper(monkeypatch, [TextMember(_storm_slice(), name="storm.log", host="expe-a")])
+
+
+def test_blocks_the_helper_scans_build_the_same_frame_on_the_dialect_corpus(monkeypatch):
+    import logscope.lines.blocks as blocks_module
+
+    # small blocks: wrapped and flattened events go to the record path, declined ones are read here,
+    # and the helper and this process share the rest
+    monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 4096)
+    lines = CORPUS.splitlines(keepends=True)
+    plain = b"".join(line for line in lines if b"Line " not in line)
+    _assert_same_with_the_helper(
+        monkeypatch, [TextMember(plain, name="corpus.log"), TextMember(plain, name="b.log")]
+    )
+
+
+def _blocks(data: bytes, count: int) -> list[tuple[bytes, BlockScan]]:
+    lines = data.splitlines(keepends=True)
+    size = len(lines) // count
+    out, line_base, offset = [], 1, 0
+    for i in range(count):
+        block = b"".join(lines[i * size : (i + 1) * size])
+        out.append((block, BlockScan(line_base, b"traffic_server", 2026, "arrow", "x.log", None, offset)))
+        line_base, offset = line_base + size, offset + len(block)
+    return out
+
+
+def _same_scan(got, expected) -> None:
+    assert got.declined == expected.declined
+    assert all((g == e).all() for g, e in zip(got.spans, expected.spans, strict=True))
+    assert got.piece.keys() == expected.piece.keys()
+    for column, values in expected.piece.items():
+        assert got.piece[column] == values if isinstance(values, list) else got.piece[column].equals(values)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["/nonexistent/python"],  # cannot start
+        [""],  # an embedded interpreter with no sys.executable
+        [sys.executable, "-c", "import sys; sys.stdin.read(8)"],  # dies without a reply
+        [sys.executable, "-c", "import sys; sys.stdout.write('<html>' * 99); sys.stdout.flush()"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, struct; sys.stdout.buffer.write(struct.pack('<Q', 5) + b'hello')",
+        ],
+    ],
+    ids=["cannot-start", "no-interpreter", "dies", "writes-garbage", "writes-a-bad-pickle"],
+)
+def test_a_helper_that_fails_leaves_every_block_to_this_process(command):
+    blocks = _blocks(CORPUS, 3)
+    with ScanAhead(command) as ahead:
+        for block, job in blocks:
+            ahead.hand(block, job)
+        results = [ahead.take() for _ in blocks]
+        assert ahead.failed and ahead.scanned == 0 and not ahead.free()
+    for (block, job), got in zip(blocks, results, strict=True):
+        _same_scan(got, scan_block(block, job))
+
+
+def test_the_helper_returns_its_scans_in_the_order_they_were_handed():
+    blocks = _blocks(_storm_slice()[: 400 * 1024], 4)
+    with ScanAhead() as ahead:
+        for block, job in blocks:
+            ahead.hand(block, job)
+        results = [ahead.take() for _ in blocks]
+        assert ahead.scanned == len(blocks) and not ahead.failed
+    for (block, job), got in zip(blocks, results, strict=True):
+        _same_scan(got, scan_block(block, job))
+
+
+def test_a_second_process_is_used_only_with_two_cores_unless_turned_off(monkeypatch):
+    monkeypatch.delenv("LOGSCOPE_SCAN_AHEAD", raising=False)
+    monkeypatch.setattr(ahead_module, "usable_cores", lambda: 1)
+    assert not wanted()
+    monkeypatch.setattr(ahead_module, "usable_cores", lambda: 2)
+    assert wanted()
+    monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", "0")
+    assert not wanted()
+    monkeypatch.setattr(ahead_module, "usable_cores", lambda: 1)
+    monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", "1")
+    assert wanted()
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("0", "scanning: one process (LOGSCOPE_SCAN_AHEAD=0)"),
+        ("1", "scanning: a second process scans blocks"),
+    ],
+)
+def test_version_says_whether_a_second_process_scans(monkeypatch, setting, said):
+    from click.testing import CliRunner
+
+    from logscope.cli import main
+
+    monkeypatch.setenv("LOGSCOPE_SCANNER", "compiled")
+    monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", setting)
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and said in result.output
