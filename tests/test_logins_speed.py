@@ -7,9 +7,14 @@ import gc
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_logins import analyze_lines, login_lines
 
+import logscope.login_allow as login_allow
 import logscope.login_requests as login_requests
+import logscope.logins as logins_module
+from logscope.login_codes import Column, shared
 from logscope.logins import build_logins
 
 
@@ -94,3 +99,68 @@ def test_route_urls_are_not_read_when_every_request_has_its_upstream_path(monkey
     built = build_logins(*_frames(report))
     assert login_requests.route_path not in read
     assert built.steps["path"].tolist() == ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"]
+
+
+def test_allow_list_users_on_one_node_are_matched_without_mapping_node_codes(monkeypatch):
+    report = analyze_lines(login_lines("erin", 0, 10), login_lines("frank", 100, 20))
+    mapped: list[int] = []
+    real = login_allow.shared
+
+    def spy(*columns):
+        mapped.append(len(columns))
+        return real(*columns)
+
+    monkeypatch.setattr(login_allow, "shared", spy)
+    built = build_logins(*_frames(report))
+    assert mapped == []  # one node on both sides, seen from the distinct names alone
+    # jabber-config.xml names neither user nor device: its user comes from the allow-list line alone
+    assert built.steps.groupby("user", observed=True)["path"].apply(list).to_dict() == {
+        "erin": ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"],
+        "frank": ["/cucm-uds/user/frank", "/jabber-config.xml", "/CSFfrank.cnf.xml"],
+    }
+
+
+def _node_parts_by_shared_codes(requests: Column, lines: Column) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What the allow-list match keyed nodes by before: both sides' codes mapped into one set."""
+    (left, right), _ = shared(requests, lines)
+    nowhere = max(int(left.max(initial=-1)), int(right.max(initial=-1))) + 1
+    right = np.where(right >= 0, right, nowhere)
+    return [] if left.min() == left.max() == right.min() == right.max() else [(left, right)]
+
+
+_NODE_NAMES = st.lists(st.sampled_from(["expc1", "expc2", "unknown"]), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def _node_column(draw, missing: bool) -> Column:
+    names = draw(_NODE_NAMES)
+    codes = draw(st.lists(st.integers(-1 if missing else 0, len(names) - 1), min_size=1, max_size=8))
+    return Column(np.array(codes, dtype="int64"), np.array(names, dtype=object))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(_node_column(missing=False), _node_column(missing=True))
+def test_node_key_parts_are_the_shared_codes_and_none_on_one_node(requests, lines):
+    ours = login_allow._node_parts(requests, lines)
+    theirs = _node_parts_by_shared_codes(requests, lines)
+    assert len(ours) == len(theirs)
+    for (left, right), (left_then, right_then) in zip(ours, theirs, strict=True):
+        assert left.tolist() == left_then.tolist() and right.tolist() == right_then.tolist()
+
+
+def test_logins_on_one_node_are_ordered_without_ranking_node_names(monkeypatch):
+    report = analyze_lines(
+        login_lines("erin", 0, 10), login_lines("frank", 100, 20), login_lines("erin", 90000, 30)
+    )
+    ranked: list[int] = []
+    real = logins_module.ranks
+
+    def spy(values: np.ndarray) -> np.ndarray:
+        ranked.append(len(values))
+        return real(values)
+
+    monkeypatch.setattr(logins_module, "ranks", spy)
+    built = build_logins(*_frames(report))
+    assert ranked == []  # one node orders nothing: its name is never ranked
+    assert built.logins["user"].tolist() == ["erin", "frank", "erin"]
+    assert built.steps["login"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
