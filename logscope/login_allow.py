@@ -91,11 +91,12 @@ def allowed_users(
     requests = Requests(rows, node, pid, scheme, server, port, path)
     left_url, right_url = url_keys(requests, allowed.urls)
     event_url = right_url[allowed.url]
-    request_ts, event_ts = start.array.take(rows), allowed.ts
-    by_time = _time_order(request_ts)
+    times, event_ts = start.array, allowed.ts
+    request_clock = ticks(times, times.unit)[rows]  # the requests' times read at their rows, not taken
+    by_time = _time_order(request_clock, times.unit)
     # the lines in time order (equal times as the sort of them all puts them), without those for a
     # URL no wanted request has: they match nothing
-    event_order = _time_order(event_ts)
+    event_order = _time_order(ticks(event_ts, event_ts.unit), event_ts.unit)
     event_order = event_order[event_url[event_order] >= 0]
     # keyed as they are, then each key taken in time order once (not each of its parts)
     left_key, right_key = joint_keys(
@@ -103,7 +104,7 @@ def allowed_users(
         (pid[rows], allowed.pid),
         (left_url, event_url),
     )
-    (request_t, event_t), slack = _instants(request_ts, event_ts)
+    (request_t, event_t), slack = _instants(times, rows, request_clock, event_ts)
     left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
     right = pd.DataFrame({"t": event_t[event_order], "key": right_key[event_order]}, copy=False)
     matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
@@ -139,22 +140,21 @@ def _node_parts(requests: Column, lines: Column) -> list[tuple[np.ndarray, np.nd
 
 
 def _instants(
-    requests: pd.arrays.DatetimeArray, events: pd.arrays.DatetimeArray
+    times: pd.arrays.DatetimeArray, rows: np.ndarray, clock: np.ndarray, events: pd.arrays.DatetimeArray
 ) -> tuple[tuple[np.ndarray, np.ndarray] | tuple[pd.arrays.DatetimeArray, ...], int | pd.Timedelta]:
-    """Both sides' times as merge_asof compares them, and the slack: int64 counts of their unit when
-    both have one type (merge_asof then builds no datetime index), else the times as they are."""
-    if requests.dtype == events.dtype and isinstance(requests, pd.arrays.DatetimeArray):
-        unit = requests.unit
-        ints = (ticks(requests, unit), ticks(events, unit))
-        return ints, int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
-    return (requests, events), ALLOW_SLACK
+    """Both sides' times as merge_asof compares them (the requests' at `rows`, whose int64 counts of
+    their unit `clock` holds), and the slack: int64 counts when both have one type (merge_asof then
+    builds no datetime index), else the times as they are."""
+    if times.dtype == events.dtype and isinstance(times, pd.arrays.DatetimeArray):
+        unit = times.unit
+        return (clock, ticks(events, unit)), int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
+    return (times.take(rows), events), ALLOW_SLACK
 
 
-def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
-    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
-    values (the order of equal times is the one earlier versions matched with)."""
-    unit = times.unit
-    return ticks(times, unit).view(f"datetime64[{unit}]").argsort(kind="quicksort")
+def _time_order(clock: np.ndarray, unit: str) -> np.ndarray:
+    """The order `sort_values` puts times (int64 counts of `unit`, none missing) in: numpy's quicksort
+    of the datetime64 values (the order of equal times is the one earlier versions matched with)."""
+    return clock.view(f"datetime64[{unit}]").argsort(kind="quicksort")
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:
