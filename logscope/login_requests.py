@@ -165,8 +165,9 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     owned = np.zeros(len(every) + 1, dtype=bool)  # the last entry: what -1 (no user) reads
     owned[:-1] = one_of_codes(lower_codes, owner_codes[guessable])
     named = np.flatnonzero(owned[user.codes])
-    nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
-    key = pair_codes(nodes, np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]]))
+    key = np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]])
+    if len(node.values) != 1 or int(node.codes.min(initial=0)) < 0:  # one node (a storm's) tells none apart
+        key = pair_codes(np.concatenate([node.codes[named], node.codes[todo][guessable]]), key)
     seen, first_named = first_per_key(key[: len(named)], named)
     guess = np.full(len(todo), -1, dtype="int64")
     guess[guessable] = lookup(seen, user.codes[first_named], key[len(named) :])

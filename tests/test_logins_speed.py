@@ -14,7 +14,7 @@ from test_logins import analyze_lines, login_lines
 import logscope.login_allow as login_allow
 import logscope.login_requests as login_requests
 import logscope.logins as logins_module
-from logscope.login_codes import Column, shared
+from logscope.login_codes import Column, device_owner, shared
 from logscope.logins import build_logins
 
 
@@ -164,3 +164,64 @@ def test_logins_on_one_node_are_ordered_without_ranking_node_names(monkeypatch):
     assert ranked == []  # one node orders nothing: its name is never ranked
     assert built.logins["user"].tolist() == ["erin", "frank", "erin"]
     assert built.steps["login"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def _device_users_by_rule(node: Column, user: Column, device: Column) -> list[int]:
+    """Issue 16's rule, request by request: a device-only request takes the user of the first request
+    of its device that names one, else of the first request on its node whose user, lower-cased,
+    is the name its device carries (CSFemusk: emusk)."""
+    rows = range(len(user.codes))
+    result = [-1] * len(user.codes)
+    for row in rows:
+        if device.codes[row] < 0 or user.codes[row] >= 0:
+            continue
+        same = [
+            other for other in rows if device.codes[other] == device.codes[row] and user.codes[other] >= 0
+        ]
+        owner = device_owner(device.values[device.codes[row]])
+        named = [
+            other
+            for other in rows
+            if user.codes[other] >= 0
+            and node.codes[other] == node.codes[row]
+            and user.values[user.codes[other]].lower() == owner
+        ]
+        chosen = same or named
+        result[row] = int(user.codes[chosen[0]]) if chosen else -1
+    return result
+
+
+def _coded(draw, names: list[str], rows: int, missing: bool) -> Column:
+    values = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
+    codes = draw(st.lists(st.integers(-1 if missing else 0, len(values) - 1), min_size=rows, max_size=rows))
+    return Column(np.array(codes, dtype="int64"), np.array(values, dtype=object))
+
+
+@st.composite
+def _requests_columns(draw) -> tuple[Column, Column, Column]:
+    rows = draw(st.integers(1, 12))
+    node = _coded(draw, ["expc1", "expc2"], rows, missing=draw(st.booleans()))
+    user = _coded(draw, ["emusk", "Emusk", "bob", "Éva"], rows, missing=True)
+    device = _coded(draw, ["CSFemusk", "csfbob", "TCTÉVA", "BOTnobody", "phone1"], rows, missing=True)
+    return node, user, device
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_requests_columns())
+def test_device_only_users_follow_the_rule_and_one_node_pairs_no_node_codes(columns):
+    node, user, device = columns
+    paired: list[int] = []
+    real = login_requests.pair_codes
+
+    def spy(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        paired.append(len(first))
+        return real(first, second)
+
+    login_requests.pair_codes = spy
+    try:
+        guessed = login_requests.device_users(node, user, device).tolist()
+    finally:
+        login_requests.pair_codes = real
+    assert guessed == _device_users_by_rule(node, user, device)
+    if len(node.values) == 1 and node.codes.min() >= 0:
+        assert paired == []  # one node tells no request apart: the lower-cased name alone keys the guess
