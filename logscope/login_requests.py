@@ -119,7 +119,7 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
         user=user,
         device=device,
         key=_keys(user, device),
-        source=np.where(source.codes >= 0, ranks(source.values)[source.codes.clip(min=0)], -1),
+        source=np.append(ranks(source.values), -1)[source.codes],  # -1 (missing) reads the last entry
         line=_or_minus_one(ints(transactions["line"])),
         port=port,
         status=ints(transactions["status"]),
@@ -288,11 +288,9 @@ def _failure_text(
 
 def _keys(user: Column, device: Column) -> np.ndarray:
     """Each request's login key as an int that sorts as "device:<name>" < "user:<name>" texts do."""
-    device_rank = np.append(ranks(device.values), -1)
+    device_rank = np.append(ranks(device.values), -1)  # the last entry: what -1 (no device) reads
     user_rank = np.append(ranks(user.values) + len(device.values), -1)
-    by_device = device_rank[np.where(device.codes >= 0, device.codes, len(device.values))]
-    by_user = user_rank[np.where(user.codes >= 0, user.codes, len(user.values))]
-    return np.where(user.codes >= 0, by_user, by_device)
+    return np.where(user.codes >= 0, user_rank[user.codes], device_rank[device.codes])
 
 
 def _filled(col: Column, text: str) -> Column:
