@@ -138,8 +138,8 @@ def _paths(transactions: pd.DataFrame) -> Column:
 
 def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The login step of each request, by the kind its path names and its port."""
-    index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
-    by_path = np.where(names.codes >= 0, index[names.codes.clip(min=0)] if len(index) else OTHER, OTHER)
+    index = np.array([*(STEP_NAMES.index(name) for name in names.values), OTHER], dtype="int64")
+    by_path = index[names.codes]  # a missing kind (-1) reads the last entry: other
     on_config_port = port[1] & one_of(port[0], CONFIG_PORTS)
     return np.where(on_config_port & ~one_of(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
 
