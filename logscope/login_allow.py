@@ -90,58 +90,71 @@ def allowed_users(
         return result
     requests = Requests(rows, node, pid, scheme, server, port, path)
     left_url, right_url = url_keys(requests, allowed.urls)
-    (left_node, right_node), _ = shared(Column(node.codes[rows], node.values), allowed.node)
-    nowhere = max(int(left_node.max(initial=-1)), int(right_node.max(initial=-1))) + 1
     event_url = right_url[allowed.url]
-    request_ts, event_ts = start.array.take(rows), allowed.ts
-    by_time = _time_order(request_ts)
+    times, event_ts = start.array, allowed.ts
+    request_clock = ticks(times, times.unit)[rows]  # the requests' times read at their rows, not taken
+    by_time = _time_order(request_clock, times.unit)
     # the lines in time order (equal times as the sort of them all puts them), without those for a
     # URL no wanted request has: they match nothing
-    event_order = _time_order(event_ts)
+    event_order = _time_order(ticks(event_ts, event_ts.unit), event_ts.unit)
     event_order = event_order[event_url[event_order] >= 0]
-    right_node = np.where(right_node >= 0, right_node, nowhere)
-    one_node = left_node.min() == left_node.max() == right_node.min() == right_node.max()
     # keyed as they are, then each key taken in time order once (not each of its parts)
     left_key, right_key = joint_keys(
-        *([] if one_node else [(left_node, right_node)]),  # one node: it tells none apart
+        *_node_parts(Column(node.codes[rows], node.values), allowed.node),
         (pid[rows], allowed.pid),
         (left_url, event_url),
     )
-    (request_t, event_t), slack = _instants(request_ts, event_ts)
+    (request_t, event_t), slack = _instants(times, rows, request_clock, event_ts)
     left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
-    right = pd.DataFrame(
-        {"t": event_t[event_order], "key": right_key[event_order], "user": allowed.user.codes[event_order]},
-        copy=False,
-    )
+    right = pd.DataFrame({"t": event_t[event_order], "key": right_key[event_order]}, copy=False)
     matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
-    hit = matched["row"].notna().to_numpy(dtype=bool)
-    rows_hit = matched["row"].to_numpy(dtype="float64")[hit].astype("int64")
+    found = matched["row"].to_numpy(dtype="float64", na_value=-1.0)  # per line in time order
+    hit = np.flatnonzero(found >= 0)
+    rows_hit = found[hit].astype("int64")
     order = np.arange(len(rows_hit))
     earliest = np.full(len(wanted), len(rows_hit), dtype="int64")
     np.minimum.at(earliest, rows_hit, order)
     first = earliest[rows_hit] == order  # each request: the first line that chose it
     codes = result.codes.copy()
-    codes[rows_hit[first]] = matched["user"].to_numpy(dtype="int64")[hit][first]
+    codes[rows_hit[first]] = allowed.user.codes[event_order[hit[first]]]  # only the chosen lines' users
     return Column(codes, allowed.user.values)
 
 
+def _node_parts(requests: Column, lines: Column) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The requests' and lines' nodes as codes of one set (a line's missing node matches none), as a
+    part of their joint key; no part when all are one node: it tells none apart. A storm's one node
+    is seen from the distinct values alone, without a pass over the codes to map them."""
+    if (
+        len(requests.values) == len(lines.values) == 1
+        and requests.values[0] == lines.values[0]
+        and int(requests.codes.min(initial=0)) >= 0
+        and int(lines.codes.min(initial=0)) >= 0
+    ):
+        return []
+    (left, right), _ = shared(requests, lines)
+    nowhere = max(int(left.max(initial=-1)), int(right.max(initial=-1))) + 1
+    right = np.where(right >= 0, right, nowhere)
+    if len(left) and len(right) and left.min() == left.max() == right.min() == right.max():
+        return []
+    return [(left, right)]
+
+
 def _instants(
-    requests: pd.arrays.DatetimeArray, events: pd.arrays.DatetimeArray
+    times: pd.arrays.DatetimeArray, rows: np.ndarray, clock: np.ndarray, events: pd.arrays.DatetimeArray
 ) -> tuple[tuple[np.ndarray, np.ndarray] | tuple[pd.arrays.DatetimeArray, ...], int | pd.Timedelta]:
-    """Both sides' times as merge_asof compares them, and the slack: int64 counts of their unit when
-    both have one type (merge_asof then builds no datetime index), else the times as they are."""
-    if requests.dtype == events.dtype and isinstance(requests, pd.arrays.DatetimeArray):
-        unit = requests.unit
-        ints = (ticks(requests, unit), ticks(events, unit))
-        return ints, int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
-    return (requests, events), ALLOW_SLACK
+    """Both sides' times as merge_asof compares them (the requests' at `rows`, whose int64 counts of
+    their unit `clock` holds), and the slack: int64 counts when both have one type (merge_asof then
+    builds no datetime index), else the times as they are."""
+    if times.dtype == events.dtype and isinstance(times, pd.arrays.DatetimeArray):
+        unit = times.unit
+        return (clock, ticks(events, unit)), int(ALLOW_SLACK / pd.Timedelta(1, unit=unit))
+    return (times.take(rows), events), ALLOW_SLACK
 
 
-def _time_order(times: pd.arrays.DatetimeArray) -> np.ndarray:
-    """The order `sort_values` puts times (none missing) in: numpy's quicksort of the datetime64
-    values (the order of equal times is the one earlier versions matched with)."""
-    unit = times.unit
-    return ticks(times, unit).view(f"datetime64[{unit}]").argsort(kind="quicksort")
+def _time_order(clock: np.ndarray, unit: str) -> np.ndarray:
+    """The order `sort_values` puts times (int64 counts of `unit`, none missing) in: numpy's quicksort
+    of the datetime64 values (the order of equal times is the one earlier versions matched with)."""
+    return clock.view(f"datetime64[{unit}]").argsort(kind="quicksort")
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:

@@ -119,7 +119,7 @@ def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd
         user=user,
         device=device,
         key=_keys(user, device),
-        source=np.where(source.codes >= 0, ranks(source.values)[source.codes.clip(min=0)], -1),
+        source=np.append(ranks(source.values), -1)[source.codes],  # -1 (missing) reads the last entry
         line=_or_minus_one(ints(transactions["line"])),
         port=port,
         status=ints(transactions["status"]),
@@ -138,8 +138,8 @@ def _paths(transactions: pd.DataFrame) -> Column:
 
 def step_kinds(names: Column, port: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The login step of each request, by the kind its path names and its port."""
-    index = np.array([STEP_NAMES.index(name) for name in names.values], dtype="int64")
-    by_path = np.where(names.codes >= 0, index[names.codes.clip(min=0)] if len(index) else OTHER, OTHER)
+    index = np.array([*(STEP_NAMES.index(name) for name in names.values), OTHER], dtype="int64")
+    by_path = index[names.codes]  # a missing kind (-1) reads the last entry: other
     on_config_port = port[1] & one_of(port[0], CONFIG_PORTS)
     return np.where(on_config_port & ~one_of(by_path, (EDGE, UDS)), DEVICE_CONFIG, by_path)
 
@@ -165,8 +165,9 @@ def device_users(node: Column, user: Column, device: Column) -> np.ndarray:
     owned = np.zeros(len(every) + 1, dtype=bool)  # the last entry: what -1 (no user) reads
     owned[:-1] = one_of_codes(lower_codes, owner_codes[guessable])
     named = np.flatnonzero(owned[user.codes])
-    nodes = np.concatenate([node.codes[named], node.codes[todo][guessable]])
-    key = pair_codes(nodes, np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]]))
+    key = np.concatenate([lower_codes[user.codes[named]], owner_codes[guessable]])
+    if len(node.values) != 1 or int(node.codes.min(initial=0)) < 0:  # one node (a storm's) tells none apart
+        key = pair_codes(np.concatenate([node.codes[named], node.codes[todo][guessable]]), key)
     seen, first_named = first_per_key(key[: len(named)], named)
     guess = np.full(len(todo), -1, dtype="int64")
     guess[guessable] = lookup(seen, user.codes[first_named], key[len(named) :])
@@ -287,11 +288,9 @@ def _failure_text(
 
 def _keys(user: Column, device: Column) -> np.ndarray:
     """Each request's login key as an int that sorts as "device:<name>" < "user:<name>" texts do."""
-    device_rank = np.append(ranks(device.values), -1)
+    device_rank = np.append(ranks(device.values), -1)  # the last entry: what -1 (no device) reads
     user_rank = np.append(ranks(user.values) + len(device.values), -1)
-    by_device = device_rank[np.where(device.codes >= 0, device.codes, len(device.values))]
-    by_user = user_rank[np.where(user.codes >= 0, user.codes, len(user.values))]
-    return np.where(user.codes >= 0, by_user, by_device)
+    return np.where(user.codes >= 0, user_rank[user.codes], device_rank[device.codes])
 
 
 def _filled(col: Column, text: str) -> Column:

@@ -109,14 +109,16 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     def at(values: np.ndarray) -> np.ndarray:
         return values if every else values[keyed]
 
-    node = ranks(requests.node.values)[at(requests.node.codes)]
     key, source, line = at(requests.key), at(requests.source), at(requests.line)
     clock = at(ticks(start))
     known = clock != NAT
     every_known = bool(known.all())
     if not every_known:
         clock = np.where(known, clock, np.iinfo("int64").max)
-    major = _mixed_or_not((node, key))  # (node and key as one int) or (key, node)
+    if len(requests.node.values) == 1:  # one node (a storm's): it orders nothing
+        major: tuple[np.ndarray, ...] = (key,)
+    else:  # (node and key as one int) or (key, node)
+        major = _mixed_or_not((ranks(requests.node.values)[at(requests.node.codes)], key))
     order = _login_order(_mixed_or_not((source + 1, line + 1)), clock, major)
     clock, major = clock[order], tuple(part[order] for part in major)
     same_key = np.logical_and.reduce([part[1:] == part[:-1] for part in major])
@@ -132,7 +134,7 @@ def sessionize(requests: Requests, start: pd.Series, keyed: np.ndarray) -> tuple
     begins = starts[ranked]
     again = np.arange(len(order)) + np.repeat(begins - (np.cumsum(sizes) - sizes), sizes)
     login = np.repeat(np.arange(1, len(starts) + 1, dtype="int64"), sizes)
-    return keyed[order[again]], login
+    return order[again] if every else keyed[order[again]], login
 
 
 def _login_order(

@@ -7,9 +7,14 @@ import gc
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_logins import analyze_lines, login_lines
 
+import logscope.login_allow as login_allow
 import logscope.login_requests as login_requests
+import logscope.logins as logins_module
+from logscope.login_codes import Column, device_owner, shared
 from logscope.logins import build_logins
 
 
@@ -94,3 +99,129 @@ def test_route_urls_are_not_read_when_every_request_has_its_upstream_path(monkey
     built = build_logins(*_frames(report))
     assert login_requests.route_path not in read
     assert built.steps["path"].tolist() == ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"]
+
+
+def test_allow_list_users_on_one_node_are_matched_without_mapping_node_codes(monkeypatch):
+    report = analyze_lines(login_lines("erin", 0, 10), login_lines("frank", 100, 20))
+    mapped: list[int] = []
+    real = login_allow.shared
+
+    def spy(*columns):
+        mapped.append(len(columns))
+        return real(*columns)
+
+    monkeypatch.setattr(login_allow, "shared", spy)
+    built = build_logins(*_frames(report))
+    assert mapped == []  # one node on both sides, seen from the distinct names alone
+    # jabber-config.xml names neither user nor device: its user comes from the allow-list line alone
+    assert built.steps.groupby("user", observed=True)["path"].apply(list).to_dict() == {
+        "erin": ["/cucm-uds/user/erin", "/jabber-config.xml", "/CSFerin.cnf.xml"],
+        "frank": ["/cucm-uds/user/frank", "/jabber-config.xml", "/CSFfrank.cnf.xml"],
+    }
+
+
+def _node_parts_by_shared_codes(requests: Column, lines: Column) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What the allow-list match keyed nodes by before: both sides' codes mapped into one set."""
+    (left, right), _ = shared(requests, lines)
+    nowhere = max(int(left.max(initial=-1)), int(right.max(initial=-1))) + 1
+    right = np.where(right >= 0, right, nowhere)
+    return [] if left.min() == left.max() == right.min() == right.max() else [(left, right)]
+
+
+_NODE_NAMES = st.lists(st.sampled_from(["expc1", "expc2", "unknown"]), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def _node_column(draw, missing: bool) -> Column:
+    names = draw(_NODE_NAMES)
+    codes = draw(st.lists(st.integers(-1 if missing else 0, len(names) - 1), min_size=1, max_size=8))
+    return Column(np.array(codes, dtype="int64"), np.array(names, dtype=object))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(_node_column(missing=False), _node_column(missing=True))
+def test_node_key_parts_are_the_shared_codes_and_none_on_one_node(requests, lines):
+    ours = login_allow._node_parts(requests, lines)
+    theirs = _node_parts_by_shared_codes(requests, lines)
+    assert len(ours) == len(theirs)
+    for (left, right), (left_then, right_then) in zip(ours, theirs, strict=True):
+        assert left.tolist() == left_then.tolist() and right.tolist() == right_then.tolist()
+
+
+def test_logins_on_one_node_are_ordered_without_ranking_node_names(monkeypatch):
+    report = analyze_lines(
+        login_lines("erin", 0, 10), login_lines("frank", 100, 20), login_lines("erin", 90000, 30)
+    )
+    ranked: list[int] = []
+    real = logins_module.ranks
+
+    def spy(values: np.ndarray) -> np.ndarray:
+        ranked.append(len(values))
+        return real(values)
+
+    monkeypatch.setattr(logins_module, "ranks", spy)
+    built = build_logins(*_frames(report))
+    assert ranked == []  # one node orders nothing: its name is never ranked
+    assert built.logins["user"].tolist() == ["erin", "frank", "erin"]
+    assert built.steps["login"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def _device_users_by_rule(node: Column, user: Column, device: Column) -> list[int]:
+    """Issue 16's rule, request by request: a device-only request takes the user of the first request
+    of its device that names one, else of the first request on its node whose user, lower-cased,
+    is the name its device carries (CSFemusk: emusk)."""
+    rows = range(len(user.codes))
+    result = [-1] * len(user.codes)
+    for row in rows:
+        if device.codes[row] < 0 or user.codes[row] >= 0:
+            continue
+        same = [
+            other for other in rows if device.codes[other] == device.codes[row] and user.codes[other] >= 0
+        ]
+        owner = device_owner(device.values[device.codes[row]])
+        named = [
+            other
+            for other in rows
+            if user.codes[other] >= 0
+            and node.codes[other] == node.codes[row]
+            and user.values[user.codes[other]].lower() == owner
+        ]
+        chosen = same or named
+        result[row] = int(user.codes[chosen[0]]) if chosen else -1
+    return result
+
+
+def _coded(draw, names: list[str], rows: int, missing: bool) -> Column:
+    values = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
+    codes = draw(st.lists(st.integers(-1 if missing else 0, len(values) - 1), min_size=rows, max_size=rows))
+    return Column(np.array(codes, dtype="int64"), np.array(values, dtype=object))
+
+
+@st.composite
+def _requests_columns(draw) -> tuple[Column, Column, Column]:
+    rows = draw(st.integers(1, 12))
+    node = _coded(draw, ["expc1", "expc2"], rows, missing=draw(st.booleans()))
+    user = _coded(draw, ["emusk", "Emusk", "bob", "Éva"], rows, missing=True)
+    device = _coded(draw, ["CSFemusk", "csfbob", "TCTÉVA", "BOTnobody", "phone1"], rows, missing=True)
+    return node, user, device
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_requests_columns())
+def test_device_only_users_follow_the_rule_and_one_node_pairs_no_node_codes(columns):
+    node, user, device = columns
+    paired: list[int] = []
+    real = login_requests.pair_codes
+
+    def spy(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        paired.append(len(first))
+        return real(first, second)
+
+    login_requests.pair_codes = spy
+    try:
+        guessed = login_requests.device_users(node, user, device).tolist()
+    finally:
+        login_requests.pair_codes = real
+    assert guessed == _device_users_by_rule(node, user, device)
+    if len(node.values) == 1 and node.codes.min() >= 0:
+        assert paired == []  # one node tells no request apart: the lower-cased name alone keys the guess
