@@ -152,9 +152,10 @@ def _instants(
 
 
 def _time_order(clock: np.ndarray, unit: str) -> np.ndarray:
-    """The order `sort_values` puts times (int64 counts of `unit`, none missing) in: numpy's quicksort
-    of the datetime64 values (the order of equal times is the one earlier versions matched with)."""
-    return clock.view(f"datetime64[{unit}]").argsort(kind="quicksort")
+    """Times (int64 counts of `unit`, none missing) in order, equal times in log order: a stable
+    sort, so which of several requests at one instant an allow-list line matches does not depend on
+    how a numpy build's quicksort orders ties (it differs between versions and CPUs)."""
+    return np.argsort(clock, kind="stable")
 
 
 def _allow_events(events: pd.DataFrame) -> Allowed | None:

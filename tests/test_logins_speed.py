@@ -225,3 +225,13 @@ def test_device_only_users_follow_the_rule_and_one_node_pairs_no_node_codes(colu
     assert guessed == _device_users_by_rule(node, user, device)
     if len(node.values) == 1 and node.codes.min() >= 0:
         assert paired == []  # one node tells no request apart: the lower-cased name alone keys the guess
+
+
+def test_allow_list_times_are_ordered_with_equal_times_in_log_order():
+    """Which of several requests at one instant an allow-list line matches must not depend on how a
+    numpy build's quicksort orders ties (x86-simd-sort's does not keep them in place)."""
+    from logscope.login_allow import _time_order
+
+    clock = np.random.default_rng(16).integers(0, 20, size=5000).astype(np.int64)  # many equal times
+    order = _time_order(clock, "ns")
+    assert np.array_equal(order, np.argsort(clock, kind="stable"))
