@@ -1,0 +1,82 @@
+"""Pieces of the `events` frame held small until the frame is built (issue 14, item 3: memory).
+
+The parse stage keeps every block's piece until the end, when :class:`logscope.scan.events.PieceBuilder`
+joins them; at 1 GiB that was ~630 MiB of Arrow columns, alive next to the frame being built. A piece's
+columns are stored here in the narrowest Arrow type that holds their values (an all-null column as
+the null type, no buffers; integers and dictionary codes in 8/16/32 bits), and read back at the build
+as the types the frame is built from: the frame is the same, only the waiting pieces are smaller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_NARROW = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
+
+
+def narrowest(low: int, high: int) -> pa.DataType:
+    """The narrowest signed integer type holding `low`..`high`."""
+    for kind in _NARROW:
+        bound = 1 << (kind.bit_width - 1)
+        if -bound <= low and high < bound:
+            return kind
+    return pa.int64()
+
+
+def compact_integers(array: pa.Array) -> pa.Array:
+    """An integer column in the narrowest type that holds its values (all null: the null type)."""
+    if array.null_count == len(array):
+        return pa.nulls(len(array))
+    bounds = pc.min_max(array)
+    kind = narrowest(bounds["min"].as_py(), bounds["max"].as_py())
+    return array if kind == array.type else array.cast(kind)
+
+
+def compact_codes(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """Dictionary codes in the narrowest type that can index the dictionary."""
+    kind = narrowest(0, len(array.dictionary))
+    if kind == array.indices.type:
+        return array
+    return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
+
+
+def compact_text(array: pa.Array) -> pa.Array:
+    """A text column that is all null (`raw` and `message` of scanned rows) as the null type."""
+    return pa.nulls(len(array)) if array.null_count == len(array) else array
+
+
+def widened_codes(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """Compacted dictionary parts with 32-bit codes again, one chunked array (to unify)."""
+    return pa.chunked_array(
+        [
+            part
+            if part.indices.type == pa.int32()
+            else pa.DictionaryArray.from_arrays(part.indices.cast(pa.int32()), part.dictionary)
+            for part in parts
+        ]
+    )
+
+
+def texts(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """Compacted text parts as one chunked string array, chunk for chunk."""
+    return pa.chunked_array([part.cast(pa.string()) for part in parts], pa.string())
+
+
+def integer_column(parts: list[pa.Array], order: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    """Compacted integer parts -> the frame's Int64 column (rows taken in `order` when given),
+    filled part by part into one array: no full-length Arrow copy in between."""
+    total = sum(len(part) for part in parts)
+    values, mask = np.zeros(total, np.int64), np.ones(total, bool)
+    start = 0
+    for part in parts:
+        end = start + len(part)
+        if part.null_count < len(part):
+            values[start:end] = part.fill_null(0).to_numpy(zero_copy_only=False)
+            mask[start:end] = part.is_null().to_numpy(zero_copy_only=False)
+        start = end
+    if order is not None:
+        values, mask = values[order], mask[order]
+    return pd.arrays.IntegerArray(values, mask)
