@@ -320,7 +320,7 @@ class PieceBuilder:
             elif column == "ts_offset":
                 columns[column] = sorted_categorical(indices, dictionary)
             elif dtype == "category":
-                columns[column] = chunked_categorical(indices, dictionary)
+                columns[column] = compact.without_lookup_table(chunked_categorical(indices, dictionary))
             elif dtype == "boolean":
                 mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
                 values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)

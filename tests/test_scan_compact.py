@@ -1,0 +1,98 @@
+"""The parse stage's pieces wait for the build compacted (issue 14, memory): narrow codes and
+integers, all-null columns without buffers; the frame built from them is the same, and its large
+category lists keep no lookup table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_scan_parse import _parse, _sample_members
+
+from logscope.scan import BACKEND, compact
+from logscope.scan.events import PieceBuilder, _joined_codes, record_piece
+
+SCANNER = "compiled" if BACKEND == "compiled" else "arrow"
+INT64 = st.integers(-(2**63), 2**63 - 1)
+EDGES = [-(2**63), -(2**31) - 1, -(2**31), -32769, -32768, -129, -128, 0, 127, 128, 32767, 32768]
+EDGES += [2**31 - 1, 2**31, 2**63 - 1]
+
+
+def _pieces_at_build(monkeypatch) -> list[dict]:
+    seen: list[dict] = []
+    build = PieceBuilder.build
+
+    def spy(self):
+        seen.extend(
+            {column: getattr(part, "type", None) for column, part in piece.items()} for piece in self.pieces
+        )
+        return build(self)
+
+    monkeypatch.setattr(PieceBuilder, "build", spy)
+    _parse(monkeypatch, SCANNER, _sample_members()[:3])
+    return seen
+
+
+def test_pieces_wait_for_the_build_in_their_narrowest_types(monkeypatch):
+    pieces = _pieces_at_build(monkeypatch)
+    assert pieces
+    for piece in pieces:
+        assert piece["level"].index_type in (pa.int8(), pa.int16())  # a block's few levels
+        assert piece["line"] in (pa.int8(), pa.int16(), pa.int32())  # a sample's line numbers
+    scanned = [piece for piece in pieces if piece["raw"] == pa.null()]  # the text stays in the log
+    assert scanned and all(piece["message"] == pa.null() for piece in scanned)
+    assert any(piece["depth"] == pa.null() for piece in pieces)  # no TLS depth in most blocks
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    parts=st.lists(st.lists(st.one_of(st.none(), INT64, st.sampled_from(EDGES)), max_size=12), max_size=5),
+    shuffle=st.randoms(use_true_random=False),
+    in_order=st.booleans(),
+)
+def test_integer_parts_at_every_width_give_the_int64_column(parts, shuffle, in_order):
+    parts = [part for part in parts if part]
+    flat = [value for part in parts for value in part]
+    order = np.arange(len(flat))
+    if not in_order:
+        shuffle.shuffle(order)
+    compacted = [compact.compact_integers(pa.array(part, pa.int64())) for part in parts]
+    got = compact.integer_column(compacted, None if in_order else order)
+    expected = pd.array([flat[i] for i in order], dtype="Int64")
+    pd.testing.assert_extension_array_equal(got, expected)
+    for part, small in zip(parts, compacted, strict=True):
+        values = [value for value in part if value is not None]
+        assert small.type == (compact.narrowest(min(values), max(values)) if values else pa.null())
+
+
+@pytest.mark.parametrize("distinct", [3, 127, 128, 300, 32768])
+def test_codes_compacted_per_piece_join_to_the_uncompacted_codes(distinct):
+    rows = np.random.default_rng(distinct).integers(0, distinct, 3 * distinct)
+    texts = [None if row % 7 == 0 else f"value-{row}" for row in rows.tolist()]
+    parts = [
+        pa.array(texts[start : start + distinct], pa.string()).dictionary_encode()
+        for start in (0, distinct, 2 * distinct)
+    ]
+    order = np.random.default_rng(1).permutation(len(texts))
+    for in_order in (True, False):
+        expected_codes, expected_values = _joined_codes(parts, order, in_order)
+        codes, values = _joined_codes([compact.compact_codes(part) for part in parts], order, in_order)
+        np.testing.assert_array_equal(codes, expected_codes)
+        assert values.equals(expected_values)
+
+
+def test_the_built_frames_large_category_lists_keep_no_lookup_table():
+    records = [
+        {"line": line, "kind": "other", "tracking_id": f"t-{line % 50}", "level": "INFO"}
+        for line in range(1, 201)
+    ]
+    builder = PieceBuilder(year=2026)
+    builder.add(record_piece(records, 2026), builder.next_sequence())
+    frame = builder.build()
+    categories = frame["tracking_id"].cat.categories
+    assert len(categories) == 50 and "_engine" not in categories._cache
+    assert (frame["tracking_id"] == "t-7").sum() == 4  # a lookup still finds its rows
+    assert frame["tracking_id"].astype(object).tolist() == [f"t-{line % 50}" for line in range(1, 201)]
