@@ -48,16 +48,24 @@ def compact_text(array: pa.Array) -> pa.Array:
     return pa.nulls(len(array)) if array.null_count == len(array) else array
 
 
-def widened_codes(parts: list[pa.Array]) -> pa.ChunkedArray:
-    """Compacted dictionary parts with 32-bit codes again, one chunked array (to unify)."""
-    return pa.chunked_array(
-        [
-            part
-            if part.indices.type == pa.int32()
-            else pa.DictionaryArray.from_arrays(part.indices.cast(pa.int32()), part.dictionary)
-            for part in parts
-        ]
-    )
+def joined_codes(parts: list[pa.DictionaryArray]) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary parts (codes of any width) -> 32-bit codes into one dictionary, the parts'
+    values in order of first appearance (as `unify_dictionaries` orders them), filled part by part
+    into one array."""
+    kind = parts[0].dictionary.type
+    # every part's values -> their joined code; a chunked encoding shares one dictionary
+    encoded = pa.chunked_array([part.dictionary for part in parts], kind).dictionary_encode()
+    chunks = [chunk for chunk in encoded.chunks if len(chunk)]
+    dictionary = chunks[0].dictionary if chunks else pa.array([], kind)
+    joined = np.concatenate([np.zeros(0, np.int32)] + [chunk.indices.to_numpy() for chunk in chunks])
+    codes = np.empty(sum(len(part) for part in parts), np.int32)
+    start = first = 0
+    for part in parts:
+        end, last = start + len(part), first + len(part.dictionary)
+        remap = np.append(joined[first:last], np.int32(-1))  # a null code (-1) -> -1
+        codes[start:end] = remap[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+        start, first = end, last
+    return codes, dictionary
 
 
 def texts(parts: list[pa.Array]) -> pa.ChunkedArray:

@@ -339,14 +339,7 @@ class PieceBuilder:
 
 def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
     """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
-    chunked = compact.widened_codes(parts).unify_dictionaries()
-    dictionary = chunked.chunk(0).dictionary
-    indices = np.concatenate(
-        [
-            chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-            for chunk in chunked.chunks
-        ]
-    )
+    indices, dictionary = compact.joined_codes(parts)
     if in_order:
         return indices, dictionary
     indices = indices[order]
