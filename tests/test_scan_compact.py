@@ -45,6 +45,7 @@ def test_pieces_wait_for_the_build_in_their_narrowest_types(monkeypatch):
     scanned = [piece for piece in pieces if piece["raw"] == pa.null()]  # the text stays in the log
     assert scanned and all(piece["message"] == pa.null() for piece in scanned)
     assert any(piece["depth"] == pa.null() for piece in pieces)  # no TLS depth in most blocks
+    assert any(piece["verify_error"] == pa.null() for piece in pieces)  # nor a verify error
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

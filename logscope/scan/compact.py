@@ -35,8 +35,13 @@ def compact_integers(array: pa.Array) -> pa.Array:
     return array if kind == array.type else array.cast(kind)
 
 
-def compact_codes(array: pa.DictionaryArray) -> pa.DictionaryArray:
-    """Dictionary codes in the narrowest type that can index the dictionary."""
+def compact_codes(array: pa.Array) -> pa.Array:
+    """Text (or dictionary) values as dictionary codes in the narrowest type that can index the
+    dictionary: each block's distinct values once, not every row's text (all null: the null type)."""
+    if array.null_count == len(array):
+        return pa.nulls(len(array))
+    if not pa.types.is_dictionary(array.type):
+        array = array.dictionary_encode()
     kind = narrowest(0, len(array.dictionary))
     if kind == array.indices.type:
         return array
@@ -48,23 +53,26 @@ def compact_text(array: pa.Array) -> pa.Array:
     return pa.nulls(len(array)) if array.null_count == len(array) else array
 
 
-def joined_codes(parts: list[pa.DictionaryArray]) -> tuple[np.ndarray, pa.Array]:
-    """Dictionary parts (codes of any width) -> 32-bit codes into one dictionary, the parts'
-    values in order of first appearance (as `unify_dictionaries` orders them), filled part by part
-    into one array."""
-    kind = parts[0].dictionary.type
+def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
+    """Compacted code parts -> 32-bit codes into one dictionary, the parts' values in order of
+    first appearance (as `unify_dictionaries` orders them), filled part by part into one array."""
+    coded = [part for part in parts if pa.types.is_dictionary(part.type)]
+    kind = coded[0].dictionary.type if coded else pa.string()
     # every part's values -> their joined code; a chunked encoding shares one dictionary
-    encoded = pa.chunked_array([part.dictionary for part in parts], kind).dictionary_encode()
+    encoded = pa.chunked_array([part.dictionary for part in coded], kind).dictionary_encode()
     chunks = [chunk for chunk in encoded.chunks if len(chunk)]
     dictionary = chunks[0].dictionary if chunks else pa.array([], kind)
     joined = np.concatenate([np.zeros(0, np.int32)] + [chunk.indices.to_numpy() for chunk in chunks])
-    codes = np.empty(sum(len(part) for part in parts), np.int32)
+    codes = np.full(sum(len(part) for part in parts), -1, np.int32)
     start = first = 0
     for part in parts:
-        end, last = start + len(part), first + len(part.dictionary)
-        remap = np.append(joined[first:last], np.int32(-1))  # a null code (-1) -> -1
-        codes[start:end] = remap[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
-        start, first = end, last
+        end = start + len(part)
+        if pa.types.is_dictionary(part.type):  # else all null: -1
+            last = first + len(part.dictionary)
+            remap = np.append(joined[first:last], np.int32(-1))  # a null code (-1) -> -1
+            codes[start:end] = remap[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+            first = last
+        start = end
     return codes, dictionary
 
 

@@ -274,7 +274,7 @@ class PieceBuilder:
         """Keep a block's piece for the build, its columns compacted (logscope.scan.compact)."""
         if piece and len(piece["line"]):
             for column in _ENCODED:  # each block's distinct values once, not every row's text
-                piece[column] = compact.compact_codes(_whole(piece[column]).dictionary_encode())
+                piece[column] = compact.compact_codes(_whole(piece[column]))
             for column in _INTEGERS:
                 piece[column] = compact.compact_integers(_whole(piece[column]))
             for column in _TEXTS:
