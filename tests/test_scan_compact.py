@@ -100,3 +100,21 @@ def test_the_built_frames_large_category_lists_keep_no_lookup_table():
     assert len(categories) == 50 and "_engine" not in categories._cache
     assert (frame["tracking_id"] == "t-7").sum() == 4  # a lookup still finds its rows
     assert frame["tracking_id"].astype(object).tolist() == [f"t-{line % 50}" for line in range(1, 201)]
+
+
+def test_rows_of_different_blocks_with_equal_unknown_keys_share_one_dict():
+    def block(lines: range, value: str) -> list[dict]:
+        return [
+            {"line": line, "kind": "other", "extra": {"Deployment": value, "Rule": "r"}} for line in lines
+        ]
+
+    builder = PieceBuilder(year=2026)
+    for rows in (block(range(1, 4), "1"), block(range(4, 6), "1") + block(range(6, 7), "2")):
+        rows.append({"line": rows[-1]["line"] + 1, "kind": "other", "extra": {"Rule": ["a list"]}})
+        builder.add(record_piece(rows, 2026), builder.next_sequence())
+    extras = builder.build()["extra"].tolist()
+    assert extras == [{"Deployment": "1", "Rule": "r"}] * 3 + [{"Rule": ["a list"]}] + [
+        {"Deployment": "1", "Rule": "r"}
+    ] * 2 + [{"Deployment": "2", "Rule": "r"}, {"Rule": ["a list"]}]
+    assert len({id(extra) for extra in extras[:3] + extras[4:6]}) == 1  # one dict across both blocks
+    assert extras[6] is not extras[0] and extras[3] is not extras[7]  # other contents stay their own

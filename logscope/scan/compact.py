@@ -76,6 +76,24 @@ def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
     return codes, dictionary
 
 
+def shared_extras(extras: list, known: dict) -> list:
+    """A piece's `extra` (per row a dict of unknown keys, or None) with every dict whose keys and
+    values equal one seen before (`known`: contents -> the dict kept, across the pieces) replaced
+    by that one. A block shares a dict among its rows; across blocks the same few contents were
+    new dicts each time: 127,325 dicts of 734 contents (~50 MiB) at 1 GiB. Treat them as read-only.
+    """
+    distinct = {id(item): item for item in extras if item is not None}
+    swap = {}
+    for key, item in distinct.items():
+        try:
+            kept = known.setdefault(tuple(item.items()), item)
+        except TypeError:  # a value that cannot be a key: the dict stays its own
+            continue
+        if kept is not item:
+            swap[key] = kept
+    return [swap.get(id(item), item) for item in extras] if swap else extras
+
+
 def texts(parts: list[pa.Array]) -> pa.ChunkedArray:
     """Compacted text parts as one chunked string array, chunk for chunk."""
     return pa.chunked_array([part.cast(pa.string()) for part in parts], pa.string())

@@ -262,6 +262,7 @@ class PieceBuilder:
         self.year, self.backend = year, backend
         self.pieces: list[Piece] = []
         self.sequences: list[tuple[int, int]] = []  # (block number, rows) per piece
+        self.extras: dict[tuple, dict] = {}  # `extra` contents -> the dict the rows share
         self.sequence = 0
 
     def next_sequence(self) -> int:
@@ -279,6 +280,7 @@ class PieceBuilder:
                 piece[column] = compact.compact_integers(_whole(piece[column]))
             for column in _TEXTS:
                 piece[column] = compact.compact_text(_whole(piece[column]))
+            piece["extra"] = compact.shared_extras(piece["extra"], self.extras)
             self.pieces.append(piece)
             self.sequences.append((sequence, len(piece["line"])))
 
@@ -327,7 +329,7 @@ class PieceBuilder:
                 columns[column] = pd.arrays.BooleanArray(values, mask)
             else:  # ts
                 columns[column] = array.to_pandas()
-        self.pieces, self.sequences = [], []
+        self.pieces, self.sequences, self.extras = [], [], {}
         # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
         frame = infer_bsd_zones(
             pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
