@@ -35,8 +35,8 @@ import numpy as np
 from logscope.scan import scan
 from logscope.scan.events import (
     Piece,
+    compact_piece,
     declined_spans,
-    encode_piece,
     native_rows,
     native_spans,
     scanned_piece,
@@ -77,7 +77,7 @@ def scan_block(block: bytes, job: BlockScan) -> ScannedBlock:
     result = scan(block, job.line_base, job.needle, job.year, backend=job.backend)
     native = native_rows(result)
     piece = scanned_piece(result, native, job.source, job.default_node, job.block_offset, job.year)
-    return ScannedBlock(encode_piece(piece), declined_spans(result, native), native_spans(result, native))
+    return ScannedBlock(compact_piece(piece), declined_spans(result, native), native_spans(result, native))
 
 
 def usable_cores() -> int:

@@ -31,6 +31,7 @@ from logscope.frame import (
 )
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
+from logscope.scan import compact
 from logscope.scan.columns import ScanResult, span_strings
 from logscope.scan.times import bsd_zones, yearless_times, zone_texts
 from logscope.scan.values import clear_caches
@@ -42,6 +43,8 @@ _NOT_EXTRA = frozenset(KEY_COLUMNS) | {"Msg", "HTTPMSG", "SIPMSG", ""} | REDUNDA
 _OFFSET = r"(?P<offset>Z|[+-]\d\d:?\d\d)$"
 _CATEGORY_COLUMNS = tuple(c for c, d in EVENT_DTYPES.items() if d == "category")
 _ENCODED = (*_CATEGORY_COLUMNS, "ts_offset", "kind")
+_INTEGERS = tuple(c for c, d in EVENT_DTYPES.items() if d == "Int64")
+_TEXTS = tuple(c for c, d in EVENT_DTYPES.items() if d == "string")
 
 
 def native_rows(result: ScanResult) -> np.ndarray:
@@ -118,12 +121,6 @@ def _categorical(array: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     encoded = _whole(array).dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
-
-
-def _nullable(array: pa.Array | pa.ChunkedArray) -> pd.arrays.IntegerArray:
-    array = _whole(array)
-    values = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.arrays.IntegerArray(values, np.asarray(array.is_null().to_numpy(zero_copy_only=False)))
 
 
 def _extras(result: ScanResult, table: pa.Table) -> list:
@@ -209,12 +206,17 @@ def scanned_piece(
     return piece
 
 
-def encode_piece(piece: Piece) -> Piece:
-    """The piece with its category columns dictionary-encoded: each block's distinct values once,
-    not every row's text (a column already encoded, by the process that scanned it, is kept)."""
+def compact_piece(piece: Piece) -> Piece:
+    """The piece as it waits for the build: text columns as dictionary codes (each block's distinct
+    values once, not every row's text) and every column in the narrowest type that holds it
+    (logscope.scan.compact). Done where the block was scanned, so a helper process sends less;
+    compacting a compacted piece again changes nothing."""
     for column in _ENCODED:
-        if not pa.types.is_dictionary(piece[column].type):
-            piece[column] = _whole(piece[column]).dictionary_encode()
+        piece[column] = compact.compact_codes(_whole(piece[column]))
+    for column in _INTEGERS:
+        piece[column] = compact.compact_integers(_whole(piece[column]))
+    for column in _TEXTS:
+        piece[column] = compact.compact_text(_whole(piece[column]))
     return piece
 
 
@@ -287,7 +289,8 @@ class PieceBuilder:
     def __init__(self, *, year: int | None = None, backend: str = "compiled") -> None:
         self.year, self.backend = year, backend
         self.pieces: list[Piece] = []
-        self.sequences: list[np.ndarray] = []
+        self.sequences: list[tuple[int, int]] = []  # (block number, rows) per piece
+        self.extras: dict[tuple, dict] = {}  # `extra` contents -> the dict the rows share
         self.sequence = 0
 
     def next_sequence(self) -> int:
@@ -297,17 +300,22 @@ class PieceBuilder:
         return self.sequence
 
     def add(self, piece: Piece, sequence: int) -> None:
+        """Keep a block's piece for the build, its columns compacted (logscope.scan.compact)."""
         if piece and len(piece["line"]):
-            self.pieces.append(encode_piece(piece))
-            self.sequences.append(np.full(len(piece["line"]), sequence, np.int64))
+            piece = compact_piece(piece)  # a no-op for a piece the helper process compacted
+            piece["extra"] = compact.shared_extras(piece["extra"], self.extras)
+            self.pieces.append(piece)
+            self.sequences.append((sequence, len(piece["line"])))
 
     def build(self) -> pd.DataFrame:
         """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log)."""
         clear_caches()  # the scan is over
         if not self.pieces:
             return records_to_frame([], year=self.year)
-        lines = pa.chunked_array([piece["line"] for piece in self.pieces], pa.int64()).to_numpy()
-        order = np.lexsort((lines, np.concatenate(self.sequences)))
+        lines = compact.integer_column([piece["line"] for piece in self.pieces])
+        blocks, sizes = zip(*self.sequences, strict=True)
+        order = np.lexsort((lines.to_numpy(), np.repeat(np.array(blocks, np.int64), sizes)))
+        del lines
         take = pa.array(order)
         in_order = bool(np.all(order[1:] > order[:-1]))
         columns: dict[str, object] = {}
@@ -320,11 +328,14 @@ class PieceBuilder:
                 continue
             dtype = EVENT_DTYPES.get(column)
             if dtype == "string":  # the text stays in its pieces' buffers when no row moves
-                chunked = pa.chunked_array(parts, pa.string())
+                chunked = compact.texts(parts)
                 columns[column] = pd.array(chunked if in_order else chunked.take(take), dtype="string")
                 continue
             if column in _ENCODED:
                 indices, dictionary = _joined_codes(parts, order, in_order)
+            elif dtype == "Int64":
+                columns[column] = compact.integer_column(parts, None if in_order else order)
+                continue
             else:
                 array = pa.chunked_array(parts).combine_chunks()
                 array = array if in_order else array.take(take)
@@ -334,16 +345,14 @@ class PieceBuilder:
             elif column == "ts_offset":
                 columns[column] = sorted_categorical(indices, dictionary)
             elif dtype == "category":
-                columns[column] = chunked_categorical(indices, dictionary)
-            elif dtype == "Int64":
-                columns[column] = _nullable(array)
+                columns[column] = compact.without_lookup_table(chunked_categorical(indices, dictionary))
             elif dtype == "boolean":
                 mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
                 values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
                 columns[column] = pd.arrays.BooleanArray(values, mask)
             else:  # ts
                 columns[column] = array.to_pandas()
-        self.pieces, self.sequences = [], []
+        self.pieces, self.sequences, self.extras = [], [], {}
         # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
         frame = infer_bsd_zones(
             pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
@@ -355,14 +364,7 @@ class PieceBuilder:
 
 def _joined_codes(parts: list, order: np.ndarray, in_order: bool) -> tuple[np.ndarray, pa.Array]:
     """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
-    chunked = pa.chunked_array(parts).unify_dictionaries()
-    dictionary = chunked.chunk(0).dictionary
-    indices = np.concatenate(
-        [
-            chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-            for chunk in chunked.chunks
-        ]
-    )
+    indices, dictionary = compact.joined_codes(parts)
     if in_order:
         return indices, dictionary
     indices = indices[order]

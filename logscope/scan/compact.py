@@ -1,0 +1,130 @@
+"""Pieces of the `events` frame held small until the frame is built (issue 14, item 3: memory).
+
+The parse stage keeps every block's piece until the end, when :class:`logscope.scan.events.PieceBuilder`
+joins them; at 1 GiB that was ~630 MiB of Arrow columns, alive next to the frame being built. A piece's
+columns are stored here in the narrowest Arrow type that holds their values (an all-null column as
+the null type, no buffers; integers and dictionary codes in 8/16/32 bits), and read back at the build
+as the types the frame is built from: the frame is the same, only the waiting pieces are smaller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_NARROW = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
+
+
+def narrowest(low: int, high: int) -> pa.DataType:
+    """The narrowest signed integer type holding `low`..`high`."""
+    for kind in _NARROW:
+        bound = 1 << (kind.bit_width - 1)
+        if -bound <= low and high < bound:
+            return kind
+    return pa.int64()
+
+
+def compact_integers(array: pa.Array) -> pa.Array:
+    """An integer column in the narrowest type that holds its values (all null: the null type)."""
+    if array.null_count == len(array):
+        return pa.nulls(len(array))
+    bounds = pc.min_max(array)
+    kind = narrowest(bounds["min"].as_py(), bounds["max"].as_py())
+    return array if kind == array.type else array.cast(kind)
+
+
+def compact_codes(array: pa.Array) -> pa.Array:
+    """Text (or dictionary) values as dictionary codes in the narrowest type that can index the
+    dictionary: each block's distinct values once, not every row's text (all null: the null type)."""
+    if array.null_count == len(array):
+        return pa.nulls(len(array))
+    if not pa.types.is_dictionary(array.type):
+        array = array.dictionary_encode()
+    kind = narrowest(0, len(array.dictionary))
+    if kind == array.indices.type:
+        return array
+    return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
+
+
+def compact_text(array: pa.Array) -> pa.Array:
+    """A text column that is all null (`raw` and `message` of scanned rows) as the null type."""
+    return pa.nulls(len(array)) if array.null_count == len(array) else array
+
+
+def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
+    """Compacted code parts -> 32-bit codes into one dictionary, the parts' values in order of
+    first appearance (as `unify_dictionaries` orders them), filled part by part into one array."""
+    coded = [part for part in parts if pa.types.is_dictionary(part.type)]
+    kind = coded[0].dictionary.type if coded else pa.string()
+    # every part's values -> their joined code; a chunked encoding shares one dictionary
+    encoded = pa.chunked_array([part.dictionary for part in coded], kind).dictionary_encode()
+    chunks = [chunk for chunk in encoded.chunks if len(chunk)]
+    dictionary = chunks[0].dictionary if chunks else pa.array([], kind)
+    joined = np.concatenate([np.zeros(0, np.int32)] + [chunk.indices.to_numpy() for chunk in chunks])
+    codes = np.full(sum(len(part) for part in parts), -1, np.int32)
+    start = first = 0
+    for part in parts:
+        end = start + len(part)
+        if pa.types.is_dictionary(part.type):  # else all null: -1
+            last = first + len(part.dictionary)
+            remap = np.append(joined[first:last], np.int32(-1))  # a null code (-1) -> -1
+            codes[start:end] = remap[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+            first = last
+        start = end
+    return codes, dictionary
+
+
+def shared_extras(extras: list, known: dict) -> list:
+    """A piece's `extra` (per row a dict of unknown keys, or None) with every dict whose keys and
+    values equal one seen before (`known`: contents -> the dict kept, across the pieces) replaced
+    by that one. A block shares a dict among its rows; across blocks the same few contents were
+    new dicts each time: 127,325 dicts of 734 contents (~50 MiB) at 1 GiB. Treat them as read-only.
+    """
+    distinct = {id(item): item for item in extras if item is not None}
+    swap = {}
+    for key, item in distinct.items():
+        try:
+            kept = known.setdefault(tuple(item.items()), item)
+        except TypeError:  # a value that cannot be a key: the dict stays its own
+            continue
+        if kept is not item:
+            swap[key] = kept
+    return [swap.get(id(item), item) for item in extras] if swap else extras
+
+
+def texts(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """Compacted text parts as one chunked string array, chunk for chunk."""
+    return pa.chunked_array([part.cast(pa.string()) for part in parts], pa.string())
+
+
+def integer_column(parts: list[pa.Array], order: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    """Compacted integer parts -> the frame's Int64 column (rows taken in `order` when given),
+    filled part by part into one array: no full-length Arrow copy in between."""
+    total = sum(len(part) for part in parts)
+    values, mask = np.zeros(total, np.int64), np.ones(total, bool)
+    start = 0
+    for part in parts:
+        end = start + len(part)
+        if part.null_count < len(part):
+            values[start:end] = part.fill_null(0).to_numpy(zero_copy_only=False)
+            mask[start:end] = part.is_null().to_numpy(zero_copy_only=False)
+        start = end
+    if order is not None:
+        values, mask = values[order], mask[order]
+    return pd.arrays.IntegerArray(values, mask)
+
+
+def without_lookup_table(values: pd.Categorical) -> pd.Categorical:
+    """`values` with its categories' hash table dropped.
+
+    Checking that the categories are unique (when the dtype is made) leaves pandas' lookup table
+    on them: an object array of every category as a Python string and a hash table. For the
+    columns with many distinct values (tracking ids, URLs, user names) that is ~90 MiB at 1 GiB,
+    kept for the whole run though the later stages read the codes; a lookup rebuilds it on demand.
+    """
+    cache = getattr(values.categories, "_cache", None)
+    if isinstance(cache, dict):
+        cache.pop("_engine", None)
+    return values

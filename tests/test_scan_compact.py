@@ -1,0 +1,120 @@
+"""The parse stage's pieces wait for the build compacted (issue 14, memory): narrow codes and
+integers, all-null columns without buffers; the frame built from them is the same, and its large
+category lists keep no lookup table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_scan_parse import _parse, _sample_members
+
+from logscope.scan import BACKEND, compact
+from logscope.scan.events import PieceBuilder, _joined_codes, record_piece
+
+SCANNER = "compiled" if BACKEND == "compiled" else "arrow"
+INT64 = st.integers(-(2**63), 2**63 - 1)
+EDGES = [-(2**63), -(2**31) - 1, -(2**31), -32769, -32768, -129, -128, 0, 127, 128, 32767, 32768]
+EDGES += [2**31 - 1, 2**31, 2**63 - 1]
+
+
+def _pieces_at_build(monkeypatch) -> list[dict]:
+    seen: list[dict] = []
+    build = PieceBuilder.build
+
+    def spy(self):
+        seen.extend(
+            {column: getattr(part, "type", None) for column, part in piece.items()} for piece in self.pieces
+        )
+        return build(self)
+
+    monkeypatch.setattr(PieceBuilder, "build", spy)
+    _parse(monkeypatch, SCANNER, _sample_members()[:3])
+    return seen
+
+
+def test_pieces_wait_for_the_build_in_their_narrowest_types(monkeypatch):
+    pieces = _pieces_at_build(monkeypatch)
+    assert pieces
+    for piece in pieces:
+        assert piece["level"].index_type in (pa.int8(), pa.int16())  # a block's few levels
+        assert piece["line"] in (pa.int8(), pa.int16(), pa.int32())  # a sample's line numbers
+    scanned = [piece for piece in pieces if piece["raw"] == pa.null()]  # the text stays in the log
+    assert scanned and all(piece["message"] == pa.null() for piece in scanned)
+    assert any(piece["depth"] == pa.null() for piece in pieces)  # no TLS depth in most blocks
+    assert any(piece["verify_error"] == pa.null() for piece in pieces)  # nor a verify error
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    parts=st.lists(st.lists(st.one_of(st.none(), INT64, st.sampled_from(EDGES)), max_size=12), max_size=5),
+    shuffle=st.randoms(use_true_random=False),
+    in_order=st.booleans(),
+)
+def test_integer_parts_at_every_width_give_the_int64_column(parts, shuffle, in_order):
+    parts = [part for part in parts if part]
+    flat = [value for part in parts for value in part]
+    order = np.arange(len(flat))
+    if not in_order:
+        shuffle.shuffle(order)
+    compacted = [compact.compact_integers(pa.array(part, pa.int64())) for part in parts]
+    got = compact.integer_column(compacted, None if in_order else order)
+    expected = pd.array([flat[i] for i in order], dtype="Int64")
+    pd.testing.assert_extension_array_equal(got, expected)
+    for part, small in zip(parts, compacted, strict=True):
+        values = [value for value in part if value is not None]
+        assert small.type == (compact.narrowest(min(values), max(values)) if values else pa.null())
+
+
+@pytest.mark.parametrize("distinct", [3, 127, 128, 300, 32768])
+def test_codes_compacted_per_piece_join_as_pyarrows_unified_dictionaries(distinct):
+    rows = np.random.default_rng(distinct).integers(0, distinct, 3 * distinct).tolist()
+    texts = [None if row % 7 == 0 else f"value-{row}" for row in rows]
+    bounds = [(0, distinct), (distinct, distinct), (distinct, 3 * distinct)]  # one part of no rows
+    parts = [pa.array(texts[start:end], pa.string()).dictionary_encode() for start, end in bounds]
+    parts.insert(1, pa.array([None, None], pa.string()).dictionary_encode())  # an empty dictionary
+    unified = pa.chunked_array(parts).unify_dictionaries()
+    expected = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in unified.chunks]
+    codes, dictionary = compact.joined_codes([compact.compact_codes(part) for part in parts])
+    np.testing.assert_array_equal(codes, np.concatenate(expected))
+    assert dictionary.equals(unified.chunk(0).dictionary) and codes.dtype == np.int32
+    order = np.random.default_rng(1).permutation(len(codes))
+    moved, values = _joined_codes([compact.compact_codes(part) for part in parts], order, False)
+    assert [values[code].as_py() if code >= 0 else None for code in moved] == [
+        texts[i] if i < distinct else (texts[i - 2] if i >= distinct + 2 else None) for i in order
+    ]
+
+
+def test_the_built_frames_large_category_lists_keep_no_lookup_table():
+    records = [
+        {"line": line, "kind": "other", "tracking_id": f"t-{line % 50}", "level": "INFO"}
+        for line in range(1, 201)
+    ]
+    builder = PieceBuilder(year=2026)
+    builder.add(record_piece(records, 2026), builder.next_sequence())
+    frame = builder.build()
+    categories = frame["tracking_id"].cat.categories
+    assert len(categories) == 50 and "_engine" not in categories._cache
+    assert (frame["tracking_id"] == "t-7").sum() == 4  # a lookup still finds its rows
+    assert frame["tracking_id"].astype(object).tolist() == [f"t-{line % 50}" for line in range(1, 201)]
+
+
+def test_rows_of_different_blocks_with_equal_unknown_keys_share_one_dict():
+    def block(lines: range, value: str) -> list[dict]:
+        return [
+            {"line": line, "kind": "other", "extra": {"Deployment": value, "Rule": "r"}} for line in lines
+        ]
+
+    builder = PieceBuilder(year=2026)
+    for rows in (block(range(1, 4), "1"), block(range(4, 6), "1") + block(range(6, 7), "2")):
+        rows.append({"line": rows[-1]["line"] + 1, "kind": "other", "extra": {"Rule": ["a list"]}})
+        builder.add(record_piece(rows, 2026), builder.next_sequence())
+    extras = builder.build()["extra"].tolist()
+    assert extras == [{"Deployment": "1", "Rule": "r"}] * 3 + [{"Rule": ["a list"]}] + [
+        {"Deployment": "1", "Rule": "r"}
+    ] * 2 + [{"Deployment": "2", "Rule": "r"}, {"Rule": ["a list"]}]
+    assert len({id(extra) for extra in extras[:3] + extras[4:6]}) == 1  # one dict across both blocks
+    assert extras[6] is not extras[0] and extras[3] is not extras[7]  # other contents stay their own
