@@ -9,18 +9,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_json_bytes import HOSTILE  # every character json.dumps escapes, and markup
 
 from logscope.render.json_codes import Unplaced, coded_column, combined, encoded_values
-
-HOSTILE = [
-    "".join(chr(code) for code in range(0x20)),
-    'q"uo"te',
-    "back\\slash",
-    "del\x7f",
-    "line\u2028",
-    "ü \U0001f600",
-    "",
-]
 
 
 def _row_texts(coded: list) -> list[str]:
