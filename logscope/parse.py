@@ -43,7 +43,7 @@ from logscope.lines.phrases import SafetyNet, SharedLineFinder
 from logscope.lines.tvcs import TvcsLines
 from logscope.markers import MarkerLines
 from logscope.scan import line_finder, scan_path
-from logscope.scan.ahead import AFTER_BLOCKS, BlockScan, ScanAhead, ScannedBlock, scan_block, wanted
+from logscope.scan.ahead import AFTER_BYTES, BlockScan, ScanAhead, ScannedBlock, scan_block, wanted
 from logscope.scan.events import PieceBuilder, net_events, record_piece
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
@@ -238,21 +238,21 @@ def _parse_blocks(
     settler: _Settler,
     ahead: ScanAhead | None,
 ) -> int:
-    """The scanner path: each event-aligned block is scanned, here or (after the first few, while
-    the helper is free) by the helper process of `ahead`; every block is then settled in log order,
-    whoever scanned it."""
+    """The scanner path: each event-aligned block is scanned, here or by the helper process of
+    `ahead` (once AFTER_BYTES of the log were scanned here, while the helper is free); every block is
+    then settled in log order, whoever scanned it."""
     waiting: deque[_ReadBlock] = deque()
-    scannable = 0
+    scanned_here = 0  # bytes of this log scanned by this process
     for block, line_base, aligned, block_offset in blocks:
         read = _ReadBlock(block, line_base)
         if aligned and not has_line_prefixes(block):
             job = settler.job(line_base, block_offset)
-            scannable += 1
-            if ahead is not None and scannable > AFTER_BLOCKS and ahead.free():
+            if ahead is not None and scanned_here >= AFTER_BYTES and ahead.free():
                 ahead.hand(block, job)
                 read.handed = True
             else:
                 read.scanned = scan_block(block, job)
+                scanned_here += len(block)
         waiting.append(read)
         while waiting and (not waiting[0].handed or ahead.ready() or len(waiting) > WAITING):
             settler.settle(waiting.popleft(), ahead)

@@ -23,7 +23,7 @@ def _parse(monkeypatch, members: list, *, ahead: bool) -> tuple:
     """Events, stats and unrecognised lines; with `ahead`, every block after the first is handed to
     the helper while it has room for it (and the number it scanned is returned too)."""
     monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", "1" if ahead else "0")
-    monkeypatch.setattr(parse_module, "AFTER_BLOCKS", 1)
+    monkeypatch.setattr(parse_module, "AFTER_BYTES", 1)
     scanned: list[int] = []
     close = ScanAhead.close
 

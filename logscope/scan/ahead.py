@@ -46,7 +46,7 @@ from logscope.scan.events import (
 _LENGTH = struct.Struct("<Q")
 MAX_FRAME = 1 << 31  # a block is at most a few tens of MiB, and so is its scan
 IN_FLIGHT = 3  # blocks handed to the helper and not yet scanned: it always has the next one waiting
-AFTER_BLOCKS = 2  # a log's blocks scanned here before the helper is started: a small log never pays
+AFTER_BYTES = 16 * 1024 * 1024  # scanned here before the helper takes a block: a small log never pays
 
 
 @dataclass
