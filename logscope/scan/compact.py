@@ -70,7 +70,11 @@ def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
         if pa.types.is_dictionary(part.type):  # else all null: -1
             last = first + len(part.dictionary)
             remap = np.append(joined[first:last], np.int32(-1))  # a null code (-1) -> -1
-            codes[start:end] = remap[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+            indices = part.indices
+            if indices.null_count:
+                indices = indices.fill_null(-1)
+            # straight into the joined array: no temporary (indices are in range, -1 is the last)
+            np.take(remap, indices.to_numpy(zero_copy_only=False), out=codes[start:end], mode="wrap")
             first = last
         start = end
     return codes, dictionary
