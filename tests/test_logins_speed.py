@@ -229,7 +229,7 @@ def test_device_only_users_follow_the_rule_and_one_node_pairs_no_node_codes(colu
 
 def test_allow_list_times_are_ordered_with_equal_times_in_log_order():
     """Which of several requests at one instant an allow-list line matches must not depend on how a
-    numpy build's quicksort orders ties (x86-simd-sort's does not keep them in place)."""
+    numpy build's quicksort orders ties (it is not stable, and its tie order is no contract)."""
     from logscope.login_allow import _time_order
 
     clock = np.random.default_rng(16).integers(0, 20, size=5000).astype(np.int64)  # many equal times
