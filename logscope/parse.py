@@ -229,6 +229,7 @@ class _ReadBlock:
 
     block: bytes
     line_base: int
+    offset: int  # of the block's first byte in the stream
     scanned: ScannedBlock | None = None
     handed: bool = False
 
@@ -244,7 +245,7 @@ def _parse_blocks(
     waiting: deque[_ReadBlock] = deque()
     scanned_here = 0  # bytes of this log scanned by this process
     for block, line_base, aligned, block_offset in blocks:
-        read = _ReadBlock(block, line_base)
+        read = _ReadBlock(block, line_base, block_offset)
         if aligned and not has_line_prefixes(block):
             job = settler.job(line_base, block_offset)
             if ahead is not None and scanned_here >= AFTER_BYTES and ahead.free():
@@ -302,7 +303,7 @@ class _Settler:
         records = [_record(line_no, raw, stats, source, node) for line_no, raw in declined]
         hit_lines = [line for line, _ in self.net.hits]
         piece = scanned.piece
-        for line_no, raw, record in net_events(block, scanned.spans, piece, hit_lines, declined, records):
+        for line_no, raw, record in net_events(block, read.offset, piece, hit_lines, declined, records):
             self.net.event(line_no, raw, record)
         stats.scanned += len(piece["line"])
         self.count += len(piece["line"]) + len(records)

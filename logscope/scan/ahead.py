@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import pyarrow as pa
 
 from logscope.scan import scan
@@ -39,7 +38,6 @@ from logscope.scan.events import (
     compact_piece,
     declined_spans,
     native_rows,
-    native_spans,
     scanned_piece,
 )
 
@@ -51,12 +49,11 @@ AFTER_BYTES = 16 * 1024 * 1024  # scanned here before the helper takes a block: 
 
 @dataclass
 class ScannedBlock:
-    """One block's scan as the parse stage settles it: the piece of accepted events, the declined
-    events' spans (offset, length, line), and the accepted events' (offset, length) in the block."""
+    """One block's scan as the parse stage settles it: the piece of accepted events and the declined
+    events' spans (offset, length, line)."""
 
     piece: Piece
     declined: list[tuple[int, int, int]]
-    spans: tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ def scan_block(block: bytes, job: BlockScan) -> ScannedBlock:
     result = scan(block, job.line_base, job.needle, job.year, backend=job.backend)
     native = native_rows(result)
     piece = scanned_piece(result, native, job.source, job.default_node, job.block_offset, job.year)
-    return ScannedBlock(compact_piece(piece), declined_spans(result, native), native_spans(result, native))
+    return ScannedBlock(compact_piece(piece), declined_spans(result, native))
 
 
 def usable_cores() -> int:

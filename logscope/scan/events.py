@@ -220,12 +220,6 @@ def compact_piece(piece: Piece) -> Piece:
     return piece
 
 
-def native_spans(result: ScanResult, native: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(offset in the block, length) of the rows `scanned_piece` built, in its row order."""
-    table = result.events.filter(pa.array(native)) if not native.all() else result.events
-    return table["offset"].to_numpy(), table["length"].to_numpy()
-
-
 def zone_offsets(ts_text: pa.Array) -> pa.Array:
     """The zone offset that ends each time text (`Z`, `+hh:mm`, `+hhmm`; null: none). The pattern
     reads at most a text's last six characters, so it runs once per distinct tail, not per row."""
@@ -401,18 +395,19 @@ def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, in
 
 def net_events(
     block: bytes,
-    spans: tuple[np.ndarray, np.ndarray],
+    block_offset: int,
     piece: Piece,
     hit_lines: list[int],
     declined: list[tuple[int, bytes]],
     records: list[dict],
 ) -> list[tuple[int, bytes, dict]]:
     """The events the safety net must see, in line order: the declined ones, and the scanned ones
-    (`spans`: their offsets and lengths in `block`, see `native_spans`) that are failure rows or hold
-    a phrase line (the net does nothing with the others)."""
+    (`piece`'s rows, whose offsets count from the stream's start: `block` starts at `block_offset`)
+    that are failure rows or hold a phrase line (the net does nothing with the others)."""
     out = [(line, raw, record) for (line, raw), record in zip(declined, records, strict=True)]
     if piece and len(piece["line"]):
-        starts, sizes = spans
+        starts = piece["offset"].to_numpy().astype(np.int64) - block_offset
+        sizes = piece["length"].to_numpy()
         lines = piece["line"].to_numpy()
         kinds = pc.is_in(piece["kind"], pa.array(sorted(FAILURE_KINDS)))
         wanted = np.array(kinds.to_numpy(zero_copy_only=False), dtype=bool)
