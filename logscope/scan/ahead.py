@@ -113,7 +113,7 @@ class ScanAhead:
         self._replies: queue.Queue[tuple[bytes, list[pa.Buffer]] | None] = queue.Queue()
         self._handed: deque[tuple[bytes, BlockScan]] = deque()
         self.failed = False
-        self.scanned = 0  # blocks the helper scanned (for the stats and the tests)
+        self.scanned = 0  # blocks the helper scanned (the tests read it)
 
     def free(self) -> bool:
         """Whether the helper should take the next block: fewer than IN_FLIGHT of the blocks it was
@@ -166,12 +166,12 @@ class ScanAhead:
         self.close()
 
     def _start(self) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
         if getattr(sys, "frozen", False) or not self.command[0]:  # no interpreter to run it with
             self.failed = True
             return
+        package_root = str(Path(__file__).resolve().parents[2])  # the helper runs this very code
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
         try:
             self._process = subprocess.Popen(
                 self.command,
@@ -224,28 +224,21 @@ def _read_reply(pipe: BinaryIO) -> tuple[bytes, list[pa.Buffer]] | None:
     data = _read_frame(pipe)
     if count is None or data is None or len(count) != _LENGTH.size:
         return None
-    buffers = []
-    for _ in range(_LENGTH.unpack(count)[0]):
-        head = pipe.read(_LENGTH.size)
-        if len(head) < _LENGTH.size or (size := _LENGTH.unpack(head)[0]) > MAX_FRAME:
-            return None
-        buffer = pa.allocate_buffer(size)
-        if size and pipe.readinto(memoryview(buffer)) != size:
-            return None
-        buffers.append(buffer)
-    return data, buffers
+    buffers = [_read_frame(pipe, into_arrow=True) for _ in range(_LENGTH.unpack(count)[0])]
+    return None if any(buffer is None for buffer in buffers) else (data, buffers)
 
 
-def _read_frame(pipe: BinaryIO) -> bytes | None:
-    """One length-prefixed frame (None: the pipe ended, or holds no frame of a sane size)."""
+def _read_frame(pipe: BinaryIO, *, into_arrow: bool = False):
+    """One length-prefixed frame, as bytes or (`into_arrow`) as a buffer of Arrow's memory pool
+    (None: the pipe ended, or holds no frame of a sane size)."""
     head = pipe.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
+    if len(head) < _LENGTH.size or (size := _LENGTH.unpack(head)[0]) > MAX_FRAME:
         return None
-    (size,) = _LENGTH.unpack(head)
-    if size > MAX_FRAME:
-        return None
-    body = pipe.read(size)
-    return body if len(body) == size else None
+    if not into_arrow:
+        body = pipe.read(size)
+        return body if len(body) == size else None
+    buffer = pa.allocate_buffer(size)
+    return buffer if not size or pipe.readinto(memoryview(buffer)) == size else None
 
 
 def _write_reply(replies: BinaryIO, reply: tuple) -> None:
