@@ -3,7 +3,10 @@ and whatever happens to the helper."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -150,3 +153,67 @@ def test_version_says_whether_a_second_process_scans(monkeypatch, setting, said)
     monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", setting)
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and said in result.output
+
+
+def test_a_log_under_the_threshold_is_scanned_without_starting_the_helper(monkeypatch):
+    """Many tiny blocks are not a large log: the helper starts only once AFTER_BYTES were scanned."""
+    import logscope.lines.blocks as blocks_module
+
+    monkeypatch.setenv("LOGSCOPE_SCAN_AHEAD", "1")
+    monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 64 * 1024)  # a 3 MB slice in ~50 blocks
+    started: list[ScanAhead] = []
+
+    def record_start(self: ScanAhead) -> None:  # and fail, so the blocks are scanned here
+        started.append(self)
+        self.failed = True
+
+    monkeypatch.setattr(ScanAhead, "_start", record_start)
+    parse_members([TextMember(_storm_slice(), name="storm.log", host="expe-a")], year=2026)
+    assert started == []
+
+
+def test_the_helpers_column_buffers_arrive_in_arrows_memory_pool():
+    """Held in Python's heap, a 1 GiB log's pieces kept ~150 MiB with the process after the build."""
+    import pyarrow as pa
+
+    (block, job), *_ = _blocks(_storm_slice()[: 400 * 1024], 1)
+    with ScanAhead() as ahead:
+        before = pa.total_allocated_bytes()
+        ahead.hand(block, job)
+        got = ahead.take()
+        grown = pa.total_allocated_bytes() - before
+        assert ahead.scanned == 1
+        columns = [column for column in got.piece.values() if isinstance(column, pa.Array)]
+        assert grown >= sum(column.nbytes for column in columns) > 0
+
+
+def test_replies_waiting_to_be_taken_leave_the_helper_free_for_more_blocks(monkeypatch):
+    monkeypatch.setattr(ahead_module, "IN_FLIGHT", 2)
+    blocks = _blocks(CORPUS, 2)
+    with ScanAhead() as ahead:
+        for block, job in blocks:
+            ahead.hand(block, job)
+        assert not ahead.free()  # two handed, the helper still starting
+        deadline = time.monotonic() + 60
+        while ahead._replies.qsize() < len(blocks) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ahead.free() and ahead.ready()  # scanned, not yet taken: the helper is idle
+        [ahead.take() for _ in blocks]
+
+
+def test_batch_workers_start_no_helper_unless_the_pool_has_one_worker(monkeypatch):
+    from logscope.batch.executors import _worker_pool
+
+    monkeypatch.delenv("LOGSCOPE_SCAN_AHEAD", raising=False)
+    for workers, setting in ((2, "0"), (1, None)):
+        with _worker_pool(workers) as pool:
+            assert pool.submit(os.getenv, "LOGSCOPE_SCAN_AHEAD").result(timeout=60) == setting
+
+
+def test_serve_analyses_start_no_helper(monkeypatch):
+    pytest.importorskip("starlette", reason="the [web] extra is not installed")
+    from logscope.serve.processes import WorkerProcesses
+
+    monkeypatch.delenv("LOGSCOPE_SCAN_AHEAD", raising=False)
+    workers = WorkerProcesses(1)
+    assert asyncio.run(workers.run(os.getenv, ("LOGSCOPE_SCAN_AHEAD",), 60)) == "0"
