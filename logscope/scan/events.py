@@ -209,8 +209,7 @@ def scanned_piece(
 def compact_piece(piece: Piece) -> Piece:
     """The piece as it waits for the build: text columns as dictionary codes (each block's distinct
     values once, not every row's text) and every column in the narrowest type that holds it
-    (logscope.scan.compact). Done where the block was scanned, so a helper process sends less;
-    compacting a compacted piece again changes nothing."""
+    (logscope.scan.compact). Done where the piece is built, so a helper process sends less."""
     for column in _ENCODED:
         piece[column] = compact.compact_codes(_whole(piece[column]))
     for column in _INTEGERS:
@@ -229,7 +228,8 @@ def zone_offsets(ts_text: pa.Array) -> pa.Array:
 
 
 def record_piece(records: list[dict], year: int | None) -> Piece:
-    """Records of the reference path as a piece (typed as the record builder types them)."""
+    """Records of the reference path as a piece (typed as the record builder types them), compacted
+    as `scan_block` compacts a scanned one."""
     if not records:
         return {}
     frame = records_to_frame(records, year=year, text_columns=False)
@@ -243,7 +243,7 @@ def record_piece(records: list[dict], year: int | None) -> Piece:
             piece[column] = pa.array([None if pd.isna(v) else str(v) for v in values], pa.string())
         else:
             piece[column] = pa.array(series)
-    return piece
+    return compact_piece(piece)
 
 
 def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categorical:
@@ -294,9 +294,9 @@ class PieceBuilder:
         return self.sequence
 
     def add(self, piece: Piece, sequence: int) -> None:
-        """Keep a block's piece for the build, its columns compacted (logscope.scan.compact)."""
+        """Keep a block's piece for the build (compacted where it was built: `compact_piece`); its
+        `extra` dicts are shared with equal ones of earlier blocks."""
         if piece and len(piece["line"]):
-            piece = compact_piece(piece)  # a no-op for a piece the helper process compacted
             piece["extra"] = compact.shared_extras(piece["extra"], self.extras)
             self.pieces.append(piece)
             self.sequences.append((sequence, len(piece["line"])))
