@@ -93,10 +93,10 @@ def allowed_users(
     event_url = right_url[allowed.url]
     times, event_ts = start.array, allowed.ts
     request_clock = ticks(times, times.unit)[rows]  # the requests' times read at their rows, not taken
-    by_time = _time_order(request_clock, times.unit)
+    by_time = _time_order(request_clock)
     # the lines in time order (equal times as the sort of them all puts them), without those for a
     # URL no wanted request has: they match nothing
-    event_order = _time_order(ticks(event_ts, event_ts.unit), event_ts.unit)
+    event_order = _time_order(ticks(event_ts, event_ts.unit))
     event_order = event_order[event_url[event_order] >= 0]
     # keyed as they are, then each key taken in time order once (not each of its parts)
     left_key, right_key = joint_keys(
@@ -151,10 +151,10 @@ def _instants(
     return (times.take(rows), events), ALLOW_SLACK
 
 
-def _time_order(clock: np.ndarray, unit: str) -> np.ndarray:
-    """Times (int64 counts of `unit`, none missing) in order, equal times in log order: a stable
+def _time_order(clock: np.ndarray) -> np.ndarray:
+    """Times (int64 counts of one unit, none missing) in order, equal times in log order: a stable
     sort, so which of several requests at one instant an allow-list line matches does not depend on
-    how a numpy build's quicksort orders ties (it differs between versions and CPUs)."""
+    how a numpy build's quicksort orders ties (it is not stable, and its tie order is no contract)."""
     return np.argsort(clock, kind="stable")
 
 

@@ -233,5 +233,5 @@ def test_allow_list_times_are_ordered_with_equal_times_in_log_order():
     from logscope.login_allow import _time_order
 
     clock = np.random.default_rng(16).integers(0, 20, size=5000).astype(np.int64)  # many equal times
-    order = _time_order(clock, "ns")
+    order = _time_order(clock)
     assert np.array_equal(order, np.argsort(clock, kind="stable"))
