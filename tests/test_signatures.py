@@ -114,6 +114,16 @@ def test_template_errors_are_caught_at_load(tmp_path):
     assert any("template error" in str(e) for e in library.errors)
 
 
+@pytest.mark.parametrize(
+    "broken", ["{{ names | no_such_filter }}", "{% if names is no_such_test %}x{% endif %}"]
+)
+def test_a_template_naming_an_unknown_filter_or_test_is_caught_at_load(tmp_path, broken):
+    source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
+    _write(tmp_path, "bad-name.toml", source.replace("{{ names }}", broken, 1))
+    library = load_library([tmp_path])
+    assert any("template error" in str(e) and "no_such" in str(e) for e in library.errors)
+
+
 def test_a_template_that_cannot_render_its_example_is_reported_by_check(tmp_path):
     source = (data_dir("signatures") / "ts-cert-expired.toml").read_text()
     _write(tmp_path, "typo.toml", source.replace('description = """', 'description = """{{ nmes }}', 1))

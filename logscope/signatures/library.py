@@ -18,7 +18,7 @@ from logscope.findings import SEVERITIES, STATUSES, Finding
 from logscope.resources import data_dir
 from logscope.signatures.context import Context
 from logscope.signatures.detectors import DETECTORS
-from logscope.signatures.evaluate import compiled_template, evaluate_signature
+from logscope.signatures.evaluate import check_template, evaluate_signature
 from logscope.signatures.failures import CheckError, failed_finding, leave_open
 from logscope.signatures.safety import flag_unrecognised
 from logscope.signatures.signature import TEXT_FIELDS, Example, Signature, parse_version
@@ -73,7 +73,7 @@ def _load_signature(path: Path, _mtime_ns: int, _size: int) -> Signature:
     )
     for name, template in signature.texts.items():
         try:
-            compiled_template(template)
+            check_template(template)
         except jinja2.TemplateSyntaxError as exc:
             raise SignatureError(f"{path.name}: text.{name}: template error: {exc}") from None
     return signature
