@@ -104,16 +104,21 @@ def _needle_for(source: str, all_events: bool, head: bytes | None = None) -> byt
     """The byte string that pre-selects lines; None selects every line.
 
     Expressway snapshots: only `traffic_server` lines feed a signature. An ATS diags.log / error.log
-    is traffic-server output throughout, and so is taken an excerpt whose head holds no pristine
-    envelope (bare bodies, a dialect): its lines may not name their process, so all are read.
+    is traffic-server output throughout, and so is taken an excerpt whose head holds no envelope
+    that names its process (bare bodies, no process, no time...): its lines may not name their
+    process, so all are read. A syslog server's copy (BSD syslog, RFC 5424) names the process as the
+    snapshot does, so it is pre-selected as the snapshot is: the same rows as its pristine form.
     """
-    if all_events or source != "log" or (head is not None and not _PRISTINE_LINE.search(head)):
+    if all_events or source != "log" or (head is not None and not _NAMED_PROCESS_LINE.search(head)):
         return None
     return b" traffic_server"
 
 
-_PRISTINE_LINE = re.compile(
-    rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d) +\S+ +\S+(\[\d+\])?: "
+# a line whose envelope names its process: RFC 3339 (the snapshot's), BSD syslog, RFC 5424
+_NAMED_PROCESS_LINE = re.compile(
+    rb"(?m)^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
+    rb"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) +\S+ +\S+(?:\[\d+\])?: "
+    rb"|^<\d{1,3}>1 +\S+ +\S+ +[^\s-]\S* +(?:\d+|-) "
 )
 HEAD_BYTES = 64 * 1024
 

@@ -3,10 +3,13 @@ carry their bodies in any dialect; other software's TLS logs are refused with on
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from click.testing import CliRunner
 
 import logscope
+from dialects import DIALECTS
 from logscope.cli import main
 from logscope.errors import BundleError
 
@@ -92,3 +95,28 @@ def test_bsd_syslog_times_with_no_zone_anywhere_are_read_as_utc_and_the_report_s
 def test_bsd_syslog_lines_take_the_zone_and_year_their_node_s_utctime_lines_give():
     report = logscope.analyze(BSD_WARNING + BSD_WITH_UTCTIME)
     assert not any("read as UTC" in warning for warning in report.warnings)
+
+
+SNAPSHOT_LINES = [
+    '2026-03-04T09:12:44.120+01:00 expc1 traffic_server[2210]: UTCTime="2026-03-04 08:12:44,120" Module="network'
+    '.http.trafficserver" Level="INFO": Detail="Receive Request" Txn-id="78" TrackingID="t-1" Src-ip="127.0.0.1"'
+    ' Src-port="35766" Last-via-addr="" Msg="GET http://vcs_control.example.com:8443/ZXhhbXBsZS5jb20vaHR0cHMvY'
+    '3VjbS5leGFtcGxlLmNvbS82OTcy/CSFemusk.cnf.xml HTTP/1.1"',
+    '2026-03-04T09:12:44.130+01:00 expc1 tvcs: UTCTime="2026-03-04 08:12:44,130" Module="network.sip" Level="INFO":'
+    ' Action="Received" Local-ip="192.0.2.1" Local-port="5061" Src-ip="192.0.2.2" Src-port="25001"',
+    '2026-03-04T09:12:44.140+01:00 expc1 edgeconfigprovisioning[88]: UTCTime="2026-03-04 08:12:44,140"'
+    ' Module="edgeconfigprovisioning" Level="INFO": Detail="Edge configuration served"',
+    f"2026-03-04T09:12:44.150+01:00 expc1 traffic_server[2210]: [ET_NET 3] {SELF_SIGNED}",
+]
+
+
+@pytest.mark.parametrize("name", ["bsd_syslog", "rfc5424"])
+def test_a_syslog_servers_copy_reads_the_rows_of_its_pristine_form(name):
+    """A BSD or RFC 5424 copy names its processes as the snapshot does, so it is pre-selected as the
+    snapshot is: its other processes' lines are not read as events (1.35x the rows before)."""
+    copy = DIALECTS[name].transform(SNAPSHOT_LINES, random.Random(7))
+    pristine = logscope.analyze("\n".join(SNAPSHOT_LINES).encode() + b"\n").events
+    rendered = logscope.analyze("\n".join(copy).encode() + b"\n").events
+    rows = {(line, str(kind)) for line, kind in zip(pristine["line"], pristine["kind"], strict=True)}
+    assert {(line, str(kind)) for line, kind in zip(rendered["line"], rendered["kind"], strict=True)} == rows
+    assert sorted(line for line, _ in rows) == [1, 4]
