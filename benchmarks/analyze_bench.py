@@ -13,7 +13,9 @@ measures, in this order, on a machine whose load it records (os.getloadavg) befo
    pyarrow, logscope), then each stage `logscope.pipeline.analyze` reports through its `timings`
    argument (bundle open, parse, bundle readers, bundle close, correlate, node summaries, signature
    library, signatures and evidence, report), then the JSON written as the CLI writes it
-   (`Report.write_json` to a binary temporary file; `to_json()` for older code). A checkout
+   (`Report.write_json` to a binary temporary file; `to_json()` for older code), with the part of it
+   spent in the file's `write` calls (wall and system CPU seconds: the kernel copying the document
+   into the page cache, which a busy virtual machine makes ten times slower). A checkout
    whose `analyze` has no `timings` argument (older code) is timed as one "analyze" stage;
    The child's CPU seconds (user+sys, from wait4) are printed beside its wall time: on a shared
    machine they say how much of the wall time was waiting for a core;
@@ -70,15 +72,51 @@ def child_stages(path: str) -> dict[str, Any]:
         report = analyze(path)
         timings = {"analyze (no stage hook)": time.perf_counter() - lap}
     stages.update(timings)
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as file:
+        out = TimedWrites(file)
         lap = time.perf_counter()
         _write_json(report, out)
         stages["JSON render"] = time.perf_counter() - lap
-        size = out.tell()
+        size = file.tell()
     # from the report, not by parsing the document back: 200 MiB of JSON as Python objects would
     # be the child's peak RSS
     findings = [{"id": f.id, "status": f.status, "count": f.count} for f in report.findings]
-    return {"stages": stages, "stats": dict(report.stats), "findings": findings, "json_bytes": size}
+    writes = {"seconds": out.seconds, "system_seconds": out.system_seconds, "calls": out.calls}
+    return {
+        "stages": stages,
+        "stats": dict(report.stats),
+        "findings": findings,
+        "json_bytes": size,
+        "json_writes": writes,
+    }
+
+
+class TimedWrites:
+    """A binary file whose `write` calls are timed (wall, and the calling thread's system CPU);
+    everything else is the file's own."""
+
+    mode = "wb"
+
+    def __init__(self, file: Any) -> None:
+        self.file, self.seconds, self.system_seconds, self.calls = file, 0.0, 0.0, 0
+
+    def write(self, data: Any) -> int:
+        wall, system = time.perf_counter(), _thread_system_seconds()
+        written = self.file.write(data)
+        self.seconds += time.perf_counter() - wall
+        self.system_seconds += _thread_system_seconds() - system
+        self.calls += 1
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+def _thread_system_seconds() -> float:
+    import resource
+
+    who = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    return resource.getrusage(who).ru_stime
 
 
 def _write_json(report: Any, out: Any) -> None:
@@ -280,6 +318,12 @@ def table(result: dict[str, Any]) -> str:
     for stage, seconds in stages["stages"].items():
         note = budget_note(stage, seconds, scale)
         rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep{note}")
+    if "json_writes" in stages:
+        writes = stages["json_writes"]
+        rows.append(
+            f"    of which file writes   {writes['seconds']:8.3f} s  ({writes['system_seconds']:.3f} s"
+            f" system CPU, {writes['calls']} calls, {stages['json_bytes'] / MIB:,.0f} MiB)"
+        )
     total = sum(stages["stages"].values())
     rows.append(f"in-process total           {rates(total, size, lines, grep['seconds'])}")
     goal = "within" if total <= GOAL_X_GREP * grep["seconds"] else "over"

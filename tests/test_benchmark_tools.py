@@ -75,3 +75,14 @@ def test_benchmark_prints_each_stage_against_its_budget_scaled_to_the_file():
     assert bench.budget_note("correlate", 0.2, 0.5) == "   budget 0.250 s: within"
     assert bench.budget_note("correlate", 1.0, 1.0) == "   budget 0.500 s: over (2.0x)"
     assert bench.budget_note("report", 9.0, 1.0) == ""
+
+
+def test_the_json_stage_says_how_much_of_it_was_the_files_write_calls(tmp_path):
+    """The writes are timed on the file the document goes to, which gets every byte unchanged."""
+    bench = _bench_module()
+    report = analyze(ROOT / "sample_logs" / "logins-retry.tar.gz")
+    with (tmp_path / "x.json").open("wb") as file:
+        out = bench.TimedWrites(file)
+        bench._write_json(report, out)
+    assert (tmp_path / "x.json").read_bytes() == report.to_json().encode("utf-8")
+    assert out.calls >= 1 and out.seconds >= 0 and out.system_seconds >= 0

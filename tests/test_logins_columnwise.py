@@ -19,7 +19,7 @@ from logscope.login_codes import Column, device_name, device_owner, path_facts, 
 from logscope.login_requests import _PATH_KINDS
 from logscope.logins import build_logins
 from logscope.render.json import report_document
-from logscope.render.login_json import logins_array
+from logscope.render.login_json import logins_array, positions_in
 from logscope.render.logins import login_documents
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
@@ -204,3 +204,21 @@ def test_device_owners_and_lower_case_users_read_in_arrow_are_what_re_and_str_lo
     users = ["EMusk", "ſa", "\u212aB", "x\n", "İ", "bob"]
     col = Column(np.arange(len(users), dtype="int64"), np.array(users, dtype=object))
     assert per_value_ascii(col, pc.ascii_lower, str.lower).text().tolist() == [user.lower() for user in users]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["uds", None, "x\u00e9", "nope", "edge-config", ""], dtype="string"),
+        pd.Series(["uds", None, np.nan, "edge-config"], dtype=object),
+        pd.Series([1, 2.5, "uds", None], dtype=object),
+        pd.Series(pd.Categorical(["uds", None, "edge-config"])),
+        pd.Series([], dtype="string"),
+    ],
+)
+def test_a_failed_step_is_found_among_the_step_names_as_get_indexer_finds_it(values):
+    """The lookup of each login's failed step (pyarrow's index_in over text, get_indexer else)."""
+    names = pd.Index(["edge-config", "uds", "x\u00e9", ""], dtype=object)
+    found = positions_in(values, names)
+    assert found.dtype == np.dtype("int64")
+    assert found.tolist() == names.get_indexer(values.astype(object).to_numpy()).tolist()
