@@ -815,19 +815,20 @@ typedef struct {
     size_t slots;
     Buf data, offsets, hashes; /* the values end to end, int32 offsets (count + 1), uint64 hash per value */
     int32_t count;
-    Buf codes;        /* int32 per row */
+    PyObject *codes;  /* bytes: int32 per row, written in place */
 } Dict;
 
 static void dict_free(Dict *d) {
     PyMem_Free(d->table); PyMem_Free(d->data.data); PyMem_Free(d->offsets.data); PyMem_Free(d->hashes.data);
-    PyMem_Free(d->codes.data);
+    Py_XDECREF(d->codes);
 }
 static int dict_init(Dict *d, Py_ssize_t rows) {
     memset(d, 0, sizeof *d);
     d->slots = 256;
     d->table = PyMem_Calloc(d->slots, sizeof(uint64_t));
     int32_t zero = 0;
-    if (!d->table || grow(&d->offsets, sizeof(int32_t)) || grow(&d->codes, (size_t)rows * sizeof(int32_t))) return -1;
+    if (!d->table || grow(&d->offsets, sizeof(int32_t))) return -1;
+    if (!(d->codes = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int32_t)))) return -1;
     memcpy(d->offsets.data, &zero, sizeof zero);
     d->offsets.len = sizeof zero;
     return 0;
@@ -875,7 +876,7 @@ static int32_t dict_code(Dict *d, const unsigned char *s, size_t n) {
 }
 /* (codes, offsets, data, edges) of a finished dictionary, or NULL. */
 static PyObject *dict_result(const Dict *d) {
-    PyObject *codes = PyBytes_FromStringAndSize(d->codes.data ? d->codes.data : "", (Py_ssize_t)d->codes.len);
+    PyObject *codes = Py_NewRef(d->codes);
     PyObject *offsets = PyBytes_FromStringAndSize(d->offsets.data, (Py_ssize_t)d->offsets.len);
     PyObject *data = PyBytes_FromStringAndSize(d->data.data ? d->data.data : "", (Py_ssize_t)d->data.len);
     PyObject *edges = NULL, *result = NULL;
@@ -922,8 +923,11 @@ static PyObject *encode_pass(const Py_buffer *block, const Pass *p, int trim) {
         PyErr_SetString(PyExc_ValueError, "encode: too many columns or rows");
         return NULL;
     }
-    for (; ready < p->ncolumns; ready++)
-        if (dict_init(&dicts[ready], p->rows)) { ready++; PyErr_NoMemory(); goto done; }
+    int32_t *codes[MAX_ENCODED];
+    for (; ready < p->ncolumns; ready++) {
+        if (dict_init(&dicts[ready], p->rows)) { ready++; if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+        codes[ready] = (int32_t *)PyBytes_AS_STRING(dicts[ready].codes);
+    }
     const unsigned char *bytes = block->buf;
     for (Py_ssize_t i = 0; i < p->rows; i++) {
         for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
@@ -951,13 +955,12 @@ static PyObject *encode_pass(const Py_buffer *block, const Pass *p, int trim) {
                 code = dict_code(&dicts[j], bytes + s, (size_t)(e - s));
                 if (code < 0) { PyErr_SetString(PyExc_MemoryError, "encode: out of memory or values over 2 GiB"); goto done; }
             }
-            memcpy(dicts[j].codes.data + (size_t)i * sizeof(int32_t), &code, sizeof code);
+            codes[j][i] = code;
         }
     }
     result = PyTuple_New(p->ncolumns);
     if (!result) goto done;
     for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
-        dicts[j].codes.len = (size_t)p->rows * sizeof(int32_t);
         PyObject *one = dict_result(&dicts[j]);
         if (!one) { Py_CLEAR(result); goto done; }
         PyTuple_SET_ITEM(result, j, one);

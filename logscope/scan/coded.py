@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logscope.scan.compact import narrowest
+
 
 def compiled(name: str):
     """A function of the compiled scanner, or None when it is not built or LOGSCOPE_SCANNER turns
@@ -144,14 +146,17 @@ class Coded:
         return self if rows.all() else Coded(self.codes[rows], self.dictionary)
 
     def normalized(self) -> pa.DictionaryArray:
-        """The column in the form `dictionary_encode` of its values gives: int32 codes into the
-        distinct values its rows hold, in order of first appearance."""
+        """The column in the form `dictionary_encode` of its values gives, codes into the distinct
+        values its rows hold in order of first appearance, in the narrowest index type that holds
+        them (as logscope.scan.compact keeps them)."""
         order, codes, validity = renumbered(self.codes, len(self.dictionary))
         used = self.dictionary.take(pa.array(order))
         distinct = used.dictionary_encode()
         if len(distinct.dictionary) < len(used):  # a value stood twice: its codes become one
             codes = through(distinct.indices.to_numpy(zero_copy_only=False), codes)
-        indices = pa.Array.from_buffers(pa.int32(), len(codes), [validity, pa.py_buffer(codes)])
+        kind = narrowest(0, len(distinct.dictionary))  # the index type compact_codes gives
+        codes = codes.astype(kind.to_pandas_dtype(), copy=False)
+        indices = pa.Array.from_buffers(kind, len(codes), [validity, pa.py_buffer(codes)])
         return pa.DictionaryArray.from_arrays(indices, distinct.dictionary, safe=False)
 
     def to_arrow(self) -> pa.DictionaryArray:

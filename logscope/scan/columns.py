@@ -265,9 +265,17 @@ class _KeyValues:
         of all the keys together, where they are."""
         if _encode_at is None:
             return [span_codes(self.block, *self.spans((key,)), strip=True) for key in keys]
-        index = np.stack([self.index((key,)) for key in keys], axis=1) if len(keys) else None
-        found = _encode_at(self.block, np.ascontiguousarray(self.values), index, len(keys), True)
+        found = _encode_at(self.block, np.ascontiguousarray(self.values), self.indices(keys), len(keys), True)
         return [_stripped(*_coded(one)) for one in found]
+
+    def indices(self, keys: tuple[str, ...]) -> np.ndarray:
+        """`index` of each key, one column per key, in one lookup per row."""
+        table = np.full((self.count + 1, len(keys)), -1, dtype=np.int64)
+        for column, key in enumerate(keys):
+            if key in self.positions:
+                table[:, column] = self.positions[key]
+        position = table[self.shape_of]
+        return np.where(position >= 0, self.first[:, None] + position, -1)
 
 
 def _kind(detail: str | None, event: str | None) -> str:
