@@ -53,22 +53,38 @@ STRING_COLUMNS = (
     "route_segment", "route_domain", "route_scheme", "route_host", "route_error",
 )  # fmt: skip
 INT_COLUMNS = ("pid", "depth", "txn_id", "src_port", "dst_port", "status", "route_port")
+CODED_COLUMNS = tuple(name for name in STRING_COLUMNS if name != "message")  # free text stays text
+EVENT_FIELDS = (
+    "offset", "length", "line", "dialect", "ts", "ts_start", "ts_len", *STRING_COLUMNS, *INT_COLUMNS,
+    "shape", "values_first", "values_count",
+)  # fmt: skip
 
 
 @dataclass
 class ScanResult:
     """One block scanned: `events` (one row per accepted event), `declined` (offset, length, line,
     reason), and per kv event its `shape` id into `shapes` with (start, length) value spans in
-    `values` (rows values_first .. values_first + values_count). `coded` holds the text columns of
-    `events` as they were built, codes into dictionaries, for the layer that compacts them."""
+    `values` (rows values_first .. values_first + values_count).
 
-    events: pa.Table
+    The text columns are kept as they were built, codes into dictionaries (`coded`), and the other
+    columns as `base`: the layer that compacts them reads those, and `events` (every column, the
+    text ones as Arrow dictionary arrays) is put together only when it is asked for."""
+
+    base: pa.Table
+    coded: dict[str, Coded]
     declined: pa.Table
     shapes: list[tuple[str, ...]]
     values: np.ndarray
     block: bytes
     memo: dict = dataclasses.field(default_factory=dict)  # what a later layer computes once per block
-    coded: dict[str, Coded] = dataclasses.field(default_factory=dict)  # text columns of `events` as codes
+
+    @property
+    def events(self) -> pa.Table:
+        if "events" not in self.memo:
+            columns = {name: self.base[name] for name in self.base.column_names}
+            columns.update({name: column.to_arrow() for name, column in self.coded.items()})
+            self.memo["events"] = pa.table({name: columns[name] for name in EVENT_FIELDS})
+        return self.memo["events"]
 
 
 def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip: bool = False) -> pa.Array:
@@ -430,17 +446,16 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         keep &= ~(text & np.asarray(padded.to_numpy(zero_copy_only=False), dtype=bool))
     for name, array in kv_columns.items():  # a kv column is null outside key="value" bodies
         columns[name] = array.where(kv, columns[name]) if name in columns else array
+    coded = {name: columns.pop(name) for name in CODED_COLUMNS}
     arrays = {
         "offset": pa.array(rows[:, L.OFFSET]),
         "length": pa.array(rows[:, L.LENGTH]),
         "line": pa.array(rows[:, L.LINE]),
-        "dialect": pa.array(
-            np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()
-        ),
+        "dialect": Coded.of_names(rows[:, L.DIALECT] - 1, tuple(L.DIALECTS.values())).strings(),
         "ts": pa.array(rows[:, L.TS], mask=rows[:, L.TS] == L.NULL).cast(pa.timestamp("ns", "UTC")),
         "ts_start": pa.array(rows[:, L.TS_START]),
         "ts_len": pa.array(rows[:, L.TS_LEN]),
-        **{name: _arrow(columns[name]) for name in STRING_COLUMNS},
+        "message": columns["message"],
         **{name: columns[name] for name in INT_COLUMNS},
         "shape": pa.array(rows[:, L.SHAPE], pa.int32()),
         "values_first": pa.array(rows[:, L.VALUES_FIRST]),
@@ -466,7 +481,8 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         declined = np.concatenate([declined, extra_rows])
         declined = declined[np.argsort(declined[:, 2], kind="stable")]
     return ScanResult(
-        events=table.filter(pa.array(keep)) if not keep.all() else table,
+        base=table.filter(pa.array(keep)) if not keep.all() else table,
+        coded={name: column.filter(keep) for name, column in coded.items()},
         declined=pa.table(
             {
                 "offset": pa.array(declined[:, 0]),
@@ -478,14 +494,7 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         shapes=raw.shapes,
         values=values,
         block=block,
-        coded={
-            name: columns[name].filter(keep) for name in STRING_COLUMNS if isinstance(columns[name], Coded)
-        },
     )
-
-
-def _arrow(column: Coded | pa.Array) -> pa.Array:
-    return column.to_arrow() if isinstance(column, Coded) else column
 
 
 def extras(result: ScanResult) -> list[dict[str, str] | None]:

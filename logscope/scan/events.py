@@ -51,7 +51,7 @@ _TEXTS = tuple(c for c, d in EVENT_DTYPES.items() if d == "string")
 def native_rows(result: ScanResult) -> np.ndarray:
     """Which accepted rows this layer builds (the others are sent to the record path): a BSD line
     whose UTCTime gives a zone the record path would not read the same way is one of the others."""
-    dialect = result.events["dialect"]
+    dialect = result.base["dialect"]
     native = np.array(
         pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False), dtype=bool
     )
@@ -65,7 +65,7 @@ def _zoned_bsd(result: ScanResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with a digit), each one's zone offset (seconds) and whether it is read as the record path reads
     it; computed once per block."""
     if "bsd_zones" not in result.memo:
-        result.memo["bsd_zones"] = _bsd_zones_of(result.block, result.events)
+        result.memo["bsd_zones"] = _bsd_zones_of(result.block, result.base)
     return result.memo["bsd_zones"]
 
 
@@ -89,11 +89,10 @@ def _yearless(result: ScanResult, rows: np.ndarray, table: pa.Table, offset: Cod
     path gives them (logscope.frame: a yearless time through diags_times, UTC assumed for BSD,
     `unknown` for diags; a BSD line with a UTCTime keeps the scanner's time and gets its zone)."""
     ts = table["ts"]
-    dialect = np.asarray(table["dialect"].to_numpy(zero_copy_only=False), dtype=object)
-    bsd, diags = dialect == "bsd", dialect == "diags"
+    bsd, diags = (_is(table["dialect"], name) for name in ("bsd", "diags"))
     if not (bsd.any() or diags.any()):
         return ts, offset
-    n = len(dialect)
+    n = len(bsd)
     zoned_rows, zone_seconds, _ = _zoned_bsd(result)  # block rows, in order
     chosen = np.flatnonzero(rows)  # the block rows of `table`, in order
     by_utc = np.isin(chosen, zoned_rows)
@@ -111,6 +110,11 @@ def _yearless(result: ScanResult, rows: np.ndarray, table: pa.Table, offset: Cod
     zones[zoned] = zone_texts(zone)
     zones[bsd & ~by_utc] = UTC_ASSUMED
     return ts, Coded.encode(pa.array(zones, pa.string())).where(bsd, offset)
+
+
+def _is(array: pa.Array | pa.ChunkedArray, text: str) -> np.ndarray:
+    """Where `array` holds `text`, as numpy booleans."""
+    return np.asarray(pc.fill_null(pc.equal(array, text), False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -188,13 +192,10 @@ def scanned_piece(
     Their text stays in the log: `offset` (from the start of the stream; the block starts at
     `block_offset`) and `length` say where, and `raw` is null (logscope.event_texts reads it).
     `year`: the year of yearless times (None: the record path's rule, see frame.diags_times)."""
-    table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
+    table = result.base.filter(pa.array(rows)) if not rows.all() else result.base
     table = table.combine_chunks()
     n = table.num_rows
     coded = {name: column.filter(rows) for name, column in result.coded.items()}
-
-    def text(column: str) -> Coded | pa.Array:
-        return coded[column] if column in coded else _whole(table[column])
 
     piece: Piece = {}
     starts, lengths = table["ts_start"].to_numpy(), table["ts_len"].to_numpy()
@@ -202,10 +203,10 @@ def scanned_piece(
     ts, offset = _yearless(result, rows, table, offset, year)
     piece["ts"] = _whole(ts)
     piece["ts_offset"] = offset
-    piece["kind"] = text("kind")
+    piece["kind"] = coded["kind"]
     for column, dtype in EVENT_DTYPES.items():
         if column == "node":
-            piece[column] = Coded.constant(default_node, n) if default_node else text("host")
+            piece[column] = Coded.constant(default_node, n) if default_node else coded["host"]
         elif column == "source":
             piece[column] = Coded.constant(source, n) if source is not None else Coded.nulls(n)
         elif column == "partial":
@@ -225,7 +226,7 @@ def scanned_piece(
             outside = pc.or_(pc.less(values, 0), pc.greater(values, 65535))
             piece[column] = pc.if_else(outside, pa.nulls(n, pa.int64()), values)
         elif dtype == "category":
-            piece[column] = text(column)
+            piece[column] = coded[column]
         else:
             piece[column] = _whole(table[column])
     return piece
@@ -430,7 +431,7 @@ def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, in
         )
     )
     if not native.all():
-        other = result.events.filter(pa.array(~native))
+        other = result.base.filter(pa.array(~native))
         spans += zip(
             other["offset"].to_pylist(), other["length"].to_pylist(), other["line"].to_pylist(), strict=True
         )
