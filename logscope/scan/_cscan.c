@@ -874,8 +874,8 @@ static int32_t dict_code(Dict *d, const unsigned char *s, size_t n) {
     if ((size_t)d->count * 2 > d->slots && dict_rehash(d)) return -1;
     return k;
 }
-/* (codes, offsets, data, edges) of a finished dictionary, or NULL. */
-static PyObject *dict_result(const Dict *d) {
+/* (codes, offsets, data, edges) of a finished dictionary (edges: None without `trim`), or NULL. */
+static PyObject *dict_result(const Dict *d, int trim) {
     PyObject *codes = Py_NewRef(d->codes);
     PyObject *offsets = PyBytes_FromStringAndSize(d->offsets.data, (Py_ssize_t)d->offsets.len);
     PyObject *data = PyBytes_FromStringAndSize(d->data.data ? d->data.data : "", (Py_ssize_t)d->data.len);
@@ -884,7 +884,7 @@ static PyObject *dict_result(const Dict *d) {
     const int32_t *off = (const int32_t *)d->offsets.data;
     const unsigned char *bytes = (const unsigned char *)d->data.data;
     int has_edge = 0;
-    for (int32_t k = 0; k < d->count && !has_edge; k++)
+    for (int32_t k = 0; trim && k < d->count && !has_edge; k++)
         has_edge = off[k + 1] > off[k] && (bytes[off[k]] >= 0x80 || bytes[off[k + 1] - 1] >= 0x80);
     if (has_edge) {
         edges = PyBytes_FromStringAndSize(NULL, d->count);
@@ -983,7 +983,7 @@ static PyObject *encode_pass(const Py_buffer *block, const Pass *p, int trim) {
     result = PyTuple_New(p->ncolumns);
     if (!result) goto done;
     for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
-        PyObject *one = dict_result(&dicts[j]);
+        PyObject *one = dict_result(&dicts[j], trim);
         if (!one) { Py_CLEAR(result); goto done; }
         PyTuple_SET_ITEM(result, j, one);
     }

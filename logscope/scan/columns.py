@@ -139,14 +139,23 @@ def _stripped(coded: Coded, edges: bytes | None) -> Coded:
     return Coded(coded.codes, strip_rows(coded.dictionary, np.frombuffer(edges, dtype=bool)))
 
 
+def value_spans(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of the value spans `values[index]` (index -1: none, length -1)."""
+    present = index >= 0
+    if not len(values):
+        return np.zeros(len(index), np.int64), np.full(len(index), -1, np.int64)
+    safe = np.where(present, index, 0)
+    return values[safe, 0], np.where(present, values[safe, 1], -1)
+
+
 def trimmed_values(block: bytes, values: np.ndarray, index: np.ndarray) -> list[Coded]:
     """Per column of `index` (rows of indices into `values`, the (start, length) value spans), its
     values as a coded column, ASCII white space (space, tab, CR, LF, VT, FF) trimmed at both ends
     as pyarrow's `utf8_trim` trims it (not `str.strip`: a Unicode space stays)."""
     if _encode_at is None or not len(index):
         return [
-            Coded.encode(pc.utf8_trim(span_strings(block, *values[column].T), " \t\n\r\x0b\x0c"))
-            for column in np.asarray(index).T
+            Coded.encode(pc.utf8_trim(span_strings(block, *value_spans(values, column)), " \t\n\r\x0b\x0c"))
+            for column in np.asarray(index, dtype=np.int64).T
         ]
     found = _encode_at(block, np.ascontiguousarray(values), np.ascontiguousarray(index), index.shape[1], True)
     return [_coded(one)[0] for one in found]
@@ -264,12 +273,7 @@ class _KeyValues:
 
     def spans(self, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """(start, length) of the value of the first of `keys` each row holds (length -1: none)."""
-        index = self.index(keys)
-        present = index >= 0
-        if not len(self.values):
-            return np.zeros(len(index), np.int64), np.full(len(index), -1, np.int64)
-        safe = np.where(present, index, 0)
-        return self.values[safe, 0], np.where(present, self.values[safe, 1], -1)
+        return value_spans(self.values, self.index(keys))
 
     def strings(self, keys: tuple[str, ...]) -> pa.Array:
         """The values of the first of `keys` each row holds, `str.strip`ped (null: none)."""
