@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,8 +49,7 @@ def renumbered(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, p
         return np.frombuffer(order, dtype=np.int32), np.frombuffer(out, dtype=np.int32), bitmap
     if len(codes) and (codes.min() < -1 or codes.max() >= count):
         raise ValueError("renumber: a code out of range")
-    distinct, first = np.unique(codes, return_index=True)
-    order = distinct[np.argsort(first, kind="stable")]
+    order = pd.unique(codes)  # in order of appearance
     order = order[order >= 0].astype(np.int32)
     table = np.full(count, -1, np.int32)
     table[order] = np.arange(len(order), dtype=np.int32)
