@@ -267,6 +267,8 @@ def zone_offsets(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> Coded
     start = starts + np.where(lengths >= 0, lengths, 0) - size
     for _ in range(3):  # at most three continuation bytes follow a lead byte
         inside = (size > 0) & ((data[np.clip(start, 0, len(data) - 1)] & 0xC0) == 0x80)
+        if not inside.any():
+            break
         start, size = start + inside, size - inside
     tails = span_codes(block, start, np.where(lengths >= 0, size, -1))
     return tails.mapped(pc.struct_field(pc.extract_regex(tails.dictionary, _OFFSET), "offset"))
