@@ -258,20 +258,26 @@ def zone_offsets(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> Coded
     """The zone offset that ends each time text (spans of `block`: `Z`, `+hh:mm`, `+hhmm`; null:
     none). The pattern reads at most a text's last six characters, so it runs once per distinct
     tail, not per row. A tail is the text's last six bytes (a time is ASCII), less the bytes of a
-    character cut at its start: the same matches as over the last six characters."""
+    character cut at its start: the same matches as over the last six characters. The tails are
+    encoded as bytes and made whole once per distinct tail."""
     count = len(starts)
-    if not count or not block:
-        return Coded.nulls(count)
-    data = np.frombuffer(block, dtype=np.uint8)
-    size = np.where(lengths >= 0, np.minimum(lengths, 6), 0)
-    start = starts + np.where(lengths >= 0, lengths, 0) - size
-    for _ in range(3):  # at most three continuation bytes follow a lead byte
-        inside = (size > 0) & ((data[np.clip(start, 0, len(data) - 1)] & 0xC0) == 0x80)
-        if not inside.any():
-            break
-        start, size = start + inside, size - inside
-    tails = span_codes(block, start, np.where(lengths >= 0, size, -1))
-    return tails.mapped(pc.struct_field(pc.extract_regex(tails.dictionary, _OFFSET), "offset"))
+    if not count:
+        return Coded.nulls(0)
+    size = np.where(lengths >= 0, np.minimum(lengths, 6), -1)
+    tails = span_codes(block, starts + np.maximum(lengths - 6, 0), size)  # as bytes: maybe a cut character
+    texts = [_whole_characters(tail) for tail in tails.dictionary.cast(pa.binary()).to_pylist()]
+    dictionary = pa.array(texts, pa.string())
+    return Coded(tails.codes, dictionary).mapped(
+        pc.struct_field(pc.extract_regex(dictionary, _OFFSET), "offset")
+    )
+
+
+def _whole_characters(tail: bytes) -> str:
+    """A tail of bytes without the continuation bytes of a character cut at its start."""
+    cut = 0
+    while cut < min(3, len(tail)) and 0x80 <= tail[cut] < 0xC0:
+        cut += 1
+    return tail[cut:].decode("utf-8")
 
 
 def record_piece(records: list[dict], year: int | None) -> Piece:

@@ -137,13 +137,15 @@ _START_FIELDS = ("method", "url", "status", "reason")
 
 
 _OPENSSL: dict[str, dict] = {}
+_ROUTES: dict[str, dict] = {}  # a login storm's routes come back block after block
 _CACHE_LIMIT = 65536
 
 
 def clear_caches() -> None:
-    """Forget the decoded OpenSSL errors (up to 65,536 entries): they serve the scan of one
-    analysis, not the frame built after it."""
+    """Forget the decoded OpenSSL errors and routes (up to 65,536 entries each): they serve the scan
+    of one analysis, not the frame built after it."""
     _OPENSSL.clear()
+    _ROUTES.clear()
 
 
 def _cached(cache: dict, key: str, compute):
@@ -160,6 +162,10 @@ def openssl_fields(text: str) -> dict:
 
 
 def route_columns(segment: str) -> dict:
-    """The route columns of a route segment (`route_segments`)."""
+    """The route columns of a route segment (`route_segments`); treat the dict as read-only."""
+    return _cached(_ROUTES, segment, _route_columns)
+
+
+def _route_columns(segment: str) -> dict:
     route = decode_route(segment)
     return {f"route_{part}": getattr(route, part) for part in ROUTE_PARTS}
