@@ -1,7 +1,9 @@
 """A backend's flat spans -> one pyarrow Table per block, the same for both backends.
 
-Strings are decoded once per distinct byte value; kv columns are mapped once per shape (key
-sequence) and gathered for every row of that shape with numpy; HTTP start lines are read by RE2
+Text columns are built as dictionary codes (logscope.scan.coded) straight from the spans: the
+compiled `encode` passes read each row's fields, or its values of every key, once, and a string is
+made per distinct value only; kv columns are mapped once per shape (key sequence); Detail/Event
+kinds, numbers and zone offsets are read once per distinct value; HTTP start lines are read by RE2
 kernels over the distinct values, routes decoded once per distinct route segment and OpenSSL errors
 once per distinct value. A shape this layer cannot map with certainty (a
 repeated key; a start line and a Status/Reason/Method/Request key in one body, whose winner depends
