@@ -277,14 +277,9 @@ class _KeyValues:
         """(start, length) of the value of the first of `keys` each row holds (length -1: none)."""
         return value_spans(self.values, self.index(keys))
 
-    def strings(self, keys: tuple[str, ...]) -> pa.Array:
-        """The values of the first of `keys` each row holds, `str.strip`ped (null: none)."""
-        starts, lengths = self.spans(keys)
-        return span_strings(self.block, starts, lengths, strip=True)
-
     def codes(self, keys: tuple[str, ...]) -> list[Coded]:
-        """`strings` of each key as a coded column; the compiled `encode_at` reads each row's values
-        of all the keys together, where they are."""
+        """The values of each key as a coded column, `str.strip`ped (null: none); the compiled
+        `encode_at` reads each row's values of all the keys together, where they are."""
         if _encode_at is None:
             return [span_codes(self.block, *self.spans((key,)), strip=True) for key in keys]
         found = _encode_at(self.block, np.ascontiguousarray(self.values), self.indices(keys), len(keys), True)
@@ -357,7 +352,6 @@ def _routes(urls: Coded) -> dict[str, object]:
 def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
     """The key="value" columns (Coded text, int64 numbers, the message as strings), mapped once per
     shape and decoded once per distinct value."""
-    n = len(rows)
     kv = rows[:, L.FAMILY] == L.KV
     shapes = rows[:, L.SHAPE]
     for shape_id, plan in enumerate(plans):
@@ -365,19 +359,18 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
             keep &= ~(kv & (shapes == shape_id))
     key_values = _KeyValues(block, rows, values, plans)
     # padded values compare trimmed, as kv_record trims them (the message lines apart)
-    coded = key_values.codes(tuple(KEY_COLUMNS))
+    *coded, msg, http, sip = key_values.codes((*KEY_COLUMNS, "Msg", "HTTPMSG", "SIPMSG"))
     columns: dict[str, object] = dict(zip(KEY_COLUMNS.values(), coded, strict=True))
-    msg = key_values.strings(("Msg",))
-    stripped = key_values.strings(("HTTPMSG", "SIPMSG"))
-    message = pc.coalesce(msg, stripped)
-    first_line = pc.struct_field(pc.extract_regex(stripped, r"^(?P<line>[^\n]*)"), "line") if n else stripped
-    start = Coded.encode(pc.coalesce(msg, first_line))
+    stripped = http.coalesce(sip)  # a shape holding both reads HTTPMSG
+    message = msg.coalesce(stripped)
+    first_line = pc.struct_field(pc.extract_regex(stripped.dictionary, r"^(?P<line>[^\n]*)"), "line")
+    start = msg.coalesce(stripped.mapped(first_line))
     for field, from_line in start_lines(start.dictionary).items():
         texts = from_line.cast(pa.string()) if field == "status" else from_line
         columns[field] = start.mapped(texts).coalesce(columns[field])
     kind = _kinds(columns["detail"], columns["event"])
     transaction = _rows_of(kind, TRANSACTION_KINDS)
-    columns["message"] = pc.if_else(pa.array(transaction, pa.bool_()), pa.nulls(n, pa.string()), message)
+    columns["message"] = message.null_where(transaction).strings()
     columns["kind"] = kind
     for column in _INT_COLUMNS:
         columns[column] = _numbers(columns[column], keep)
