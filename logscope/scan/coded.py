@@ -29,10 +29,10 @@ def compiled(name: str):
     if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "arrow", "off", "records"):
         return None
     try:
-        from logscope.scan import _cscan  # type: ignore[attr-defined]
+        import logscope.scan._cscan as extension  # type: ignore[import-not-found]
     except ImportError:
         return None
-    return getattr(_cscan, name, None)
+    return getattr(extension, name, None)
 
 
 _renumber = compiled("renumber")

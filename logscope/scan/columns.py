@@ -27,15 +27,13 @@ from logscope.lines.records import (
     REDUNDANT_KEYS,
     TRANSACTION_KINDS,
 )
-from logscope.scan.coded import Coded, compiled, through
+from logscope.scan.coded import Coded, compiled
 from logscope.scan.pyscan import RawScan
 from logscope.scan.values import (
-    ROUTE_PARTS,
     SPACE,
-    numbers,
+    coded_numbers,
+    coded_routes,
     openssl_fields,
-    route_columns,
-    route_segments,
     start_lines,
     strip_rows,
     strip_values,
@@ -316,39 +314,6 @@ def _rows_of(column: Coded, names: frozenset[str]) -> np.ndarray:
     return table[column.codes]
 
 
-def _numbers(column: Coded, keep: np.ndarray) -> pa.Array:
-    """`numbers` of a coded column, read once per distinct value; a value int() refuses declines
-    the rows holding it."""
-    readable = np.ones(len(column.dictionary), dtype=bool)
-    per_value = numbers(column.dictionary, readable)
-    if not readable.all():
-        keep &= np.append(readable, True)[column.codes]
-    if not len(column.dictionary):
-        return pa.nulls(len(column), pa.int64())
-    return per_value.take(pa.array(column.codes, mask=column.codes < 0))
-
-
-def _routes(urls: Coded) -> dict[str, object]:
-    """The route columns of each row's URL, decoded once per distinct route segment."""
-    urls = urls.used()
-    segments = Coded.encode(route_segments(urls.dictionary))
-    routes = [route_columns(segment) for segment in segments.dictionary.to_pylist()]
-    per_row = Coded(through(segments.codes, urls.codes), segments.dictionary)
-    columns: dict[str, object] = {}
-    for part in ROUTE_PARTS:
-        values = [route.get(f"route_{part}") for route in routes]
-        if part == "port":
-            ports = pa.array(values, pa.int64())
-            columns["route_port"] = (
-                ports.take(pa.array(per_row.codes, mask=per_row.codes < 0))
-                if len(ports)
-                else pa.nulls(len(urls), pa.int64())
-            )
-        else:
-            columns[f"route_{part}"] = per_row.mapped(pa.array(values, pa.string()))
-    return columns
-
-
 def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
     """The key="value" columns (Coded text, int64 numbers, the message as strings), mapped once per
     shape and decoded once per distinct value."""
@@ -373,9 +338,9 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
     columns["message"] = message.null_where(transaction).strings()
     columns["kind"] = kind
     for column in _INT_COLUMNS:
-        columns[column] = _numbers(columns[column], keep)
+        columns[column] = coded_numbers(columns[column], keep)
     requests = _rows_of(kind, frozenset({"receive_request"}))
-    columns.update(_routes(columns["url"].null_where(~requests)))
+    columns.update(coded_routes(columns["url"].null_where(~requests)))
     return columns
 
 

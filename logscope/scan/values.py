@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from logscope.lines.records import _int_or_none, http_start_line, split_openssl_error
 from logscope.route import decode_route
+from logscope.scan.coded import Coded, through
 
 ROUTE_PARTS = ("segment", "domain", "scheme", "host", "port", "error")
 
@@ -67,6 +68,39 @@ def numbers(values: pa.Array, keep: np.ndarray) -> pa.Array:
         else:
             out[row] = number
     return pa.array(out, pa.int64())
+
+
+def coded_numbers(column: Coded, keep: np.ndarray) -> pa.Array:
+    """`numbers` of a coded column, read once per distinct value; a value int() refuses declines
+    the rows holding it."""
+    readable = np.ones(len(column.dictionary), dtype=bool)
+    per_value = numbers(column.dictionary, readable)
+    if not readable.all():
+        keep &= np.append(readable, True)[column.codes]
+    if not len(column.dictionary):
+        return pa.nulls(len(column), pa.int64())
+    return per_value.take(pa.array(column.codes, mask=column.codes < 0))
+
+
+def coded_routes(urls: Coded) -> dict[str, object]:
+    """The route columns of each row's URL, decoded once per distinct route segment."""
+    urls = urls.used()
+    segments = Coded.encode(route_segments(urls.dictionary))
+    routes = [route_columns(segment) for segment in segments.dictionary.to_pylist()]
+    per_row = Coded(through(segments.codes, urls.codes), segments.dictionary)
+    columns: dict[str, object] = {}
+    for part in ROUTE_PARTS:
+        values = [route.get(f"route_{part}") for route in routes]
+        if part == "port":
+            ports = pa.array(values, pa.int64())
+            columns["route_port"] = (
+                ports.take(pa.array(per_row.codes, mask=per_row.codes < 0))
+                if len(ports)
+                else pa.nulls(len(urls), pa.int64())
+            )
+        else:
+            columns[f"route_{part}"] = per_row.mapped(pa.array(values, pa.string()))
+    return columns
 
 
 def _number(value: str | None) -> int | bool | None:
