@@ -857,13 +857,13 @@ static int32_t dict_code(Dict *d, const unsigned char *s, size_t n) {
         uint64_t entry = d->table[slot];
         if ((entry & 0xFFFFFFFF00000000ULL) == tag) {
             int32_t k = (int32_t)(entry & 0xFFFFFFFFULL) - 1;
-            if ((size_t)(off[k + 1] - off[k]) == n && memcmp(d->data.data + off[k], s, n) == 0) return k;
+            if ((size_t)(off[k + 1] - off[k]) == n && (n == 0 || memcmp(d->data.data + off[k], s, n) == 0)) return k;
         }
         slot = (slot + 1) & mask;
     }
     if (n > (size_t)INT32_MAX - d->data.len || d->count == INT32_MAX - 1) return -1;
     if (grow(&d->data, n) || grow(&d->offsets, sizeof(int32_t)) || grow(&d->hashes, sizeof(uint64_t))) return -1;
-    memcpy(d->data.data + d->data.len, s, n);
+    if (n) memcpy(d->data.data + d->data.len, s, n);  /* an empty value may come before any data */
     d->data.len += n;
     int32_t end = (int32_t)d->data.len, k = d->count++;
     memcpy(d->offsets.data + d->offsets.len, &end, sizeof end);
