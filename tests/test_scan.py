@@ -289,6 +289,27 @@ for path in sys.argv[2:]:
     module.gather(block, starts, lengths, True)
     module.gather(block, starts, lengths)
     module.lines_holding(block, (b"certificate", b"ssl  connection", b"al"))
+    module.encode(block, starts, lengths, True)
+    module.encode(block, starts, lengths)
+    module.encode_fields(block, events, 36, (7, 9, 14, 17, 21, 23, 25, 27, 29))
+    count = len(starts)
+    index = array.array("q", [i % (count + 1) - 1 for i in range(3 * count)])
+    for codes, offsets, data, edges in module.encode_at(block, values, index, 3, True):
+        module.renumber(codes, len(offsets) // 4 - 1)
+    refused = (
+        lambda: module.encode(block, array.array("q", [len(block)]), array.array("q", [5])),
+        lambda: module.encode(block, array.array("q", [-1]), array.array("q", [1])),
+        lambda: module.encode(block, array.array("q", [0]), array.array("q", [2**40])),
+        lambda: module.encode_at(block, values, array.array("q", [count]), 1),
+        lambda: module.encode_fields(block, events, 36, (35,)),
+        lambda: module.renumber(array.array("i", [0, 3]), 3),
+    )
+    for call in refused:
+        try:
+            call()
+        except ValueError:
+            continue
+        raise SystemExit("a span, index or code outside its bounds was read")
 print(digest.hexdigest())
 """
 
@@ -473,13 +494,14 @@ _EDGE_VALUES = [
 @pytest.mark.parametrize("compiled", [True, False])
 def test_stripped_spans_are_str_strip_of_each_value(compiled, monkeypatch):
     """A key's value is compared trimmed, as kv_record trims it: ASCII and Unicode space at both ends,
-    the compiled gather and Arrow's kernels alike."""
+    the compiled gather and encode and Arrow's kernels alike."""
     from logscope.scan import columns
 
     if compiled and columns._gather is None:
         pytest.skip("the compiled scanner is not built")
     if not compiled:
         monkeypatch.setattr(columns, "_gather", None)
+        monkeypatch.setattr(columns, "_encode", None)
     block, starts, lengths = b"", [], []
     for value in _EDGE_VALUES:
         data = b"" if value is None else value.encode()
@@ -489,6 +511,8 @@ def test_stripped_spans_are_str_strip_of_each_value(compiled, monkeypatch):
         starts[-1] += 1
     array = columns.span_strings(block, np.array(starts), np.array(lengths), strip=True)
     assert array.to_pylist() == [None if value is None else value.strip() for value in _EDGE_VALUES]
+    coded = columns.span_codes(block, np.array(starts), np.array(lengths), strip=True)
+    assert coded.strings().to_pylist() == array.to_pylist()
 
 
 _HOLDING_CASES = [

@@ -266,4 +266,12 @@ def test_zone_offsets_read_once_per_tail_equal_the_pattern_over_the_whole_text(t
 
     array = pa.array(texts, pa.string())
     whole = pc.struct_field(pc.extract_regex(array, _OFFSET), "offset") if texts else array
-    assert zone_offsets(array).to_pylist() == whole.to_pylist()
+    block, starts, lengths = b"", [], []
+    for text in texts:  # each time text in a block of its own bytes, after a non-ASCII character
+        data = b"" if text is None else text.encode()
+        block += "\u00e9".encode()
+        starts.append(len(block))
+        lengths.append(-1 if text is None else len(data))
+        block += data
+    tails = zone_offsets(block, np.array(starts, np.int64), np.array(lengths, np.int64))
+    assert tails.strings().to_pylist() == whole.to_pylist()

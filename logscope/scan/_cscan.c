@@ -783,6 +783,331 @@ done:
     return result;
 }
 
+/* ---- dictionary encoding of spans ----------------------------------------------------------
+   encode(block, starts, lengths, trim=0) -> (codes, offsets, data, edges): the (start, length) spans of
+   `block` (int64 arrays; a negative length is a null) dictionary-encoded without building a string per
+   span: `codes` is one int32 per span (-1: null), the dictionary holds each distinct value once, in order
+   of first appearance, as Arrow string buffers (int32 `offsets`, `data`). `trim` and `edges` are
+   gather's: ASCII white space left out at both ends, and one flag per dictionary value (not per span)
+   where the trimmed value starts or ends with a non-ASCII byte (None when none does).
+   encode_fields and encode_at encode several columns in one pass over the rows, so each row's bytes
+   are read once for all of them. Every span is checked against the block and every index against the
+   spans; a dictionary's table grows with its distinct values (it stays small and in cache), its values
+   are kept in its own data buffer (compared there, not at their first place in the block), and its
+   data is bounded by int32 offsets. */
+static uint64_t span_hash(const unsigned char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    for (size_t k = 0; i + k < n; k++) tail |= (uint64_t)s[i + k] << (8 * k);
+    h = (h ^ tail) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
+}
+
+typedef struct {
+    uint64_t *table;  /* slot -> (value index + 1) | hash's top 32 bits << 32; 0: empty */
+    size_t slots;
+    Buf data, offsets, hashes; /* the values end to end, int32 offsets (count + 1), uint64 hash per value */
+    int32_t count;
+    PyObject *codes;  /* bytes: int32 per row, written in place */
+} Dict;
+
+static void dict_free(Dict *d) {
+    PyMem_Free(d->table); PyMem_Free(d->data.data); PyMem_Free(d->offsets.data); PyMem_Free(d->hashes.data);
+    Py_XDECREF(d->codes);
+}
+static int dict_init(Dict *d, Py_ssize_t rows) {
+    memset(d, 0, sizeof *d);
+    d->slots = 256;
+    d->table = PyMem_Calloc(d->slots, sizeof(uint64_t));
+    int32_t zero = 0;
+    if (!d->table || grow(&d->offsets, sizeof(int32_t))) return -1;
+    if (!(d->codes = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int32_t)))) return -1;
+    memcpy(d->offsets.data, &zero, sizeof zero);
+    d->offsets.len = sizeof zero;
+    return 0;
+}
+static int dict_rehash(Dict *d) {
+    if (d->slots > SIZE_MAX / 2 / sizeof(uint64_t)) return -1;
+    size_t slots = d->slots * 2, mask = slots - 1;
+    uint64_t *table = PyMem_Calloc(slots, sizeof(uint64_t));
+    if (!table) return -1;
+    const uint64_t *hashes = (const uint64_t *)d->hashes.data;
+    for (int32_t k = 0; k < d->count; k++) {
+        size_t slot = (size_t)hashes[k] & mask;
+        while (table[slot]) slot = (slot + 1) & mask;
+        table[slot] = (uint64_t)(k + 1) | (hashes[k] >> 32 << 32);
+    }
+    PyMem_Free(d->table);
+    d->table = table; d->slots = slots;
+    return 0;
+}
+/* The code of value s[0..n) (added when new), or -1: out of memory or over 2 GiB of values. */
+static int32_t dict_code(Dict *d, const unsigned char *s, size_t n) {
+    uint64_t h = span_hash(s, n), tag = h >> 32 << 32;
+    size_t mask = d->slots - 1, slot = (size_t)h & mask;
+    const int32_t *off = (const int32_t *)d->offsets.data;
+    while (d->table[slot]) {
+        uint64_t entry = d->table[slot];
+        if ((entry & 0xFFFFFFFF00000000ULL) == tag) {
+            int32_t k = (int32_t)(entry & 0xFFFFFFFFULL) - 1;
+            if ((size_t)(off[k + 1] - off[k]) == n && (n == 0 || memcmp(d->data.data + off[k], s, n) == 0)) return k;
+        }
+        slot = (slot + 1) & mask;
+    }
+    if (n > (size_t)INT32_MAX - d->data.len || d->count == INT32_MAX - 1) return -1;
+    if (grow(&d->data, n) || grow(&d->offsets, sizeof(int32_t)) || grow(&d->hashes, sizeof(uint64_t))) return -1;
+    if (n) memcpy(d->data.data + d->data.len, s, n);  /* an empty value may come before any data */
+    d->data.len += n;
+    int32_t end = (int32_t)d->data.len, k = d->count++;
+    memcpy(d->offsets.data + d->offsets.len, &end, sizeof end);
+    d->offsets.len += sizeof end;
+    memcpy(d->hashes.data + d->hashes.len, &h, sizeof h);
+    d->hashes.len += sizeof h;
+    d->table[slot] = (uint64_t)(k + 1) | tag;
+    if ((size_t)d->count * 2 > d->slots && dict_rehash(d)) return -1;
+    return k;
+}
+/* (codes, offsets, data, edges) of a finished dictionary (edges: None without `trim`), or NULL. */
+static PyObject *dict_result(const Dict *d, int trim) {
+    PyObject *codes = Py_NewRef(d->codes);
+    PyObject *offsets = PyBytes_FromStringAndSize(d->offsets.data, (Py_ssize_t)d->offsets.len);
+    PyObject *data = PyBytes_FromStringAndSize(d->data.data ? d->data.data : "", (Py_ssize_t)d->data.len);
+    PyObject *edges = NULL, *result = NULL;
+    if (!codes || !offsets || !data) goto done;
+    const int32_t *off = (const int32_t *)d->offsets.data;
+    const unsigned char *bytes = (const unsigned char *)d->data.data;
+    int has_edge = 0;
+    for (int32_t k = 0; trim && k < d->count && !has_edge; k++)
+        has_edge = off[k + 1] > off[k] && (bytes[off[k]] >= 0x80 || bytes[off[k + 1] - 1] >= 0x80);
+    if (has_edge) {
+        edges = PyBytes_FromStringAndSize(NULL, d->count);
+        if (!edges) goto done;
+        unsigned char *flag = (unsigned char *)PyBytes_AS_STRING(edges);
+        for (int32_t k = 0; k < d->count; k++)
+            flag[k] = off[k + 1] > off[k] && (bytes[off[k]] >= 0x80 || bytes[off[k + 1] - 1] >= 0x80);
+    } else {
+        edges = Py_NewRef(Py_None);
+    }
+    result = PyTuple_Pack(4, codes, offsets, data, edges);
+done:
+    Py_XDECREF(codes); Py_XDECREF(offsets); Py_XDECREF(data); Py_XDECREF(edges);
+    return result;
+}
+
+/* Where the spans of a pass come from. Row i, column j: its span is the pair (start, length) at
+   `spans + 2 * k` with k = index[i * width + j] (an index of -1 is a null) when `index` is given,
+   else (starts, lengths) = (spans[i * width + column[j]], spans[i * width + column[j] + 1]). */
+typedef struct {
+    const int64_t *spans;
+    Py_ssize_t nspans;     /* int64s readable at `spans` */
+    const int64_t *index;
+    Py_ssize_t rows, width;
+    const Py_ssize_t *column;
+    Py_ssize_t ncolumns;
+} Pass;
+
+#define MAX_ENCODED 64
+/* Rows ahead whose bytes are asked for before they are read: a block is larger than the caches, so a
+   row's values are a trip to memory, made for several rows at once instead of one after another. */
+#define AHEAD 8
+static void prefetch_row(const Py_buffer *block, const Pass *p, Py_ssize_t i) {
+    const unsigned char *bytes = block->buf;
+    for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
+        int64_t st;
+        if (p->index) {
+            if (i + AHEAD < p->rows) {  /* the span itself, for when this row's turn to be prefetched comes */
+                int64_t later = p->index[(i + AHEAD) * p->width + j];
+                if (later >= 0 && later < p->nspans / 2) __builtin_prefetch(p->spans + 2 * later);
+            }
+            int64_t k = p->index[i * p->width + j];
+            if (k < 0 || k >= p->nspans / 2) continue;
+            st = p->spans[2 * k];
+        } else {
+            st = p->spans[i * p->width + p->column[j]];
+        }
+        if (st >= 0 && st < block->len) __builtin_prefetch(bytes + st);
+    }
+}
+/* A tuple of one encoding per column, or NULL with an exception set. */
+static PyObject *encode_pass(const Py_buffer *block, const Pass *p, int trim) {
+    Dict dicts[MAX_ENCODED];
+    Py_ssize_t ready = 0;
+    PyObject *result = NULL;
+    if (p->ncolumns > MAX_ENCODED || p->rows > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "encode: too many columns or rows");
+        return NULL;
+    }
+    int32_t *codes[MAX_ENCODED];
+    for (; ready < p->ncolumns; ready++) {
+        if (dict_init(&dicts[ready], p->rows)) { ready++; if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+        codes[ready] = (int32_t *)PyBytes_AS_STRING(dicts[ready].codes);
+    }
+    const unsigned char *bytes = block->buf;
+    for (Py_ssize_t i = 0; i < p->rows; i++) {
+        if (i + AHEAD < p->rows) prefetch_row(block, p, i + AHEAD);
+        for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
+            int64_t st, ln;
+            if (p->index) {
+                int64_t k = p->index[i * p->width + j];
+                if (k < 0) ln = -1, st = 0;
+                else if (k >= p->nspans / 2) { PyErr_SetString(PyExc_ValueError, "encode: an index past the spans"); goto done; }
+                else st = p->spans[2 * k], ln = p->spans[2 * k + 1];
+            } else {
+                st = p->spans[i * p->width + p->column[j]];
+                ln = p->spans[i * p->width + p->column[j] + 1];
+            }
+            int32_t code = -1;
+            if (ln >= 0) {
+                if (st < 0 || st > block->len || ln > block->len - st) {
+                    PyErr_SetString(PyExc_ValueError, "encode: a span is outside the block");
+                    goto done;
+                }
+                int64_t s = st, e = st + ln;
+                if (trim) {
+                    while (s < e && ascii_space(bytes[s])) s++;
+                    while (e > s && ascii_space(bytes[e - 1])) e--;
+                }
+                code = dict_code(&dicts[j], bytes + s, (size_t)(e - s));
+                if (code < 0) { PyErr_SetString(PyExc_MemoryError, "encode: out of memory or values over 2 GiB"); goto done; }
+            }
+            codes[j][i] = code;
+        }
+    }
+    result = PyTuple_New(p->ncolumns);
+    if (!result) goto done;
+    for (Py_ssize_t j = 0; j < p->ncolumns; j++) {
+        PyObject *one = dict_result(&dicts[j], trim);
+        if (!one) { Py_CLEAR(result); goto done; }
+        PyTuple_SET_ITEM(result, j, one);
+    }
+done:
+    for (Py_ssize_t j = 0; j < ready; j++) dict_free(&dicts[j]);
+    return result;
+}
+static PyObject *py_encode(PyObject *self, PyObject *args) {
+    Py_buffer block, starts, lengths;
+    int trim = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*|p", &block, &starts, &lengths, &trim)) return NULL;
+    PyObject *result = NULL, *both = NULL;
+    int64_t *pairs = NULL;
+    Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
+    if (lengths.len != starts.len || starts.len % (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "encode: starts and lengths must be int64 arrays of one size");
+        goto done;
+    }
+    if (!(pairs = PyMem_Malloc(2 * (size_t)(n ? n : 1) * sizeof(int64_t)))) { PyErr_NoMemory(); goto done; }
+    const int64_t *st = starts.buf, *ln = lengths.buf;
+    for (Py_ssize_t i = 0; i < n; i++) { pairs[2 * i] = st[i]; pairs[2 * i + 1] = ln[i]; }
+    Py_ssize_t column = 0;
+    Pass p = {pairs, 2 * n, NULL, n, 2, &column, 1};
+    both = encode_pass(&block, &p, trim);
+    if (both) result = Py_NewRef(PyTuple_GET_ITEM(both, 0));
+done:
+    Py_XDECREF(both);
+    PyMem_Free(pairs);
+    PyBuffer_Release(&block); PyBuffer_Release(&starts); PyBuffer_Release(&lengths);
+    return result;
+}
+/* encode_fields(block, rows, width, columns, trim=0) -> one encoding per column: `rows` is int64, `width`
+   per row; column c's span of a row is (row[c], row[c + 1]), as the scanner's event rows hold them. */
+static PyObject *py_encode_fields(PyObject *self, PyObject *args) {
+    Py_buffer block, rows;
+    Py_ssize_t width;
+    PyObject *columns;
+    int trim = 0;
+    if (!PyArg_ParseTuple(args, "y*y*nO!|p", &block, &rows, &width, &PyTuple_Type, &columns, &trim)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t at[MAX_ENCODED], ncolumns = PyTuple_GET_SIZE(columns);
+    if (width <= 0 || rows.len % ((Py_ssize_t)sizeof(int64_t) * width) || ncolumns > MAX_ENCODED) {
+        PyErr_SetString(PyExc_ValueError, "encode_fields: rows must be int64 rows of `width`, 64 columns at most");
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < ncolumns; j++) {
+        at[j] = PyLong_AsSsize_t(PyTuple_GET_ITEM(columns, j));
+        if (at[j] == -1 && PyErr_Occurred()) goto done;
+        if (at[j] < 0 || at[j] + 1 >= width) { PyErr_SetString(PyExc_ValueError, "encode_fields: a column outside the row"); goto done; }
+    }
+    Py_ssize_t n = rows.len / (Py_ssize_t)sizeof(int64_t) / width;
+    Pass p = {rows.buf, rows.len / (Py_ssize_t)sizeof(int64_t), NULL, n, width, at, ncolumns};
+    result = encode_pass(&block, &p, trim);
+done:
+    PyBuffer_Release(&block); PyBuffer_Release(&rows);
+    return result;
+}
+/* encode_at(block, spans, index, width, trim=0) -> one encoding per column of `index` (int64, `width`
+   per row): its value in a row is the span at that index in `spans` (int64 (start, length) pairs;
+   -1: null), so the values of a row's keys are read together, where they are. */
+static PyObject *py_encode_at(PyObject *self, PyObject *args) {
+    Py_buffer block, spans, index;
+    Py_ssize_t width;
+    int trim = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*n|p", &block, &spans, &index, &width, &trim)) return NULL;
+    PyObject *result = NULL;
+    if (spans.len % (Py_ssize_t)(2 * sizeof(int64_t)) || width <= 0 || width > MAX_ENCODED ||
+        index.len % ((Py_ssize_t)sizeof(int64_t) * width)) {
+        PyErr_SetString(PyExc_ValueError, "encode_at: spans must be int64 pairs, index int64 rows of `width` (<= 64)");
+    } else {
+        Pass p = {spans.buf, spans.len / (Py_ssize_t)sizeof(int64_t), index.buf,
+                  index.len / (Py_ssize_t)sizeof(int64_t) / width, width, NULL, width};
+        result = encode_pass(&block, &p, trim);
+    }
+    PyBuffer_Release(&block); PyBuffer_Release(&spans); PyBuffer_Release(&index);
+    return result;
+}
+
+/* renumber(codes, count) -> (order, renumbered, validity): the codes 0..count-1 that `codes` (int32,
+   -1: null) holds, in order of first appearance (int32 `order`), each code replaced by its place in
+   that order (int32 `renumbered`, -1 kept), and an Arrow validity bitmap of the non-null codes (None
+   when none is null). A code outside 0..count-1 other than -1 is an error. */
+static PyObject *py_renumber(PyObject *self, PyObject *args) {
+    Py_buffer codes;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "y*n", &codes, &count)) return NULL;
+    PyObject *result = NULL, *order = NULL, *renumbered = NULL, *validity = NULL;
+    int32_t *rank = NULL;
+    if (codes.len % (Py_ssize_t)sizeof(int32_t) || count < 0 || count > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "renumber: codes must be int32, count in 0..2**31-1");
+        goto done;
+    }
+    Py_ssize_t n = codes.len / (Py_ssize_t)sizeof(int32_t);
+    rank = PyMem_Malloc(((size_t)count + 1) * sizeof(int32_t));
+    order = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int32_t));
+    renumbered = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int32_t));
+    validity = PyBytes_FromStringAndSize(NULL, (n + 7) / 8);
+    if (!rank) { PyErr_NoMemory(); goto done; }
+    if (!order || !renumbered || !validity) goto done;
+    for (Py_ssize_t k = 0; k < count; k++) rank[k] = -1;
+    const int32_t *c = codes.buf;
+    int32_t *out = (int32_t *)PyBytes_AS_STRING(renumbered), *first = (int32_t *)PyBytes_AS_STRING(order);
+    unsigned char *bits = (unsigned char *)PyBytes_AS_STRING(validity);
+    memset(bits, 0, (size_t)(n + 7) / 8);
+    int32_t found = 0;
+    Py_ssize_t nulls = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t k = c[i];
+        if (k == -1) { out[i] = -1; nulls++; continue; }
+        if (k < 0 || k >= count) { PyErr_SetString(PyExc_ValueError, "renumber: a code out of range"); goto done; }
+        if (rank[k] < 0) { rank[k] = found; first[found++] = k; }
+        out[i] = rank[k];
+        bits[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+    if (_PyBytes_Resize(&order, found * (Py_ssize_t)sizeof(int32_t))) goto done;
+    if (!nulls) Py_SETREF(validity, Py_NewRef(Py_None));
+    result = PyTuple_Pack(3, order, renumbered, validity);
+done:
+    PyMem_Free(rank);
+    Py_XDECREF(order); Py_XDECREF(renumbered); Py_XDECREF(validity);
+    PyBuffer_Release(&codes);
+    return result;
+}
+
 /* lines_holding(block, words) -> bytes of int64: the start offset of each line of `block` that holds
    one of `words` (a tuple of non-empty lower-case bytes without a line end), ASCII letters matched in
    any case (as a search in bytes.lower() of the block), in block order, each line once.
@@ -847,6 +1172,10 @@ done:
 static PyMethodDef methods[] = {{"scan", py_scan, METH_VARARGS, "scan(block, line_base, needle, year)"},
                                 {"lines_holding", py_lines_holding, METH_VARARGS, "lines_holding(block, words)"},
                                 {"gather", py_gather, METH_VARARGS, "gather(block, starts, lengths, trim=0)"},
+                                {"encode", py_encode, METH_VARARGS, "encode(block, starts, lengths, trim=0)"},
+                                {"encode_fields", py_encode_fields, METH_VARARGS, "encode_fields(block, rows, width, columns, trim=0)"},
+                                {"encode_at", py_encode_at, METH_VARARGS, "encode_at(block, spans, index, width, trim=0)"},
+                                {"renumber", py_renumber, METH_VARARGS, "renumber(codes, count)"},
                                 {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cscan", "The compiled block scanner.", -1, methods};
 PyMODINIT_FUNC PyInit__cscan(void) { return PyModule_Create(&module); }

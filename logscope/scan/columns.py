@@ -1,7 +1,9 @@
 """A backend's flat spans -> one pyarrow Table per block, the same for both backends.
 
-Strings are decoded once per distinct byte value; kv columns are mapped once per shape (key
-sequence) and gathered for every row of that shape with numpy; HTTP start lines are read by RE2
+Text columns are built as dictionary codes (logscope.scan.coded) straight from the spans: the
+compiled `encode` passes read each row's fields, or its values of every key, once, and a string is
+made per distinct value only; kv columns are mapped once per shape (key sequence); Detail/Event
+kinds, numbers and zone offsets are read once per distinct value; HTTP start lines are read by RE2
 kernels over the distinct values, routes decoded once per distinct route segment and OpenSSL errors
 once per distinct value. A shape this layer cannot map with certainty (a
 repeated key; a start line and a Status/Reason/Method/Request key in one body, whose winner depends
@@ -11,7 +13,6 @@ on order) declines its events, and so does a number field Python's int() would r
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,25 +27,22 @@ from logscope.lines.records import (
     REDUNDANT_KEYS,
     TRANSACTION_KINDS,
 )
+from logscope.scan.coded import Coded, compiled
 from logscope.scan.pyscan import RawScan
 from logscope.scan.values import (
-    ROUTE_PARTS,
     SPACE,
-    numbers,
+    coded_numbers,
+    coded_routes,
     openssl_fields,
-    route_columns,
-    route_segments,
     start_lines,
     strip_rows,
     strip_values,
 )
 
-try:  # the compiled span copy, when the extension is built and not turned off
-    if os.environ.get("LOGSCOPE_SCANNER", "").lower() in ("python", "arrow", "off", "records"):
-        raise ImportError("LOGSCOPE_SCANNER")
-    from logscope.scan._cscan import gather as _gather  # type: ignore[attr-defined]
-except ImportError:
-    _gather = None
+_gather = compiled("gather")  # the compiled span copy and encoding, when built and not turned off
+_encode = compiled("encode")
+_encode_at = compiled("encode_at")
+_encode_fields = compiled("encode_fields")
 
 _START_LINE_KEYS = frozenset({"Status", "Reason", "Method", "Request"})
 _INT_COLUMNS = ("txn_id", "src_port", "dst_port", "status")
@@ -55,20 +53,38 @@ STRING_COLUMNS = (
     "route_segment", "route_domain", "route_scheme", "route_host", "route_error",
 )  # fmt: skip
 INT_COLUMNS = ("pid", "depth", "txn_id", "src_port", "dst_port", "status", "route_port")
+CODED_COLUMNS = tuple(name for name in STRING_COLUMNS if name != "message")  # free text stays text
+EVENT_FIELDS = (
+    "offset", "length", "line", "dialect", "ts", "ts_start", "ts_len", *STRING_COLUMNS, *INT_COLUMNS,
+    "shape", "values_first", "values_count",
+)  # fmt: skip
 
 
 @dataclass
 class ScanResult:
     """One block scanned: `events` (one row per accepted event), `declined` (offset, length, line,
     reason), and per kv event its `shape` id into `shapes` with (start, length) value spans in
-    `values` (rows values_first .. values_first + values_count)."""
+    `values` (rows values_first .. values_first + values_count).
 
-    events: pa.Table
+    The text columns are kept as they were built, codes into dictionaries (`coded`), and the other
+    columns as `base`: the layer that compacts them reads those, and `events` (every column, the
+    text ones as Arrow dictionary arrays) is put together only when it is asked for."""
+
+    base: pa.Table
+    coded: dict[str, Coded]
     declined: pa.Table
     shapes: list[tuple[str, ...]]
     values: np.ndarray
     block: bytes
     memo: dict = dataclasses.field(default_factory=dict)  # what a later layer computes once per block
+
+    @property
+    def events(self) -> pa.Table:
+        if "events" not in self.memo:
+            columns = {name: self.base[name] for name in self.base.column_names}
+            columns.update({name: column.to_arrow() for name, column in self.coded.items()})
+            self.memo["events"] = pa.table({name: columns[name] for name in EVENT_FIELDS})
+        return self.memo["events"]
 
 
 def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip: bool = False) -> pa.Array:
@@ -99,6 +115,72 @@ def span_strings(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip
     taken = _span_take(block, starts, lengths, valid)
     array = taken if taken is not None else _span_views(block, starts, lengths, valid)
     return strip_values(array) if strip else array
+
+
+def span_codes(block: bytes, starts: np.ndarray, lengths: np.ndarray, *, strip: bool = False) -> Coded:
+    """(start, length) spans of `block` as a coded text column (length -1: null), `strip`ped as
+    `span_strings` strips them. The compiled `encode` hashes the spans' bytes: no string is built
+    per row, only one per distinct value; without it the strings are built and encoded."""
+    if not len(starts):
+        return Coded.nulls(0)
+    if len(block) >= 2**31:
+        raise ValueError("a scanner block must be smaller than 2 GiB")
+    if _encode is None:
+        return Coded.encode(span_strings(block, starts, lengths, strip=strip))
+    coded, edges = _compiled_codes(block, starts, lengths, strip)
+    return _stripped(coded, edges)
+
+
+def _stripped(coded: Coded, edges: bytes | None) -> Coded:
+    """`coded` with its values flagged in `edges` (a non-ASCII first or last byte: maybe a Unicode
+    space) `str.strip`ped by Python."""
+    if edges is None:
+        return coded
+    return Coded(coded.codes, strip_rows(coded.dictionary, np.frombuffer(edges, dtype=bool)))
+
+
+def value_spans(values: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of the value spans `values[index]` (index -1: none, length -1)."""
+    present = index >= 0
+    if not len(values):
+        return np.zeros(len(index), np.int64), np.full(len(index), -1, np.int64)
+    safe = np.where(present, index, 0)
+    return values[safe, 0], np.where(present, values[safe, 1], -1)
+
+
+def trimmed_values(block: bytes, values: np.ndarray, index: np.ndarray) -> list[Coded]:
+    """Per column of `index` (rows of indices into `values`, the (start, length) value spans), its
+    values as a coded column, ASCII white space (space, tab, CR, LF, VT, FF) trimmed at both ends
+    as pyarrow's `utf8_trim` trims it (not `str.strip`: a Unicode space stays)."""
+    if _encode_at is None or not len(index):
+        return [
+            Coded.encode(pc.utf8_trim(span_strings(block, *value_spans(values, column)), " \t\n\r\x0b\x0c"))
+            for column in np.asarray(index, dtype=np.int64).T
+        ]
+    found = _encode_at(block, np.ascontiguousarray(values), np.ascontiguousarray(index), index.shape[1], True)
+    return [_coded(one)[0] for one in found]
+
+
+def _compiled_codes(
+    block: bytes, starts: np.ndarray, lengths: np.ndarray, trim: bool
+) -> tuple[Coded, bytes | None]:
+    """The compiled `encode` of the spans, and its flag per value starting or ending with a
+    non-ASCII byte (None: no such value)."""
+    found = _encode(
+        block,
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(lengths, dtype=np.int64),
+        trim,
+    )
+    return _coded(found)
+
+
+def _coded(found: tuple[bytes, bytes, bytes, bytes | None]) -> tuple[Coded, bytes | None]:
+    """The compiled encoding's buffers as a Coded column, and its edge flags."""
+    codes, offsets, data, edges = found
+    count = len(offsets) // 4 - 1
+    dictionary = pa.Array.from_buffers(pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return Coded(np.frombuffer(codes, dtype=np.int32), dictionary), edges
 
 
 def _span_take(block: bytes, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> pa.Array | None:
@@ -189,29 +271,52 @@ class _KeyValues:
         position = table[self.shape_of]
         return np.where(position >= 0, self.first + position, -1)
 
-    def strings(self, keys: tuple[str, ...]) -> pa.Array:
-        """The values of the first of `keys` each row holds, `str.strip`ped (null: none)."""
-        index = self.index(keys)
-        present = index >= 0
-        if not len(self.values):
-            return pa.nulls(len(index), pa.string())
-        safe = np.where(present, index, 0)
-        lengths = np.where(present, self.values[safe, 1], -1)
-        return span_strings(self.block, self.values[safe, 0], lengths, strip=True)
+    def spans(self, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(start, length) of the value of the first of `keys` each row holds (length -1: none)."""
+        return value_spans(self.values, self.index(keys))
 
+    def codes(self, keys: tuple[str, ...]) -> list[Coded]:
+        """The values of each key as a coded column, `str.strip`ped (null: none); the compiled
+        `encode_at` reads each row's values of all the keys together, where they are."""
+        if _encode_at is None:
+            return [span_codes(self.block, *self.spans((key,)), strip=True) for key in keys]
+        found = _encode_at(self.block, np.ascontiguousarray(self.values), self.indices(keys), len(keys), True)
+        return [_stripped(*_coded(one)) for one in found]
 
-def _names(names: tuple, codes: np.ndarray) -> pa.Array:
-    """Codes 1.. -> names (0: null)."""
-    return pa.array(np.array([None, *names], dtype=object)[codes], pa.string())
+    def indices(self, keys: tuple[str, ...]) -> np.ndarray:
+        """`index` of each key, one column per key, in one lookup per row."""
+        table = np.full((self.count + 1, len(keys)), -1, dtype=np.int64)
+        for column, key in enumerate(keys):
+            if key in self.positions:
+                table[:, column] = self.positions[key]
+        position = table[self.shape_of]
+        return np.where(position >= 0, self.first[:, None] + position, -1)
 
 
 def _kind(detail: str | None, event: str | None) -> str:
     return DETAIL_KINDS.get(detail or "", "") or EVENT_KINDS.get(event or "", "other")
 
 
+def _kinds(detail: Coded, event: Coded) -> Coded:
+    """The kind of each key="value" row, from its Detail and Event: once per distinct pair."""
+    width = len(event.dictionary) + 1
+    pairs = detail.codes.astype(np.int64) * width + event.codes + 1
+    distinct, index = np.unique(pairs, return_inverse=True)
+    details = [*detail.dictionary.to_pylist(), None]  # code -1 (null) reads the last
+    events = [*event.dictionary.to_pylist(), None]
+    names = [_kind(details[pair // width], events[pair % width - 1]) for pair in distinct.tolist()]
+    return Coded(index.reshape(-1).astype(np.int32), pa.array(names, pa.string()))
+
+
+def _rows_of(column: Coded, names: frozenset[str]) -> np.ndarray:
+    """Where `column` holds one of `names`."""
+    table = np.array([*(value in names for value in column.dictionary.to_pylist()), False], dtype=bool)
+    return table[column.codes]
+
+
 def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list, keep: np.ndarray) -> dict:
-    """The key="value" columns, mapped once per shape and decoded once per distinct value."""
-    n = len(rows)
+    """The key="value" columns (Coded text, int64 numbers, the message as strings), mapped once per
+    shape and decoded once per distinct value."""
     kv = rows[:, L.FAMILY] == L.KV
     shapes = rows[:, L.SHAPE]
     for shape_id, plan in enumerate(plans):
@@ -219,41 +324,39 @@ def _kv_columns(block: bytes, rows: np.ndarray, values: np.ndarray, plans: list,
             keep &= ~(kv & (shapes == shape_id))
     key_values = _KeyValues(block, rows, values, plans)
     # padded values compare trimmed, as kv_record trims them (the message lines apart)
-    columns = {column: key_values.strings((key,)) for key, column in KEY_COLUMNS.items()}
-    msg = key_values.strings(("Msg",))
-    stripped = key_values.strings(("HTTPMSG", "SIPMSG"))
-    message = pc.coalesce(msg, stripped)
-    first_line = pc.struct_field(pc.extract_regex(stripped, r"^(?P<line>[^\n]*)"), "line") if n else stripped
-    start = pc.coalesce(msg, first_line).dictionary_encode()
+    *coded, msg, http, sip = key_values.codes((*KEY_COLUMNS, "Msg", "HTTPMSG", "SIPMSG"))
+    columns: dict[str, object] = dict(zip(KEY_COLUMNS.values(), coded, strict=True))
+    stripped = http.coalesce(sip)  # a shape holding both reads HTTPMSG
+    message = msg.coalesce(stripped)
+    first_line = pc.struct_field(pc.extract_regex(stripped.dictionary, r"^(?P<line>[^\n]*)"), "line")
+    start = msg.coalesce(stripped.mapped(first_line))
     for field, from_line in start_lines(start.dictionary).items():
-        columns[field] = pc.coalesce(from_line.take(start.indices).cast(pa.string()), columns[field])
-    pairs = pa.StructArray.from_arrays([columns["detail"], columns["event"]], ["d", "e"])
-    kinds = [_kind(p["d"], p["e"]) for p in pairs.to_pylist()] if n < 64 else None
-    if kinds is None:
-        encoded = pc.binary_join_element_wise(
-            pc.fill_null(columns["detail"], "\0"), pc.fill_null(columns["event"], "\0"), "\x01"
-        ).dictionary_encode()
-        mapped = []
-        for joined in encoded.dictionary.to_pylist():
-            detail, event = joined.split("\x01", 1)
-            mapped.append(_kind(detail.replace("\0", ""), event.replace("\0", "")))
-        kind = pa.array(mapped, pa.string()).take(encoded.indices)
-    else:
-        kind = pa.array(kinds, pa.string())
-    transaction = pc.is_in(kind, pa.array(sorted(TRANSACTION_KINDS)))
-    columns["message"] = pc.if_else(transaction, pa.nulls(n, pa.string()), message)
+        texts = from_line.cast(pa.string()) if field == "status" else from_line
+        columns[field] = start.mapped(texts).coalesce(columns[field])
+    kind = _kinds(columns["detail"], columns["event"])
+    transaction = _rows_of(kind, TRANSACTION_KINDS)
+    columns["message"] = message.null_where(transaction).strings()
     columns["kind"] = kind
     for column in _INT_COLUMNS:
-        columns[column] = numbers(columns[column], keep)
-    urls = pc.if_else(pc.equal(kind, "receive_request"), columns["url"], pa.nulls(n, pa.string()))
-    encoded = urls.dictionary_encode()
-    segments = route_segments(encoded.dictionary).dictionary_encode()
-    routes = [route_columns(segment) for segment in segments.dictionary.to_pylist()]
-    per_url = segments.indices.take(encoded.indices)
-    for part in ROUTE_PARTS:
-        kind_of = pa.int64() if part == "port" else pa.string()
-        columns[f"route_{part}"] = pa.array([r.get(f"route_{part}") for r in routes], kind_of).take(per_url)
+        columns[column] = coded_numbers(columns[column], keep)
+    requests = _rows_of(kind, frozenset({"receive_request"}))
+    columns.update(coded_routes(columns["url"].null_where(~requests)))
     return columns
+
+
+_SPAN_FIELDS = {
+    "host": L.HOST_START, "process": L.PROC_START, "thread": L.THREAD_START, "program": L.PROGRAM_START,
+    "action": L.ACTION_START, "f1": L.F1_START, "f3": L.F3_START, "server": L.SERVER_START, "ip": L.IP_START,
+}  # fmt: skip
+
+
+def _field_codes(block: bytes, rows: np.ndarray, columns: tuple[int, ...]) -> list[Coded]:
+    """The span fields of the event rows at `columns` as coded columns: the compiled
+    `encode_fields` reads them row by row, all at once."""
+    if _encode_fields is None or not len(rows):
+        return [span_codes(block, rows[:, column], rows[:, column + 1]) for column in columns]
+    found = _encode_fields(block, np.ascontiguousarray(rows), L.NCOL, columns, False)
+    return [_coded(one)[0] for one in found]
 
 
 def to_table(block: bytes, raw: RawScan) -> ScanResult:
@@ -271,65 +374,52 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
     plans = [_shape_plan(shape) for shape in raw.shapes]
     keep = np.ones(len(rows), dtype=bool)
     n = len(rows)
-    null_str = pa.nulls(n, pa.string())
 
-    def spans(column: int) -> pa.Array:
-        return span_strings(block, rows[:, column], rows[:, column + 1])
-
+    spans = dict(zip(_SPAN_FIELDS, _field_codes(block, rows, tuple(_SPAN_FIELDS.values())), strict=True))
     kind_code = rows[:, L.KIND]
     kv = rows[:, L.FAMILY] == L.KV
-    columns: dict[str, pa.Array] = {"host": spans(L.HOST_START)}
-    diags = pa.array(rows[:, L.DIALECT] == L.DIAGS, pa.bool_())
-    columns["process"] = pc.if_else(diags, pa.scalar("traffic_server"), spans(L.PROC_START))
-    for name, column in (
-        ("thread", L.THREAD_START),
-        ("program", L.PROGRAM_START),
-        ("action", L.ACTION_START),
-    ):
-        columns[name] = spans(column)
-    columns["level"] = _names(L.LEVELS, rows[:, L.LEVEL])
-    f1, f3 = spans(L.F1_START), spans(L.F3_START)
-    ssl = pa.array(kind_code == L.KIND_SSL_FAILED, pa.bool_())
-    server, address = spans(L.SERVER_START), spans(L.IP_START)
-    columns["server_name"] = pc.if_else(ssl, f1, pc.if_else(pc.equal(server, ""), null_str, server))
-    columns["server_ip"] = pc.if_else(pc.equal(address, ""), null_str, address)
-    columns["sni"] = pc.if_else(ssl, null_str, f1)
-    columns["verify_error"] = pc.if_else(ssl, null_str, f3)
-    errors = pc.if_else(ssl, f3, null_str).dictionary_encode()
+    columns: dict[str, object] = {"host": spans["host"]}
+    diags = rows[:, L.DIALECT] == L.DIAGS
+    columns["process"] = Coded.constant("traffic_server", n).where(diags, spans["process"])
+    for name in ("thread", "program", "action"):
+        columns[name] = spans[name]
+    columns["level"] = Coded.of_names(rows[:, L.LEVEL] - 1, L.LEVELS)
+    f1, f3 = spans["f1"], spans["f3"]
+    ssl = kind_code == L.KIND_SSL_FAILED
+    server, address = spans["server"], spans["ip"]
+    columns["server_name"] = f1.where(ssl, server.null_if(""))
+    columns["server_ip"] = address.null_if("")
+    columns["sni"] = f1.null_where(ssl)
+    columns["verify_error"] = f3.null_where(ssl)
+    errors = f3.null_where(~ssl).used()
     split = [openssl_fields(text) for text in errors.dictionary.to_pylist()]
     for field in ("ssl_error_code", "ssl_reason"):
-        columns[field] = pa.array([e.get(field) for e in split], pa.string()).take(errors.indices)
-    columns["name_check"] = pa.array(
-        np.array([None, *L.NAME_CHECKS], dtype=object)[rows[:, L.NAME_CHECK]], pa.string()
-    )
+        columns[field] = errors.mapped(pa.array([e.get(field) for e in split], pa.string()))
+    columns["name_check"] = Coded.of_names(rows[:, L.NAME_CHECK] - 1, L.NAME_CHECKS)
     verify = (kind_code == L.KIND_VERIFY) & ~kv
     columns["depth"] = pa.array(rows[:, L.DEPTH], mask=~verify)
     columns["pid"] = pa.array(rows[:, L.PID], mask=rows[:, L.PID] == L.NULL)
     kv_columns = _kv_columns(block, rows, values, plans, keep)
-    kv_arrow = pa.array(kv, pa.bool_())
-    ats_kinds = np.array([L.ATS_KINDS[k] for k in range(4)], dtype=object)
-    columns["kind"] = pc.if_else(
-        kv_arrow, kv_columns.pop("kind"), pa.array(ats_kinds[kind_code], pa.string())
-    )
-    body = spans(L.MSG_START)
-    columns["message"] = pc.if_else(kv_arrow, kv_columns.pop("message"), body)
+    ats_kinds = tuple(L.ATS_KINDS[k] for k in range(4))
+    columns["kind"] = kv_columns.pop("kind").where(kv, Coded.of_names(kind_code, ats_kinds))
+    body = span_strings(block, rows[:, L.MSG_START], rows[:, L.MSG_LEN])
+    columns["message"] = pc.if_else(pa.array(kv, pa.bool_()), kv_columns.pop("message"), body)
     text = rows[:, L.FAMILY] == L.TEXT
     if text.any():  # a padded first pair (`Key ="v"`) is key="value" to the record path: decline
         padded = pc.fill_null(pc.match_substring_regex(body, _PADDED_KV), False)
         keep &= ~(text & np.asarray(padded.to_numpy(zero_copy_only=False), dtype=bool))
     for name, array in kv_columns.items():  # a kv column is null outside key="value" bodies
-        columns[name] = pc.if_else(kv_arrow, array, columns[name]) if name in columns else array
+        columns[name] = array.where(kv, columns[name]) if name in columns else array
+    coded = {name: columns.pop(name) for name in CODED_COLUMNS}
     arrays = {
         "offset": pa.array(rows[:, L.OFFSET]),
         "length": pa.array(rows[:, L.LENGTH]),
         "line": pa.array(rows[:, L.LINE]),
-        "dialect": pa.array(
-            np.array([None, *L.DIALECTS.values()], dtype=object)[rows[:, L.DIALECT]], pa.string()
-        ),
+        "dialect": Coded.of_names(rows[:, L.DIALECT] - 1, tuple(L.DIALECTS.values())).strings(),
         "ts": pa.array(rows[:, L.TS], mask=rows[:, L.TS] == L.NULL).cast(pa.timestamp("ns", "UTC")),
         "ts_start": pa.array(rows[:, L.TS_START]),
         "ts_len": pa.array(rows[:, L.TS_LEN]),
-        **{name: columns[name] for name in STRING_COLUMNS},
+        "message": columns["message"],
         **{name: columns[name] for name in INT_COLUMNS},
         "shape": pa.array(rows[:, L.SHAPE], pa.int32()),
         "values_first": pa.array(rows[:, L.VALUES_FIRST]),
@@ -355,7 +445,8 @@ def to_table(block: bytes, raw: RawScan) -> ScanResult:
         declined = np.concatenate([declined, extra_rows])
         declined = declined[np.argsort(declined[:, 2], kind="stable")]
     return ScanResult(
-        events=table.filter(pa.array(keep)) if not keep.all() else table,
+        base=table.filter(pa.array(keep)) if not keep.all() else table,
+        coded={name: column.filter(keep) for name, column in coded.items()},
         declined=pa.table(
             {
                 "offset": pa.array(declined[:, 0]),

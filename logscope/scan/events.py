@@ -32,7 +32,8 @@ from logscope.frame import (
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
 from logscope.scan import compact
-from logscope.scan.columns import ScanResult, span_strings
+from logscope.scan.coded import Coded, normalized
+from logscope.scan.columns import ScanResult, span_codes, span_strings, trimmed_values
 from logscope.scan.times import bsd_zones, yearless_times, zone_texts
 from logscope.scan.values import clear_caches
 
@@ -50,7 +51,7 @@ _TEXTS = tuple(c for c, d in EVENT_DTYPES.items() if d == "string")
 def native_rows(result: ScanResult) -> np.ndarray:
     """Which accepted rows this layer builds (the others are sent to the record path): a BSD line
     whose UTCTime gives a zone the record path would not read the same way is one of the others."""
-    dialect = result.events["dialect"]
+    dialect = result.base["dialect"]
     native = np.array(
         pc.is_in(dialect, pa.array(_NATIVE_DIALECTS)).to_numpy(zero_copy_only=False), dtype=bool
     )
@@ -64,7 +65,7 @@ def _zoned_bsd(result: ScanResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with a digit), each one's zone offset (seconds) and whether it is read as the record path reads
     it; computed once per block."""
     if "bsd_zones" not in result.memo:
-        result.memo["bsd_zones"] = _bsd_zones_of(result.block, result.events)
+        result.memo["bsd_zones"] = _bsd_zones_of(result.block, result.base)
     return result.memo["bsd_zones"]
 
 
@@ -83,25 +84,23 @@ def _bsd_zones_of(block: bytes, table: pa.Table) -> tuple[np.ndarray, np.ndarray
     return rows, zone, readable
 
 
-def _yearless(
-    result: ScanResult, rows: np.ndarray, table: pa.Table, ts_text: pa.Array, offset: pa.Array, year
-):
+def _yearless(result: ScanResult, rows: np.ndarray, table: pa.Table, offset: Coded, year):
     """`ts` and `ts_offset` of the BSD and diags rows (of `table`, the block's `rows`) as the record
     path gives them (logscope.frame: a yearless time through diags_times, UTC assumed for BSD,
     `unknown` for diags; a BSD line with a UTCTime keeps the scanner's time and gets its zone)."""
     ts = table["ts"]
-    dialect = np.asarray(table["dialect"].to_numpy(zero_copy_only=False), dtype=object)
-    bsd, diags = dialect == "bsd", dialect == "diags"
+    bsd, diags = (_is(table["dialect"], name) for name in ("bsd", "diags"))
     if not (bsd.any() or diags.any()):
         return ts, offset
-    n = len(dialect)
+    n = len(bsd)
     zoned_rows, zone_seconds, _ = _zoned_bsd(result)  # block rows, in order
     chosen = np.flatnonzero(rows)  # the block rows of `table`, in order
     by_utc = np.isin(chosen, zoned_rows)
     zoned, zone = np.flatnonzero(by_utc), zone_seconds[np.isin(zoned_rows, chosen)]
     yearless = diags | (bsd & ~by_utc)
     if yearless.any():
-        texts = ts_text.take(pa.array(np.flatnonzero(yearless)))
+        at = np.flatnonzero(yearless)
+        texts = span_strings(result.block, table["ts_start"].to_numpy()[at], table["ts_len"].to_numpy()[at])
         texts = pc.if_else(pa.array(bsd[yearless]), pc.binary_join_element_wise(texts, ".000", ""), texts)
         times = np.full(n, -1, np.int64)
         times[yearless] = pc.fill_null(yearless_times(texts, year).cast(pa.int64()), -1).to_numpy()
@@ -110,7 +109,12 @@ def _yearless(
     zones = np.full(n, None, object)
     zones[zoned] = zone_texts(zone)
     zones[bsd & ~by_utc] = UTC_ASSUMED
-    return ts, pc.if_else(pa.array(bsd), pa.array(zones, pa.string()), offset)
+    return ts, Coded.encode(pa.array(zones, pa.string())).where(bsd, offset)
+
+
+def _is(array: pa.Array | pa.ChunkedArray, text: str) -> np.ndarray:
+    """Where `array` holds `text`, as numpy booleans."""
+    return np.asarray(pc.fill_null(pc.equal(array, text), False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -124,32 +128,52 @@ def _categorical(array: pa.Array | pa.ChunkedArray) -> pd.Categorical:
 
 
 def _extras(result: ScanResult, table: pa.Table) -> list:
-    """Per row its unknown keys as the record path's `extra` (stripped values; None when none); rows
-    with the same unknown keys and values share one dict (treat them as read-only)."""
-    out: list = [None] * table.num_rows
+    """Per row its unknown keys as the record path's `extra` (values trimmed of ASCII space; None
+    when none); rows with the same unknown keys and values share one dict (treat them as
+    read-only). The values are read as codes per shape, and a dict made per distinct combination."""
+    out = np.full(table.num_rows, None, dtype=object)
     shapes = table["shape"].to_numpy()
     firsts = table["values_first"].to_numpy()
-    values = result.values
-    for shape_id in np.unique(shapes[shapes >= 0]):
+    for shape_id in np.unique(shapes[shapes >= 0]).tolist():
         keys = result.shapes[shape_id]
         positions = [i for i, key in enumerate(keys) if key not in _NOT_EXTRA]
         if not positions:
             continue
         rows = np.flatnonzero(shapes == shape_id)
-        parts = [
-            pc.utf8_trim(
-                span_strings(result.block, values[firsts[rows] + i, 0], values[firsts[rows] + i, 1]),
-                " \t\n\r\x0b\x0c",
-            )
-            for i in positions
-        ]
-        joined = pc.binary_join_element_wise(*parts, "\0") if len(parts) > 1 else parts[0]
-        encoded = joined.dictionary_encode()
+        index = firsts[rows][:, None] + np.array(positions, dtype=np.int64)[None, :]
+        parts = trimmed_values(result.block, result.values, index)
+        first, inverse = _combinations([part.codes for part in parts])
+        texts = [part.dictionary.to_pylist() for part in parts]
         names = [sys.intern(keys[i]) for i in positions]
-        dicts = [dict(zip(names, text.split("\0"), strict=True)) for text in encoded.dictionary.to_pylist()]
-        for row, code in zip(rows.tolist(), encoded.indices.to_pylist(), strict=True):
-            out[row] = dicts[code]
-    return out
+        dicts = np.empty(len(first), dtype=object)
+        dicts[:] = [
+            dict(
+                zip(
+                    names,
+                    (text[part.codes[row]] for text, part in zip(texts, parts, strict=True)),
+                    strict=True,
+                )
+            )
+            for row in first.tolist()
+        ]
+        out[rows] = dicts[inverse]
+    return out.tolist()
+
+
+def _combinations(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For rows of codes (one array per column, no nulls): the first row of each distinct
+    combination, and each row's combination (an index into those)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    bound = 1
+    for column in codes:
+        size = int(column.max()) + 1 if len(column) else 1
+        if bound * size >= 2**62:  # the key would overflow: number the combinations so far
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            bound = int(key.max()) + 1
+        key = key * size + column
+        bound *= size
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
@@ -168,23 +192,23 @@ def scanned_piece(
     Their text stays in the log: `offset` (from the start of the stream; the block starts at
     `block_offset`) and `length` say where, and `raw` is null (logscope.event_texts reads it).
     `year`: the year of yearless times (None: the record path's rule, see frame.diags_times)."""
-    table = result.events.filter(pa.array(rows)) if not rows.all() else result.events
+    table = result.base.filter(pa.array(rows)) if not rows.all() else result.base
     table = table.combine_chunks()
     n = table.num_rows
+    coded = {name: column.filter(rows) for name, column in result.coded.items()}
+
     piece: Piece = {}
-    ts_text = span_strings(result.block, table["ts_start"].to_numpy(), table["ts_len"].to_numpy())
-    offset = zone_offsets(ts_text) if n else pa.array([], pa.string())
-    ts, offset = _yearless(result, rows, table, ts_text, pc.fill_null(offset, "unknown"), year)
+    starts, lengths = table["ts_start"].to_numpy(), table["ts_len"].to_numpy()
+    offset = zone_offsets(result.block, starts, lengths).coalesce(Coded.constant("unknown", n))
+    ts, offset = _yearless(result, rows, table, offset, year)
     piece["ts"] = _whole(ts)
     piece["ts_offset"] = offset
-    piece["kind"] = _whole(table["kind"])
+    piece["kind"] = coded["kind"]
     for column, dtype in EVENT_DTYPES.items():
         if column == "node":
-            piece[column] = (
-                pa.array([default_node] * n, pa.string()) if default_node else _whole(table["host"])
-            )
+            piece[column] = Coded.constant(default_node, n) if default_node else coded["host"]
         elif column == "source":
-            piece[column] = pa.array([source] * n, pa.string())
+            piece[column] = Coded.constant(source, n) if source is not None else Coded.nulls(n)
         elif column == "partial":
             piece[column] = pa.nulls(n, pa.bool_())
         elif column == "raw":
@@ -201,6 +225,8 @@ def scanned_piece(
             values = _whole(table[column])
             outside = pc.or_(pc.less(values, 0), pc.greater(values, 65535))
             piece[column] = pc.if_else(outside, pa.nulls(n, pa.int64()), values)
+        elif dtype == "category":
+            piece[column] = coded[column]
         else:
             piece[column] = _whole(table[column])
     return piece
@@ -211,7 +237,7 @@ def compact_piece(piece: Piece) -> Piece:
     values once, not every row's text) and every column in the narrowest type that holds it
     (logscope.scan.compact). Done where the piece is built, so a helper process sends less."""
     for column in _ENCODED:
-        piece[column] = compact.compact_codes(_whole(piece[column]))
+        piece[column] = compact.compact_codes(_settled(piece[column]))
     for column in _INTEGERS:
         piece[column] = compact.compact_integers(_whole(piece[column]))
     for column in _TEXTS:
@@ -219,12 +245,39 @@ def compact_piece(piece: Piece) -> Piece:
     return piece
 
 
-def zone_offsets(ts_text: pa.Array) -> pa.Array:
-    """The zone offset that ends each time text (`Z`, `+hh:mm`, `+hhmm`; null: none). The pattern
-    reads at most a text's last six characters, so it runs once per distinct tail, not per row."""
-    tails = pc.utf8_slice_codeunits(ts_text, start=-6).dictionary_encode()
-    offsets = pc.struct_field(pc.extract_regex(tails.dictionary, _OFFSET), "offset")
-    return offsets.take(tails.indices)
+def _settled(column: Coded | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A text column in the form `dictionary_encode` gives a text array: a coded column of the scan
+    (a value may stand twice in its dictionary, or be unused) normalised, text as it is."""
+    if isinstance(column, Coded):
+        return column.normalized()
+    array = _whole(column)
+    return normalized(array) if pa.types.is_dictionary(array.type) else array
+
+
+def zone_offsets(block: bytes, starts: np.ndarray, lengths: np.ndarray) -> Coded:
+    """The zone offset that ends each time text (spans of `block`: `Z`, `+hh:mm`, `+hhmm`; null:
+    none). The pattern reads at most a text's last six characters, so it runs once per distinct
+    tail, not per row. A tail is the text's last six bytes (a time is ASCII), less the bytes of a
+    character cut at its start: the same matches as over the last six characters. The tails are
+    encoded as bytes and made whole once per distinct tail."""
+    count = len(starts)
+    if not count:
+        return Coded.nulls(0)
+    size = np.where(lengths >= 0, np.minimum(lengths, 6), -1)
+    tails = span_codes(block, starts + np.maximum(lengths - 6, 0), size)  # as bytes: maybe a cut character
+    texts = [_whole_characters(tail) for tail in tails.dictionary.cast(pa.binary()).to_pylist()]
+    dictionary = pa.array(texts, pa.string())
+    return Coded(tails.codes, dictionary).mapped(
+        pc.struct_field(pc.extract_regex(dictionary, _OFFSET), "offset")
+    )
+
+
+def _whole_characters(tail: bytes) -> str:
+    """A tail of bytes without the continuation bytes of a character cut at its start."""
+    cut = 0
+    while cut < min(3, len(tail)) and 0x80 <= tail[cut] < 0xC0:
+        cut += 1
+    return tail[cut:].decode("utf-8")
 
 
 def record_piece(records: list[dict], year: int | None) -> Piece:
@@ -386,7 +439,7 @@ def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, in
         )
     )
     if not native.all():
-        other = result.events.filter(pa.array(~native))
+        other = result.base.filter(pa.array(~native))
         spans += zip(
             other["offset"].to_pylist(), other["length"].to_pylist(), other["line"].to_pylist(), strict=True
         )

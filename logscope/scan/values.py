@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from logscope.lines.records import _int_or_none, http_start_line, split_openssl_error
 from logscope.route import decode_route
+from logscope.scan.coded import Coded, through
 
 ROUTE_PARTS = ("segment", "domain", "scheme", "host", "port", "error")
 
@@ -67,6 +68,39 @@ def numbers(values: pa.Array, keep: np.ndarray) -> pa.Array:
         else:
             out[row] = number
     return pa.array(out, pa.int64())
+
+
+def coded_numbers(column: Coded, keep: np.ndarray) -> pa.Array:
+    """`numbers` of a coded column, read once per distinct value; a value int() refuses declines
+    the rows holding it."""
+    readable = np.ones(len(column.dictionary), dtype=bool)
+    per_value = numbers(column.dictionary, readable)
+    if not readable.all():
+        keep &= np.append(readable, True)[column.codes]
+    if not len(column.dictionary):
+        return pa.nulls(len(column), pa.int64())
+    return per_value.take(pa.array(column.codes, mask=column.codes < 0))
+
+
+def coded_routes(urls: Coded) -> dict[str, object]:
+    """The route columns of each row's URL, decoded once per distinct route segment."""
+    urls = urls.used()
+    segments = Coded.encode(route_segments(urls.dictionary))
+    routes = [route_columns(segment) for segment in segments.dictionary.to_pylist()]
+    per_row = Coded(through(segments.codes, urls.codes), segments.dictionary)
+    columns: dict[str, object] = {}
+    for part in ROUTE_PARTS:
+        values = [route.get(f"route_{part}") for route in routes]
+        if part == "port":
+            ports = pa.array(values, pa.int64())
+            columns["route_port"] = (
+                ports.take(pa.array(per_row.codes, mask=per_row.codes < 0))
+                if len(ports)
+                else pa.nulls(len(urls), pa.int64())
+            )
+        else:
+            columns[f"route_{part}"] = per_row.mapped(pa.array(values, pa.string()))
+    return columns
 
 
 def _number(value: str | None) -> int | bool | None:
@@ -137,13 +171,15 @@ _START_FIELDS = ("method", "url", "status", "reason")
 
 
 _OPENSSL: dict[str, dict] = {}
+_ROUTES: dict[str, dict] = {}  # a login storm's routes come back block after block
 _CACHE_LIMIT = 65536
 
 
 def clear_caches() -> None:
-    """Forget the decoded OpenSSL errors (up to 65,536 entries): they serve the scan of one
-    analysis, not the frame built after it."""
+    """Forget the decoded OpenSSL errors and routes (up to 65,536 entries each): they serve the scan
+    of one analysis, not the frame built after it."""
     _OPENSSL.clear()
+    _ROUTES.clear()
 
 
 def _cached(cache: dict, key: str, compute):
@@ -160,6 +196,10 @@ def openssl_fields(text: str) -> dict:
 
 
 def route_columns(segment: str) -> dict:
-    """The route columns of a route segment (`route_segments`)."""
+    """The route columns of a route segment (`route_segments`); treat the dict as read-only."""
+    return _cached(_ROUTES, segment, _route_columns)
+
+
+def _route_columns(segment: str) -> dict:
     route = decode_route(segment)
     return {f"route_{part}": getattr(route, part) for part in ROUTE_PARTS}
