@@ -254,10 +254,13 @@ def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categor
     string) and concatenates. Chunks with the same set of categories are one dtype to pandas and
     keep the first chunk's order; otherwise pandas falls back to sorted categories."""
     total, count = len(indices), len(dictionary)
-    same = total <= FRAME_ROWS or all(
-        np.count_nonzero(np.bincount(part[part >= 0], minlength=count)) == count
-        for start in range(0, total, FRAME_ROWS)
-        for part in (indices[start : start + FRAME_ROWS],)
+    same = (
+        total <= FRAME_ROWS
+        or all(
+            np.count_nonzero(np.bincount(part + 1, minlength=count + 1)[1:]) == count  # -1 (null) in bin 0
+            for start in range(0, total, FRAME_ROWS)
+            for part in (indices[start : start + FRAME_ROWS],)
+        )
     )
     if same:
         return pd.Categorical.from_codes(indices, dtype=_string_categories(dictionary))
