@@ -29,14 +29,29 @@ def marker_text(line: str) -> str:
     return (match[1] if match else "").strip() or MARKER
 
 
+def marked_lines(block: bytes, line_base: int) -> list[tuple[int, str]]:
+    """(line number, text) of the first MAX_MARKERS lines of a block of whole lines holding the token
+    (at most MAX_MARKER_LINE bytes of each), in block order."""
+    found: list[tuple[int, str]] = []
+    position = block.find(_TOKEN)
+    while position >= 0 and len(found) < MAX_MARKERS:
+        start = block.rfind(b"\n", 0, position) + 1
+        end = block.find(b"\n", position)
+        end = len(block) if end < 0 else end
+        raw = block[start : min(end, start + MAX_MARKER_LINE)]
+        found.append((line_base + block.count(b"\n", 0, start), raw.decode("utf-8", "replace")))
+        position = block.find(_TOKEN, end)
+    return found
+
+
 class MarkerLines:
     """Collects the marked lines of the logs one parse reads, as records with their time."""
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 
-    def reader(self, source: str, default_node: str | None) -> _BlockReader:
-        return _BlockReader(self, source, default_node)
+    def reader(self, source: str, default_node: str | None) -> MarkerReader:
+        return MarkerReader(self, source, default_node)
 
     def markers(self, *, year: int | None = None) -> list[dict[str, Any]]:
         """{node, ts (UTC, or None), text, file, line} per marked line, in the order read."""
@@ -55,24 +70,20 @@ class MarkerLines:
         ]
 
 
-class _BlockReader:
+class MarkerReader:
     """The `on_block` callback of one log: finds DEBUG_MARKER in each block of whole lines."""
 
     def __init__(self, owner: MarkerLines, source: str, default_node: str | None) -> None:
         self.owner, self.source, self.default_node = owner, source, default_node
 
     def __call__(self, block: bytes, line_base: int) -> None:
+        self.found(marked_lines(block, line_base))
+
+    def found(self, lines: list[tuple[int, str]]) -> None:
+        """A block's marked lines, found elsewhere (`marked_lines` of the block, by a scan)."""
         records = self.owner.records
-        position = block.find(_TOKEN)
-        while position >= 0 and len(records) < MAX_MARKERS:
-            start = block.rfind(b"\n", 0, position) + 1
-            end = block.find(b"\n", position)
-            end = len(block) if end < 0 else end
-            raw = block[start : min(end, start + MAX_MARKER_LINE)]
-            records.append(
-                self._record(raw.decode("utf-8", "replace"), line_base + block.count(b"\n", 0, start))
-            )
-            position = block.find(_TOKEN, end)
+        for line, text in lines[: max(MAX_MARKERS - len(records), 0)]:
+            records.append(self._record(text, line))
 
     def _record(self, text: str, line: int) -> dict[str, Any]:
         try:

@@ -33,18 +33,18 @@ from logscope.lines.blocks import (
     MAX_EVENT_BYTES,
     event_blocks,
     events_of_block,
-    has_line_prefixes,
     iter_events,
     looks_wrapped,
     needs_records,
     selected_events,
 )
-from logscope.lines.phrases import SafetyNet, SharedLineFinder
-from logscope.lines.tvcs import TvcsLines
-from logscope.markers import MarkerLines
+from logscope.lines.phrases import LineFinder, SafetyNet
+from logscope.lines.tvcs import TvcsLines, TvcsReader
+from logscope.markers import MarkerLines, MarkerReader
 from logscope.scan import line_finder, scan_path
 from logscope.scan.ahead import AFTER_BYTES, BlockScan, ScanAhead, ScannedBlock, scan_block, wanted
 from logscope.scan.events import PieceBuilder, net_events, record_piece
+from logscope.scan.found import BlockLines, block_lines
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]
 __all__ += ["iter_events"]
@@ -180,21 +180,20 @@ def parse_stream(
     count = 0
     head = stream.read(HEAD_BYTES)
     needle = _needle_for(source_kind, all_events, head)
-    finder = SharedLineFinder(line_finder())  # one pass per block for the net and the traversal reader
-    net = SafetyNet(source_name, finder)
+    net = SafetyNet(source_name)
     stream = _Replayed(head, stream)
-    on_block = net.block if markers is None else _both(net.block, markers.reader(source_name, default_node))
-    if tvcs is not None:
-        on_block = _both(
-            on_block,
-            tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head), finder=finder),
-        )
+    readers = _Readers(
+        net,
+        markers.reader(source_name, default_node) if markers is not None else None,
+        tvcs.reader(source_name, default_node, wrapped=looks_wrapped(head)) if tvcs is not None else None,
+        line_finder(),
+    )
     if isinstance(builder, PieceBuilder):
         blocks = event_blocks(stream, stats, progress)
-        settler = _Settler(needle, stats, builder, net, on_block, source_name, default_node)
+        settler = _Settler(needle, stats, builder, readers, source_name, default_node)
         count = _parse_blocks(blocks, settler, ahead)
     else:
-        events = iter_events(stream, stats, needle=needle, progress=progress, on_block=on_block)
+        events = iter_events(stream, stats, needle=needle, progress=progress, on_block=readers.block)
         for line_no, raw in events:
             net.event(line_no, raw, record := _record(line_no, raw, stats, source_name, default_node))
             builder.add(record)
@@ -251,7 +250,7 @@ def _parse_blocks(
     scanned_here = 0  # bytes of this log scanned by this process
     for block, line_base, aligned, block_offset in blocks:
         read = _ReadBlock(block, line_base, block_offset)
-        if aligned and not has_line_prefixes(block):
+        if aligned:
             job = settler.job(line_base, block_offset)
             if ahead is not None and scanned_here >= AFTER_BYTES and ahead.free():
                 ahead.hand(block, job)
@@ -277,12 +276,12 @@ class _Settler:
         needle: bytes | None,
         stats: ParseStats,
         builder: PieceBuilder,
-        net: SafetyNet,
-        on_block: Callable[[bytes, int], None],
+        readers: _Readers,
         source: str,
         default_node: str | None,
     ) -> None:
-        self.needle, self.stats, self.builder, self.net, self.on_block = needle, stats, builder, net, on_block
+        self.needle, self.stats, self.builder, self.readers = needle, stats, builder, readers
+        self.net = readers.net
         self.source, self.default_node = source, default_node
         self.count, self.pending = 0, None
 
@@ -292,12 +291,13 @@ class _Settler:
 
     def settle(self, read: _ReadBlock, ahead: ScanAhead | None) -> None:
         block, line_base, builder = read.block, read.line_base, self.builder
-        self.on_block(block, line_base)
-        sequence = builder.next_sequence()
         scanned = ahead.take() if read.handed and ahead is not None else read.scanned
+        self.readers.block(block, line_base, None if scanned is None else scanned.lines)
+        sequence = builder.next_sequence()
         if (
             self.pending is not None
             or scanned is None
+            or scanned.piece is None  # the scanner does not take the block
             or (scanned.declined and needs_records(block, scanned.declined))  # wrapped or flattened lines
         ):
             events, self.pending = events_of_block(block, line_base, self.needle, self.pending)
@@ -344,16 +344,28 @@ def _add_records(
     return len(records)
 
 
-def _both(
-    first: Callable[[bytes, int], None], second: Callable[[bytes, int], None]
-) -> Callable[[bytes, int], None]:
-    """One `on_block` callback that feeds every block to two readers (the safety net, the markers)."""
+class _Readers:
+    """The readers of one log's blocks (the safety net, the markers, the tvcs lines): each block is
+    given to them before its events, with the lines they look for (logscope.scan.found), found
+    with the block's scan or, for a block not scanned, here."""
 
-    def read(block: bytes, line_base: int) -> None:
-        first(block, line_base)
-        second(block, line_base)
+    def __init__(
+        self,
+        net: SafetyNet,
+        markers: MarkerReader | None,
+        tvcs: TvcsReader | None,
+        find: LineFinder,
+    ) -> None:
+        self.net, self.markers, self.tvcs, self.find = net, markers, tvcs, find
 
-    return read
+    def block(self, block: bytes, line_base: int, lines: BlockLines | None = None) -> None:
+        if lines is None:
+            lines = block_lines(block, line_base, self.find)
+        self.net.found(lines.phrases)
+        if self.markers is not None:
+            self.markers.found(lines.markers)
+        if self.tvcs is not None:
+            self.tvcs.found(block, line_base, lines.tvcs, lines.names_tvcs)
 
 
 def _parse_or_unparsed(text: str, stats: ParseStats) -> dict:

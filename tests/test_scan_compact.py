@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scan_parse import _parse, _sample_members
 
+from logscope.frame import category_dtype
 from logscope.scan import BACKEND, compact
 from logscope.scan.events import PieceBuilder, _joined_codes, record_piece
 
@@ -82,7 +83,7 @@ def test_codes_compacted_per_piece_join_as_pyarrows_unified_dictionaries(distinc
     np.testing.assert_array_equal(codes, np.concatenate(expected))
     assert dictionary.equals(unified.chunk(0).dictionary) and codes.dtype == np.int32
     order = np.random.default_rng(1).permutation(len(codes))
-    moved, values = _joined_codes([compact.compact_codes(part) for part in parts], order, False)
+    moved, values = _joined_codes([compact.compact_codes(part) for part in parts], order)
     assert [values[code].as_py() if code >= 0 else None for code in moved] == [
         texts[i] if i < distinct else (texts[i - 2] if i >= distinct + 2 else None) for i in order
     ]
@@ -118,3 +119,58 @@ def test_rows_of_different_blocks_with_equal_unknown_keys_share_one_dict():
     ] * 2 + [{"Deployment": "2", "Rule": "r"}, {"Rule": ["a list"]}]
     assert len({id(extra) for extra in extras[:3] + extras[4:6]}) == 1  # one dict across both blocks
     assert extras[6] is not extras[0] and extras[3] is not extras[7]  # other contents stay their own
+
+
+def _sliced(values: list, pad: int, kind: pa.DataType) -> pa.Array:
+    """`values` as a slice of a longer array (the slice starts `pad` items in), as pieces can be."""
+    return pa.array([7] * pad + values + [7] * 3, kind).slice(pad, len(values))
+
+
+@pytest.mark.parametrize("pad", [0, 1, 5, 8, 13])
+def test_integer_and_code_parts_read_from_their_buffers_honour_slices_and_nulls(pad):
+    values = [None, 1, -2, None, 100, None, 5, 6, 7, None, 11]
+    parts = [_sliced(values, pad, kind) for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64())]
+    got = compact.integer_column([_sliced([None, None], pad, pa.int16()), *parts])
+    expected = pd.array([None, None] + values * len(parts), dtype="Int64")
+    pd.testing.assert_extension_array_equal(got, expected)
+    assert not got._data[got._mask].any()  # a null's value is 0, whatever its slot held
+    texts = [None if value is None else f"t{value % 4}" for value in values]
+    coded = pa.array(["x"] * pad + texts, pa.string()).dictionary_encode().slice(pad)
+    codes, dictionary = compact.joined_codes([coded, pa.nulls(2), coded])
+    assert [dictionary[code].as_py() if code >= 0 else None for code in codes] == texts + [None] * 2 + texts
+
+
+def test_the_build_gives_back_the_memory_of_each_columns_parts(monkeypatch):
+    released = []
+    monkeypatch.setattr(compact, "release_freed_memory", lambda: released.append(True))
+    builder = PieceBuilder(year=2026)
+    builder.add(record_piece([{"line": 1, "kind": "other"}], 2026), builder.next_sequence())
+    frame = builder.build()
+    assert len(released) == len(frame.columns) + 1  # once for the scan, then after every column
+    monkeypatch.undo()
+    compact.release_freed_memory()  # the real one runs anywhere (no glibc: the pool only)
+
+
+def test_pieces_of_one_block_are_joined_in_line_order_and_blocks_in_their_order():
+    builder = PieceBuilder(year=2026)
+    first, second = builder.next_sequence(), builder.next_sequence()
+    builder.add(record_piece([{"line": line, "kind": "other"} for line in (10, 12)], 2026), second)
+    builder.add(record_piece([{"line": line, "kind": "other"} for line in (2, 5)], 2026), first)
+    builder.add(record_piece([{"line": line, "kind": "other"} for line in (3, 4)], 2026), first)
+    builder.add(record_piece([{"line": 11, "kind": "other"}], 2026), second)
+    assert builder.build()["line"].tolist() == [2, 3, 4, 5, 10, 11, 12]
+
+
+@pytest.mark.parametrize("distinct", [3, 32, 33, 500])
+def test_long_category_lists_made_from_arrow_values_have_the_list_made_dtype(distinct):
+    records = [
+        {"line": line, "kind": "other", "tracking_id": f"t-{(line * 7) % distinct}"}
+        for line in range(1, 3 * distinct + 1)
+    ]
+    builder = PieceBuilder(year=2026)
+    builder.add(record_piece(records, 2026), builder.next_sequence())
+    built = builder.build()["tracking_id"]
+    expected = pd.Series([record["tracking_id"] for record in records], dtype="string").astype("category")
+    assert built.dtype == expected.dtype
+    assert built.cat.categories.dtype == category_dtype([], "string").categories.dtype
+    assert built.astype(object).tolist() == expected.astype(object).tolist()

@@ -85,11 +85,14 @@ class SharedLineFinder:
     """One finder for every reader of a log that looks for lines by words (the safety net, the
     traversal reader): the first call on a block finds, in one pass, the lines holding a word of
     any list asked for so far; each call then keeps the lines holding a word of its own list. The
-    result is what `find(block, words)` gives, for less than one pass per list."""
+    result is what `find(block, words)` gives, for less than one pass per list. `word_lists`: lists
+    known from the start (else the first block is searched again when a new list is asked for)."""
 
-    def __init__(self, find: LineFinder = lines_holding) -> None:
+    def __init__(
+        self, find: LineFinder = lines_holding, word_lists: Iterable[tuple[bytes, ...]] = ()
+    ) -> None:
         self.find = find
-        self.word_lists: list[tuple[bytes, ...]] = []
+        self.word_lists: list[tuple[bytes, ...]] = list(word_lists)
         self.block: bytes | None = None
         self.found: list[int] = []
         self.laid: tuple[bytes, np.ndarray] | None = None  # the found lines end to end, their starts
@@ -179,7 +182,11 @@ class SafetyNet:
         self.held: list[tuple[int, bytes, dict]] = []
 
     def block(self, block: bytes, line_base: int) -> None:
-        self.hits.extend(phrase_lines(block, line_base, self.finder))
+        self.found(phrase_lines(block, line_base, self.finder))
+
+    def found(self, hits: list[tuple[int, bytes]]) -> None:
+        """A block's phrase lines, found elsewhere (`phrase_lines` of the block, by a scan)."""
+        self.hits.extend(hits)
 
     def event(self, line_no: int, raw: bytes, record: dict) -> None:
         if line_no != self.line:

@@ -26,7 +26,7 @@ MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"Failed to establish SSL connection", "ssl_failed"),
     (b"Authentication Failed", "auth_failed"),
 )
-_MARKER_WORDS = tuple(needle.lower() for needle, _ in MARKERS)
+MARKER_WORDS = tuple(needle.lower() for needle, _ in MARKERS)
 MAX_TVCS_LINES = 20_000  # a log holding more repeats itself: the first ones tell the story
 MAX_LINE = 8192  # bytes of one tvcs line read
 _UTC_TIME = re.compile(r'UTCTime=\s*"\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[,.](\d+)')
@@ -203,6 +203,24 @@ def names_tvcs(block: bytes) -> bool:
     return any(hint in block for hint in TVCS_BODY_HINTS) and TVCS_BARE_BODY.search(block) is not None
 
 
+def marker_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, str]]:
+    """(line number, text: at most MAX_LINE bytes) of the lines of a block of whole lines that hold a
+    marker, in block order (`finder` finds them in any case; a marker's own case is checked here)."""
+    found: list[tuple[int, str]] = []
+    line, counted = line_base, 0  # newlines counted from the previous start only: one pass per block
+    for start in finder(block, MARKER_WORDS):
+        end = block.find(b"\n", start)
+        end = len(block) if end < 0 else end
+        if not any(block.find(needle, start, end) >= 0 for needle, _ in MARKERS):
+            continue
+        line += block.count(b"\n", counted, start)
+        counted = start
+        found.append(
+            (line, block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r"))
+        )
+    return found
+
+
 class TvcsLines:
     """Collects the tvcs traversal lines of the logs one parse reads, as records with their place."""
 
@@ -218,10 +236,10 @@ class TvcsLines:
         *,
         wrapped: bool = False,
         finder: LineFinder = lines_holding,
-    ) -> _BlockReader:
+    ) -> TvcsReader:
         """The `on_block` callback of one log; `wrapped`: its lines were wrapped at a fixed width;
         `finder`: how the lines holding a marker are found (the safety net's, see phrases.LineFinder)."""
-        return _BlockReader(self, source, default_node, wrapped=wrapped, finder=finder)
+        return TvcsReader(self, source, default_node, wrapped=wrapped, finder=finder)
 
     def claimed(self) -> set[tuple[str, int]]:
         """(file, line) of every line read into a record with a known cause: the safety net need not
@@ -234,7 +252,7 @@ class TvcsLines:
         }
 
 
-class _BlockReader:
+class TvcsReader:
     """The `on_block` callback of one log: finds the tvcs markers in each block of whole lines."""
 
     def __init__(
@@ -244,21 +262,21 @@ class _BlockReader:
         self.wrapped, self.finder = wrapped, finder
 
     def __call__(self, block: bytes, line_base: int) -> None:
-        self.owner.seen = self.owner.seen or names_tvcs(block)
+        named = self.owner.seen or names_tvcs(block)
+        self.found(
+            block, line_base, [] if self.wrapped else marker_lines(block, line_base, self.finder), named
+        )
+
+    def found(self, block: bytes, line_base: int, lines: list[tuple[int, str]], named: bool) -> None:
+        """Read a block's lines holding a marker and whether it names tvcs, found elsewhere (by a
+        scan: `marker_lines`, `names_tvcs`); a wrapped log's block is searched here, its own way."""
+        self.owner.seen = self.owner.seen or named
         if self.wrapped:
             self._read_wrapped(block, line_base)
             return
-        line, counted = line_base, 0  # newlines counted from the previous start only: one pass per block
-        for start in self.finder(block, _MARKER_WORDS):  # in any case: the markers' own is checked here
-            end = block.find(b"\n", start)
-            end = len(block) if end < 0 else end
-            if not any(block.find(needle, start, end) >= 0 for needle, _ in MARKERS):
-                continue
+        for line, raw in lines:
             if len(self.owner.records) >= MAX_TVCS_LINES:
                 return
-            line += block.count(b"\n", counted, start)
-            counted = start
-            raw = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
             self._read(raw, line)
 
     def _read_wrapped(self, block: bytes, line_base: int) -> None:

@@ -32,7 +32,8 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from logscope.scan import scan
+from logscope.lines.blocks import has_line_prefixes
+from logscope.scan import line_finder, scan
 from logscope.scan.events import (
     Piece,
     compact_piece,
@@ -40,6 +41,7 @@ from logscope.scan.events import (
     native_rows,
     scanned_piece,
 )
+from logscope.scan.found import BlockLines, block_lines
 
 _LENGTH = struct.Struct("<Q")
 MAX_FRAME = 1 << 31  # a block is at most a few tens of MiB, and so is its scan
@@ -49,11 +51,13 @@ AFTER_BYTES = 16 * 1024 * 1024  # scanned here before the helper takes a block: 
 
 @dataclass
 class ScannedBlock:
-    """One block's scan as the parse stage settles it: the piece of accepted events and the declined
-    events' spans (offset, length, line)."""
+    """One block's scan as the parse stage settles it: the piece of accepted events (None: the
+    scanner does not take the block, the record path reads it), the declined events' spans (offset,
+    length, line), and the lines the readers look for (None: not looked for)."""
 
-    piece: Piece
+    piece: Piece | None
     declined: list[tuple[int, int, int]]
+    lines: BlockLines | None = None
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,15 @@ class BlockScan:
 
 
 def scan_block(block: bytes, job: BlockScan) -> ScannedBlock:
-    """Scan one event-aligned block into the piece the parse stage adds (a pure function of its
-    arguments, so it gives the same here and in the helper)."""
+    """Scan one event-aligned block into the piece the parse stage adds, and find the lines its
+    readers look for (a pure function of its arguments, so it gives the same here and in the helper)."""
+    lines = block_lines(block, job.line_base, line_finder())
+    if has_line_prefixes(block):  # an editor's `Line N: ` prefixes: the record path strips them
+        return ScannedBlock(None, [], lines)
     result = scan(block, job.line_base, job.needle, job.year, backend=job.backend)
     native = native_rows(result)
     piece = scanned_piece(result, native, job.source, job.default_node, job.block_offset, job.year)
-    return ScannedBlock(compact_piece(piece), declined_spans(result, native))
+    return ScannedBlock(compact_piece(piece), declined_spans(result, native), lines)
 
 
 def usable_cores() -> int:
