@@ -43,7 +43,8 @@ from logscope.lines.tvcs import TvcsLines, TvcsReader
 from logscope.markers import MarkerLines, MarkerReader
 from logscope.scan import line_finder, scan_path
 from logscope.scan.ahead import AFTER_BYTES, BlockScan, ScanAhead, ScannedBlock, scan_block, wanted
-from logscope.scan.events import PieceBuilder, net_events, record_piece
+from logscope.scan.build import PieceBuilder
+from logscope.scan.events import net_events, record_piece
 from logscope.scan.found import BlockLines, block_lines
 
 __all__ = ["EVENT_COLUMNS", "EVENT_DTYPES", "KINDS", "FrameBuilder", "ParseResult", "ParseStats"]

@@ -14,7 +14,8 @@ from test_scan_parse import _parse, _sample_members
 
 from logscope.frame import category_dtype
 from logscope.scan import BACKEND, compact
-from logscope.scan.events import PieceBuilder, _joined_codes, record_piece
+from logscope.scan.build import PieceBuilder, _joined_codes
+from logscope.scan.events import record_piece
 
 SCANNER = "compiled" if BACKEND == "compiled" else "arrow"
 INT64 = st.integers(-(2**63), 2**63 - 1)

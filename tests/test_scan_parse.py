@@ -96,11 +96,11 @@ def test_scanner_path_builds_the_record_paths_frame_on_the_dialect_corpus(monkey
 def test_scanner_path_builds_the_record_paths_frame_on_a_storm_slice_with_small_blocks(monkeypatch):
     import logscope.frame as frame_module
     import logscope.lines.blocks as blocks_module
-    import logscope.scan.events as events_module
+    import logscope.scan.build as build_module
 
     data = _storm_slice()
     monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 256 * 1024)  # many blocks
-    for module in (frame_module, events_module):  # many frame chunks: categories as the chunks give them
+    for module in (frame_module, build_module):  # many frame chunks: categories as the chunks give them
         monkeypatch.setattr(module, "FRAME_ROWS", 700)
     _assert_same(monkeypatch, [TextMember(data, name="storm.log", host="expe-a")])
 

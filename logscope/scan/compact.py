@@ -1,6 +1,6 @@
 """Pieces of the `events` frame held small until the frame is built (issue 14, item 3: memory).
 
-The parse stage keeps every block's piece until the end, when :class:`logscope.scan.events.PieceBuilder`
+The parse stage keeps every block's piece until the end, when :class:`logscope.scan.build.PieceBuilder`
 joins them; at 1 GiB that was ~630 MiB of Arrow columns, alive next to the frame being built. A piece's
 columns are stored here in the narrowest Arrow type that holds their values (an all-null column as
 the null type, no buffers; integers and dictionary codes in 8/16/32 bits), and read back at the build

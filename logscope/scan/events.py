@@ -1,15 +1,12 @@
-"""Scanner tables -> pieces of the `events` frame, and the frame built from pieces (issue 14, item 1).
+"""Scanner tables -> pieces of the `events` frame (issue 14, item 1).
 
 The parse stage scans each event-aligned block; the accepted events become one piece here (typed
 columns built per column, not per row), the declined ones are parsed by the reference path and
-become a piece of records. :class:`PieceBuilder` joins the pieces in file order into the same frame
-:class:`logscope.parse.FrameBuilder` builds from records, dtypes and categories included (see
-:func:`chunked_categorical` for why categories need care).
+become a piece of records. :mod:`logscope.scan.build` joins the pieces into the frame.
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
 
 import numpy as np
@@ -18,34 +15,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logscope.frame import (
-    EVENT_COLUMNS,
     EVENT_DTYPES,
-    FRAME_ROWS,
-    KIND_DTYPE,
-    KINDS,
     PORT_COLUMNS,
-    SMALL_CATEGORIES,
     TEXT_COLUMNS,
     UTC_ASSUMED,
-    category_dtype,
-    infer_bsd_zones,
     records_to_frame,
 )
 from logscope.lines.phrases import FAILURE_KINDS
 from logscope.lines.records import KEY_COLUMNS, REDUNDANT_KEYS
 from logscope.scan import compact
+from logscope.scan.build import ENCODED_COLUMNS, Piece
 from logscope.scan.coded import Coded, normalized
 from logscope.scan.columns import ScanResult, span_codes, span_strings, trimmed_values
 from logscope.scan.times import bsd_zones, yearless_times, zone_texts
-from logscope.scan.values import clear_caches
 
 # Envelopes whose time this layer converts as the record path does (BSD and diags through
 # logscope.scan.times); others go to the record path.
 _NATIVE_DIALECTS = ("rfc3339", "rfc5424", "bsd", "diags")
 _NOT_EXTRA = frozenset(KEY_COLUMNS) | {"Msg", "HTTPMSG", "SIPMSG", ""} | REDUNDANT_KEYS
 _OFFSET = r"(?P<offset>Z|[+-]\d\d:?\d\d)$"
-_CATEGORY_COLUMNS = tuple(c for c, d in EVENT_DTYPES.items() if d == "category")
-_ENCODED = (*_CATEGORY_COLUMNS, "ts_offset", "kind")
 _INTEGERS = tuple(c for c, d in EVENT_DTYPES.items() if d == "Int64")
 _TEXTS = tuple(c for c, d in EVENT_DTYPES.items() if d == "string")
 
@@ -178,9 +166,6 @@ def _combinations(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.reshape(-1)
 
 
-Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
-
-
 def scanned_piece(
     result: ScanResult,
     rows: np.ndarray,
@@ -238,7 +223,7 @@ def compact_piece(piece: Piece) -> Piece:
     """The piece as it waits for the build: text columns as dictionary codes (each block's distinct
     values once, not every row's text) and every column in the narrowest type that holds it
     (logscope.scan.compact). Done where the piece is built, so a helper process sends less."""
-    for column in _ENCODED:
+    for column in ENCODED_COLUMNS:
         piece[column] = compact.compact_codes(_settled(piece[column]))
     for column in _INTEGERS:
         piece[column] = compact.compact_integers(_whole(piece[column]))
@@ -299,166 +284,6 @@ def record_piece(records: list[dict], year: int | None) -> Piece:
         else:
             piece[column] = pa.array(series)
     return compact_piece(piece)
-
-
-def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categorical:
-    """The categories the record builder gives a column, from codes whose dictionary is in order of
-    appearance: it types every FRAME_ROWS rows apart (categories in order of appearance, dtype
-    string) and concatenates. Chunks with the same set of categories are one dtype to pandas and
-    keep the first chunk's order; otherwise pandas falls back to sorted categories."""
-    total, count = len(indices), len(dictionary)
-    same = (
-        total <= FRAME_ROWS
-        or all(
-            np.count_nonzero(np.bincount(part + 1, minlength=count + 1)[1:]) == count  # -1 (null) in bin 0
-            for start in range(0, total, FRAME_ROWS)
-            for part in (indices[start : start + FRAME_ROWS],)
-        )
-    )
-    if same:
-        return pd.Categorical.from_codes(indices, dtype=_string_categories(dictionary))
-    return sorted_categorical(indices, dictionary, "string")
-
-
-def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "object") -> pd.Categorical:
-    """Codes -> a categorical with sorted categories, as `astype("category")` of the values makes
-    (of dtype `dtype`: string when they come from string categories)."""
-    count = len(dictionary)
-    order = pc.sort_indices(dictionary).to_numpy()
-    remap = np.empty(count + 1, np.int32)
-    remap[order] = np.arange(count, dtype=np.int32)
-    remap[count] = -1
-    # the distinct values in code point order (UTF-8 byte order is the same), as astype("category")
-    # sorts them; from object values it infers the categories' dtype
-    values = dictionary.take(pa.array(order))
-    if dtype == "string":
-        categories = _string_categories(values)
-    else:  # the categories' dtype inferred from the values
-        categories = pd.CategoricalDtype(pd.Index(values.to_pylist(), dtype=None))
-    return pd.Categorical.from_codes(remap[indices], dtype=categories)
-
-
-def _string_categories(values: pa.Array) -> pd.CategoricalDtype:
-    """The dtype `category_dtype(values.to_pylist(), "string")` gives; a long list's index is made
-    from the Arrow values themselves, not from a Python string per value (~0.15 s and ~50 MiB for
-    the 1 GiB storm's 480,000 tracking ids)."""
-    if len(values) <= SMALL_CATEGORIES:
-        return category_dtype(values.to_pylist(), "string")
-    return pd.CategoricalDtype(pd.Index(pd.array(values, dtype="string")))
-
-
-class PieceBuilder:
-    """Pieces (pyarrow columns) in file order -> the `events` frame the record builder builds."""
-
-    def __init__(self, *, year: int | None = None, backend: str = "compiled") -> None:
-        self.year, self.backend = year, backend
-        self.pieces: list[Piece] = []
-        self.sequences: list[tuple[int, int]] = []  # (block number, rows) per piece
-        self.extras: dict[tuple, dict] = {}  # `extra` contents -> the dict the rows share
-        self.sequence = 0
-
-    def next_sequence(self) -> int:
-        """A number for the next block: pieces sort by (block, line), so a block's scanned and
-        declined events keep file order."""
-        self.sequence += 1
-        return self.sequence
-
-    def add(self, piece: Piece, sequence: int) -> None:
-        """Keep a block's piece for the build (compacted where it was built: `compact_piece`); its
-        `extra` dicts are shared with equal ones of earlier blocks."""
-        if piece and len(piece["line"]):
-            piece["extra"] = compact.shared_extras(piece["extra"], self.extras)
-            self.pieces.append(piece)
-            self.sequences.append((sequence, len(piece["line"])))
-
-    def build(self) -> pd.DataFrame:
-        """The typed `events` frame, sorted by time across nodes (a no-op for an ordered log).
-
-        Each column is built from its parts, which are then dropped, and the memory they held is
-        given back before the next column: the frame grows as the pieces shrink, rather than next
-        to all of them (the 1 GiB storm's pieces are ~260 MiB, its frame ~450 MiB)."""
-        clear_caches()  # the scan is over
-        if not self.pieces:
-            return records_to_frame([], year=self.year)
-        compact.release_freed_memory()  # what the scan freed, before the run's largest allocation
-        order = self._order()
-        columns: dict[str, object] = {}
-        for column in EVENT_COLUMNS:
-            columns[column] = _built_column(column, [piece.pop(column) for piece in self.pieces], order)
-            compact.release_freed_memory()
-        self.pieces, self.sequences, self.extras = [], [], {}
-        # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
-        frame = infer_bsd_zones(
-            pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
-        )
-        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
-            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
-
-    def _order(self) -> np.ndarray | None:
-        """The rows in (block, line) order, the order of the file; None when they are in it already
-        (every log read front to back: no sort then)."""
-        lines = compact.integer_column([piece["line"] for piece in self.pieces]).to_numpy()
-        blocks, sizes = zip(*self.sequences, strict=True)
-        block_of_row = np.repeat(np.array(blocks, np.int64), sizes)
-        steps = np.diff(block_of_row)
-        if np.all(steps >= 0) and np.all(np.diff(lines)[steps == 0] >= 0):
-            return None  # a stable sort would leave every row where it is
-        return np.lexsort((lines, block_of_row))
-
-
-def _built_column(column: str, parts: list, order: np.ndarray | None):
-    """One column of the frame from its pieces' parts, rows taken in `order` (None: as they are)."""
-    dtype = EVENT_DTYPES.get(column)
-    if column == "extra":
-        return _extra_column(parts, order)
-    if dtype == "string":  # the text stays in its pieces' buffers when no row moves
-        chunked = compact.texts(parts)
-        return pd.array(chunked if order is None else chunked.take(pa.array(order)), dtype="string")
-    if dtype == "Int64":
-        return compact.integer_column(parts, order)
-    if column in _ENCODED:
-        indices, dictionary = _joined_codes(parts, order)
-        if column == "kind":
-            remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
-            return pd.Categorical.from_codes(remap[indices], dtype=KIND_DTYPE)
-        if column == "ts_offset":
-            return sorted_categorical(indices, dictionary)
-        return compact.without_lookup_table(chunked_categorical(indices, dictionary))
-    array = pa.chunked_array(parts)
-    if order is not None:
-        array = array.take(pa.array(order))
-    if dtype == "boolean":
-        array = array.combine_chunks()
-        mask = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        values = np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        return pd.arrays.BooleanArray(values, mask)
-    return array.to_pandas()  # ts
-
-
-def _extra_column(parts: list[list], order: np.ndarray | None) -> pd.Series:
-    """The `extra` dicts (shared, see `compact.shared_extras`) as one object column, read straight
-    from the parts: assigning a list to an object array inspects every item (4x slower)."""
-    total = sum(len(part) for part in parts)
-    values = np.fromiter(itertools.chain.from_iterable(parts), dtype=object, count=total)
-    return pd.Series(values if order is None else values[order], dtype=object)
-
-
-def _joined_codes(parts: list, order: np.ndarray | None) -> tuple[np.ndarray, pa.Array]:
-    """Dictionary-encoded pieces -> codes in frame order and a dictionary in order of appearance."""
-    indices, dictionary = compact.joined_codes(parts)
-    if order is None:
-        return indices, dictionary
-    indices = indices[order]
-    appearance = pd.unique(indices[indices >= 0])
-    remap = np.full(len(dictionary) + 1, -1, np.int32)
-    remap[appearance] = np.arange(len(appearance), dtype=np.int32)
-    return remap[indices], dictionary.take(pa.array(appearance, pa.int64()))
-
-
-def _object_categories(column: pd.Series) -> pd.Categorical:
-    values = column.array
-    return pd.Categorical.from_codes(values.codes, categories=pd.Index(values.categories, dtype=object))
 
 
 def declined_spans(result: ScanResult, native: np.ndarray) -> list[tuple[int, int, int]]:
