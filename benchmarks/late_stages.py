@@ -10,8 +10,8 @@ JSON `logins` array (column-wise, as `analyze --format json` writes it): wall an
 time) seconds of the first run (the one
 `analyze` pays; pandas keeps hash tables it builds on first use on the frame, so later runs are
 cheaper) and of the best later run, with the load average, and the findings (id, status, count) so
-two runs can be compared. `--profile correlate` or `--profile signatures` prints the top of a cProfile
-of one run of that stage (SORT=tottime to sort by own time).
+two runs can be compared. `--profile correlate`, `--profile signatures` or `--profile logins`
+prints the top of a cProfile of one run of that stage (SORT=tottime to sort by own time).
 """
 
 from __future__ import annotations
@@ -96,6 +96,11 @@ def run(pkl: Path, repeat: int, profile: str | None) -> int:
         profiler = cProfile.Profile()
         if profile == "correlate":  # the first run of each: the one analyze pays
             profiler.runcall(correlate, events)
+        elif profile == "logins":
+            from logscope.logins import build_logins
+
+            correlation = correlate(events)
+            profiler.runcall(build_logins, correlation.transactions, events, correlation.tls_failures)
         else:
             profiler.runcall(signatures, correlate(events))
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
@@ -155,7 +160,7 @@ def main() -> int:
     time_parser = commands.add_parser("time")
     time_parser.add_argument("pkl", type=Path)
     time_parser.add_argument("--repeat", type=int, default=3)
-    time_parser.add_argument("--profile", choices=["correlate", "signatures"])
+    time_parser.add_argument("--profile", choices=["correlate", "signatures", "logins"])
     args = parser.parse_args()
     if args.command == "dump":
         return dump(args.file, args.out)

@@ -122,6 +122,21 @@ def test_rows_of_different_blocks_with_equal_unknown_keys_share_one_dict():
     assert extras[6] is not extras[0] and extras[3] is not extras[7]  # other contents stay their own
 
 
+def test_unknown_keys_follow_their_rows_when_blocks_arrive_out_of_order():
+    def rows(lines: range, value: str) -> list[dict]:
+        return [{"line": line, "kind": "other", "extra": {"Rule": f"{value}{line}"}} for line in lines]
+
+    builder = PieceBuilder(year=2026)
+    first, second = builder.next_sequence(), builder.next_sequence()
+    later = [*rows(range(4, 7), "b"), {"line": 7, "kind": "other"}]
+    builder.add(record_piece(later, 2026), second)  # the second block's piece is added first
+    builder.add(record_piece(rows(range(1, 4), "a"), 2026), first)
+    frame = builder.build()
+    assert frame["line"].tolist() == list(range(1, 8))
+    expected = [{"Rule": f"{value}{line}"} for value, line in zip("aaabbb", range(1, 7), strict=True)]
+    assert frame["extra"].tolist() == [*expected, None]
+
+
 def _sliced(values: list, pad: int, kind: pa.DataType) -> pa.Array:
     """`values` as a slice of a longer array (the slice starts `pad` items in), as pieces can be."""
     return pa.array([7] * pad + values + [7] * 3, kind).slice(pad, len(values))

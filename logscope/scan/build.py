@@ -8,8 +8,6 @@ Each block of a log becomes a piece (columns in pyarrow, text as dictionary code
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -29,7 +27,7 @@ from logscope.frame import (
 from logscope.scan import compact
 from logscope.scan.values import clear_caches
 
-Piece = dict[str, object]  # column -> pyarrow array (`extra`: a list of dicts)
+Piece = dict[str, object]  # column -> pyarrow array (`extra`: compact.SharedDicts)
 # the columns a piece keeps as dictionary codes until the build
 ENCODED_COLUMNS = (*(c for c, d in EVENT_DTYPES.items() if d == "category"), "ts_offset", "kind")
 
@@ -87,7 +85,8 @@ class PieceBuilder:
         self.year, self.backend = year, backend
         self.pieces: list[Piece] = []
         self.sequences: list[tuple[int, int]] = []  # (block number, rows) per piece
-        self.extras: dict[tuple, dict] = {}  # `extra` contents -> the dict the rows share
+        self.extra_codes: dict[tuple, int] = {}  # `extra` contents -> its code in `extra_dicts`
+        self.extra_dicts: list[dict] = []  # the dicts the rows of every piece share
         self.sequence = 0
 
     def next_sequence(self) -> int:
@@ -98,9 +97,9 @@ class PieceBuilder:
 
     def add(self, piece: Piece, sequence: int) -> None:
         """Keep a block's piece for the build (compacted where it was built: `compact_piece`); its
-        `extra` dicts are shared with equal ones of earlier blocks."""
+        `extra` dicts are shared with equal ones of earlier blocks (its column becomes codes)."""
         if piece and len(piece["line"]):
-            piece["extra"] = compact.shared_extras(piece["extra"], self.extras)
+            piece["extra"] = compact.shared_extras(piece["extra"], self.extra_codes, self.extra_dicts)
             self.pieces.append(piece)
             self.sequences.append((sequence, len(piece["line"])))
 
@@ -117,9 +116,13 @@ class PieceBuilder:
         order = self._order()
         columns: dict[str, object] = {}
         for column in EVENT_COLUMNS:
-            columns[column] = _built_column(column, [piece.pop(column) for piece in self.pieces], order)
+            parts = [piece.pop(column) for piece in self.pieces]
+            if column == "extra":
+                columns[column] = _extra_column(parts, self.extra_dicts, order)
+            else:
+                columns[column] = _built_column(column, parts, order)
             compact.release_freed_memory()
-        self.pieces, self.sequences, self.extras = [], [], {}
+        self.pieces, self.sequences, self.extra_codes, self.extra_dicts = [], [], {}, []
         # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
         frame = infer_bsd_zones(
             pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
@@ -143,8 +146,6 @@ class PieceBuilder:
 def _built_column(column: str, parts: list, order: np.ndarray | None):
     """One column of the frame from its pieces' parts, rows taken in `order` (None: as they are)."""
     dtype = EVENT_DTYPES.get(column)
-    if column == "extra":
-        return _extra_column(parts, order)
     if dtype == "string":  # the text stays in its pieces' buffers when no row moves
         chunked = compact.texts(parts)
         return pd.array(chunked if order is None else chunked.take(pa.array(order)), dtype="string")
@@ -169,12 +170,15 @@ def _built_column(column: str, parts: list, order: np.ndarray | None):
     return array.to_pandas()  # ts
 
 
-def _extra_column(parts: list[list], order: np.ndarray | None) -> pd.Series:
-    """The `extra` dicts (shared, see `compact.shared_extras`) as one object column, read straight
-    from the parts: assigning a list to an object array inspects every item (4x slower)."""
-    total = sum(len(part) for part in parts)
-    values = np.fromiter(itertools.chain.from_iterable(parts), dtype=object, count=total)
-    return pd.Series(values if order is None else values[order], dtype=object)
+def _extra_column(parts: list[np.ndarray], dicts: list[dict], order: np.ndarray | None) -> pd.Series:
+    """The `extra` column from its parts' codes into `dicts` (see `compact.shared_extras`), rows
+    taken in `order`: one take of the dicts by code, no Python step per row."""
+    codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    if order is not None:
+        codes = codes[order]
+    table = np.empty(len(dicts) + 1, dtype=object)  # the last entry, None: what -1 reads
+    table[: len(dicts)] = np.fromiter(dicts, dtype=object, count=len(dicts))
+    return pd.Series(table[codes], dtype=object)
 
 
 def _joined_codes(parts: list, order: np.ndarray | None) -> tuple[np.ndarray, pa.Array]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import sys
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -102,22 +103,49 @@ def nulls_of(array: pa.Array) -> np.ndarray | None:
     return valid == 0
 
 
-def shared_extras(extras: list, known: dict) -> list:
-    """A piece's `extra` (per row a dict of unknown keys, or None) with every dict whose keys and
-    values equal one seen before (`known`: contents -> the dict kept, across the pieces) replaced
-    by that one. A block shares a dict among its rows; across blocks the same few contents were
-    new dicts each time: 127,325 dicts of 734 contents (~50 MiB) at 1 GiB. Treat them as read-only.
-    """
-    distinct = {id(item): item for item in extras if item is not None}
-    swap = {}
-    for key, item in distinct.items():
+class SharedDicts(NamedTuple):
+    """A piece's `extra` column: per row a code into `dicts` (-1: None). Rows with the same unknown
+    keys and values share one dict (treat them as read-only); a column of codes moves between
+    processes and joins across pieces without a Python object per row."""
+
+    codes: np.ndarray  # int32
+    dicts: list[dict]
+
+    def equals(self, other: SharedDicts) -> bool:
+        """The same dicts on the same rows (as pyarrow's `equals`, which the other columns have)."""
+        return np.array_equal(self.codes, other.codes) and self.dicts == other.dicts
+
+    @classmethod
+    def of(cls, values: list[dict | None]) -> SharedDicts:
+        """Per-row dicts (or None) as codes; a dict standing on several rows is kept once."""
+        index: dict[int, int] = {}
+        dicts: list[dict] = []
+        codes = np.full(len(values), -1, np.int32)
+        for row, value in enumerate(values):
+            if value is not None:
+                code = index.setdefault(id(value), len(dicts))
+                if code == len(dicts):
+                    dicts.append(value)
+                codes[row] = code
+        return cls(codes, dicts)
+
+
+def shared_extras(extras: SharedDicts, known: dict[tuple, int], kept: list[dict]) -> np.ndarray:
+    """A piece's `extra` codes turned into codes of `kept`, the dicts of every piece so far: a dict
+    whose keys and values equal one kept before (`known`: contents -> its code) takes that one's
+    code, any other is appended. A block shares a dict among its rows; across blocks the same few
+    contents were new dicts each time (127,325 dicts of 734 contents, ~50 MiB at 1 GiB). One step
+    per distinct dict of the piece, none per row."""
+    remap = np.full(len(extras.dicts) + 1, -1, np.int32)  # the last entry: what -1 (None) reads
+    for local, item in enumerate(extras.dicts):
         try:
-            kept = known.setdefault(tuple(item.items()), item)
+            code = known.setdefault(tuple(item.items()), len(kept))
         except TypeError:  # a value that cannot be a key: the dict stays its own
-            continue
-        if kept is not item:
-            swap[key] = kept
-    return [swap.get(id(item), item) for item in extras] if swap else extras
+            code = len(kept)
+        if code == len(kept):
+            kept.append(item)
+        remap[local] = code
+    return remap[extras.codes]
 
 
 def texts(parts: list[pa.Array]) -> pa.ChunkedArray:

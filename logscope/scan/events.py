@@ -117,11 +117,12 @@ def _categorical(array: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
 
 
-def _extras(result: ScanResult, table: pa.Table) -> list:
+def _extras(result: ScanResult, table: pa.Table) -> compact.SharedDicts:
     """Per row its unknown keys as the record path's `extra` (values trimmed of ASCII space; None
-    when none); rows with the same unknown keys and values share one dict (treat them as
+    when none), as codes: rows with the same unknown keys and values share one dict (treat them as
     read-only). The values are read as codes per shape, and a dict made per distinct combination."""
-    out = np.full(table.num_rows, None, dtype=object)
+    codes = np.full(table.num_rows, -1, dtype=np.int32)
+    made: list[dict] = []
     shapes = table["shape"].to_numpy()
     firsts = table["values_first"].to_numpy()
     for shape_id in np.unique(shapes[shapes >= 0]).tolist():
@@ -135,8 +136,8 @@ def _extras(result: ScanResult, table: pa.Table) -> list:
         first, inverse = _combinations([part.codes for part in parts])
         texts = [part.dictionary.to_pylist() for part in parts]
         names = [sys.intern(keys[i]) for i in positions]
-        dicts = np.empty(len(first), dtype=object)
-        dicts[:] = [
+        codes[rows] = inverse + len(made)
+        made.extend(
             dict(
                 zip(
                     names,
@@ -145,9 +146,8 @@ def _extras(result: ScanResult, table: pa.Table) -> list:
                 )
             )
             for row in first.tolist()
-        ]
-        out[rows] = dicts[inverse]
-    return out.tolist()
+        )
+    return compact.SharedDicts(codes, made)
 
 
 def _combinations(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -276,6 +276,7 @@ def record_piece(records: list[dict], year: int | None) -> Piece:
     piece: Piece = {column: [record.get(column) for record in records] for column in TEXT_COLUMNS}
     piece["raw"] = pa.array(piece["raw"], pa.string())
     piece["message"] = pa.array(piece["message"], pa.string())
+    piece["extra"] = compact.SharedDicts.of(piece["extra"])
     for column in frame.columns:
         series = frame[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
