@@ -200,3 +200,62 @@ def test_a_line_whose_parsing_raises_is_counted_as_unparsed(monkeypatch):
     assert list(result.events["kind"]) == ["receive_request", "unparsed"]
     assert result.stats.unparsed == 1
     assert result.stats.parse_errors == {"RuntimeError": 1}
+
+
+_BLOCK_LINES = [
+    b"2026-03-04T09:12:44.120+01:00 expc1 traffic_server[1]: [ET_NET 0] WARNING: x\n",
+    b"Mar  4 09:12:44 expc1 traffic_server[1]: [ET_NET 0] DEBUG: y\n",
+    b"  Host: cucm1.example.com\n",
+    b"| HTTP/1.1 200 OK\n",
+    b"HTTPMSG:\n",
+    b"wrapped piece of a line\n",
+    b"\n",
+    b"Line 12: 2026-03-04T09:12:44Z expc1 traffic_server[1]: z\n",
+    b"  Line 13: | header\n",
+]
+
+
+def _blocks_cut_from_whole_buffers(data: bytes, chunk: int) -> list[tuple[bytes, bool, int]]:
+    """How event_blocks cut a log before it looked for the cut in each chunk first: the carried
+    bytes and the chunk joined, then cut (the reference the shortcut must equal)."""
+    out, carry, consumed = [], b"", 0
+    for at in range(0, len(data), chunk):
+        piece = data[at : at + chunk]
+        consumed += len(piece)
+        buffer = carry + piece
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            carry = buffer
+            continue
+        cut = blocks_module.event_cut(buffer, end)
+        aligned = cut > 0
+        cut = cut if aligned else end + 1
+        out.append((buffer[:cut], aligned, consumed - len(buffer)))
+        carry = buffer[cut:]
+    if carry:
+        out.append((carry if carry.endswith(b"\n") else carry + b"\n", True, consumed - len(carry)))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_BLOCK_LINES), max_size=40),
+    st.integers(min_value=1, max_value=400),
+    st.booleans(),
+)
+def test_blocks_are_cut_where_a_cut_of_the_whole_buffer_would_be(lines, chunk, ends_without_newline):
+    data = b"".join(lines)
+    if ends_without_newline:
+        data = data.rstrip(b"\n")
+    stats = ParseStats()
+    original = blocks_module.CHUNK_BYTES
+    blocks_module.CHUNK_BYTES = chunk
+    try:
+        got = [
+            (block, aligned, offset)
+            for block, _, aligned, offset in blocks_module.event_blocks(io.BytesIO(data), stats)
+        ]
+    finally:
+        blocks_module.CHUNK_BYTES = original
+    assert got == _blocks_cut_from_whole_buffers(data, chunk)
+    assert all(data[offset : offset + len(block)] == block[: len(data) - offset] for block, _, offset in got)

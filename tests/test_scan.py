@@ -540,11 +540,32 @@ def test_compiled_line_search_finds_the_lines_the_byte_search_finds(name):
         "fuzz": [FUZZ],
         "noise": [bytes(rng.choice(b"aAcCeErRtTiIfF\n ") for _ in range(20_000))],
     }
+
+    def pairs(found: bytes) -> list[tuple[int, int]]:
+        values = array.array("q", found).tolist()
+        return list(zip(values[0::2], values[1::2], strict=True))
+
     for block in blocks_of[name]:
-        found = array.array("q", _cscan.lines_holding(block, words)).tolist()
-        assert found == lines_holding(block, words), block[:80]
+        assert pairs(_cscan.lines_holding(block, words)) == lines_holding(block, words), block[:80]
         short = (b"ac", b"ca")
-        assert array.array("q", _cscan.lines_holding(block, short)).tolist() == lines_holding(block, short)
+        assert pairs(_cscan.lines_holding(block, short)) == lines_holding(block, short)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_each_line_found_comes_with_the_line_ends_before_it(compiled):
+    """A reader numbers a found line from its block's first line without counting the block again."""
+    from logscope.lines.phrases import lines_holding
+    from logscope.scan import _compiled_lines_holding
+
+    if compiled and BACKEND != "compiled":
+        pytest.skip("the compiled scanner is not built")
+    find = _compiled_lines_holding if compiled else lines_holding
+    block = b"ok\n\nfirst ALERT here\nok\r\nalert\n" + b"x" * 70 + b"\nlast alert"
+    found = find(block, (b"alert",))
+    assert [start for start, _ in found] == [4, 25, 102]
+    assert (
+        found == [(start, block.count(b"\n", 0, start)) for start, _ in found] == [(4, 2), (25, 4), (102, 6)]
+    )
 
 
 _START_TEXTS = [

@@ -82,7 +82,9 @@ def test_codes_compacted_per_piece_join_as_pyarrows_unified_dictionaries(distinc
     expected = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in unified.chunks]
     codes, dictionary = compact.joined_codes([compact.compact_codes(part) for part in parts])
     np.testing.assert_array_equal(codes, np.concatenate(expected))
-    assert dictionary.equals(unified.chunk(0).dictionary) and codes.dtype == np.int32
+    assert dictionary.equals(unified.chunk(0).dictionary) and codes.dtype == compact.code_dtype(
+        len(dictionary)
+    )
     order = np.random.default_rng(1).permutation(len(codes))
     moved, values = _joined_codes([compact.compact_codes(part) for part in parts], order)
     assert [values[code].as_py() if code >= 0 else None for code in moved] == [
@@ -190,3 +192,15 @@ def test_long_category_lists_made_from_arrow_values_have_the_list_made_dtype(dis
     assert built.dtype == expected.dtype
     assert built.cat.categories.dtype == category_dtype([], "string").categories.dtype
     assert built.astype(object).tolist() == expected.astype(object).tolist()
+
+
+@pytest.mark.parametrize("count", [0, 1, 126, 127, 32766, 32767, 2**31 - 2, 2**31 - 1])
+def test_codes_are_made_in_the_type_pandas_keeps_them_in(count):
+    categories = pd.Index(np.arange(count, dtype=np.int64)) if count < 40_000 else None
+    dtype = compact.code_dtype(count)
+    if categories is not None:  # pandas' own choice, for the counts an index can be made of here
+        codes = np.full(3, -1, np.int64)
+        assert pd.Categorical.from_codes(codes, categories=categories).codes.dtype == dtype
+    assert dtype == {0: np.int8, 1: np.int8, 126: np.int8, 127: np.int16, 32766: np.int16}.get(
+        count, np.int32 if count < 2**31 - 1 else np.int64
+    )

@@ -9,6 +9,7 @@ from test_scan import CORPUS
 
 from logscope import markers as markers_module
 from logscope.lines import tvcs as tvcs_module
+from logscope.lines.blocks import _LINE_PREFIXES as LINE_PREFIXES
 from logscope.lines.phrases import lines_holding, phrase_lines
 from logscope.lines.tvcs import TvcsLines, marker_lines, names_tvcs
 from logscope.markers import MarkerLines, marked_lines
@@ -64,3 +65,26 @@ def test_a_block_with_editor_line_prefixes_is_scanned_for_its_lines_and_left_to_
     scanned = scan_block(block, BlockScan(7, b"traffic_server", 2026, "arrow", "x.log", None, 0))
     assert scanned.piece is None and scanned.declined == []
     assert scanned.lines == block_lines(block, 7) and [line for line, _ in scanned.lines.markers] == [8]
+
+
+@pytest.mark.parametrize(
+    "block, prefixed",
+    [
+        (b"Line 12: 2026-03-04T09:12:44Z expc1 traffic_server[1]: x\n", True),
+        (b"ok\n \tLine 7: continued\n", True),
+        (b"ok\nthe Line 7: is not at the start\n", False),
+        (b"LINE 7: upper case\nline 8: lower case\n", False),
+        (b"Line seven: no number\nLine 9 no colon\n", False),
+        (b"deadline 5: online 6: \n", False),
+        (CORPUS, True),  # the corpus holds a pasted excerpt with `Line N: ` prefixes
+    ],
+)
+@pytest.mark.parametrize("compiled", [False, True])
+def test_line_prefixes_are_found_with_the_readers_line_search(block, prefixed, compiled):
+    """The scanner leaves a block with an editor's `Line N: ` prefixes to the record path; the
+    shared line search finds them as a search of the whole block for the prefix would."""
+    if compiled and line_finder() is lines_holding:
+        pytest.skip("the compiled scanner is not built")
+    find = line_finder() if compiled else lines_holding
+    assert block_lines(block, 1, find).line_prefixes is prefixed
+    assert (LINE_PREFIXES.search(block) is not None) is prefixed

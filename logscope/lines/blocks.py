@@ -9,7 +9,7 @@ wrapped piece is joined depends on what a block holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, Protocol
 
 import numpy as np
@@ -210,22 +210,35 @@ def event_blocks(
                     line_base += carry.count(b"\n", 0, whole)
                 carry, skipping = b"", True
                 continue
-        buffer = carry + chunk
-        end = buffer.rfind(b"\n")
-        if end < 0:
-            carry = buffer
+        offset = consumed - len(chunk) - len(carry)  # where the carried bytes, then the chunk, begin
+        block, carry, aligned = _next_block(carry, chunk)
+        if block is None:
             continue
-        cut = event_cut(buffer, end)
-        aligned = cut > 0
-        cut = cut if aligned else end + 1
-        block, carry = buffer[:cut], buffer[cut:]
-        yield block, line_base, aligned, consumed - len(buffer)
+        yield block, line_base, aligned, offset
         line_base += line_ends(block)
     if carry:
         block = carry if carry.endswith(b"\n") else carry + b"\n"
         yield block, line_base, True, consumed - len(carry)
         line_base += line_ends(block)
     stats.lines += line_base - 1
+
+
+def _next_block(carry: bytes, chunk: bytes) -> tuple[bytes | None, bytes, bool]:
+    """The block of whole lines that `carry` then `chunk` begin with, cut before a line that opens
+    an event (else after the last line end: not aligned), and the bytes left to carry; no block
+    while no line has ended. The cut is looked for in the chunk first (it looks at the lines after
+    a line end only, so it is the same there), and the block is then made in one copy, not two."""
+    end = chunk.rfind(b"\n")
+    if end >= 0 and (cut := event_cut(chunk, end)) > 0:
+        return b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:], True
+    buffer = carry + chunk
+    end = buffer.rfind(b"\n")
+    if end < 0:
+        return None, buffer, False
+    cut = event_cut(buffer, end)
+    aligned = cut > 0
+    cut = cut if aligned else end + 1
+    return buffer[:cut], buffer[cut:], aligned
 
 
 NEWLINE = ord("\n")
@@ -330,6 +343,11 @@ def events_of_block(
             return events, stop.value
 
 
-def has_line_prefixes(block: bytes) -> bool:
-    """Whether an editor's `Line N: ` prefixes are in the block (the record path strips them)."""
-    return b"Line " in block and _LINE_PREFIXES.search(block) is not None
+LINE_PREFIX_WORDS = (b"line ",)  # what a line with an editor's `Line N: ` prefix holds (lower-cased)
+
+
+def has_line_prefixes(block: bytes, starts: Iterable[int]) -> bool:
+    """Whether an editor's `Line N: ` prefixes are in the block (the record path strips them), given
+    the `starts` of its lines that hold LINE_PREFIX_WORDS in any case (a line search finds them with
+    the readers' words, so the block is not searched once more for them)."""
+    return any(_LINE_PREFIXES.match(block, start) for start in starts)

@@ -63,13 +63,15 @@ def family_of(families: list[str], process: str | None) -> str:
     return phrase_list().processes.get(process or "traffic_server", "ats")
 
 
-LineFinder = Callable[[bytes, tuple[bytes, ...]], Iterable[int]]
+FoundLine = tuple[int, int]  # a line's start offset in its block, and how many `\n` come before it
+LineFinder = Callable[[bytes, tuple[bytes, ...]], list[FoundLine]]
 
 
-def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
-    """The start offsets of the lines of `block` holding one of `words` (lower-case; ASCII letters
-    match in any case), in block order: one byte search per word over the lower-cased block. The
-    compiled scanner's `lines_holding` gives the same in one pass (the parse stage hands it in)."""
+def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[FoundLine]:
+    """The lines of `block` holding one of `words` (lower-case; ASCII letters match in any case), in
+    block order: (start offset, line ends before it). One byte search per word over the lower-cased
+    block, the line ends counted once up to the last line found. The compiled scanner's
+    `lines_holding` gives the same in one pass (the parse stage hands it in)."""
     lowered = block.lower()
     starts: set[int] = set()
     for word in words:
@@ -78,7 +80,12 @@ def lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
             starts.add(lowered.rfind(b"\n", 0, position) + 1)
             end = lowered.find(b"\n", position)
             position = -1 if end < 0 else lowered.find(word, end)
-    return sorted(starts)
+    found, counted, line_ends = [], 0, 0
+    for start in sorted(starts):
+        line_ends += block.count(b"\n", counted, start)
+        counted = start
+        found.append((start, line_ends))
+    return found
 
 
 class SharedLineFinder:
@@ -94,10 +101,10 @@ class SharedLineFinder:
         self.find = find
         self.word_lists: list[tuple[bytes, ...]] = list(word_lists)
         self.block: bytes | None = None
-        self.found: list[int] = []
+        self.found: list[FoundLine] = []
         self.laid: tuple[bytes, np.ndarray] | None = None  # the found lines end to end, their starts
 
-    def __call__(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def __call__(self, block: bytes, words: tuple[bytes, ...]) -> list[FoundLine]:
         if words not in self.word_lists:
             self.word_lists.append(words)
             self.block = None
@@ -108,12 +115,12 @@ class SharedLineFinder:
             return self.found
         return self._holding(block, words)
 
-    def _holding(self, block: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def _holding(self, block: bytes, words: tuple[bytes, ...]) -> list[FoundLine]:
         """The found lines that hold one of `words`: the lines are laid end to end (once per
         block) and searched once, so the search's own case rules decide."""
         if self.laid is None:
             lines, firsts, at = [], [], 0
-            for start in self.found:
+            for start, _ in self.found:
                 end = block.find(b"\n", start)
                 line = block[start : len(block) if end < 0 else end]
                 lines.append(line)
@@ -121,7 +128,7 @@ class SharedLineFinder:
                 at += len(line) + 1
             self.laid = b"\n".join(lines), np.array(firsts, np.int64)
         text, firsts = self.laid
-        hits = list(self.find(text, words))
+        hits = [start for start, _ in self.find(text, words)]
         if not hits:
             return []
         owners = np.searchsorted(firsts, np.array(hits, np.int64), "right") - 1
@@ -132,14 +139,11 @@ def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holdin
     """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
     any_phrase = phrase_list().any_phrase
     found = []
-    counted, line_no = 0, line_base
-    for start in finder(block, phrase_list().prefilter):
+    for start, line_ends in finder(block, phrase_list().prefilter):
         end = block.find(b"\n", start)
         line = block[start : len(block) if end < 0 else end]
         if any_phrase.search(line.decode("utf-8", errors="replace")):
-            line_no += block.count(b"\n", counted, start)
-            counted = start
-            found.append((line_no, line))
+            found.append((line_base + line_ends, line))
     return found
 
 

@@ -207,17 +207,13 @@ def marker_lines(block: bytes, line_base: int, finder: LineFinder = lines_holdin
     """(line number, text: at most MAX_LINE bytes) of the lines of a block of whole lines that hold a
     marker, in block order (`finder` finds them in any case; a marker's own case is checked here)."""
     found: list[tuple[int, str]] = []
-    line, counted = line_base, 0  # newlines counted from the previous start only: one pass per block
-    for start in finder(block, MARKER_WORDS):
+    for start, line_ends in finder(block, MARKER_WORDS):
         end = block.find(b"\n", start)
         end = len(block) if end < 0 else end
         if not any(block.find(needle, start, end) >= 0 for needle, _ in MARKERS):
             continue
-        line += block.count(b"\n", counted, start)
-        counted = start
-        found.append(
-            (line, block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r"))
-        )
+        text = block[start : min(end, start + MAX_LINE)].decode("utf-8", "replace").rstrip("\r")
+        found.append((line_base + line_ends, text))
     return found
 
 

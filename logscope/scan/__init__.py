@@ -48,7 +48,7 @@ from array import array
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from logscope.lines.phrases import LineFinder, lines_holding
+from logscope.lines.phrases import FoundLine, LineFinder, lines_holding
 from logscope.scan import arrowscan, pyscan
 from logscope.scan.columns import ScanResult, to_table
 from logscope.scan.layout import MAX_EVENT_BYTES
@@ -98,8 +98,9 @@ def line_finder() -> LineFinder:
     return _compiled_lines_holding if scan_path() == "compiled" else lines_holding
 
 
-def _compiled_lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[int]:
-    return array("q", _cscan.lines_holding(block, words)).tolist()
+def _compiled_lines_holding(block: bytes, words: tuple[bytes, ...]) -> list[FoundLine]:
+    found = array("q", _cscan.lines_holding(block, words)).tolist()
+    return list(zip(found[0::2], found[1::2], strict=True))
 
 
 def scan_raw(

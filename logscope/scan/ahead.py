@@ -32,7 +32,6 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from logscope.lines.blocks import has_line_prefixes
 from logscope.scan import line_finder, scan
 from logscope.scan.events import (
     Piece,
@@ -77,7 +76,7 @@ def scan_block(block: bytes, job: BlockScan) -> ScannedBlock:
     """Scan one event-aligned block into the piece the parse stage adds, and find the lines its
     readers look for (a pure function of its arguments, so it gives the same here and in the helper)."""
     lines = block_lines(block, job.line_base, line_finder())
-    if has_line_prefixes(block):  # an editor's `Line N: ` prefixes: the record path strips them
+    if lines.line_prefixes:  # an editor's `Line N: ` prefixes: the record path strips them
         return ScannedBlock(None, [], lines)
     result = scan(block, job.line_base, job.needle, job.year, backend=job.backend)
     native = native_rows(result)

@@ -56,8 +56,8 @@ def sorted_categorical(indices: np.ndarray, dictionary: pa.Array, dtype: str = "
     (of dtype `dtype`: string when they come from string categories)."""
     count = len(dictionary)
     order = pc.sort_indices(dictionary).to_numpy()
-    remap = np.empty(count + 1, np.int32)
-    remap[order] = np.arange(count, dtype=np.int32)
+    remap = np.empty(count + 1, compact.code_dtype(count))
+    remap[order] = np.arange(count, dtype=remap.dtype)
     remap[count] = -1
     # the distinct values in code point order (UTF-8 byte order is the same), as astype("category")
     # sorts them; from object values it infers the categories' dtype
@@ -154,7 +154,8 @@ def _built_column(column: str, parts: list, order: np.ndarray | None):
     if column in ENCODED_COLUMNS:
         indices, dictionary = _joined_codes(parts, order)
         if column == "kind":
-            remap = np.array([KINDS.index(k) for k in dictionary.to_pylist()] + [-1], np.int32)
+            kinds = [KINDS.index(k) for k in dictionary.to_pylist()]
+            remap = np.array([*kinds, -1], compact.code_dtype(len(KINDS)))
             return pd.Categorical.from_codes(remap[indices], dtype=KIND_DTYPE)
         if column == "ts_offset":
             return sorted_categorical(indices, dictionary)
@@ -188,6 +189,6 @@ def _joined_codes(parts: list, order: np.ndarray | None) -> tuple[np.ndarray, pa
         return indices, dictionary
     indices = indices[order]
     appearance = pd.unique(indices[indices >= 0])
-    remap = np.full(len(dictionary) + 1, -1, np.int32)
-    remap[appearance] = np.arange(len(appearance), dtype=np.int32)
+    remap = np.full(len(dictionary) + 1, -1, indices.dtype)
+    remap[appearance] = np.arange(len(appearance), dtype=indices.dtype)
     return remap[indices], dictionary.take(pa.array(appearance, pa.int64()))

@@ -58,17 +58,31 @@ def compact_text(array: pa.Array) -> pa.Array:
     return pa.nulls(len(array)) if array.null_count == len(array) else array
 
 
+def code_dtype(count: int) -> np.dtype:
+    """The integer type pandas keeps a categorical's codes in for `count` categories (what
+    `Categorical.from_codes` converts other codes to): codes made in it are neither copied nor
+    converted, and a column of few values is a quarter of its int32 size."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
 def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
-    """Compacted code parts -> 32-bit codes into one dictionary, the parts' values in order of
-    first appearance (as `unify_dictionaries` orders them), filled part by part into one array."""
+    """Compacted code parts -> codes into one dictionary (in `code_dtype` of its size), the parts'
+    values in order of first appearance (as `unify_dictionaries` orders them), filled part by part
+    into one array."""
     coded = [part for part in parts if pa.types.is_dictionary(part.type)]
     kind = coded[0].dictionary.type if coded else pa.string()
     # every part's values -> their joined code; a chunked encoding shares one dictionary
     encoded = pa.chunked_array([part.dictionary for part in coded], kind).dictionary_encode()
     chunks = [chunk for chunk in encoded.chunks if len(chunk)]
     dictionary = chunks[0].dictionary if chunks else pa.array([], kind)
-    joined = np.concatenate([np.zeros(0, np.int32)] + [chunk.indices.to_numpy() for chunk in chunks])
-    codes = np.full(sum(len(part) for part in parts), -1, np.int32)
+    dtype = code_dtype(len(dictionary))
+    joined = np.concatenate(
+        [np.zeros(0, dtype), *(chunk.indices.to_numpy().astype(dtype) for chunk in chunks)]
+    )
+    codes = np.full(sum(len(part) for part in parts), -1, dtype)
     start = first = 0
     for part in parts:
         end = start + len(part)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from logscope.lines.blocks import LINE_PREFIX_WORDS, has_line_prefixes
 from logscope.lines.phrases import LineFinder, SharedLineFinder, lines_holding, phrase_lines, phrase_list
 from logscope.lines.tvcs import MARKER_WORDS, marker_lines, names_tvcs
 from logscope.markers import marked_lines
@@ -25,15 +26,18 @@ class BlockLines:
     tvcs: list[tuple[int, str]]  # lines holding a tvcs marker (an unwrapped log): `tvcs.marker_lines`
     names_tvcs: bool  # whether the block shows tvcs logging: `tvcs.names_tvcs`
     markers: list[tuple[int, str]]  # DEBUG_MARKER lines: `markers.marked_lines`
+    line_prefixes: bool  # an editor's `Line N: ` prefixes: `blocks.has_line_prefixes`
 
 
 def block_lines(block: bytes, line_base: int, find: LineFinder = lines_holding) -> BlockLines:
     """The lines of `block` (whole lines, the first one numbered `line_base`) the readers want; one
-    `find` pass over the block serves the safety net and the traversal reader."""
-    finder = SharedLineFinder(find, (phrase_list().prefilter, MARKER_WORDS))
+    `find` pass over the block serves the safety net, the traversal reader and the scanner's check
+    for line prefixes."""
+    finder = SharedLineFinder(find, (phrase_list().prefilter, MARKER_WORDS, LINE_PREFIX_WORDS))
     return BlockLines(
         phrases=phrase_lines(block, line_base, finder),
         tvcs=marker_lines(block, line_base, finder),
         names_tvcs=names_tvcs(block),
         markers=marked_lines(block, line_base),
+        line_prefixes=has_line_prefixes(block, (start for start, _ in finder(block, LINE_PREFIX_WORDS))),
     )
