@@ -9,17 +9,20 @@ keeps each marker as a small dict, never the rest of the log.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
 from logscope.frame import records_to_frame
 from logscope.lines import parse_event
+from logscope.lines.phrases import FoundLine, LineFinder
 
 MARKER = "DEBUG_MARKER"
 MAX_MARKERS = 200  # a log that holds more is marking something else; the timeline shows 50
 MAX_MARKER_LINE = 4096  # bytes of a marked line read (the time and the text are near its start)
 _TOKEN = MARKER.encode()
+TOKEN_WORDS = (MARKER.lower().encode(),)  # for a line search that matches letters in any case
 _TEXT = re.compile(re.escape(MARKER) + r'[\s:=-]*([^"]*)')
 
 
@@ -29,19 +32,34 @@ def marker_text(line: str) -> str:
     return (match[1] if match else "").strip() or MARKER
 
 
-def marked_lines(block: bytes, line_base: int) -> list[tuple[int, str]]:
+def marked_lines(block: bytes, line_base: int, finder: LineFinder | None = None) -> list[tuple[int, str]]:
     """(line number, text) of the first MAX_MARKERS lines of a block of whole lines holding the token
-    (at most MAX_MARKER_LINE bytes of each), in block order."""
+    (at most MAX_MARKER_LINE bytes of each), in block order. `finder`: a line search that finds the
+    lines holding TOKEN_WORDS in any case (the parse stage's shared one, see logscope.scan.found);
+    without it the block is searched for the token."""
     found: list[tuple[int, str]] = []
-    position = block.find(_TOKEN)
-    while position >= 0 and len(found) < MAX_MARKERS:
-        start = block.rfind(b"\n", 0, position) + 1
-        end = block.find(b"\n", position)
+    for start, line_ends in finder(block, TOKEN_WORDS) if finder else _token_lines(block):
+        end = block.find(b"\n", start)
         end = len(block) if end < 0 else end
+        if block.find(_TOKEN, start, end) < 0:  # the word in another case
+            continue
         raw = block[start : min(end, start + MAX_MARKER_LINE)]
-        found.append((line_base + block.count(b"\n", 0, start), raw.decode("utf-8", "replace")))
-        position = block.find(_TOKEN, end)
+        found.append((line_base + line_ends, raw.decode("utf-8", "replace")))
+        if len(found) == MAX_MARKERS:
+            break
     return found
+
+
+def _token_lines(block: bytes) -> Iterator[FoundLine]:
+    """The lines of `block` holding the token, found by a byte search for it."""
+    position, counted, line_ends = block.find(_TOKEN), 0, 0
+    while position >= 0:
+        start = block.rfind(b"\n", 0, position) + 1
+        line_ends += block.count(b"\n", counted, start)
+        counted = start
+        yield start, line_ends
+        end = block.find(b"\n", position)
+        position = -1 if end < 0 else block.find(_TOKEN, end)
 
 
 class MarkerLines:

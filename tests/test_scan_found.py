@@ -29,7 +29,7 @@ def _blocks() -> list[tuple[bytes, int]]:
     third = len(lines) // 3
     return [
         (b"".join(lines[:third]) + MARKED + TVCS, 1),
-        (TVCS.lower() + b"".join(lines[third : 2 * third]) + MARKED * 2, 101),
+        (TVCS.lower() + MARKED.lower() + b"".join(lines[third : 2 * third]) + MARKED * 2, 101),
         (b"".join(lines[2 * third :]), 5000),
     ]
 
@@ -88,3 +88,14 @@ def test_line_prefixes_are_found_with_the_readers_line_search(block, prefixed, c
     find = line_finder() if compiled else lines_holding
     assert block_lines(block, 1, find).line_prefixes is prefixed
     assert (LINE_PREFIXES.search(block) is not None) is prefixed
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_markers_found_by_the_shared_line_search_are_those_of_a_token_search(monkeypatch, compiled):
+    if compiled and line_finder() is lines_holding:
+        pytest.skip("the compiled scanner is not built")
+    monkeypatch.setattr(markers_module, "MAX_MARKERS", 3)
+    block = MARKED.lower() + b"ok\n" + MARKED * 2 + b"DEBUG_MARKER twice DEBUG_MARKER\n" + MARKED * 2
+    found = block_lines(block, 10, line_finder() if compiled else lines_holding).markers
+    assert found == marked_lines(block, 10)
+    assert [line for line, _ in found] == [12, 13, 14]  # the lower-cased word is not the token

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from logscope.lines.blocks import LINE_PREFIX_WORDS, has_line_prefixes
 from logscope.lines.phrases import LineFinder, SharedLineFinder, lines_holding, phrase_lines, phrase_list
 from logscope.lines.tvcs import MARKER_WORDS, marker_lines, names_tvcs
-from logscope.markers import marked_lines
+from logscope.markers import TOKEN_WORDS, marked_lines
 
 
 @dataclass
@@ -31,13 +31,13 @@ class BlockLines:
 
 def block_lines(block: bytes, line_base: int, find: LineFinder = lines_holding) -> BlockLines:
     """The lines of `block` (whole lines, the first one numbered `line_base`) the readers want; one
-    `find` pass over the block serves the safety net, the traversal reader and the scanner's check
-    for line prefixes."""
-    finder = SharedLineFinder(find, (phrase_list().prefilter, MARKER_WORDS, LINE_PREFIX_WORDS))
+    `find` pass over the block serves the safety net, the traversal reader, the markers and the
+    scanner's check for line prefixes."""
+    finder = SharedLineFinder(find, (phrase_list().prefilter, MARKER_WORDS, LINE_PREFIX_WORDS, TOKEN_WORDS))
     return BlockLines(
         phrases=phrase_lines(block, line_base, finder),
         tvcs=marker_lines(block, line_base, finder),
         names_tvcs=names_tvcs(block),
-        markers=marked_lines(block, line_base),
+        markers=marked_lines(block, line_base, finder),
         line_prefixes=has_line_prefixes(block, (start for start, _ in finder(block, LINE_PREFIX_WORDS))),
     )
