@@ -5,13 +5,15 @@ what each reader reads is what it finds in the block itself."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_scan import CORPUS
 
 from logscope import markers as markers_module
 from logscope.lines import tvcs as tvcs_module
 from logscope.lines.blocks import _LINE_PREFIXES as LINE_PREFIXES
 from logscope.lines.phrases import lines_holding, phrase_lines
-from logscope.lines.tvcs import TvcsLines, marker_lines, names_tvcs
+from logscope.lines.tvcs import TVCS_BARE_BODY, TVCS_PROCESS_NEEDLE, TvcsLines, marker_lines, names_tvcs
 from logscope.markers import MarkerLines, marked_lines
 from logscope.scan import line_finder
 from logscope.scan.ahead import BlockScan, scan_block
@@ -99,3 +101,40 @@ def test_markers_found_by_the_shared_line_search_are_those_of_a_token_search(mon
     found = block_lines(block, 10, line_finder() if compiled else lines_holding).markers
     assert found == marked_lines(block, 10)
     assert [line for line, _ in found] == [12, 13, 14]  # the lower-cased word is not the token
+
+
+_TVCS_LINES = [
+    b'2026-03-04T09:12:44.120+01:00 expc1 tvcs: UTCTime="x" Event="y"\n',
+    b'2026-03-04T09:12:44.120+01:00 expc1 tvcs[123]: Event="y"\n',
+    b'<14>1 2026-03-04T09:12:44Z expc1\ttvcs\t- - - Event="y"\n',
+    b"2026-03-04T09:12:44Z expc1 TVCS: upper case is not the process\n",
+    b"2026-03-04T09:12:44Z expc1 xtvcs: another process\n",
+    b"tvcs: at the start of a block, no blank before it\n",
+    b"2026-03-04T09:12:44Z expc1 a tvcstvcs:\ttvcs[12] tvcs\n",
+    b'Event="Outbound TLS Negotiation Error" Service="SIP" Dst-ip="198.51.100.20"\n',
+    b'2026-03-04T09:12:44Z expc1 Module="network.tcp" Event="x"\n',
+    b'Line 7: Module= "developer.ssl" x="y"\n',
+    b'\xef\xbb\xbfEvent="x" Service = "SIP"\n',
+    b'event="x" service="SIP" module="network.tcp"\n',
+    b'Event="x" Service="SIPS"\r\n',
+    b"2026-03-04T09:12:44Z expc1 traffic_server[1]: [ET_NET 0] WARNING: SIP network.tcp\n",
+    b"\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TVCS_LINES), max_size=8), st.booleans())
+def test_a_block_names_tvcs_when_a_search_of_the_whole_block_finds_it(lines, compiled):
+    """names_tvcs tries its process pattern only where the name is: the same answer as its two
+    patterns searched over the whole block."""
+    block = b"".join(lines)
+    find = line_finder() if compiled else lines_holding
+    whole = TVCS_PROCESS_NEEDLE.search(block) is not None or TVCS_BARE_BODY.search(block) is not None
+    assert names_tvcs(block) is whole
+    assert block_lines(block, 1, find).names_tvcs is whole
+
+
+def test_the_corpus_and_a_log_without_tvcs_are_told_apart():
+    assert names_tvcs(CORPUS) is (TVCS_PROCESS_NEEDLE.search(CORPUS) is not None) is True
+    without = CORPUS.replace(b"tvcs", b"tvxs").replace(b"Service=", b"Servic=").replace(b"Module=", b"Modul=")
+    assert names_tvcs(without) is False

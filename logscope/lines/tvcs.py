@@ -184,6 +184,7 @@ KNOWN_CAUSES = {"identity", "untrusted", "purpose", "expired", "disconnect", "au
 # the process name as an envelope writes it: "tvcs:", "tvcs[123]:", "tvcs " (no colon, RFC 5424), after a
 # blank or a tab (an envelope with tabs for spaces)
 TVCS_PROCESS_NEEDLE = re.compile(rb"[ \t]tvcs(?:\[\d+\])?[: \t]")
+TVCS_NAME = b"tvcs"  # what every match of TVCS_PROCESS_NEEDLE holds, one byte after its start
 # A tvcs body with no process to name it (log-lines.md section 7: "No envelope at all: a bare body
 # (`Event="..." Service="SIP" ...`", and "No process at all": time and host, then the body): a line
 # whose body opens with a key="value" pair at its start or after a time and a host, and carries tvcs's
@@ -198,9 +199,20 @@ TVCS_BARE_BODY = re.compile(
 
 def names_tvcs(block: bytes) -> bool:
     """Whether a block of lines shows tvcs logging: its process in an envelope, or a bare tvcs body."""
-    if TVCS_PROCESS_NEEDLE.search(block) is not None:
-        return True
-    return any(hint in block for hint in TVCS_BODY_HINTS) and TVCS_BARE_BODY.search(block) is not None
+    return _names_process(block) or (
+        any(hint in block for hint in TVCS_BODY_HINTS) and TVCS_BARE_BODY.search(block) is not None
+    )
+
+
+def _names_process(block: bytes) -> bool:
+    """Whether TVCS_PROCESS_NEEDLE is in the block, tried only where the process name is: a search
+    of the pattern over an 8 MiB block that names no tvcs took 30-100 ms, a byte search takes ~3."""
+    position = block.find(TVCS_NAME)
+    while position >= 0:
+        if position and TVCS_PROCESS_NEEDLE.match(block, position - 1) is not None:
+            return True
+        position = block.find(TVCS_NAME, position + 1)
+    return False
 
 
 def marker_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, str]]:
