@@ -14,7 +14,6 @@ from test_scan_parse import _parse, _sample_members
 
 from logscope.frame import category_dtype
 from logscope.scan import BACKEND, compact
-from logscope.scan import build as build_module
 from logscope.scan.build import PieceBuilder, _joined_codes
 from logscope.scan.events import record_piece
 
@@ -205,27 +204,3 @@ def test_codes_are_made_in_the_type_pandas_keeps_them_in(count):
     assert dtype == {0: np.int8, 1: np.int8, 126: np.int8, 127: np.int16, 32766: np.int16}.get(
         count, np.int32 if count < 2**31 - 1 else np.int64
     )
-
-
-def test_columns_built_beside_the_others_give_the_same_frame(monkeypatch):
-    def built() -> pd.DataFrame:
-        builder = PieceBuilder(year=2026)
-        for block in range(3):
-            records = [
-                {
-                    "line": 10 * block + row,
-                    "kind": "other",
-                    "tracking_id": f"t-{block}-{row % 4}",
-                    "level": "INFO",
-                }
-                for row in range(10)
-            ]
-            builder.add(record_piece(records, 2026), builder.next_sequence())
-        return builder.build()
-
-    monkeypatch.setattr(build_module, "LARGE_DICTIONARY", 10**9)
-    alone = built()
-    monkeypatch.setattr(build_module, "LARGE_DICTIONARY", 2)  # every coded column with values
-    beside = built()
-    pd.testing.assert_frame_equal(beside, alone)
-    assert list(beside.columns) == list(alone.columns)

@@ -8,8 +8,6 @@ Each block of a log becomes a piece (columns in pyarrow, text as dictionary code
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -32,7 +30,6 @@ from logscope.scan.values import clear_caches
 Piece = dict[str, object]  # column -> pyarrow array (`extra`: compact.SharedDicts)
 # the columns a piece keeps as dictionary codes until the build
 ENCODED_COLUMNS = (*(c for c, d in EVENT_DTYPES.items() if d == "category"), "ts_offset", "kind")
-LARGE_DICTIONARY = 65_536  # values in a column's pieces' dictionaries: it is built on a second thread
 
 
 def chunked_categorical(indices: np.ndarray, dictionary: pa.Array) -> pd.Categorical:
@@ -118,22 +115,13 @@ class PieceBuilder:
         compact.release_freed_memory()  # what the scan freed, before the run's largest allocation
         order = self._order()
         columns: dict[str, object] = {}
-        with ThreadPoolExecutor(max_workers=1) as background:
-            # most of a large column's build is pyarrow's hashing and sorting of its distinct values,
-            # which leaves the interpreter free: done beside the other columns, not after them
-            large = {
-                column: background.submit(_built_column, column, self._parts(column), order)
-                for column in self._large_columns()
-            }
-            for column in EVENT_COLUMNS:
-                if column == "extra":
-                    columns[column] = _extra_column(self._parts(column), self.extra_dicts, order)
-                elif column not in large:
-                    columns[column] = _built_column(column, self._parts(column), order)
-                compact.release_freed_memory()
-            for column, built in large.items():
-                columns[column] = built.result()
-                compact.release_freed_memory()
+        for column in EVENT_COLUMNS:
+            parts = [piece.pop(column) for piece in self.pieces]
+            if column == "extra":
+                columns[column] = _extra_column(parts, self.extra_dicts, order)
+            else:
+                columns[column] = _built_column(column, parts, order)
+            compact.release_freed_memory()
         self.pieces, self.sequences, self.extra_codes, self.extra_dicts = [], [], {}, []
         # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
         frame = infer_bsd_zones(
@@ -142,24 +130,6 @@ class PieceBuilder:
         if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
             frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
         return frame.reset_index(drop=True)
-
-    def _parts(self, column: str) -> list:
-        """A column's parts, taken out of the pieces (given back once the column is built)."""
-        return [piece.pop(column) for piece in self.pieces]
-
-    def _large_columns(self) -> list[str]:
-        """The coded columns whose pieces hold LARGE_DICTIONARY values or more in all (a storm's
-        tracking ids and URLs: hundreds of thousands)."""
-        return [
-            column
-            for column in ENCODED_COLUMNS
-            if sum(
-                len(piece[column].dictionary)
-                for piece in self.pieces
-                if pa.types.is_dictionary(piece[column].type)
-            )
-            >= LARGE_DICTIONARY
-        ]
 
     def _order(self) -> np.ndarray | None:
         """The rows in (block, line) order, the order of the file; None when they are in it already
