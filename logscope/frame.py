@@ -269,36 +269,66 @@ def _timestamps(raw: pd.Series, formats: pd.Series, year: int | None) -> tuple[p
 
 def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
     """BSD syslog lines read as UTC take the zone, and the year, of their node's other lines (a line
-    with `UTCTime=` or an RFC 3339 envelope); a node with none keeps UTC, its offset "UTC assumed"."""
-    assumed = frame["ts_offset"] == UTC_ASSUMED
+    with `UTCTime=` or an RFC 3339 envelope); a node with none keeps UTC, its offset "UTC assumed".
+
+    Worked on codes: a node's zone is the most frequent offset of its known lines (the first text in
+    sorted order on a tie, as `Series.mode` gives it); a line with no node takes none. Row by row,
+    the texts of a BSD copy's million rows took 0.65 s per 256 MiB."""
+    offsets = frame["ts_offset"].array
+    texts = np.array([str(value) for value in offsets.categories], dtype=object)
+    offset = offsets.codes  # -1: missing
+    assumed = np.isin(offset, np.flatnonzero(texts == UTC_ASSUMED))
     if not assumed.any():
         return frame
-    known = _known_zones(frame["ts_offset"])
-    node = frame["node"].astype(str)  # once: a BSD copy of a big log has every row to map
-    zones = (
-        pd.DataFrame({"node": node, "ts_offset": frame["ts_offset"].astype(str)})
-        .loc[known & frame["node"].isin(frame.loc[assumed, "node"].unique())]
-        .groupby("node")["ts_offset"]
-        .agg(lambda offsets: offsets.mode().iloc[0])
-    )
-    if zones.empty:
+    known = _known_zones(frame["ts_offset"]).to_numpy(dtype=bool)
+    nodes = frame["node"].array
+    groups = pd.factorize(np.array([str(value) for value in nodes.categories], dtype=object))[0]
+    node = np.where(nodes.codes >= 0, np.append(groups, -1)[nodes.codes], -1)  # -1: no node
+    rows = known & (node >= 0) & np.isin(node, np.unique(node[assumed]))  # the nodes with assumed lines
+    zone_of = np.append(_node_zones(node, offset, texts, rows), -1)  # a line with no node reads -1
+    zone = np.where(assumed, zone_of[node], -1)
+    shift = np.flatnonzero(zone >= 0)  # none when no node with assumed lines has a known one
+    if not len(shift):
         return frame
-    zone = node.map(zones).where(assumed)
-    shift = zone.dropna()
-    shift = shift.map({text: _offset_delta(text) for text in shift.unique()})  # once per zone
     frame = frame.copy(deep=False)  # copy-on-write: only the columns set below are new
-    frame["ts"] = frame["ts"].astype("datetime64[ns, UTC]")
-    frame.loc[shift.index, "ts"] = frame.loc[shift.index, "ts"] - pd.to_timedelta(shift.to_numpy())
-    years = pd.DataFrame({"node": node, "ts": frame["ts"]}).loc[known]
-    year = node.map(years.groupby("node")["ts"].median().dt.year).loc[shift.index]
-    change = (year - frame.loc[shift.index, "ts"].dt.year).dropna().astype(int)
+    ts = frame["ts"].astype("datetime64[ns, UTC]")
+    deltas = {code: _offset_delta(texts[code]) for code in np.unique(zone[shift]).tolist()}  # once per zone
+    delta = np.array([deltas.get(code, pd.Timedelta(0)).value for code in range(len(texts))], dtype=np.int64)
+    clock = ts.dt.tz_localize(None).to_numpy().view(np.int64).copy()  # NaT reads as the smallest int64
+    moved = shift[clock[shift] != np.iinfo(np.int64).min]
+    clock[moved] -= delta[zone[moved]]
+    ts = pd.Series(clock.view("datetime64[ns]"), index=ts.index).dt.tz_localize(UTC)
+    frame["ts"] = _node_years(ts, node, known & (node >= 0), shift)
+    text = np.where(offset >= 0, np.append(texts, None)[offset], None)
+    text[shift] = texts[zone[shift]]
+    frame["ts_offset"] = pd.Series(text, index=frame.index).astype("category")
+    return frame
+
+
+def _node_zones(node: np.ndarray, offset: np.ndarray, texts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per node group, the code (in `texts`) of the most frequent offset of its `rows` (-1: none);
+    on a tie, the one whose text sorts first."""
+    groups, width = int(node.max(initial=-1)) + 1, len(texts)
+    counts = np.bincount(node[rows] * width + offset[rows], minlength=groups * width).reshape(groups, width)
+    rank = np.argsort(np.argsort(texts.astype(str), kind="stable"), kind="stable")
+    best = counts.max(axis=1)
+    chosen = np.where(counts == best[:, None], rank[None, :], width).argmin(axis=1)
+    return np.where(best > 0, chosen, -1)
+
+
+def _node_years(ts: pd.Series, node: np.ndarray, known: np.ndarray, shift: np.ndarray) -> pd.Series:
+    """The shifted rows moved to the year their node's known lines have (the median's year)."""
+    median = ts[known].groupby(node[known]).median()
+    year = pd.Series(median.dt.year.to_numpy(), index=median.index)
+    change = (
+        (pd.Series(node[shift], index=ts.index[shift]).map(year) - ts.iloc[shift].dt.year)
+        .dropna()
+        .astype(int)
+    )
     for delta in sorted(set(change) - {0}):
         rows = change.index[change == delta]
-        frame.loc[rows, "ts"] = frame.loc[rows, "ts"] + pd.DateOffset(years=delta)
-    offsets = frame["ts_offset"].astype(str)
-    offsets.loc[shift.index] = zone.loc[shift.index]
-    frame["ts_offset"] = offsets.astype("category")
-    return frame
+        ts.loc[rows] = ts.loc[rows] + pd.DateOffset(years=delta)
+    return ts
 
 
 def _known_zones(offsets: pd.Series) -> pd.Series:
