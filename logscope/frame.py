@@ -331,6 +331,28 @@ def _node_years(ts: pd.Series, node: np.ndarray, known: np.ndarray, shift: np.nd
     return ts
 
 
+def time_sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The events in (ts, source, line) order, missing values last, equal keys in the order they
+    come, on a fresh index: what a stable `sort_values` gives, by one `np.lexsort` of the columns'
+    integers (sort_values factorized each column first: 0.43 s of 1.06 s at 1 GiB)."""
+    if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
+        keys = [part for column in ("line", "source", "ts") for part in _sort_keys(frame[column])]
+        frame = frame.take(np.lexsort(keys))  # the last key sorts first
+    return frame.reset_index(drop=True)
+
+
+def _sort_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as (values, missing) integer keys: a categorical by its codes (category order, as
+    pandas sorts one), a time by its int64 count, a nullable integer by its values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        return codes, codes < 0
+    missing = values.isna().to_numpy(dtype=bool)
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.to_numpy(dtype="datetime64[ns]").view(np.int64), missing
+    return values.to_numpy(dtype=np.int64, na_value=0), missing
+
+
 def _known_zones(offsets: pd.Series) -> pd.Series:
     """Whether each row's `ts_offset` (a categorical, as the events frame types it) is a zone
     (`+01:00`), read once per category."""
@@ -402,7 +424,4 @@ class FrameBuilder:
         for column, values in self.text.items():
             frame[column] = typed(pd.Series(values, dtype=object, index=frame.index), EVENT_DTYPES[column])
         self.text = {column: [] for column in self.TEXT_COLUMNS}
-        frame = infer_bsd_zones(frame[list(EVENT_COLUMNS)])
-        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
-            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
+        return time_sorted(infer_bsd_zones(frame[list(EVENT_COLUMNS)]))

@@ -23,6 +23,7 @@ from logscope.frame import (
     category_dtype,
     infer_bsd_zones,
     records_to_frame,
+    time_sorted,
 )
 from logscope.scan import compact
 from logscope.scan.values import clear_caches
@@ -124,12 +125,11 @@ class PieceBuilder:
             compact.release_freed_memory()
         self.pieces, self.sequences, self.extra_codes, self.extra_dicts = [], [], {}, []
         # in EVENT_COLUMNS order from the start: selecting them afterwards copied every column
-        frame = infer_bsd_zones(
-            pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
+        return time_sorted(
+            infer_bsd_zones(
+                pd.DataFrame({column: columns.pop(column) for column in EVENT_COLUMNS}, copy=False)
+            )
         )
-        if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
-            frame = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
 
     def _order(self) -> np.ndarray | None:
         """The rows in (block, line) order, the order of the file; None when they are in it already
