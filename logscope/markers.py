@@ -2,21 +2,21 @@
 
 The parse stage keeps only the lines a signature reads (traffic_server lines), so a marker written
 by another process would never reach the events. :class:`MarkerLines` sees every block of whole
-lines the parser reads (the same hook as the safety net), finds the token with one byte search and
-keeps each marker as a small dict, never the rest of the log.
+lines the parser reads (the same hook as the safety net), finds the token with the line search the
+safety net uses (logscope.lines.phrases.LineFinder) and keeps each marker as a small dict, never
+the rest of the log.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
 from logscope.frame import records_to_frame
 from logscope.lines import parse_event
-from logscope.lines.phrases import FoundLine, LineFinder
+from logscope.lines.phrases import LineFinder, lines_holding
 
 MARKER = "DEBUG_MARKER"
 MAX_MARKERS = 200  # a log that holds more is marking something else; the timeline shows 50
@@ -32,13 +32,13 @@ def marker_text(line: str) -> str:
     return (match[1] if match else "").strip() or MARKER
 
 
-def marked_lines(block: bytes, line_base: int, finder: LineFinder | None = None) -> list[tuple[int, str]]:
+def marked_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, str]]:
     """(line number, text) of the first MAX_MARKERS lines of a block of whole lines holding the token
-    (at most MAX_MARKER_LINE bytes of each), in block order. `finder`: a line search that finds the
-    lines holding TOKEN_WORDS in any case (the parse stage's shared one, see logscope.scan.found);
-    without it the block is searched for the token."""
+    (at most MAX_MARKER_LINE bytes of each), in block order. `finder` finds the lines holding
+    TOKEN_WORDS in any case (the parse stage hands in its shared one, see logscope.scan.found); the
+    token's own case is checked here."""
     found: list[tuple[int, str]] = []
-    for start, line_ends in finder(block, TOKEN_WORDS) if finder else _token_lines(block):
+    for start, line_ends in finder(block, TOKEN_WORDS):
         end = block.find(b"\n", start)
         end = len(block) if end < 0 else end
         if block.find(_TOKEN, start, end) < 0:  # the word in another case
@@ -48,18 +48,6 @@ def marked_lines(block: bytes, line_base: int, finder: LineFinder | None = None)
         if len(found) == MAX_MARKERS:
             break
     return found
-
-
-def _token_lines(block: bytes) -> Iterator[FoundLine]:
-    """The lines of `block` holding the token, found by a byte search for it."""
-    position, counted, line_ends = block.find(_TOKEN), 0, 0
-    while position >= 0:
-        start = block.rfind(b"\n", 0, position) + 1
-        line_ends += block.count(b"\n", counted, start)
-        counted = start
-        yield start, line_ends
-        end = block.find(b"\n", position)
-        position = -1 if end < 0 else block.find(_TOKEN, end)
 
 
 class MarkerLines:
