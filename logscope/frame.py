@@ -292,8 +292,9 @@ def infer_bsd_zones(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     frame = frame.copy(deep=False)  # copy-on-write: only the columns set below are new
     ts = frame["ts"].astype("datetime64[ns, UTC]")
-    deltas = {code: _offset_delta(texts[code]) for code in np.unique(zone[shift]).tolist()}  # once per zone
-    delta = np.array([deltas.get(code, pd.Timedelta(0)).value for code in range(len(texts))], dtype=np.int64)
+    delta = np.zeros(len(texts), dtype=np.int64)  # ns per offset code, worked out once per zone
+    for code in np.unique(zone[shift]).tolist():
+        delta[code] = _offset_delta(texts[code]).value
     clock = ts.dt.tz_localize(None).to_numpy().view(np.int64).copy()  # NaT reads as the smallest int64
     moved = shift[clock[shift] != np.iinfo(np.int64).min]
     clock[moved] -= delta[zone[moved]]

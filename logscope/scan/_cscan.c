@@ -1108,12 +1108,6 @@ done:
     return result;
 }
 
-/* lines_holding(block, words) -> bytes of int64 pairs: (the start offset, the number of `\n` before
-   it) of each line of `block` that holds one of `words` (a tuple of non-empty lower-case bytes
-   without a line end), ASCII letters matched in any case (as a search in bytes.lower() of the
-   block), in block order, each line once. The line ends are counted up to the last line found only.
-   One pass: each word is looked for at the pairs of bytes equal (in any case) to its rarest pair
-   (by English letter frequency), through a 64 KiB table of such pairs, then compared in full. */
 /* How many `\n` the `n` bytes at `p` hold (memchr: a vectorized search in the C library). */
 static int64_t count_line_ends(const unsigned char *p, size_t n) {
     int64_t count = 0;
@@ -1121,6 +1115,13 @@ static int64_t count_line_ends(const unsigned char *p, size_t n) {
     while (p < end && (at = memchr(p, '\n', (size_t)(end - p)))) { count++; p = at + 1; }
     return count;
 }
+
+/* lines_holding(block, words) -> bytes of int64 pairs: (the start offset, the number of `\n` before
+   it) of each line of `block` that holds one of `words` (a tuple of non-empty lower-case bytes
+   without a line end), ASCII letters matched in any case (as a search in bytes.lower() of the
+   block), in block order, each line once. The line ends are counted up to the last line found only.
+   One pass: each word is looked for at the pairs of bytes equal (in any case) to its rarest pair
+   (by English letter frequency), through a 64 KiB table of such pairs, then compared in full. */
 static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 static int rarity(unsigned char c) {
     static const char *COMMON = "etaoinsrhldcumfpgwybvkxjqz";
