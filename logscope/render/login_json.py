@@ -155,23 +155,57 @@ def _header_pieces(logins: pd.DataFrame, steps: pd.DataFrame, bounds: np.ndarray
     """Each login's text up to and including `"steps": [` and the newline of its first step, as
     pieces (one code per login)."""
     fields = [(name, _coded(logins, name)) for name in LOGIN_FIELDS]
-    fields += [("stages", [_stages(logins["stages"].tolist(), level + 2)])]
+    fields += [("stages", [_stages(logins["stages"], level + 2)])]
     fields += [("finding", [_login_findings(logins, steps, bounds)])]
     return _object_pieces(fields, level + 1, HEADER_PIECE_STARTS, [f',\n{_pad(level + 2)}"steps": [\n'])
 
 
-def _stages(values: list[Any], level: int) -> Coded:
-    """Each login's `stages` object: the few distinct ones written once each."""
-    if not all(map(isinstance, values, repeat(dict))):  # the loop in C: one object per login
+def _stages(values: pd.Series, level: int) -> Coded:
+    """Each login's `stages` object: the few distinct ones written once each (a struct column read
+    by its fields, dicts as they are)."""
+    codes, combinations = _stage_combinations(values)
+    texts = [json.dumps(dict(key), indent=2, ensure_ascii=False) for key in combinations]
+    return Coded(codes, texts_array([text.replace("\n", "\n" + _pad(level)) for text in texts]))
+
+
+def _stage_combinations(values: pd.Series) -> tuple[np.ndarray, list[tuple[tuple[Any, Any], ...]]]:
+    """Per login, the code of its stages' (name, state) items among the distinct ones."""
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_struct(values.dtype.pyarrow_dtype):
+        return _struct_combinations(pa.chunked_array(values.array._pa_array).combine_chunks())
+    listed = values.tolist()
+    if not all(map(isinstance, listed, repeat(dict))):  # the loop in C: one object per login
         raise Unplaced
     written: dict[tuple[tuple[Any, Any], ...], int] = {}
     number = written.setdefault
-    codes = [number(tuple(value.items()), len(written)) for value in values]
-    texts = [json.dumps(dict(key), indent=2, ensure_ascii=False) for key in written]
-    return Coded(
-        np.array(codes, dtype="int64"),
-        texts_array([text.replace("\n", "\n" + _pad(level)) for text in texts]),
-    )
+    codes = [number(tuple(value.items()), len(written)) for value in listed]
+    return np.array(codes, dtype="int64"), list(written)
+
+
+def _struct_combinations(struct: pa.StructArray) -> tuple[np.ndarray, list[tuple[tuple[Any, Any], ...]]]:
+    """`_stage_combinations` of a struct column: each field's values coded once, then the codes
+    mixed into one int per login (a login without stages, a null struct, cannot be placed)."""
+    if struct.null_count:
+        raise Unplaced
+    names = [struct.type.field(index).name for index in range(struct.type.num_fields)]
+    key = np.zeros(len(struct), dtype="int64")
+    dictionaries = []
+    for index in range(len(names)):
+        encoded = struct.field(index).dictionary_encode()
+        dictionary = [*encoded.dictionary.to_pylist(), None]  # the last entry: a missing state
+        if (int(key.max(initial=0)) + 1) * len(dictionary) >= 2**62:  # too many to mix into one int
+            raise Unplaced
+        indices = encoded.indices.fill_null(len(dictionary) - 1).to_numpy().astype("int64")
+        key = key * len(dictionary) + indices
+        dictionaries.append(dictionary)
+    codes, distinct = pd.factorize(key)
+    combinations = []
+    for mixed in np.asarray(distinct, dtype="int64").tolist():
+        states = []
+        for dictionary in reversed(dictionaries):
+            mixed, at = divmod(mixed, len(dictionary))
+            states.append(dictionary[at])
+        combinations.append(tuple(zip(names, reversed(states), strict=True)))
+    return codes.astype("int64", copy=False), combinations
 
 
 def _login_findings(logins: pd.DataFrame, steps: pd.DataFrame, bounds: np.ndarray) -> Coded:
