@@ -10,9 +10,10 @@ measures, in this order, on a machine whose load it records (os.getloadavg) befo
 1. grep: `grep -c traffic_server FILE` with its output through a pipe, best of three after one warm-up
    run (the page cache is warm), and `cat FILE | grep -c traffic_server` the same way;
 2. in-process stages, in a fresh interpreter (so imports and peak RSS are its own): imports (pandas,
-   pyarrow, logscope), then each stage `logscope.pipeline.analyze` reports through its `timings`
-   argument (bundle open, parse, bundle readers, bundle close, correlate, node summaries, signature
-   library, signatures and evidence, report), then the JSON written as the CLI writes it
+   pyarrow, logscope; the allocator set as the CLI sets it, logscope.memory), then each stage
+   `logscope.pipeline.analyze` reports through its `timings` argument (bundle open, parse, bundle
+   readers, bundle close, correlate, node summaries, signature library, signatures and evidence,
+   report), then the JSON written as the CLI writes it
    (`Report.write_json` to a binary temporary file; `to_json()` for older code), with the part of it
    spent in the file's `write` calls (wall and system CPU seconds: the kernel copying the document
    into the page cache, which a busy virtual machine makes ten times slower). A checkout
@@ -61,6 +62,10 @@ def child_stages(path: str) -> dict[str, Any]:
         import pyarrow  # noqa: F401
     from logscope.pipeline import analyze
 
+    with contextlib.suppress(ImportError):  # as the CLI's commands do (older code: not there)
+        from logscope.memory import keep_freed_memory
+
+        keep_freed_memory()
     stages = {"imports": time.perf_counter() - started}
     timings: dict[str, float] = {}
     lap = time.perf_counter()

@@ -19,6 +19,7 @@ import click
 from logscope import __version__
 from logscope.bundle import DEFAULT_MAX_BYTES
 from logscope.errors import LogscopeError
+from logscope.memory import keep_freed_memory
 from logscope.progress import progress_bar
 from logscope.route import decode_route
 
@@ -181,6 +182,7 @@ def analyze(
     if paths.count("-") > 1:
         raise click.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
     fmt = fmt or _format_from_suffix(output)
+    keep_freed_memory()
     try:
         with progress_bar() as progress:
             report = run_analysis(
@@ -239,6 +241,7 @@ def logins(
 
     if paths.count("-") > 1:
         raise click.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
+    keep_freed_memory()
     try:
         report = run_analysis(list(paths), signature_dirs=signature_dirs, max_bytes=max_bytes)
     except LogscopeError as exc:
@@ -334,6 +337,7 @@ def batch(
     from logscope.batch import run_batch
     from logscope.batch.stopping import exit_status, sigterm_as_interrupt
 
+    keep_freed_memory()  # the workers, forked, keep it too
     try:
         with sigterm_as_interrupt():
             summary = run_batch(

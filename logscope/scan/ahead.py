@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
+from logscope.memory import keep_freed_memory
 from logscope.scan import line_finder, scan
 from logscope.scan.events import (
     Piece,
@@ -273,6 +274,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
 
 
 def main() -> int:
+    keep_freed_memory()  # a block's arrays, freed, are the next block's
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # nothing printed by accident can corrupt the replies
     try:
