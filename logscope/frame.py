@@ -335,11 +335,20 @@ def _node_years(ts: pd.Series, node: np.ndarray, known: np.ndarray, shift: np.nd
 def time_sorted(frame: pd.DataFrame) -> pd.DataFrame:
     """The events in (ts, source, line) order, missing values last, equal keys in the order they
     come, on a fresh index: what a stable `sort_values` gives, by one `np.lexsort` of the columns'
-    integers (sort_values factorized each column first: 0.43 s of 1.06 s at 1 GiB)."""
-    if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
-        keys = [part for column in ("line", "source", "ts") for part in _sort_keys(frame[column])]
-        frame = frame.take(np.lexsort(keys))  # the last key sorts first
-    return frame.reset_index(drop=True)
+    integers (sort_values factorized each column first: 0.43 s of 1.06 s at 1 GiB).
+
+    The frame is handed over: a sort removes each column from it once the column is taken, so the
+    events are never held twice (a BSD copy, re-zoned, is sorted: +450 MiB at 1 GiB otherwise)."""
+    if frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans:
+        return frame.reset_index(drop=True)
+    keys = [part for column in ("line", "source", "ts") for part in _sort_keys(frame[column])]
+    order = np.lexsort(keys)  # the last key sorts first
+    del keys
+    taken = {}
+    for column in list(frame.columns):
+        taken[column] = frame[column].array.take(order)
+        del frame[column]
+    return pd.DataFrame(taken, copy=False)
 
 
 def _sort_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -4,11 +4,12 @@ A request and its allow line share node, pid and upstream URL, and the line come
 request. The request has its URL in parts (scheme, server, port, path) and the allow line whole, so
 one side must be put in the other's terms. A storm has about as many distinct URLs as allow lines
 (a device file per user and server), so building each request's URL text and hashing it costs most
-of the stage. Instead each allow URL is cut at its third '/' (a byte scan of the arrow buffer) into
-`scheme://server:port` and the path, and the two pieces are looked up among the requests' few
-hundred prefixes and few thousand paths. The cut is exact when no scheme or server has a '/' and
-every path is empty or starts with one: then a request's URL cuts into its own prefix and path, and
-two URLs are equal exactly when both pieces are. Otherwise each request's URL is built whole.
+of the stage. Instead each allow URL is cut at the first '/' after its "://" (two pyarrow searches
+over the URLs' own bytes) into `scheme://server:port` and the path, and the two pieces are looked
+up among the requests' few hundred prefixes and few thousand paths. The cut is exact when no scheme
+or server has a '/' and every path is empty or starts with one: then a request's URL cuts into its
+own prefix and path, and two URLs are equal exactly when both pieces are. Otherwise each
+request's URL is built whole.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from logscope.login_codes import (
 )
 
 ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
-SLASH = ord("/")
 
 
 @dataclass
@@ -220,7 +220,7 @@ def _port_codes(ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cut_exactly(schemes: pa.Array, servers: pa.Array, paths: pa.Array) -> bool:
-    """Whether cutting a URL at its third '/' gives back its request's prefix and path."""
+    """Whether cutting a URL at the first '/' after its "://" gives back its request's prefix and path."""
     no_slash = not (
         pc.any(pc.match_substring(schemes, "/")).as_py() or pc.any(pc.match_substring(servers, "/")).as_py()
     )
@@ -229,27 +229,32 @@ def _cut_exactly(schemes: pa.Array, servers: pa.Array, paths: pa.Array) -> bool:
 
 
 def _cut(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Each URL cut before its third '/' (or at its end when it has two): the pieces as one array,
-    prefix then path for each URL, read from the URLs' own bytes; and which URLs have two '/'."""
+    """Each URL cut at the first '/' after its first "://" (at its end when none follows): the
+    pieces as one array, prefix then path for each URL, over the URLs' own bytes; and which URLs
+    have a "://". A URL `scheme://server:port/path` whose scheme and server have no '/' cuts into
+    exactly those two pieces, and any URL whose pieces are such a prefix and path is that URL."""
     if isinstance(urls, pa.ChunkedArray):
         urls = urls.combine_chunks()
     if urls.type not in (pa.string(), pa.large_string()):
         urls = urls.cast(pa.string())
     large = urls.type == pa.large_string()
-    width = np.int64 if large else np.int32
+    kind, width = (pa.LargeStringArray, np.int64) if large else (pa.StringArray, np.int32)
     _, offsets_buffer, data_buffer = urls.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=width)[urls.offset : urls.offset + len(urls) + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    slashes = np.flatnonzero(data == SLASH)  # '/' is never a byte of a longer UTF-8 character
-    first = np.searchsorted(slashes, offsets[:-1])
-    count = np.searchsorted(slashes, offsets[1:]) - first
-    third = slashes[np.minimum(first + 2, len(slashes) - 1)] if len(slashes) else offsets[1:]
+    scheme_end = _found(pc.find_substring(urls, "://"))
+    has_scheme = scheme_end >= 0
     ends = np.empty(2 * len(urls) + 1, dtype=width)
     ends[0::2] = offsets
-    ends[1::2] = np.where(count >= 3, third, offsets[1:])
-    kind = pa.LargeStringArray if large else pa.StringArray
-    pieces = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer)
-    return pieces, count >= 2
+    ends[1::2] = offsets[:-1] + np.where(has_scheme, scheme_end + 3, 0)  # each URL: scheme, then the rest
+    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer)
+    slash = _found(pc.find_substring(after_scheme, "/"))[1::2]  # '/' is never a byte of a longer character
+    ends[1::2] = np.where(has_scheme & (slash >= 0), ends[1::2] + slash, offsets[1:])
+    return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer), has_scheme
+
+
+def _found(positions: pa.Array) -> np.ndarray:
+    """find_substring's positions (-1: not found; a null URL: -1 too)."""
+    return positions.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:

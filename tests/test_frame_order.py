@@ -37,4 +37,4 @@ def test_events_are_ordered_as_a_stable_sort_of_their_columns_orders_them(rows, 
     expected = frame
     if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
         expected = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
-    pd.testing.assert_frame_equal(time_sorted(frame), expected.reset_index(drop=True))
+    pd.testing.assert_frame_equal(time_sorted(frame.copy()), expected.reset_index(drop=True))

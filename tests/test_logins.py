@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import logscope
 from logscope.cli import main
-from logscope.logins import build_logins
+from logscope.logins import STEP_KINDS, build_logins
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 ECDSA = SAMPLES / "x14.2-ecdsa-self-signed-6972.tar.gz"
@@ -292,3 +292,13 @@ EXPECTED_LOGINS = json.loads((Path(__file__).parent / "data" / "sample_logins.js
 def test_logins_json_of_the_login_samples_is_unchanged(name, ecdsa):
     report = ecdsa if SAMPLES / name == ECDSA else logscope.analyze(SAMPLES / name)
     assert json.loads(report.to_json())["logins"] == EXPECTED_LOGINS[name]
+
+
+def test_the_api_frame_gives_each_login_its_stages_as_a_dict_of_its_own():
+    report = analyze_lines(login_lines("alice", 0, 10, fail="uds"), login_lines("bob", 5000, 20))
+    stages = report.logins["stages"]
+    first, second = stages.iloc[0], stages.iloc[1]
+    assert isinstance(first, dict) and set(first) == set(STEP_KINDS)
+    first["uds"] = "changed"  # a copy: the frame and the other logins keep theirs
+    assert stages.iloc[0]["uds"] != "changed" and second["uds"] != "changed"
+    assert [login["stages"] for login in logins_of(report)] == stages.tolist()

@@ -139,6 +139,7 @@ URLS = [
     "https://cucm:8443/a", "http://cucm:6970", "https://cucm:8443/b/c", "https://cucm:8443", "ftp://x",
     "https://cucm:8443//a", "/a", "", "https://cucm:8443/a?x=1", "https://cucm:8443/ü", "https://cucm:6970/a",
     "https://cu:cm:8443/a", "https://cucm:8443/a:1/x", "https://cucm:8443/a:8443/x", "https://cucm:8443x/y", "https://a/b:1/c",
+    "https://cucm:8443/a://b", "x/https://cucm:8443/a", "https:/cucm:8443/a", "https://cucm:8443/x/y",
 ]  # fmt: skip
 
 
@@ -148,9 +149,10 @@ URLS = [
         (["cucm", "cu:cm", "ünï"], ["/a", "/b/c", "", "/ü", "/a:1/x", "//a"]),
         (["cucm:8443/a", "cucm"], ["/x", "/a:8443/x"]),  # a server with '/': two requests, one URL
         (["cucm"], ["x/y", "/a"]),  # a path without its leading '/'
+        (["cucm"], ["/a://b", "/x/y", "/a"]),  # a "://" in the path
     ],
 )
-def test_allow_urls_cut_at_the_third_slash_match_exactly_the_requests_whole_urls_do(servers, paths):
+def test_allow_urls_cut_after_the_scheme_match_exactly_the_requests_whole_urls_do(servers, paths):
     from logscope.login_allow import Requests, _whole_url_keys, url_keys
 
     grid = [

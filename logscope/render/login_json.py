@@ -190,7 +190,8 @@ def _struct_combinations(struct: pa.StructArray) -> tuple[np.ndarray, list[tuple
     key = np.zeros(len(struct), dtype="int64")
     dictionaries = []
     for index in range(len(names)):
-        encoded = struct.field(index).dictionary_encode()
+        field = struct.field(index)
+        encoded = field if pa.types.is_dictionary(field.type) else field.dictionary_encode()
         dictionary = [*encoded.dictionary.to_pylist(), None]  # the last entry: a missing state
         if (int(key.max(initial=0)) + 1) * len(dictionary) >= 2**62:  # too many to mix into one int
             raise Unplaced
