@@ -93,7 +93,10 @@ def test_scanner_path_builds_the_record_paths_frame_on_the_dialect_corpus(monkey
     _assert_same(monkeypatch, [TextMember(plain, name="corpus.log"), TextMember(prefixed, name="lines.log")])
 
 
-def test_scanner_path_builds_the_record_paths_frame_on_a_storm_slice_with_small_blocks(monkeypatch):
+@pytest.mark.parametrize("ahead_values", [1, 1 << 40], ids=["dictionaries-joined-ahead", "joined-in-turn"])
+def test_scanner_path_builds_the_record_paths_frame_on_a_storm_slice_with_small_blocks(
+    monkeypatch, ahead_values
+):
     import logscope.frame as frame_module
     import logscope.lines.blocks as blocks_module
     import logscope.scan.build as build_module
@@ -102,6 +105,7 @@ def test_scanner_path_builds_the_record_paths_frame_on_a_storm_slice_with_small_
     monkeypatch.setattr(blocks_module, "CHUNK_BYTES", 256 * 1024)  # many blocks
     for module in (frame_module, build_module):  # many frame chunks: categories as the chunks give them
         monkeypatch.setattr(module, "FRAME_ROWS", 700)
+    monkeypatch.setattr(build_module, "AHEAD_VALUES", ahead_values)  # on the build's second thread, or not
     _assert_same(monkeypatch, [TextMember(data, name="storm.log", host="expe-a")])
 
 

@@ -68,15 +68,23 @@ def code_dtype(count: int) -> np.dtype:
     return np.dtype(np.int64)
 
 
-def joined_codes(parts: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
-    """Compacted code parts -> codes into one dictionary (in `code_dtype` of its size), the parts'
-    values in order of first appearance (as `unify_dictionaries` orders them), filled part by part
-    into one array."""
+def joined_dictionaries(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """The dictionaries of compacted code parts, encoded as one: each part's values -> their
+    joined code (a chunked encoding shares one dictionary, in order of first appearance)."""
     coded = [part for part in parts if pa.types.is_dictionary(part.type)]
     kind = coded[0].dictionary.type if coded else pa.string()
-    # every part's values -> their joined code; a chunked encoding shares one dictionary
-    encoded = pa.chunked_array([part.dictionary for part in coded], kind).dictionary_encode()
+    return pa.chunked_array([part.dictionary for part in coded], kind).dictionary_encode()
+
+
+def joined_codes(
+    parts: list[pa.Array], encoded: pa.ChunkedArray | None = None
+) -> tuple[np.ndarray, pa.Array]:
+    """Compacted code parts -> codes into one dictionary (in `code_dtype` of its size), the parts'
+    values in order of first appearance (as `unify_dictionaries` orders them), filled part by part
+    into one array. `encoded`: `joined_dictionaries(parts)` when it was made already."""
+    encoded = joined_dictionaries(parts) if encoded is None else encoded
     chunks = [chunk for chunk in encoded.chunks if len(chunk)]
+    kind = encoded.type.value_type
     dictionary = chunks[0].dictionary if chunks else pa.array([], kind)
     dtype = code_dtype(len(dictionary))
     joined = np.concatenate(
