@@ -551,6 +551,29 @@ def test_compiled_line_search_finds_the_lines_the_byte_search_finds(name):
         assert pairs(_cscan.lines_holding(block, short)) == lines_holding(block, short)
 
 
+_SEARCH_BYTES = b"abxAB _\n"
+
+
+@pytest.mark.skipif(BACKEND != "compiled", reason="the compiled scanner is not built")
+@settings(max_examples=600, deadline=None)
+@given(
+    block=st.lists(st.sampled_from(_SEARCH_BYTES), max_size=400).map(bytes),
+    words=st.lists(
+        st.lists(st.sampled_from(b"abx _"), min_size=2, max_size=7).map(bytes), min_size=1, max_size=6
+    ),
+)
+def test_compiled_line_search_finds_what_the_byte_search_finds_for_any_words(block, words):
+    """The window's shifts (by the shortest word) never step over a word, in any case, at any place:
+    few letters, so words overlap, repeat and share pairs."""
+    import array
+
+    from logscope.lines.phrases import lines_holding
+    from logscope.scan import _cscan
+
+    found = array.array("q", _cscan.lines_holding(block, tuple(words))).tolist()
+    assert list(zip(found[0::2], found[1::2], strict=True)) == lines_holding(block, tuple(words))
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_each_line_found_comes_with_the_line_ends_before_it(compiled):
     """A reader numbers a found line from its block's first line without counting the block again."""
