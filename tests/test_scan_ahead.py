@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -220,3 +221,20 @@ def test_serve_analyses_start_no_helper(monkeypatch):
     monkeypatch.delenv("LOGSCOPE_SCAN_AHEAD", raising=False)
     workers = WorkerProcesses(1)
     assert asyncio.run(workers.run(os.getenv, ("LOGSCOPE_SCAN_AHEAD",), 60)) == "0"
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("fcntl"), "F_GETPIPE_SZ")
+    or int(Path("/proc/sys/fs/pipe-max-size").read_text()) < ahead_module.PIPE_BYTES,
+    reason="pipe sizes are Linux's, up to its pipe-max-size",
+)
+def test_the_helpers_pipes_hold_a_mebibyte_each_way():
+    import fcntl
+
+    blocks = _blocks(CORPUS, 1)
+    with ScanAhead() as ahead:
+        ahead.hand(*blocks[0])
+        pipes = (ahead._process.stdin, ahead._process.stdout)
+        sizes = [fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) for pipe in pipes]
+        ahead.take()
+    assert sizes == [ahead_module.PIPE_BYTES] * 2

@@ -26,9 +26,15 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: its pipes stay as they are
+    fcntl = None  # type: ignore[assignment]
 
 import pyarrow as pa
 
@@ -190,6 +196,8 @@ class ScanAhead:
         except (OSError, ValueError):
             self.failed = True
             return
+        for pipe in (self._process.stdin, self._process.stdout):
+            _widen(pipe)
         threading.Thread(target=_send, args=(self._requests, self._process.stdin), daemon=True).start()
         threading.Thread(target=_receive, args=(self._process.stdout, self._replies), daemon=True).start()
 
@@ -246,6 +254,19 @@ def _read_frame(pipe: BinaryIO, *, into_arrow: bool = False):
         return body if len(body) == size else None
     buffer = pa.allocate_buffer(size)
     return buffer if not size or pipe.readinto(memoryview(buffer)) == size else None
+
+
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for a pipe (/proc/sys/fs/pipe-max-size)
+
+
+def _widen(pipe: BinaryIO | None) -> None:
+    """Give a pipe a 1 MiB buffer (Linux: 64 KiB by default): a block and its reply are MBs each,
+    and every 64 KiB cost a wake-up of each side. Where the system refuses, the pipe stays as it is."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if pipe is None or set_size is None:
+        return
+    with suppress(OSError):
+        fcntl.fcntl(pipe.fileno(), set_size, PIPE_BYTES)
 
 
 def _write_reply(replies: BinaryIO, reply: tuple) -> None:
