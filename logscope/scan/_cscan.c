@@ -1120,24 +1120,28 @@ static int64_t count_line_ends(const unsigned char *p, size_t n) {
    it) of each line of `block` that holds one of `words` (a tuple of non-empty lower-case bytes
    without a line end), ASCII letters matched in any case (as a search in bytes.lower() of the
    block), in block order, each line once. The line ends are counted up to the last line found only.
-   One pass, Wu-Manber style: a window as long as the shortest word (m) moves along the block by a
-   64 KiB table over its last two bytes, in any case: how far it can move before those two bytes
-   could be the pair that ends the first m bytes of a word at the window's start (m - 1 when no
-   word's first m bytes hold them). Where the table says 0, each word is compared at the window's
-   start; after a line is found, the window moves to the next line. */
+   One pass: each word is looked for at the pairs of bytes equal (in any case) to its rarest pair
+   (by English letter frequency), through a 64 KiB table of such pairs; at such a pair only the
+   words anchored on it are compared in full (a list per pair). A window that skips by the
+   shortest word (Wu-Manber) ran 4x fewer instructions and was slower: its shifts are branches
+   the processor cannot predict. */
 static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int rarity(unsigned char c) {
+    static const char *COMMON = "etaoinsrhldcumfpgwybvkxjqz";
+    const char *at = c ? strchr(COMMON, c) : NULL;
+    return at ? (int)(at - COMMON) : 0;
+}
 static PyObject *py_lines_holding(PyObject *self, PyObject *args) {
     Py_buffer block; PyObject *words;
     if (!PyArg_ParseTuple(args, "y*O!", &block, &PyTuple_Type, &words)) return NULL;
     Py_ssize_t nwords = PyTuple_GET_SIZE(words);
-    const unsigned char *w[64]; size_t wl[64];
-    signed char next[64];  /* the words in buckets by the (lower-case) pair that ends their first m bytes */
-    signed char bucket[65536];
-    unsigned char *pairs = NULL;  /* the shift table, by the window's last two bytes */
+    const unsigned char *w[64]; size_t wl[64], anchor[64];
+    signed char next[64], bucket[65536];  /* the words by their (lower-case) anchor pair, in word order */
+    unsigned char *pairs = NULL;
     Buf out = {0};
     PyObject *result = NULL;
     if (nwords > 64) { PyErr_SetString(PyExc_ValueError, "lines_holding: at most 64 words"); goto done; }
-    size_t m = SIZE_MAX;
+    if (!(pairs = PyMem_Calloc(65536, 1))) { PyErr_NoMemory(); goto done; }
     for (Py_ssize_t k = 0; k < nwords; k++) {
         PyObject *word = PyTuple_GET_ITEM(words, k);
         if (!PyBytes_Check(word) || PyBytes_GET_SIZE(word) < 2 || memchr(PyBytes_AS_STRING(word), '\n', PyBytes_GET_SIZE(word))) {
@@ -1145,51 +1149,42 @@ static PyObject *py_lines_holding(PyObject *self, PyObject *args) {
             goto done;
         }
         w[k] = (const unsigned char *)PyBytes_AS_STRING(word); wl[k] = (size_t)PyBytes_GET_SIZE(word);
-        if (wl[k] < m) m = wl[k];
+        size_t best = 0;
+        for (size_t a = 1; a + 1 < wl[k]; a++)
+            if (rarity(w[k][a]) + rarity(w[k][a + 1]) > rarity(w[k][best]) + rarity(w[k][best + 1])) best = a;
+        anchor[k] = best;
+        unsigned char x = w[k][best], y = w[k][best + 1];
+        unsigned char xs[2] = {x, x >= 'a' && x <= 'z' ? x - 32 : x}, ys[2] = {y, y >= 'a' && y <= 'z' ? y - 32 : y};
+        for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) pairs[xs[i] | (ys[j] << 8)] = 1;
+    }
+    memset(bucket, -1, sizeof bucket);
+    for (Py_ssize_t k = nwords - 1; k >= 0; k--) {
+        int pair = w[k][anchor[k]] | (w[k][anchor[k] + 1] << 8);
+        next[k] = bucket[pair];
+        bucket[pair] = (signed char)k;
     }
     const unsigned char *b = block.buf; size_t n = (size_t)block.len;
-    if (!nwords || m > n) { result = PyBytes_FromStringAndSize("", 0); goto done; }
-    if (!(pairs = PyMem_Malloc(65536))) { PyErr_NoMemory(); goto done; }
-    memset(pairs, (int)(m - 1 < 255 ? m - 1 : 255), 65536);  /* a shorter shift is always safe */
-    for (Py_ssize_t k = 0; k < nwords; k++)
-        for (size_t q = 1; q < m; q++) {
-            unsigned char x = w[k][q - 1], y = w[k][q], shift = (unsigned char)(m - 1 - q < 255 ? m - 1 - q : 255);
-            unsigned char xs[2] = {x, x >= 'a' && x <= 'z' ? x - 32 : x}, ys[2] = {y, y >= 'a' && y <= 'z' ? y - 32 : y};
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++) {
-                    unsigned char *at = &pairs[xs[i] | (ys[j] << 8)];
-                    if (shift < *at) *at = shift;
-                }
-        }
-    memset(bucket, -1, sizeof bucket);
-    for (Py_ssize_t k = nwords - 1; k >= 0; k--) {  /* each bucket in word order */
-        int ending = w[k][m - 2] | (w[k][m - 1] << 8);
-        next[k] = bucket[ending];
-        bucket[ending] = (signed char)k;
-    }
     size_t counted_to = 0;
     int64_t line_ends = 0;
-    for (size_t i = 0; i + m <= n;) {
-        unsigned char x = b[i + m - 2], y = b[i + m - 1];
-        unsigned char shift = pairs[x | (y << 8)];
-        if (shift) { i += shift; continue; }
-        int k = bucket[ascii_lower(x) | (ascii_lower(y) << 8)];
-        for (; k >= 0; k = next[k]) {
-            size_t len = wl[k], j = 0;
-            if (len > n - i) continue;
-            while (j < len && ascii_lower(b[i + j]) == w[k][j]) j++;
-            if (j == len) break;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!pairs[b[i] | (b[i + 1] << 8)]) continue;
+        for (int k = bucket[ascii_lower(b[i]) | (ascii_lower(b[i + 1]) << 8)]; k >= 0; k = next[k]) {
+            size_t a = anchor[k], len = wl[k], j = 0;
+            if (i < a || len - a > n - i) continue;
+            const unsigned char *at = b + i - a;
+            while (j < len && ascii_lower(at[j]) == w[k][j]) j++;
+            if (j < len) continue;
+            const unsigned char *line = at;
+            while (line > b && line[-1] != '\n') line--;
+            size_t start = (size_t)(line - b);
+            line_ends += count_line_ends(b + counted_to, start - counted_to);
+            counted_to = start;
+            int64_t found[2] = {(int64_t)start, line_ends};
+            if (put_i64(&out, found, 2)) { PyErr_NoMemory(); goto done; }
+            const unsigned char *nl = memchr(b + i, '\n', n - i);
+            i = nl ? (size_t)(nl - b) : n;  /* the next line's first pair starts after the line end */
+            break;
         }
-        if (k < 0) { i++; continue; }
-        const unsigned char *line = b + i;
-        while (line > b && line[-1] != '\n') line--;
-        size_t start = (size_t)(line - b);
-        line_ends += count_line_ends(b + counted_to, start - counted_to);
-        counted_to = start;
-        int64_t found[2] = {(int64_t)start, line_ends};
-        if (put_i64(&out, found, 2)) { PyErr_NoMemory(); goto done; }
-        const unsigned char *nl = memchr(b + i, '\n', n - i);
-        i = nl ? (size_t)(nl - b) + 1 : n;  /* the next line: this one is found */
     }
     result = PyBytes_FromStringAndSize(out.data ? out.data : "", (Py_ssize_t)out.len);
 done:
