@@ -25,6 +25,9 @@ measures, in this order, on a machine whose load it records (os.getloadavg) befo
    summed, sampled every 50 ms: the parse stage's scanning helper is a second process). --no-cli
    skips it.
 
+`--repeat N` runs step 2 N times and prints each stage's median with its range (a shared VM's stages
+vary by tens of percent from run to run); the JSON keeps every run.
+
 Figures: seconds per stage, MiB/s and lines/s of the whole in-process run and of the CLI, their ratio to
 grep's best time, peak RSS in MiB. `--code DIR` measures another checkout's logscope (e.g. a worktree of
 an older commit) with this script. The figures are for the issue notes and the README, not a test.
@@ -39,6 +42,7 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -258,7 +262,28 @@ def bsd_copy(path: Path) -> Path:
     return target
 
 
-def measure_file(path: Path, code: Path, cli: bool) -> dict[str, Any]:
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several in-process runs as one: each stage's median (and its range), the median wall and CPU,
+    the highest peak RSS; the runs themselves kept. A shared VM's stages vary by tens of percent
+    from run to run (page faults cost 1-18 us each, by the hour), so one run can mislead."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    merged = dict(runs[0])
+    names = list(runs[0]["stages"])
+    merged["stages"] = {name: statistics.median(run["stages"][name] for run in runs) for name in names}
+    merged["stage_ranges"] = {
+        name: (min(run["stages"][name] for run in runs), max(run["stages"][name] for run in runs))
+        for name in names
+    }
+    for key in ("seconds", "cpu_seconds"):
+        merged[key] = statistics.median(run[key] for run in runs)
+    merged["peak_rss_mib"] = max(run["peak_rss_mib"] for run in runs)
+    merged["runs"] = runs
+    return merged
+
+
+def measure_file(path: Path, code: Path, cli: bool, repeat: int = 1) -> dict[str, Any]:
     size = path.stat().st_size
     quoted = shlex.quote(str(path))
     result: dict[str, Any] = {"file": str(path), "bytes": size, "code": str(code), "load": {}}
@@ -267,7 +292,8 @@ def measure_file(path: Path, code: Path, cli: bool) -> dict[str, Any]:
     cat_grep, _ = best_of(f"cat {quoted} | grep -c traffic_server")
     result["grep"] = {"seconds": grep, "count": int(count or 0), "cat_pipe_seconds": cat_grep}
     result["load"]["stages"] = load()
-    result["in_process"] = measure_stages(path, code)
+    runs = [measure_stages(path, code) for _ in range(repeat)]
+    result["in_process"] = runs[0] if repeat == 1 else medians(runs)
     if cli:
         result["load"]["cli"] = load()
         result["cli"] = measure_cli(path, code, path.parent)
@@ -320,9 +346,11 @@ def table(result: dict[str, Any]) -> str:
         return "\n".join(rows)
     lines = int(stages["stats"].get("lines", 0))
     scale = size / GIB
+    ranges = stages.get("stage_ranges", {})
     for stage, seconds in stages["stages"].items():
         note = budget_note(stage, seconds, scale)
-        rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep{note}")
+        spread = f"  [{ranges[stage][0]:.3f}-{ranges[stage][1]:.3f}]" if stage in ranges else ""
+        rows.append(f"  {stage:<26}{seconds:8.3f} s  {seconds / grep['seconds']:7.2f}x grep{note}{spread}")
     if "json_writes" in stages:
         writes = stages["json_writes"]
         rows.append(
@@ -330,6 +358,9 @@ def table(result: dict[str, Any]) -> str:
             f" system CPU, {writes['calls']} calls, {stages['json_bytes'] / MIB:,.0f} MiB)"
         )
     total = sum(stages["stages"].values())
+    if "runs" in stages:  # the median of the runs' totals, not the sum of the stages' medians
+        total = statistics.median(sum(run["stages"].values()) for run in stages["runs"])
+        rows.append(f"in-process runs            {len(stages['runs'])}: stage figures are medians [min-max]")
     rows.append(f"in-process total           {rates(total, size, lines, grep['seconds'])}")
     goal = "within" if total <= GOAL_X_GREP * grep["seconds"] else "over"
     rows.append(
@@ -364,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cli", action="store_true", help="skip the `logscope analyze` subprocess")
     parser.add_argument("--code", type=Path, default=ROOT, help="the logscope checkout to measure")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    parser.add_argument("--repeat", type=int, default=1, help="in-process runs per file (medians)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.file.is_file():
@@ -374,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     files = [args.file] + ([bsd_copy(args.file)] if args.bsd else [])
     results = []
     for path in files:
-        result = measure_file(path, args.code.resolve(), not args.no_cli)
+        result = measure_file(path, args.code.resolve(), not args.no_cli, max(1, args.repeat))
         print(table(result), flush=True)
         results.append(result)
     if args.json:

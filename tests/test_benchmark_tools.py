@@ -86,3 +86,23 @@ def test_the_json_stage_says_how_much_of_it_was_the_files_write_calls(tmp_path):
         bench._write_json(report, out)
     assert (tmp_path / "x.json").read_bytes() == report.to_json().encode("utf-8")
     assert out.calls >= 1 and out.seconds >= 0 and out.system_seconds >= 0
+
+
+def test_repeated_runs_report_each_stages_median_and_range_and_the_highest_peak():
+    bench = _bench_module()
+
+    def run(parse: float, logins: float, peak: float) -> dict:
+        return {"stages": {"parse": parse, "logins": logins}, "seconds": parse + logins, "cpu_seconds": 1.0,
+                "peak_rss_mib": peak, "stats": {"lines": 10}, "findings": []}  # fmt: skip
+
+    merged = bench.medians([run(9.0, 0.40, 900), run(7.0, 0.25, 950), run(8.0, 0.30, 920)])
+    assert merged["stages"] == {"parse": 8.0, "logins": 0.30}
+    assert merged["stage_ranges"]["logins"] == (0.25, 0.40)
+    assert merged["peak_rss_mib"] == 950 and len(merged["runs"]) == 3
+    result = {"file": "f", "bytes": 1024**3, "code": ".", "load": {}, "grep": {"seconds": 1.0, "count": 1,
+              "cat_pipe_seconds": 1.0}, "in_process": merged}  # fmt: skip
+    printed = bench.table(result)
+    assert "logins                       0.300 s" in printed and "[0.250-0.400]" in printed
+    assert "in-process total               8.30 s" in printed  # the median run's total (8.0 + 0.30)
+    failed = {"error": "exit 1", "seconds": 1, "cpu_seconds": 1, "peak_rss_mib": 1}
+    assert bench.medians([run(1, 1, 1), failed]) is failed  # a failed run is reported, not averaged
