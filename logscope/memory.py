@@ -3,11 +3,12 @@
 glibc's malloc serves an allocation above its mmap threshold (a moving one, 128 KiB to 32 MiB) with
 fresh pages from the kernel and unmaps them on free; below it, it trims the heap's top once twice the
 threshold is free there. An analysis allocates and frees hundreds of MiB of arrays, stage after
-stage, so each stage faults in pages of its own: on the 1 GiB storm the logins stage alone faults in
-12-16 thousand (50-60 MiB), and a fault costs 10-18 microseconds on the shared virtual machines we
-measure on. With the threshold fixed at its ceiling and the heap's top kept, a later stage reuses
-the pages an earlier one freed: the logins stage took 0.24-0.33 s against 0.36-0.46 s without, and
-the parse stage faulted 25 % fewer pages (README, "Pages a stage reuses").
+stage, so each stage faults in pages of its own (the logins stage of the 1 GiB storm: 12-16
+thousand, 50-60 MiB), and a fault costs 1-18 microseconds, by the hour, on the shared virtual
+machines we measure on. With the threshold fixed at its ceiling and the heap's top kept, a later
+stage can reuse the pages an earlier one freed: the parse stage faulted 25 % fewer pages, and the
+logins stage took 0.24-0.33 s against 0.36-0.46 s without, in four alternated runs (README, "Pages
+a stage reuses").
 
 Only the CLI's own processes ask for it (`logscope analyze`, `logins`, `batch` and the scanning
 helper): a program that imports logscope keeps its allocator as it set it. malloc's own settings
