@@ -120,8 +120,6 @@ signatures_option = click.option(
 @debug_option
 def main() -> None:
     """Explain Cisco Expressway MRA / traffic-server TLS failures from diagnostic logging bundles."""
-    if sys.platform == "linux":  # jemalloc gives freed memory back (pyarrow's Linux wheels have it):
-        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")  # a 1 GiB log peaks lower
 
 
 def _print_version(context: click.Context) -> None:
