@@ -50,6 +50,7 @@ class JoinedAhead:
 
 
 def joined_ahead(parts: list) -> JoinedAhead:
+    """What the build's second thread makes of a column's parts (Arrow calls only: no GIL held)."""
     encoded = compact.joined_dictionaries(parts)
     chunks = [chunk for chunk in encoded.chunks if len(chunk)]
     dictionary = chunks[0].dictionary if chunks else pa.array([], encoded.type.value_type)
