@@ -171,7 +171,7 @@ def _stages(values: pd.Series, level: int) -> Coded:
 def _stage_combinations(values: pd.Series) -> tuple[np.ndarray, list[tuple[tuple[Any, Any], ...]]]:
     """Per login, the code of its stages' (name, state) items among the distinct ones."""
     if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_struct(values.dtype.pyarrow_dtype):
-        return _struct_combinations(pa.chunked_array(values.array._pa_array).combine_chunks())
+        return _struct_combinations(pa.array(values.array))  # one StructArray, chunks combined
     listed = values.tolist()
     if not all(map(isinstance, listed, repeat(dict))):  # the loop in C: one object per login
         raise Unplaced

@@ -262,7 +262,7 @@ PIPE_BYTES = 1 << 20  # Linux's default ceiling for a pipe (/proc/sys/fs/pipe-ma
 def _widen(pipe: BinaryIO | None) -> None:
     """Give a pipe a 1 MiB buffer (Linux: 64 KiB by default): a block and its reply are MBs each,
     and every 64 KiB cost a wake-up of each side. Where the system refuses, the pipe stays as it is."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if pipe is None or set_size is None:
         return
     with suppress(OSError):

@@ -137,15 +137,9 @@ def _extras(result: ScanResult, table: pa.Table) -> compact.SharedDicts:
         names = [sys.intern(keys[i]) for i in positions]
         codes[rows] = inverse + len(made)
         # each key's values at the combinations' first rows, then a dict per combination
-        values = [_texts_at(part, first) for part in parts]
+        values = [Coded(part.codes[first], part.dictionary).strings().to_pylist() for part in parts]
         made.extend(dict(zip(names, combination, strict=True)) for combination in zip(*values, strict=True))
     return compact.SharedDicts(codes, made)
-
-
-def _texts_at(column: Coded, rows: np.ndarray) -> list[str]:
-    """A coded column's texts at `rows` (no nulls), as Python strings: one per distinct code."""
-    texts = np.array(column.dictionary.to_pylist(), dtype=object)
-    return texts[column.codes[rows]].tolist()
 
 
 def _combinations(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
