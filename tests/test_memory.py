@@ -59,3 +59,30 @@ def test_the_cli_commands_keep_freed_memory(command, monkeypatch, tmp_path):
     log.write_text("")
     CliRunner().invoke(cli.main, [command, str(log)])
     assert calls == [command]
+
+
+TRIMMED = """
+import numpy as np
+from logscope.memory import keep_freed_memory, trim_heap
+def resident_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+assert keep_freed_memory()
+arrays = [np.ones(1 << 17) for _ in range(100)]  # 100 MiB from the heap, 1 MiB apiece
+before = resident_mib()
+del arrays
+kept = resident_mib()
+trim_heap()
+print(before, kept, resident_mib())
+"""
+
+
+@pytest.mark.skipif(not GLIBC or not os.path.exists("/proc/self/statm"), reason="glibc's heap, Linux's /proc")
+def test_memory_kept_for_reuse_goes_back_to_the_system_when_the_heap_is_trimmed():
+    env = {name: value for name, value in os.environ.items() if name not in USER_SETTINGS}
+    done = subprocess.run(
+        [sys.executable, "-c", TRIMMED], capture_output=True, text=True, env=env, check=True
+    )
+    before, kept, trimmed = map(float, done.stdout.split())
+    assert kept > before - 20  # freed, and still resident: kept for the next stage
+    assert trimmed < kept - 80  # trimmed: given back

@@ -9,15 +9,14 @@ as the types the frame is built from: the frame is the same, only the waiting pi
 
 from __future__ import annotations
 
-import ctypes
-import sys
-from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from logscope.memory import trim_heap
 
 _NARROW = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
 
@@ -218,16 +217,4 @@ def release_freed_memory() -> None:
     (~260 MiB) and the scan's freed heap (~160 MiB) stayed resident next to the frame being built.
     """
     pa.default_memory_pool().release_unused()
-    if (trim := _malloc_trim()) is not None:
-        trim(0)
-
-
-@cache
-def _malloc_trim():
-    """glibc's `malloc_trim` (None elsewhere: another C library, another system)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return getattr(ctypes.CDLL("libc.so.6"), "malloc_trim", None)
-    except OSError:
-        return None
+    trim_heap()
