@@ -38,3 +38,13 @@ def test_events_are_ordered_as_a_stable_sort_of_their_columns_orders_them(rows, 
     if not (frame["ts"].is_monotonic_increasing and not frame["ts"].hasnans):
         expected = frame.sort_values(["ts", "source", "line"], kind="stable", na_position="last")
     pd.testing.assert_frame_equal(time_sorted(frame.copy()), expected.reset_index(drop=True))
+
+
+def test_a_sort_takes_the_handed_over_frames_columns_one_by_one_and_drops_them():
+    """So the events are never held twice (a BSD copy's frame is sorted after its zones are set)."""
+    frame = pd.DataFrame(
+        {"ts": pd.to_datetime([2, 1, 3], unit="s", utc=True), "source": ["a", "a", "a"], "line": [1, 2, 3]}
+    ).astype({"source": "category", "line": "Int64"})
+    ordered = time_sorted(frame)
+    assert ordered["line"].tolist() == [2, 1, 3]
+    assert list(frame.columns) == []  # every column taken, then dropped from the frame handed over

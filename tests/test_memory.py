@@ -51,13 +51,14 @@ def test_malloc_settings_in_the_environment_win():
         assert keep_freed_memory({name: "1"}) is False
 
 
-@pytest.mark.parametrize("command", ["analyze", "logins"])
+@pytest.mark.parametrize("command", ["analyze", "logins", "batch"])
 def test_the_cli_commands_keep_freed_memory(command, monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append(command))
     log = tmp_path / "empty.log"
     log.write_text("")
-    CliRunner().invoke(cli.main, [command, str(log)])
+    extra = ["--out", str(tmp_path / "reports"), "--jobs", "1"] if command == "batch" else []
+    CliRunner().invoke(cli.main, [command, str(log), *extra])
     assert calls == [command]
 
 
