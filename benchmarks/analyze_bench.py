@@ -263,9 +263,9 @@ def bsd_copy(path: Path) -> Path:
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several in-process runs as one: each stage's median (and its range), the median wall and CPU,
-    the highest peak RSS; the runs themselves kept. A shared VM's stages vary by tens of percent
-    from run to run (page faults cost 1-18 us each, by the hour), so one run can mislead."""
+    """Several in-process runs as one: each stage's median (and its range), the median wall, CPU and
+    JSON write figures, the highest peak RSS; the runs themselves kept. A shared VM's stages vary by
+    tens of percent from run to run (page faults cost 1-18 us each, by the hour): one run misleads."""
     failed = [run for run in runs if "error" in run]
     if failed:
         return failed[0]
@@ -279,6 +279,10 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("seconds", "cpu_seconds"):
         merged[key] = statistics.median(run[key] for run in runs)
     merged["peak_rss_mib"] = max(run["peak_rss_mib"] for run in runs)
+    if all("json_writes" in run for run in runs):  # the JSON's write calls: medians too
+        merged["json_writes"] = {
+            key: statistics.median(run["json_writes"][key] for run in runs) for key in runs[0]["json_writes"]
+        }
     merged["runs"] = runs
     return merged
 
