@@ -89,35 +89,63 @@ def allowed_users(
     if allowed is None or len(rows) == 0:
         return result
     requests = Requests(rows, node, pid, scheme, server, port, path)
-    left_url, right_url = url_keys(requests, allowed.urls)
-    event_url = right_url[allowed.url]
-    times, event_ts = start.array, allowed.ts
-    request_clock = ticks(times, times.unit)[rows]  # the requests' times read at their rows, not taken
-    by_time = _time_order(request_clock)
-    # the lines in time order (equal times as the sort of them all puts them), without those for a
-    # URL no wanted request has: they match nothing
-    event_order = _time_order(ticks(event_ts, event_ts.unit))
-    event_order = event_order[event_url[event_order] >= 0]
-    # keyed as they are, then each key taken in time order once (not each of its parts)
-    left_key, right_key = joint_keys(
-        *_node_parts(Column(node.codes[rows], node.values), allowed.node),
-        (pid[rows], allowed.pid),
-        (left_url, event_url),
-    )
-    (request_t, event_t), slack = _instants(times, rows, request_clock, event_ts)
-    left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
-    right = pd.DataFrame({"t": event_t[event_order], "key": right_key[event_order]}, copy=False)
-    matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
-    found = matched["row"].to_numpy(dtype="float64", na_value=-1.0)  # per line in time order
+    lines, chosen = _first_choices(requests, allowed, start.array, len(wanted))
+    codes = result.codes  # made here: filled in place
+    codes[chosen] = allowed.user.codes[lines]  # only the chosen lines' users
+    return Column(codes, allowed.user.values)
+
+
+def _first_choices(
+    requests: Requests, allowed: Allowed, times: pd.arrays.DatetimeArray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines (positions in `allowed`) that were the first to choose their request, and that
+    request's row (below `count`). Each step lives in a function of its own, so its temporaries are
+    gone before the next makes its own: a storm's half a million requests and lines make each array
+    3-4 MiB, and every MiB more at the stage's peak is fresh pages to fault in."""
+    found, line_order = _chosen_rows(requests, allowed, times)  # per line in time order
     hit = np.flatnonzero(found >= 0)
     rows_hit = found[hit].astype("int64")
     order = np.arange(len(rows_hit))
-    earliest = np.full(len(wanted), len(rows_hit), dtype="int64")
+    earliest = np.full(count, len(rows_hit), dtype="int64")
     np.minimum.at(earliest, rows_hit, order)
     first = earliest[rows_hit] == order  # each request: the first line that chose it
-    codes = result.codes.copy()
-    codes[rows_hit[first]] = allowed.user.codes[event_order[hit[first]]]  # only the chosen lines' users
-    return Column(codes, allowed.user.values)
+    return line_order[hit[first]], rows_hit[first]
+
+
+def _chosen_rows(
+    requests: Requests, allowed: Allowed, times: pd.arrays.DatetimeArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The row of the request each line chose (float, -1: none) for the lines in time order, and
+    those lines' positions in `allowed`."""
+    left, right, line_order, slack = _asof_sides(requests, allowed, times)
+    matched = pd.merge_asof(right, left, on="t", by="key", direction="backward", tolerance=slack)
+    return matched["row"].to_numpy(dtype="float64", na_value=-1.0), line_order
+
+
+def _asof_sides(
+    requests: Requests, allowed: Allowed, times: pd.arrays.DatetimeArray
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int | pd.Timedelta]:
+    """merge_asof's two sides, each in time order: the requests (time, key, row) and the lines
+    (time, key) with those lines' positions in `allowed`, and the slack. A line for a URL no
+    request has is left out: it matches nothing."""
+    rows = requests.rows
+    left_url, right_url = url_keys(requests, allowed.urls)
+    event_url = right_url[allowed.url]
+    request_clock = ticks(times, times.unit)[rows]  # the requests' times read at their rows, not taken
+    by_time = _time_order(request_clock)
+    # the lines in time order (equal times as the sort of them all puts them)
+    line_order = _time_order(ticks(allowed.ts, allowed.ts.unit))
+    line_order = line_order[event_url[line_order] >= 0]
+    # keyed as they are, then each key taken in time order once (not each of its parts)
+    left_key, right_key = joint_keys(
+        *_node_parts(Column(requests.node.codes[rows], requests.node.values), allowed.node),
+        (requests.pid[rows], allowed.pid),
+        (left_url, event_url),
+    )
+    (request_t, event_t), slack = _instants(times, rows, request_clock, allowed.ts)
+    left = pd.DataFrame({"t": request_t[by_time], "key": left_key[by_time], "row": rows[by_time]}, copy=False)
+    right = pd.DataFrame({"t": event_t[line_order], "key": right_key[line_order]}, copy=False)
+    return left, right, line_order, slack
 
 
 def _node_parts(requests: Column, lines: Column) -> list[tuple[np.ndarray, np.ndarray]]:

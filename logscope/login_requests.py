@@ -28,6 +28,7 @@ from logscope.login_codes import (
     ints,
     joint_key,
     lookup,
+    narrow,
     one_of,
     pair_codes,
     path_facts,
@@ -81,16 +82,6 @@ class Requests:
             else:
                 taken[name] = value[order]
         return Requests(**taken)
-
-
-def narrow(count: int) -> type[np.signedinteger]:
-    """The integer type pandas keeps a categorical's codes in for `count` values (int8 below 127,
-    then int16, int32): codes taken in it become the steps frame's categoricals without a copy and
-    move a quarter or an eighth of the bytes of int64."""
-    for kind in (np.int8, np.int16, np.int32):
-        if count < np.iinfo(kind).max:
-            return kind
-    return np.int64
 
 
 def request_table(transactions: pd.DataFrame, events: pd.DataFrame, failures: pd.DataFrame) -> Requests:

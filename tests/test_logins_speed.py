@@ -235,3 +235,30 @@ def test_allow_list_times_are_ordered_with_equal_times_in_log_order():
     clock = np.random.default_rng(16).integers(0, 20, size=5000).astype(np.int64)  # many equal times
     order = _time_order(clock)
     assert np.array_equal(order, np.argsort(clock, kind="stable"))
+
+
+def test_a_categorical_whose_values_are_all_used_is_read_as_its_own_narrow_codes():
+    from logscope.login_codes import column
+
+    values = pd.Series(pd.Categorical(["cucm", "imp", None, "cucm"]))
+    read = column(values)
+    assert np.shares_memory(read.codes, values.array.codes)  # no int64 copy per request
+    assert read.codes.tolist() == [0, 1, -1, 0] and read.values.tolist() == ["cucm", "imp"]
+
+
+def test_codes_mapped_to_fewer_values_take_the_narrowest_type_that_holds_them():
+    from logscope.login_codes import column, compact, narrow
+
+    many = [f"/path/{n}" for n in range(40_000)]  # int32 codes in pandas
+    values = pd.Series(pd.Categorical(["/path/7", "/path/39999", None], categories=many))
+    read = column(values)
+    assert read.codes.dtype == np.int8 and read.values.tolist() == ["/path/7", "/path/39999"]
+    assert read.codes.tolist() == [0, 1, -1]
+    wide = Column(
+        np.array([5, -1, 300], dtype="int64"), np.array([f"v{n}" for n in range(301)], dtype=object)
+    )
+    kept = compact(wide)
+    assert kept.codes.dtype == np.int8 and kept.text().tolist() == ["v5", None, "v300"]
+    assert [narrow(count) for count in (0, 126, 127, 32_766, 32_767, 2**31 - 2, 2**31 - 1)] == [
+        np.int8, np.int8, np.int16, np.int16, np.int32, np.int32, np.int64,
+    ]  # fmt: skip
