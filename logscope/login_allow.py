@@ -47,7 +47,7 @@ class Allowed:
     node: Column
     pid: np.ndarray  # -1: missing
     url: np.ndarray  # codes into `urls`
-    urls: pa.Array  # the distinct URLs
+    urls: pa.Array  # the distinct URLs (null: one no line has)
     user: Column
 
 
@@ -274,10 +274,19 @@ def _cut(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
     ends = np.empty(2 * len(urls) + 1, dtype=width)
     ends[0::2] = offsets
     ends[1::2] = offsets[:-1] + np.where(has_scheme, scheme_end + 3, 0)  # each URL: scheme, then the rest
-    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer)
+    validity = _pairs_validity(urls)  # a null URL (one no line uses): both its pieces null, not searched
+    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, validity)
     slash = _found(pc.find_substring(after_scheme, "/"))[1::2]  # '/' is never a byte of a longer character
     ends[1::2] = np.where(has_scheme & (slash >= 0), ends[1::2] + slash, offsets[1:])
-    return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer), has_scheme
+    return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, validity), has_scheme
+
+
+def _pairs_validity(urls: pa.Array) -> pa.Buffer | None:
+    """A validity bitmap for two pieces per URL: each piece valid where its URL is (None: all are)."""
+    if urls.null_count == 0:
+        return None
+    valid = np.repeat(urls.is_valid().to_numpy(zero_copy_only=False), 2)
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
 def _found(positions: pa.Array) -> np.ndarray:

@@ -88,14 +88,34 @@ def _used_categories(
 
 
 def arrow_column(values: pd.Series, at: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
-    """A text series (or its rows `at`) as codes into an arrow array of its distinct values: a string
-    categorical's categories go to arrow as they are, never through Python strings."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = _used_categories(values, at=at)
-        if isinstance(categories.dtype, pd.StringDtype):
-            return codes, pa.array(categories.array, pa.string())
+    """A text series (or its rows `at`) as codes into an arrow array of its distinct values, where a
+    value no row uses may be null. A string categorical's categories go to arrow as they are, text
+    not copied: the codes are the categorical's own and the categories no row uses are masked out
+    (a storm's allow lines use 133 thousand of its 295 thousand URLs: copying those out was 13 MiB
+    of fresh pages), so per-value work skips them."""
+    categorical = values.array
+    if isinstance(categorical, pd.Categorical) and isinstance(categorical.categories.dtype, pd.StringDtype):
+        codes = categorical.codes if at is None else categorical.codes[at]
+        categories = pa.array(categorical.categories.array, pa.large_string())
+        if isinstance(categories, pa.ChunkedArray):
+            categories = categories.combine_chunks()
+        used = np.bincount(codes + 1, minlength=len(categories) + 1)[1:] > 0  # +1 fits: codes < the max
+        return codes, masked(categories, used)
     col = column(values, at=at)
     return col.codes, pa.array(col.values, pa.string())
+
+
+def masked(texts: pa.Array, keep: np.ndarray) -> pa.Array:
+    """`texts` (string or large_string) with the values where `keep` is false made null, over the
+    same offsets and text buffers (no copy)."""
+    if keep.all():
+        return texts
+    valid = keep & texts.is_valid().to_numpy(zero_copy_only=False)
+    bits = np.packbits(np.concatenate([np.zeros(texts.offset, dtype=bool), valid]), bitorder="little")
+    _, offsets, data = texts.buffers()
+    return pa.Array.from_buffers(
+        texts.type, len(texts), [pa.py_buffer(bits), offsets, data], int((~valid).sum()), texts.offset
+    )
 
 
 def known_at(values: pd.Series, at: np.ndarray) -> np.ndarray:

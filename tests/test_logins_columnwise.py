@@ -152,8 +152,10 @@ URLS = [
         (["cucm"], ["/a://b", "/x/y", "/a"]),  # a "://" in the path
     ],
 )
-def test_allow_urls_cut_after_the_scheme_match_exactly_the_requests_whole_urls_do(servers, paths):
+@pytest.mark.parametrize("unused", [(), (0, 3, 4)])  # URLs no allow line has: masked (null), never matched
+def test_allow_urls_cut_after_the_scheme_match_exactly_the_requests_whole_urls_do(servers, paths, unused):
     from logscope.login_allow import Requests, _whole_url_keys, url_keys
+    from logscope.login_codes import masked
 
     grid = [
         (s, v, p, t)
@@ -172,7 +174,7 @@ def test_allow_urls_cut_after_the_scheme_match_exactly_the_requests_whole_urls_d
         port=(port, np.ones(len(grid), dtype=bool)),
         path=Column(path, np.array(paths, dtype=object)),
     )
-    urls = pa.array(URLS, pa.string())
+    urls = masked(pa.array(URLS, pa.string()), ~np.isin(np.arange(len(URLS)), unused))
     left, right = url_keys(requests, urls)
     whole_left, whole_right = _whole_url_keys(requests, urls)
     assert (left[:, None] == right[None, :]).tolist() == (

@@ -262,3 +262,18 @@ def test_codes_mapped_to_fewer_values_take_the_narrowest_type_that_holds_them():
     assert [narrow(count) for count in (0, 126, 127, 32_766, 32_767, 2**31 - 2, 2**31 - 1)] == [
         np.int8, np.int8, np.int16, np.int16, np.int32, np.int32, np.int64,
     ]  # fmt: skip
+
+
+def test_allow_urls_are_the_categories_own_text_with_the_unused_ones_masked_not_copied():
+    import pyarrow as pa
+
+    from logscope.login_codes import arrow_column
+
+    urls = ["https://cucm:8443/a", "https://cucm:8443/b", "https://imp:8443/c", "https://imp:8443/d"]
+    values = pd.Series(pd.Categorical(["https://imp:8443/c", None, "https://cucm:8443/a"], categories=urls))
+    values = values.astype(pd.CategoricalDtype(pd.Index(urls, dtype="string[pyarrow]")))
+    codes, texts = arrow_column(values, at=np.array([0, 2]))
+    categories = pa.array(values.array.categories.array, pa.large_string())
+    assert texts.to_pylist() == ["https://cucm:8443/a", None, "https://imp:8443/c", None]
+    assert texts.buffers()[2].address == categories.buffers()[2].address  # the text read in place
+    assert [texts[code].as_py() for code in codes] == ["https://imp:8443/c", "https://cucm:8443/a"]
