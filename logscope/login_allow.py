@@ -232,7 +232,7 @@ def url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray
     pieces, cut = _cut(urls)
     # one look-up for both pieces: a prefix has "://" before any '/', a path starts with '/' or is empty
     found = _index_in(pieces, pa.concat_arrays([prefixes, paths.cast(prefixes.type)]))
-    prefix, at_path = found[0::2], found[1::2] - len(prefixes)
+    prefix, at_path = found[0::2].astype("int64"), found[1::2] - len(prefixes)
     span = len(requests.path.values)
     matched = cut & (prefix >= 0) & (prefix < len(prefixes)) & (at_path >= 0)
     right = np.where(matched, prefix * span + used[at_path.clip(min=0)], -1)
@@ -258,34 +258,38 @@ def _cut_exactly(schemes: pa.Array, servers: pa.Array, paths: pa.Array) -> bool:
 
 def _cut(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Each URL cut at the first '/' after its first "://" (at its end when none follows): the
-    pieces as one array, prefix then path for each URL, over the URLs' own bytes; and which URLs
-    have a "://". A URL `scheme://server:port/path` whose scheme and server have no '/' cuts into
-    exactly those two pieces, and any URL whose pieces are such a prefix and path is that URL."""
+    pieces as one array, prefix then path for each URL, over the URLs' own bytes (a null URL: two
+    null pieces); and which URLs have a "://". A URL `scheme://server:port/path` whose scheme and
+    server have no '/' cuts into exactly those two pieces, and any URL whose pieces are such a
+    prefix and path is that URL. The pieces have 32-bit offsets whenever the text allows (it is a
+    few tens of MiB): half the fresh memory of a large_string's."""
     if isinstance(urls, pa.ChunkedArray):
         urls = urls.combine_chunks()
     if urls.type not in (pa.string(), pa.large_string()):
         urls = urls.cast(pa.string())
-    large = urls.type == pa.large_string()
-    kind, width = (pa.LargeStringArray, np.int64) if large else (pa.StringArray, np.int32)
     _, offsets_buffer, data_buffer = urls.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[urls.offset : urls.offset + len(urls) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if urls.type == pa.large_string() else np.int32)
+    offsets = offsets[urls.offset : urls.offset + len(urls) + 1]
+    small = len(offsets) == 0 or int(offsets[-1]) < 2**31
+    kind, width = (pa.StringArray, np.int32) if small else (pa.LargeStringArray, np.int64)
     scheme_end = _found(pc.find_substring(urls, "://"))
     has_scheme = scheme_end >= 0
     ends = np.empty(2 * len(urls) + 1, dtype=width)
     ends[0::2] = offsets
-    ends[1::2] = offsets[:-1] + np.where(has_scheme, scheme_end + 3, 0)  # each URL: scheme, then the rest
-    validity = _pairs_validity(urls)  # a null URL (one no line uses): both its pieces null, not searched
-    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, validity)
+    ends[1::2] = offsets[:-1]
+    ends[1::2] += np.where(has_scheme, scheme_end + 3, 0)  # each URL: scheme, then the rest
+    valid = urls.is_valid().to_numpy(zero_copy_only=False)
+    rest = np.zeros(2 * len(urls), dtype=bool)
+    rest[1::2] = valid  # only each URL's rest is searched
+    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, _bitmap(rest))
     slash = _found(pc.find_substring(after_scheme, "/"))[1::2]  # '/' is never a byte of a longer character
     ends[1::2] = np.where(has_scheme & (slash >= 0), ends[1::2] + slash, offsets[1:])
-    return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, validity), has_scheme
+    pieces = None if valid.all() else _bitmap(np.repeat(valid, 2))
+    return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, pieces), has_scheme
 
 
-def _pairs_validity(urls: pa.Array) -> pa.Buffer | None:
-    """A validity bitmap for two pieces per URL: each piece valid where its URL is (None: all are)."""
-    if urls.null_count == 0:
-        return None
-    valid = np.repeat(urls.is_valid().to_numpy(zero_copy_only=False), 2)
+def _bitmap(valid: np.ndarray) -> pa.Buffer:
+    """An arrow validity bitmap of `valid`."""
     return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
@@ -297,7 +301,7 @@ def _found(positions: pa.Array) -> np.ndarray:
 def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
     """Each value's position in `value_set` (distinct texts), -1 where absent."""
     found = pc.fill_null(pc.index_in(values, value_set=value_set.cast(values.type)), -1)
-    return found.to_numpy(zero_copy_only=False).astype("int64")
+    return found.to_numpy(zero_copy_only=False)  # int32
 
 
 def _whole_url_keys(requests: Requests, urls: pa.Array) -> tuple[np.ndarray, np.ndarray]:
