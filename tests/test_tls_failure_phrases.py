@@ -14,6 +14,8 @@ from functools import cache
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import logscope
 from conftest import SAMPLE_INPUTS, SAMPLE_LOGS
@@ -140,3 +142,58 @@ def test_lab_ssl_debug_lines_that_name_a_failure_become_failure_rows():
     debug = [line for line in lab_lines() if "(ssl.error." in line]
     assert debug and all(hits(line) for line in debug)
     assert [line for line in debug if parse_line(line)["kind"] not in FAILURE_KINDS] == []
+
+
+# Words of the phrases, the separators Python's `\s` reads in ASCII (RE2's own `\s` misses \v and
+# \x1c-\x1f), and bytes no phrase has: lines that hold a phrase, nearly do, or are not ASCII.
+_PIECES = [
+    "verification", "failed", "not", "in", "certificate", "SSL", "connection", "self", "signed",
+    "alert", "unknown", "ca", "hostname", "IP", "address", "mismatch", "unable", "to", "get", "local",
+    "issuer", "handshake", "failure", "TLS", "Negotiation", "Error", "CERTIFICATE", "x", "é", "ſ", "K",
+]  # fmt: skip
+_GAPS = ["", " ", "  ", "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "-", "_", "\x00", "\x85", "\u00a0"]
+
+
+@st.composite
+def _example_lines(draw: st.DrawFn) -> str:
+    """A phrase's example line with each of its spaces made one of the gaps (or none)."""
+    words = draw(st.sampled_from([p["example"] for p in DATA["phrase"]])).split(" ")
+    gaps = draw(st.lists(st.sampled_from(_GAPS), min_size=len(words) - 1, max_size=len(words) - 1))
+    return words[0] + "".join(gap + word for gap, word in zip(gaps, words[1:], strict=True))
+
+
+@given(
+    st.lists(
+        _example_lines()
+        | st.lists(st.sampled_from(_PIECES) | st.sampled_from(_GAPS), max_size=12).map("".join),
+        max_size=30,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_lines_read_by_re2_hold_a_phrase_exactly_when_python_re_finds_one(texts):
+    from logscope.lines.phrases import holds_phrase, phrase_list
+
+    assert phrase_list().any_phrase_re2 is not None  # the shipped list is read by RE2
+    lines = [text.encode("utf-8") for text in texts]
+    expected = [phrase_list().any_phrase.search(line.decode("utf-8")) is not None for line in lines]
+    assert holds_phrase(lines) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern, translated",
+    [
+        (r"a\s*b", r"a[\t\n\x0b\f\r \x1c-\x1f]*b"),
+        (r"self[\s-]*signed", r"self[\t\n\x0b\f\r \x1c-\x1f-]*signed"),
+        (r"\b(a|b)\d{2,}", r"\b(a|b)\d{2,}"),
+        (r"[]a]x", r"[]a]x"),  # a `]` first in a class is itself, for both
+        (r"x(?=y)", None),  # a look-ahead: RE2 has none
+        (r"a{,3}", None),  # a repetition to `re`, text to RE2
+        (r"\Aa", None),  # an escape not known to read alike
+        (r"[[:alpha:]]", None),  # a class name to RE2, letters to `re`
+        ("ſelf", None),  # case folding beyond ASCII
+    ],
+)
+def test_a_phrase_goes_to_re2_only_in_terms_both_read_alike(pattern, translated):
+    from logscope.lines.phrases import re2_pattern
+
+    assert re2_pattern(pattern) == translated

@@ -5,6 +5,9 @@ The parse stage hands every block of a log to :func:`phrase_lines` before it pre
 failure line in a wording no grammar knows is seen even when the pre-selection would skip it. A byte
 search for the list's `prefilter` words in the lower-cased block comes first: the phrases (regular
 expressions) run only on the few lines that hold one, which keeps the cost a few finds per block.
+Those lines are ASCII nearly always: they are matched all at once by RE2 (pyarrow), with the phrases
+put in RE2's terms where Python's `re` reads ASCII text the same way (`re2_pattern`); a line with any
+other byte goes to `re`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from logscope.lines.fastpath import parse_event
 from logscope.lines.unwrap import opens_event
@@ -32,6 +37,7 @@ class PhraseList:
     processes: dict[str, str]  # process name -> family, for the `by-process` phrases
     checks: dict[str, tuple[str, ...]]  # family -> check ids (a trailing `*` is a prefix)
     any_phrase: re.Pattern[str]  # every phrase at once: whether a line holds one
+    any_phrase_re2: str | None  # the same for RE2 on ASCII text (None: not expressible so)
 
 
 @cache
@@ -40,13 +46,68 @@ def phrase_list() -> PhraseList:
     processes = {
         process: family for family, table in data["families"].items() for process in table["processes"]
     }
+    any_phrase = "|".join(f"(?:{p['pattern']})" for p in data["phrase"])
     return PhraseList(
         prefilter=tuple(word.lower().encode() for word in data["prefilter"]),
         phrases=tuple((re.compile(p["pattern"], re.IGNORECASE), p["family"]) for p in data["phrase"]),
         processes=processes,
         checks={family: tuple(table["checks"]) for family, table in data["families"].items()},
-        any_phrase=re.compile("|".join(f"(?:{p['pattern']})" for p in data["phrase"]), re.IGNORECASE),
+        any_phrase=re.compile(any_phrase, re.IGNORECASE),
+        any_phrase_re2=re2_pattern(any_phrase),
     )
+
+
+# What Python's `\s` matches in ASCII text (str.isspace: the C0 separators too), spelled for RE2,
+# whose own `\s` leaves out \v and \x1c-\x1f.
+_ASCII_SPACE = r"\t\n\x0b\f\r \x1c-\x1f"
+_RE2_SAME_ESCAPES = frozenset("dDwWbB.\\-^$|?*+()[]{}/ ")
+
+
+def re2_pattern(pattern: str) -> str | None:
+    """`pattern` (Python `re`, matched case-insensitively) as RE2 matches it on ASCII text, or None
+    when it uses anything whose reading could differ: only the escapes of _RE2_SAME_ESCAPES and
+    `\\s` (rewritten), no `{,n}` (a repetition in `re`, text in RE2), no `[` inside a class (`[:alpha:]`
+    is a class name to RE2, letters to `re`), ASCII only (case folding of other letters differs), and
+    RE2 must accept the result (it rejects look-arounds, back references, atomic groups, verbose mode)."""
+    if not pattern.isascii():
+        return None
+    out, in_class, at = [], False, 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            escaped = pattern[at + 1 : at + 2]
+            if escaped == "s":
+                out.append(_ASCII_SPACE if in_class else f"[{_ASCII_SPACE}]")
+            elif escaped and escaped in _RE2_SAME_ESCAPES:
+                out.append(char + escaped)
+            else:
+                return None
+            at += 2
+        elif in_class:
+            if char == "[":
+                return None
+            in_class = char != "]"
+            out.append(char)
+            at += 1
+        elif char == "[":  # a `]` first in a class (after any `^`) is itself
+            opening = "[^" if pattern.startswith("[^", at) else "["
+            at += len(opening)
+            if pattern[at : at + 1] == "]":
+                opening += "]"
+                at += 1
+            out.append(opening)
+            in_class = True
+        elif pattern.startswith("{,", at):
+            return None
+        else:
+            out.append(char)
+            at += 1
+    translated = "".join(out)
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), translated, ignore_case=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return translated
 
 
 def phrase_families(text: str) -> list[str]:
@@ -137,14 +198,29 @@ class SharedLineFinder:
 
 def phrase_lines(block: bytes, line_base: int, finder: LineFinder = lines_holding) -> list[tuple[int, bytes]]:
     """(line number, line bytes) of each line of `block` (whole lines) that holds a phrase."""
-    any_phrase = phrase_list().any_phrase
     found = []
     for start, line_ends in finder(block, phrase_list().prefilter):
         end = block.find(b"\n", start)
-        line = block[start : len(block) if end < 0 else end]
-        if any_phrase.search(line.decode("utf-8", errors="replace")):
-            found.append((line_base + line_ends, line))
-    return found
+        found.append((line_base + line_ends, block[start : len(block) if end < 0 else end]))
+    holding = holds_phrase([line for _, line in found])
+    return [line for line, holds in zip(found, holding, strict=True) if holds]
+
+
+def holds_phrase(lines: list[bytes]) -> list[bool]:
+    """Whether each line holds a phrase: the ASCII lines all at once by RE2 (when the phrases can be
+    put in its terms), the others (and all, else) one by one by `re` over their text."""
+    phrases = phrase_list()
+    result = [False] * len(lines)
+    plain = [at for at, line in enumerate(lines) if line.isascii()] if phrases.any_phrase_re2 else []
+    if plain:
+        texts = pa.array([lines[at] for at in plain], pa.string())  # ASCII: valid UTF-8 as it is
+        matched = pc.match_substring_regex(texts, phrases.any_phrase_re2, ignore_case=True)
+        for at, holds in zip(plain, matched.to_pylist(), strict=True):
+            result[at] = holds
+    rest = range(len(lines)) if not plain else sorted(set(range(len(lines))) - set(plain))
+    for at in rest:
+        result[at] = phrases.any_phrase.search(lines[at].decode("utf-8", errors="replace")) is not None
+    return result
 
 
 def checks_of(family: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ become a piece of records. :mod:`logscope.scan.build` joins the pieces into the 
 from __future__ import annotations
 
 import sys
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -138,7 +139,7 @@ def _extras(result: ScanResult, table: pa.Table) -> compact.SharedDicts:
         codes[rows] = inverse + len(made)
         # each key's values at the combinations' first rows, then a dict per combination
         values = [Coded(part.codes[first], part.dictionary).strings().to_pylist() for part in parts]
-        made.extend(dict(zip(names, combination, strict=True)) for combination in zip(*values, strict=True))
+        made.extend(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
     return compact.SharedDicts(codes, made)
 
 
