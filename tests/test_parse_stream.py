@@ -125,6 +125,19 @@ def test_rows_with_the_same_unknown_keys_share_one_extra_dict():
     assert extras[2] == {"New": "v"}
 
 
+def test_extra_values_are_one_string_object_per_distinct_value():
+    import numpy as np
+    import pyarrow as pa
+
+    from logscope.scan.coded import Coded
+    from logscope.scan.events import _texts_at
+
+    tags = Coded(np.array([1, 0, 1, -1, 1], dtype=np.int32), pa.array(["sip", "mra-login"]))
+    texts = _texts_at(tags, np.array([0, 1, 2, 3, 4]))
+    assert texts == ["mra-login", "sip", "mra-login", None, "mra-login"]
+    assert texts[0] is texts[2] is texts[4]  # shared by the dicts that hold it, pickled once
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_crash_and_every_event_is_accounted(data):

@@ -138,9 +138,17 @@ def _extras(result: ScanResult, table: pa.Table) -> compact.SharedDicts:
         names = [sys.intern(keys[i]) for i in positions]
         codes[rows] = inverse + len(made)
         # each key's values at the combinations' first rows, then a dict per combination
-        values = [Coded(part.codes[first], part.dictionary).strings().to_pylist() for part in parts]
+        values = [_texts_at(part, first) for part in parts]
         made.extend(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
     return compact.SharedDicts(codes, made)
+
+
+def _texts_at(column: Coded, rows: np.ndarray) -> list[str | None]:
+    """The column's values at `rows` as Python strings, one string object per dictionary value: the
+    dicts holding a value share it (a key's few values over thousands of combinations), and the
+    helper's reply pickles each once."""
+    texts = [*column.dictionary.to_pylist(), None]  # a null code (-1) reads the last
+    return [texts[code] for code in column.codes[rows].tolist()]
 
 
 def _combinations(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
