@@ -34,6 +34,7 @@ from logscope.login_codes import (
     pair_codes,
     shared,
     ticks,
+    validity_bitmap,
 )
 
 ALLOW_SLACK = pd.Timedelta(seconds=2)  # Request Allowed is written a few ms after Receive Request
@@ -281,16 +282,11 @@ def _cut(urls: pa.Array) -> tuple[pa.Array, np.ndarray]:
     valid = urls.is_valid().to_numpy(zero_copy_only=False)
     rest = np.zeros(2 * len(urls), dtype=bool)
     rest[1::2] = valid  # only each URL's rest is searched
-    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, _bitmap(rest))
+    after_scheme = kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, validity_bitmap(rest))
     slash = _found(pc.find_substring(after_scheme, "/"))[1::2]  # '/' is never a byte of a longer character
     ends[1::2] = np.where(has_scheme & (slash >= 0), ends[1::2] + slash, offsets[1:])
-    pieces = None if valid.all() else _bitmap(np.repeat(valid, 2))
+    pieces = None if valid.all() else validity_bitmap(np.repeat(valid, 2))
     return kind.from_buffers(2 * len(urls), pa.py_buffer(ends), data_buffer, pieces), has_scheme
-
-
-def _bitmap(valid: np.ndarray) -> pa.Buffer:
-    """An arrow validity bitmap of `valid`."""
-    return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
 def _found(positions: pa.Array) -> np.ndarray:

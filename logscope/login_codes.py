@@ -111,11 +111,15 @@ def masked(texts: pa.Array, keep: np.ndarray) -> pa.Array:
     if keep.all():
         return texts
     valid = keep & texts.is_valid().to_numpy(zero_copy_only=False)
-    bits = np.packbits(np.concatenate([np.zeros(texts.offset, dtype=bool), valid]), bitorder="little")
+    bits = validity_bitmap(np.concatenate([np.zeros(texts.offset, dtype=bool), valid]))
     _, offsets, data = texts.buffers()
-    return pa.Array.from_buffers(
-        texts.type, len(texts), [pa.py_buffer(bits), offsets, data], int((~valid).sum()), texts.offset
-    )
+    nulls = int((~valid).sum())
+    return pa.Array.from_buffers(texts.type, len(texts), [bits, offsets, data], nulls, texts.offset)
+
+
+def validity_bitmap(valid: np.ndarray) -> pa.Buffer:
+    """An arrow validity bitmap of `valid` (one bit per value, least significant first)."""
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
 def known_at(values: pd.Series, at: np.ndarray) -> np.ndarray:

@@ -210,16 +210,17 @@ def holds_phrase(lines: list[bytes]) -> list[bool]:
     """Whether each line holds a phrase: the ASCII lines all at once by RE2 (when the phrases can be
     put in its terms), the others (and all, else) one by one by `re` over their text."""
     phrases = phrase_list()
-    result = [False] * len(lines)
-    plain = [at for at, line in enumerate(lines) if line.isascii()] if phrases.any_phrase_re2 else []
+    by_re2 = [bool(phrases.any_phrase_re2) and line.isascii() for line in lines]
+    result = [
+        not to_re2 and phrases.any_phrase.search(line.decode("utf-8", errors="replace")) is not None
+        for line, to_re2 in zip(lines, by_re2, strict=True)
+    ]
+    plain = [at for at, to_re2 in enumerate(by_re2) if to_re2]
     if plain:
         texts = pa.array([lines[at] for at in plain], pa.string())  # ASCII: valid UTF-8 as it is
         matched = pc.match_substring_regex(texts, phrases.any_phrase_re2, ignore_case=True)
         for at, holds in zip(plain, matched.to_pylist(), strict=True):
             result[at] = holds
-    rest = range(len(lines)) if not plain else sorted(set(range(len(lines))) - set(plain))
-    for at in rest:
-        result[at] = phrases.any_phrase.search(lines[at].decode("utf-8", errors="replace")) is not None
     return result
 
 
